@@ -88,12 +88,12 @@ def pool_output_size(n: int, k: int, stride: int | None = None, padding: int = 0
         raise UsageError(f"pool padding {padding} must be at most half the window size {k}")
     span = effective_kernel(k, dilation)
     padded = n + 2 * padding
-    if span > padded:
-        raise UsageError(f"pool window of span {span} is larger than the padded input {padded}")
     numerator = padded - span
     out = (-(-numerator // stride) if ceil_mode else numerator // stride) + 1
     if ceil_mode and (out - 1) * stride >= n + padding:
         out -= 1
+    if out <= 0:
+        raise UsageError(f"pool window of span {span} is larger than the padded input {padded}")
     return out
 
 
