@@ -1,0 +1,101 @@
+"""Datasets for training: named ones (MNIST, Fashion-MNIST, digits, CIFAR-10) and the
+user's own image folders / CSV files, as in-memory numpy arrays. No torch here.
+
+>>> ds = load_dataset("digits", seed=0)
+>>> ds.image_shape, ds.num_classes, len(ds.y_train) + len(ds.y_val) + len(ds.y_test)
+((1, 8, 8), 10, 1797)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from cnnlab.data.builtin import LOADERS
+from cnnlab.data.dataset import Dataset, iter_batches, make_dataset, summary
+from cnnlab.data.fetch import FETCHABLE, fetch_dataset
+from cnnlab.data.folder import list_csv, list_folder, load_files
+from cnnlab.data.split import band_range, stratified_split, stratified_subsample
+from cnnlab.errors import UsageError
+
+__all__ = ["Dataset", "DATASET_NAMES", "FETCHABLE", "load_dataset", "fetch_dataset",
+           "iter_batches", "summary", "stratified_split"]
+
+DATASET_NAMES = tuple(LOADERS)  # ("mnist", "fashion-mnist", "digits", "cifar10")
+
+
+def _limit(train: np.ndarray, y: np.ndarray, limit: int | None, seed: int) -> np.ndarray:
+    if limit is None:
+        return train
+    if limit < 1:
+        raise UsageError(f"limit must be at least 1, got {limit}")
+    return train[stratified_subsample(y[train], limit, seed)]
+
+
+def _load_named(name: str, data_dir, val_fraction, test_fraction, seed, limit) -> Dataset:
+    x_train, y_train, x_test, y_test, classes, source = LOADERS[name](data_dir)
+    if len(y_test) == 0:  # no official test split (digits): split everything
+        parts = stratified_split(y_train, (val_fraction, test_fraction), seed)
+        parts[0] = _limit(parts[0], y_train, limit, seed)
+        return make_dataset(name, x_train, y_train, parts, classes, source)
+    train, val = stratified_split(y_train, (val_fraction,), seed)
+    train = _limit(train, y_train, limit, seed)
+    ds = make_dataset(name, x_train, y_train, [train, val, np.zeros(0, np.int64)], classes, source)
+    ds.x_test, ds.y_test = x_test, y_test
+    return ds
+
+
+def _drop_empty_classes(y: np.ndarray, classes: list[str]) -> tuple[np.ndarray, list[str]]:
+    counts = np.bincount(y, minlength=len(classes))
+    keep = np.flatnonzero(counts)
+    remap = np.full(len(classes), -1, np.int64)
+    remap[keep] = np.arange(len(keep))
+    return remap[y], [classes[k] for k in keep]
+
+
+def _load_path(path: Path, val_fraction, test_fraction, seed, strict, limit, resize) -> Dataset:
+    files = list_folder(path) if path.is_dir() else list_csv(path)
+    loaded = load_files(files, strict=strict, resize=resize)
+    y, classes = _drop_empty_classes(loaded.y, files.classes)
+    if len(classes) < 2:
+        only = classes[0] if classes else "none"
+        what = "sub-folders" if path.is_dir() else "labels"
+        raise UsageError(f"{path} has only one class ({only}); a classifier needs at least two {what}")
+    x = loaded.x
+    parts = stratified_split(y, (val_fraction, test_fraction), seed)
+    parts[0] = _limit(parts[0], y, limit, seed)
+    extra: dict = {"skipped": loaded.skipped, "notes": loaded.notes}
+    if loaded.kind == "array":  # scale each band to [0, 1] with the training split's range
+        low, high = band_range(x[parts[0]])
+        span = np.where(high > low, high - low, 1.0).astype(np.float32)
+        x -= low[:, None, None]
+        x /= span[:, None, None]
+        np.clip(x, 0.0, 1.0, out=x)
+        extra.update(band_min=low, band_max=high)
+    return make_dataset(str(path), x, y, parts, classes, files.source, **extra)
+
+
+def load_dataset(name_or_path: str, *, data_dir: str | None = None, val_fraction: float = 0.1,
+                 test_fraction: float = 0.2, seed: int = 0, strict: bool = False,
+                 limit: int | None = None, resize: tuple[int, int] | None = None) -> Dataset:
+    """Load a named dataset or an image folder / CSV, split and with train-only statistics.
+
+    Named datasets keep their official test split; validation is a stratified
+    ``val_fraction`` of the official train split (``test_fraction`` applies only to
+    digits, which has no official split). A folder or CSV is split stratified into
+    train/val/test. ``limit`` caps the training split (stratified subsample). ``strict``
+    refuses corrupt files instead of skipping them; ``resize`` (H, W) resizes images of
+    mixed sizes. Deterministic for a given seed. Missing data, unreadable files, one
+    class or mixed shapes raise UsageError.
+    """
+    if not (0 <= val_fraction < 1 and 0 <= test_fraction < 1 and val_fraction + test_fraction < 1):
+        raise UsageError(f"val fraction {val_fraction} and test fraction {test_fraction} "
+                         "must be >= 0 and sum to less than 1")
+    if name_or_path in LOADERS:
+        return _load_named(name_or_path, data_dir, val_fraction, test_fraction, seed, limit)
+    path = Path(name_or_path).expanduser()
+    if not path.exists():
+        raise UsageError(f"{name_or_path!r} is neither a dataset name ({', '.join(DATASET_NAMES)}) "
+                         "nor an existing folder or CSV file")
+    return _load_path(path, val_fraction, test_fraction, seed, strict, limit, resize)

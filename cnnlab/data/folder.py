@@ -1,0 +1,189 @@
+"""The user's own data: an image folder (one sub-folder per class) or a CSV of path,label.
+
+Files may be PNG/JPEG/BMP/TIFF images or ``.npy`` band stacks (see
+:mod:`cnnlab.data.images` for the channel rules), but not both in one dataset. Every
+file is probed (header only) before anything is allocated; sizes and channels must agree
+unless a ``resize`` is asked for. Corrupt files are skipped and counted, or refused when
+``strict``.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from cnnlab.data.images import ARRAY_SUFFIXES, IMAGE_SUFFIXES, CorruptFile, probe, read
+from cnnlab.errors import UsageError
+
+__all__ = ["Files", "Loaded", "list_folder", "list_csv", "load_files", "MAX_DATASET_BYTES"]
+
+SUFFIXES = IMAGE_SUFFIXES | ARRAY_SUFFIXES
+MAX_DATASET_BYTES = 16 * 2**30  # float32 bytes held in memory; bigger sets are refused
+
+
+@dataclass
+class Files:
+    """Listed files: ``paths[i]`` has label ``labels[i]`` indexing ``classes``."""
+
+    paths: list[Path]
+    labels: list[int]
+    classes: list[str]
+    source: str
+
+
+@dataclass
+class Loaded:
+    """x: (N, C, H, W) float32 (images in [0, 1], arrays raw), y: (N,) int64."""
+
+    x: np.ndarray
+    y: np.ndarray
+    kind: str  # "image" or "array"
+    skipped: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def _visible(path: Path, root: Path) -> bool:
+    return not any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
+def list_folder(root: Path) -> Files:
+    """Files of an image folder: each sub-folder (searched recursively) is one class."""
+    if not root.is_dir():
+        raise UsageError(f"{root} is not a folder")
+    classes, paths, labels = [], [], []
+    for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        found = sorted(p for p in sub.rglob("*")
+                       if p.suffix.lower() in SUFFIXES and p.is_file() and _visible(p, root))
+        if found:
+            paths += found
+            labels += [len(classes)] * len(found)
+            classes.append(sub.name)
+    if not paths:
+        loose = [p for p in root.iterdir() if p.suffix.lower() in SUFFIXES]
+        where = (f"the {len(loose)} files sit directly in {root}" if loose
+                 else f"no .png/.jpg/.npy files in {root}")
+        raise UsageError(f"no images found: {where}; expected one sub-folder per class "
+                         f"(e.g. {root}/cat/1.png, {root}/dog/2.png)")
+    return Files(paths, labels, classes, str(root))
+
+
+def _sort_key(label: str):
+    try:
+        return (0, int(label), label)
+    except ValueError:
+        return (1, 0, label)
+
+
+def list_csv(path: Path) -> Files:
+    """Files named in a CSV of ``path,label`` rows (optional header; paths relative to the CSV)."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise UsageError(f"{path} does not exist") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path} is not a UTF-8 text CSV of path,label rows") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {path} ({exc.strerror})") from None
+    rows = []
+    for number, row in enumerate(csv.reader(text.splitlines()), start=1):
+        if not row or all(not cell.strip() for cell in row):
+            continue
+        if len(row) != 2:
+            raise UsageError(f"{path}:{number}: expected 2 columns path,label, got {len(row)}")
+        file, label = row[0].strip(), row[1].strip()
+        if not rows and file.lower() in ("path", "file", "filename", "image") and label.lower() in ("label", "class"):
+            continue  # header
+        if not file or not label:
+            raise UsageError(f"{path}:{number}: empty path or label")
+        rows.append((number, file, label))
+    if not rows:
+        raise UsageError(f"{path} has no path,label rows")
+    base = path.parent
+    missing = [(n, f) for n, f, _ in rows if not (base / f).is_file()]
+    if missing:
+        n, f = missing[0]
+        raise UsageError(f"{len(missing)} of {len(rows)} paths in {path} do not exist, "
+                         f"e.g. line {n}: {f} (paths are relative to the CSV's folder)")
+    classes = sorted({label for _, _, label in rows}, key=_sort_key)
+    index = {c: i for i, c in enumerate(classes)}
+    return Files([base / f for _, f, _ in rows], [index[l] for _, _, l in rows], classes, str(path))
+
+
+def _shape_text(shape) -> str:
+    return "x".join(str(s) for s in shape)
+
+
+def load_files(files: Files, *, strict: bool = False,
+               resize: tuple[int, int] | None = None) -> Loaded:
+    """Probe, check and decode ``files`` into one (N, C, H, W) float32 array."""
+    bad: list[tuple[Path, str]] = []
+
+    def corrupt(path: Path, reason: str) -> None:
+        if strict:
+            raise UsageError(f"corrupt file {path}: {reason} (without --strict it is skipped)")
+        bad.append((path, reason))
+
+    probes, labels = [], []
+    for path, label in zip(files.paths, files.labels):
+        try:
+            probes.append(probe(path))
+            labels.append(label)
+        except CorruptFile as exc:
+            corrupt(path, str(exc))
+    if not probes:
+        raise UsageError(f"none of the {len(files.paths)} files in {files.source} is readable, "
+                         f"e.g. {bad[0][0]}: {bad[0][1]}")
+    kinds = {p.kind: p for p in probes}
+    if len(kinds) > 1:
+        raise UsageError(f"{files.source} mixes images ({kinds['image'].path}) and .npy arrays "
+                         f"({kinds['array'].path}); use one kind")
+    kind = probes[0].kind
+    notes = []
+    if kind == "image":
+        channels = 3 if any(p.shape[0] == 3 for p in probes) else 1
+        if channels == 3 and any(p.shape[0] == 1 for p in probes):
+            notes.append("grayscale images were converted to RGB to match the colour ones")
+    else:
+        common = Counter(p.shape[0] for p in probes).most_common(1)[0][0]
+        first = next(p for p in probes if p.shape[0] == common)
+        odd = next((p for p in probes if p.shape[0] != common), None)
+        if odd is not None:
+            raise UsageError(f"arrays differ in band count: {first.path} is {_shape_text(first.shape)} "
+                             f"but {odd.path} is {_shape_text(odd.shape)}")
+        channels = common
+    if resize is None:
+        common_hw = Counter(p.shape[1:] for p in probes).most_common(1)[0][0]
+        first = next(p for p in probes if p.shape[1:] == common_hw)
+        odd = next((p for p in probes if p.shape[1:] != common_hw), None)
+        if odd is not None:
+            raise UsageError(
+                f"images differ in size: {first.path} is {_shape_text((channels, *first.shape[1:]))} "
+                f"but {odd.path} is {_shape_text((channels, *odd.shape[1:]))}; resize them first "
+                f"or ask for it with --resize {common_hw[0]}x{common_hw[1]}")
+        H, W = common_hw
+    else:
+        H, W = resize
+        notes.append(f"resized to {H}x{W} (bilinear)")
+    N = len(probes)
+    if N * channels * H * W * 4 > MAX_DATASET_BYTES:
+        raise UsageError(f"{N} images of {channels}x{H}x{W} need {N * channels * H * W * 4 / 2**30:.1f} GiB "
+                         f"as float32, over the {MAX_DATASET_BYTES / 2**30:.0f} GiB cnnlab holds in memory; "
+                         "use --resize or fewer files")
+    x = np.empty((N, channels, H, W), np.float32)
+    y = np.empty(N, np.int64)
+    kept = 0
+    for found, label in zip(probes, labels):
+        try:
+            x[kept] = read(found, channels, resize)
+        except CorruptFile as exc:
+            corrupt(found.path, str(exc))
+            continue
+        y[kept] = label
+        kept += 1
+    if bad:
+        notes.append(f"skipped {len(bad)} unreadable files, e.g. {bad[0][0]}: {bad[0][1]}")
+    return Loaded(x[:kept], y[:kept], kind, len(bad), notes)
