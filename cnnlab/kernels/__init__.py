@@ -5,7 +5,10 @@ The arithmetic core (``named``, ``separable``, ``probes``, ``describe``) needs o
 functions.
 """
 
+from cnnlab.kernels.describe import describe_kernel
 from cnnlab.kernels.named import get_kernel, list_kernels, resolve_kernel
+from cnnlab.kernels.probes import PROBE_NAMES, best_probe, probe_patterns, probe_responses
 from cnnlab.kernels.separable import rank, separable
 
-__all__ = ["get_kernel", "list_kernels", "resolve_kernel", "rank", "separable"]
+__all__ = ["get_kernel", "list_kernels", "resolve_kernel", "rank", "separable",
+           "describe_kernel", "probe_responses", "probe_patterns", "best_probe", "PROBE_NAMES"]
