@@ -44,7 +44,9 @@ def stratified_split(y: np.ndarray, fractions: tuple[float, ...], seed: int = 0
 
 
 def stratified_subsample(y: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
-    """Sorted indices of about ``n`` items of ``y`` (N,) with the class proportions kept.
+    """Sorted indices of exactly ``n`` items of ``y`` (N,) with the class proportions kept.
+
+    Class quotas are ``n * n_c / N`` rounded by largest remainder, so they add up to ``n``.
 
     >>> y = np.array([0] * 30 + [1] * 70)
     >>> idx = stratified_subsample(y, 10)
@@ -54,8 +56,14 @@ def stratified_subsample(y: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
     (N,) = y.shape
     if n >= N:
         return np.arange(N, dtype=np.int64)
-    (keep,) = stratified_split(y, (1 - n / N,), seed)[:1]
-    return keep
+    labels, counts = np.unique(y, return_counts=True)
+    share = n * counts / N
+    quota = np.floor(share).astype(np.int64)
+    order = np.argsort(-(share - quota), kind="stable")  # largest remainders first
+    quota[order[: n - quota.sum()]] += 1
+    rng = np.random.default_rng(seed)
+    picked = [rng.permutation(np.flatnonzero(y == label))[:q] for label, q in zip(labels, quota)]
+    return np.sort(np.concatenate(picked)).astype(np.int64)
 
 
 def channel_stats(x: np.ndarray, chunk: int = 8192) -> tuple[np.ndarray, np.ndarray]:
