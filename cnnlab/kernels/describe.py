@@ -197,14 +197,15 @@ def describe_kernel(k: Any) -> dict:
 
 
 def _vector(values: list) -> str:
-    return "[" + ", ".join(format_number(v, round=4) for v in values) + "]"
+    return "[" + ", ".join(format_number(Fraction(v) if isinstance(v, str) else v, round=4)
+                           for v in values) + "]"
 
 
 def _summary(d: dict) -> str:
     kh, kw = d["shape"]
     parts = [f"{kh}x{kw} {d['sum_kind']} kernel, {d['family']}"]
     if d["separable"]:
-        parts.append(f"separable (rank {d['rank']}): column {_vector(d['column'])} x row {_vector(d['row'])}")
+        parts.append(f"separable (rank {d['rank']}): column {_vector(d['column'])}ᵀ ⊗ row {_vector(d['row'])}")
     else:
         parts.append(f"not separable (rank {d['rank']})")
     if d["best_probe"] is None:

@@ -120,9 +120,11 @@ def probe_responses(k: Any) -> dict[str, float]:
     arr = _float_kernel(k)
     kh, kw = arr.shape
     scale = max(1.0, float(np.abs(arr).max()))
-    # rounded at 1e-12 of the kernel's scale so that a zero response prints as 0, not -1e-17
-    return {name: round(float(np.sum(arr * p)) / scale, 12) * scale + 0.0
-            for name, p in probe_patterns(kh, kw).items()}
+    out = {}
+    for name, p in probe_patterns(kh, kw).items():
+        v = float(np.sum(arr * p))
+        out[name] = 0.0 if abs(v) < 1e-12 * scale else v  # a zero response prints as 0, not -1e-17
+    return out
 
 
 def probe_matches(k: Any) -> dict[str, float]:

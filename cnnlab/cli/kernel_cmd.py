@@ -1,0 +1,268 @@
+"""``cnnlab kernel``: list, describe, apply, cost, invariance (contract §5).
+
+The CLI parses, calls one function of ``cnnlab.kernels``, renders. Heavy imports
+(scipy, scikit-image, matplotlib) happen inside the handlers that need them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+from cnnlab.errors import UsageError
+
+__all__ = ["register", "read_kernel"]
+
+FORMATS = ("text", "markdown", "latex", "json")
+PADDING_MODES = ("zeros", "reflect", "symmetric", "replicate", "circular")
+
+EXAMPLES = """examples:
+  cnnlab kernel list
+  cnnlab kernel describe sobel_x
+  cnnlab kernel describe '1 2 1; 2 4 2; 1 2 1' --format json
+  cnnlab kernel describe laplacian8 --format latex
+  cnnlab kernel apply camera --kernel sobel_x --kernel2 sobel_y --out edges.png
+  cnnlab kernel apply photo.jpg --kernel gaussian:9:2.0 --padding-mode reflect
+  cnnlab kernel cost --size 256 --k 3,5,9,15,31
+  cnnlab kernel invariance --image camera --kernel sobel_x --out invariance.png
+"""
+
+
+def read_kernel(text: str, exact: bool = True) -> np.ndarray:
+    """A 2-D kernel from a name (``sobel_x``, ``gaussian:5:1.0``), a literal or a file.
+
+    Literals and rational named kernels are exact (Fractions) when ``exact``; Gaussians are
+    floats. Returns (kh, kw).
+    """
+    from cnnlab.cli.inputs import read_tensor
+    from cnnlab.kernels.named import resolve_kernel
+
+    name = text.strip().split(":")[0].lower()
+    k = resolve_kernel(text, exact=exact and name != "gaussian")
+    if k is None:
+        k = read_tensor(text, "kernel", exact=exact)
+    if k.ndim != 2:
+        raise UsageError(f"kernel must be 2-D (kh x kw), got shape {'x'.join(map(str, k.shape))}")
+    return k
+
+
+def _float(k: np.ndarray) -> np.ndarray:
+    return np.array([[float(v) for v in row] for row in k.tolist()]) if k.dtype == object else k
+
+
+def _int_list(text: str, what: str) -> list[int]:
+    parts = [p for p in re.split(r"[,\s]+", text.strip()) if p]
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        raise UsageError(f"{what} must be integers separated by commas, got {text!r}") from None
+    if not values or any(v < 1 for v in values):
+        raise UsageError(f"{what} must be positive integers, got {text!r}")
+    return values
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_")[:40] or "kernel"
+
+
+def _emit(args: argparse.Namespace, text: str, data: dict) -> int:
+    from cnnlab.kernels.render import to_json
+
+    if args.format == "json":
+        print(json.dumps(to_json(data)))
+    else:
+        print(text, end="")
+    return 0
+
+
+def _check_out(path: str) -> str:
+    parent = Path(path).expanduser().resolve().parent
+    if not parent.is_dir():
+        raise UsageError(f"cannot write {path}: folder {parent} does not exist")
+    if not path.lower().endswith(".png"):
+        raise UsageError(f"--out must be a .png file, got {path!r}")
+    return path
+
+
+# ---------------------------------------------------------------- handlers
+
+def _list(args: argparse.Namespace) -> int:
+    from cnnlab.kernels.named import list_kernels
+    from cnnlab.kernels.render import render_list
+
+    rows = list_kernels()
+    fmt = "text" if args.format == "json" else args.format
+    return _emit(args, render_list(rows, fmt) + "\n", {"kernels": [{"name": n, "description": d} for n, d in rows]})
+
+
+def _describe(args: argparse.Namespace) -> int:
+    from cnnlab.kernels.describe import describe_kernel
+    from cnnlab.kernels.render import render_describe
+
+    k = read_kernel(args.kernel)
+    d = describe_kernel(k)
+    text = "" if args.format == "json" else render_describe(d, k, args.kernel, args.format, args.round)
+    return _emit(args, text, d)
+
+
+def _apply(args: argparse.Namespace) -> int:
+    from cnnlab.kernels.apply import apply_kernels, load_image, plot_apply
+    from cnnlab.kernels.describe import describe_kernel
+    from cnnlab.kernels.render import render_apply
+
+    kernels = [read_kernel(args.kernel)] + ([read_kernel(args.kernel2)] if args.kernel2 else [])
+    names = [args.kernel] + ([args.kernel2] if args.kernel2 else [])
+    out = None if args.no_picture else _check_out(
+        args.out or f"kernel-{_slug(Path(args.image).stem)}-{_slug('-'.join(names))}.png")
+    image, label = load_image(args.image, gray=args.gray)
+    facts = [describe_kernel(k) for k in kernels]
+    result = apply_kernels(image, [_float(k) for k in kernels], names, args.padding_mode, label)
+    if out:
+        plot_apply(result, out, [float(f["sum"]) for f in facts])
+    notes = []
+    if len(kernels) == 2:
+        notes.append("gradient magnitude = sqrt(g1^2 + g2^2); orientation = atan2(g2, g1) in degrees "
+                     "(for sobel_x, sobel_y: 0 = brighter to the right, 90 = brighter below)")
+    summary = {"image": label, "shape": list(image.shape), "kernels": names,
+               "sums": [f["sum"] for f in facts], "families": [f["family"] for f in facts],
+               "padding_mode": args.padding_mode, "picture": out, "stats": result.stats, "notes": notes}
+    text = "" if args.format == "json" else render_apply(summary, args.format)
+    return _emit(args, text, summary)
+
+
+def _cost(args: argparse.Namespace) -> int:
+    from cnnlab.kernels.cost import measure_cost, plot_cost
+    from cnnlab.kernels.render import render_cost
+
+    out = None if args.no_picture else _check_out(args.out or "kernel-cost.png")
+    result = measure_cost(_int_list(args.size, "--size"), _int_list(args.k, "--k"), repeats=args.repeats)
+    if out:
+        plot_cost(result, out)
+    data = {"rows": [{"n": r.n, "k": r.k, **{k: v for k, v in r.counts.items() if k not in ("n", "k")},
+                      "full_seconds": r.full_s, "separable_seconds": r.separable_s,
+                      "max_difference": r.max_difference} for r in result.rows],
+            "repeats": result.repeats, "slopes": result.slopes,
+            "crossover": {str(n): k for n, k in result.crossover.items()}, "picture": out}
+    text = "" if args.format == "json" else render_cost(result, args.format, out)
+    return _emit(args, text, data)
+
+
+def _invariance(args: argparse.Namespace) -> int:
+    from cnnlab.kernels.apply import load_image
+    from cnnlab.kernels.invariance import invariance_report, plot_invariance
+    from cnnlab.kernels.render import render_invariance
+
+    parts = ("shift", "pool", "noise") if args.part == "all" else (args.part,)
+    out = None if args.no_picture else _check_out(args.out or "kernel-invariance.png")
+    shift = _int_list_signed(args.shift)
+    if args.sigma <= 0:
+        raise UsageError(f"--sigma must be positive, got {args.sigma}")
+    k = _float(read_kernel(args.kernel))
+    image, label = load_image(args.image, gray=True)
+    H, W = image.shape
+    c = min(args.crop, H, W)
+    if c < 64:
+        raise UsageError(f"the image (crop) must be at least 64x64 pixels, got {min(H, W)}")
+    top, left = (H - c) // 2, (W - c) // 2
+    x = image[top:top + c, left:left + c]  # (c, c) centre crop
+    if max(abs(shift[0]), abs(shift[1])) * 2 + 1 >= c // 2:
+        raise UsageError(f"--shift {args.shift} is too large for a {c}x{c} crop")
+    report = invariance_report(x, k, image=f"{label} centre {c}x{c}", kernel=args.kernel, shift=tuple(shift),
+                               sigma=args.sigma, ns=_int_list(args.n, "--n"), trials=args.trials,
+                               seed=args.seed, parts=parts)
+    if out:
+        plot_invariance(report, out)
+    report["picture"] = out
+    text = "" if args.format == "json" else render_invariance(report, args.format)
+    return _emit(args, text, report)
+
+
+def _int_list_signed(text: str) -> list[int]:
+    parts = [p for p in re.split(r"[,\s]+", text.strip()) if p]
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) != 2:
+        raise UsageError(f"--shift must be two integers 'dy,dx', got {text!r}")
+    return values
+
+
+# ---------------------------------------------------------------- parsers
+
+def _format_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", choices=FORMATS, default="text", help="output format (default text)")
+
+
+def register(subparsers) -> None:
+    """Add ``kernel`` and its subcommands to the ``cnnlab`` parser."""
+    parser = subparsers.add_parser(
+        "kernel", help="named kernels, what a kernel detects, filtering photos, separable cost, invariance",
+        description="The kernel lab: classic filters, probe responses, separability, cost and invariance.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="kernel_command", metavar="SUBCOMMAND", parser_class=type(parser))
+
+    def usage(_args: argparse.Namespace) -> int:
+        parser.print_help()
+        return 2
+
+    parser.set_defaults(func=usage)
+
+    p = sub.add_parser("list", help="the named kernels", epilog=EXAMPLES,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    _format_arg(p)
+    p.set_defaults(func=_list)
+
+    p = sub.add_parser("describe", help="sum, symmetry, rank/separability and probe responses of a kernel",
+                       description="Measure a kernel: sum, symmetries, rank and 1-D factors, and its "
+                                   "response to probe patterns (what it detects).",
+                       epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("kernel", metavar="K", help="named kernel (sobel_x, box:5, gaussian:5:1.0), literal or file")
+    p.add_argument("--round", type=int, default=4, metavar="N", help="decimals shown (default 4)")
+    _format_arg(p)
+    p.set_defaults(func=_describe)
+
+    p = sub.add_parser("apply", help="filter a photo with a kernel (or a pair: gradient magnitude)",
+                       description="Filter an image (PNG/JPEG or a scikit-image sample such as camera, "
+                                   "astronaut, coffee) and write input and outputs side by side.",
+                       epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("image", metavar="IMAGE", help="image file or scikit-image sample name")
+    p.add_argument("--kernel", required=True, metavar="K")
+    p.add_argument("--kernel2", metavar="K2", help="second kernel: adds gradient magnitude and orientation")
+    p.add_argument("--padding-mode", choices=PADDING_MODES, default="zeros",
+                   help="border handling (default zeros, as PyTorch); reflect avoids dark borders")
+    p.add_argument("--gray", action="store_true", help="convert a colour image to grey first")
+    p.add_argument("--out", metavar="PNG", help="picture path (default kernel-<image>-<kernel>.png)")
+    p.add_argument("--no-picture", action="store_true", help="only print the statistics")
+    _format_arg(p)
+    p.set_defaults(func=_apply)
+
+    p = sub.add_parser("cost", help="full vs separable filtering: counts, timings, log-log plot",
+                       epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--size", default="256", metavar="N[,N...]", help="image side(s) (default 256)")
+    p.add_argument("--k", default="3,5,7,9,15,21,31,45,63", metavar="K1,K2,...", help="kernel sizes")
+    p.add_argument("--repeats", type=int, default=3, help="timing runs, best kept (default 3)")
+    p.add_argument("--out", metavar="PNG", help="plot path (default kernel-cost.png)")
+    p.add_argument("--no-picture", action="store_true")
+    _format_arg(p)
+    p.set_defaults(func=_cost)
+
+    p = sub.add_parser("invariance", help="shift equivariance, max-pool shift absorption, noise averaging",
+                       epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--image", default="camera", help="image file or sample (default camera), used in grey")
+    p.add_argument("--kernel", default="sobel_x", metavar="K", help="kernel for the shift demos (default sobel_x)")
+    p.add_argument("--crop", type=int, default=256, help="side of the centre crop used (default 256)")
+    p.add_argument("--shift", default="3,5", metavar="DY,DX", help="shift in pixels (default 3,5)")
+    p.add_argument("--sigma", type=float, default=0.1, help="noise standard deviation (default 0.1)")
+    p.add_argument("--n", default="1,2,4,8,16,32,64", metavar="N1,N2,...", help="numbers of copies averaged")
+    p.add_argument("--trials", type=int, default=4, help="repetitions per N (default 4)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--part", choices=("all", "shift", "pool", "noise"), default="all")
+    p.add_argument("--out", metavar="PNG", help="picture path (default kernel-invariance.png)")
+    p.add_argument("--no-picture", action="store_true")
+    _format_arg(p)
+    p.set_defaults(func=_invariance)

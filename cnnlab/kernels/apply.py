@@ -1,0 +1,236 @@
+"""Filter real photos with a kernel (or a kernel pair for gradients) and picture the result.
+
+Photos are filtered with ``scipy.ndimage.correlate`` (fast on megapixel images); the
+padding modes map onto scipy's, and the result equals ``cnnlab.ops.conv2d`` with
+``padding="same"`` (extra row/column at the bottom/right for even kernels, contract §0) —
+tests check this on crops. Images are float in [0, 1] (``skimage.util.img_as_float``),
+(H, W) or (H, W, C) as read; colour images are filtered channel by channel unless
+converted to grey.
+
+>>> img = np.arange(16.0).reshape(4, 4)
+>>> filter_image(img, np.ones((1, 2)), "replicate")[:, -1].tolist()
+[6.0, 14.0, 22.0, 30.0]
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cnnlab.errors import UsageError, check_shape
+
+__all__ = ["SAMPLES", "SCIPY_MODES", "MAX_FILE_BYTES", "load_image", "filter_image",
+           "ApplyResult", "apply_kernels", "plot_apply"]
+
+# scikit-image samples that ship inside the package (no download)
+SAMPLES = ("astronaut", "brick", "camera", "cell", "checkerboard", "chelsea", "coffee", "coins",
+           "grass", "gravel", "horse", "hubble_deep_field", "immunohistochemistry", "logo",
+           "microaneurysms", "moon", "page", "retina", "rocket", "text")
+
+# cnnlab padding mode (contract §0) -> scipy.ndimage mode. numpy's 'reflect' (no edge
+# repeat) is scipy's 'mirror'; numpy's 'symmetric' (edge repeated) is scipy's 'reflect'.
+SCIPY_MODES = {"zeros": "constant", "reflect": "mirror", "symmetric": "reflect",
+               "replicate": "nearest", "circular": "wrap"}
+
+MAX_FILE_BYTES = 256 * 2**20  # refuse larger image files before reading them
+
+
+def _as_float_image(arr: np.ndarray, what: str) -> np.ndarray:
+    from skimage.util import img_as_float
+
+    if arr.ndim == 3 and arr.shape[-1] == 4:  # RGBA: drop alpha
+        arr = arr[..., :3]
+    if arr.ndim == 3 and arr.shape[-1] == 1:
+        arr = arr[..., 0]
+    if arr.ndim not in (2, 3):
+        raise UsageError(f"{what}: expected a grey or colour image, got an array of shape {arr.shape}")
+    if arr.dtype == bool:
+        return arr.astype(np.float64)
+    return img_as_float(arr).astype(np.float64)
+
+
+def load_image(source: str, gray: bool = False) -> tuple[np.ndarray, str]:
+    """Read a PNG/JPEG (any format Pillow reads) or a scikit-image sample by name.
+
+    Returns ``(image, label)``: image (H, W) or (H, W, C) float64 in [0, 1]. An existing
+    file wins over a sample of the same name. The size is checked against the limits of
+    contract §0 from the header, before the pixels are decoded.
+    """
+    path = Path(source)
+    if path.is_file():
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise UsageError(f"{source}: file of {size} bytes is over the limit of {MAX_FILE_BYTES} bytes")
+        from PIL import Image, UnidentifiedImageError
+
+        try:
+            with Image.open(path) as im:
+                w, h = im.size
+                bands = len(im.getbands())
+                check_shape((bands, h, w), f"image {source}")
+                if im.mode not in ("L", "RGB", "RGBA", "I;16", "I", "F", "1", "LA"):
+                    im = im.convert("RGB")
+                elif im.mode == "LA":
+                    im = im.convert("L")
+                arr = np.asarray(im)
+        except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as exc:
+            raise UsageError(f"{source}: cannot read it as an image ({exc})") from None
+        if arr.dtype.kind in "iu" and arr.dtype.itemsize > 1 and arr.max(initial=0) > 0:
+            arr = arr.astype(np.float64) / (65535.0 if arr.max() > 255 else 255.0)
+        image = _as_float_image(arr, source)
+        label = path.name
+    elif source in SAMPLES:
+        import skimage.data
+
+        image = _as_float_image(np.asarray(getattr(skimage.data, source)()), source)
+        label = f"skimage.data.{source}()"
+    else:
+        where = "is not a file" if not os.path.exists(source) else "is not a regular file"
+        raise UsageError(f"{source} {where} and not a built-in sample; samples: {', '.join(SAMPLES)}")
+    if gray and image.ndim == 3:
+        from skimage.color import rgb2gray
+
+        image = rgb2gray(image)
+    return image, label
+
+
+def filter_image(image: np.ndarray, k: np.ndarray, padding_mode: str = "reflect") -> np.ndarray:
+    """Cross-correlate each channel with a 2-D kernel, output the size of the input.
+
+    image: (H, W) or (H, W, C); k: (kh, kw). Equals ``cnnlab.ops.conv2d(channel, k,
+    padding="same", padding_mode=mode)`` per channel (even kernels: extra padding at the
+    bottom/right).
+    """
+    from scipy import ndimage
+
+    if padding_mode not in SCIPY_MODES:
+        raise UsageError(f"unknown padding mode {padding_mode!r}; choose from {', '.join(SCIPY_MODES)}")
+    k = np.asarray(k, dtype=np.float64)
+    kh, kw = k.shape
+    H, W = image.shape[:2]
+    if kh > H or kw > W:
+        raise UsageError(f"kernel {kh}x{kw} is larger than the image {H}x{W}")
+    # scipy centres the kernel at k//2 + origin; "same" padding with the extra row at the
+    # bottom puts it at (k-1)//2, so even sides need origin -1
+    origin = ((kh - 1) // 2 - kh // 2, (kw - 1) // 2 - kw // 2)
+    mode = SCIPY_MODES[padding_mode]
+
+    def one(channel: np.ndarray) -> np.ndarray:
+        return ndimage.correlate(channel, k, mode=mode, cval=0.0, origin=origin)
+
+    if image.ndim == 2:
+        return one(image)
+    return np.stack([one(image[..., c]) for c in range(image.shape[-1])], axis=-1)
+
+
+@dataclass
+class ApplyResult:
+    """Outputs of :func:`apply_kernels`; arrays are (H, W) or (H, W, C)."""
+
+    image: np.ndarray
+    label: str
+    kernel_names: list[str]
+    outputs: list[np.ndarray]
+    magnitude: np.ndarray | None = None
+    orientation: np.ndarray | None = None  # degrees in (−180, 180], atan2(g2, g1)
+    stats: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+def _stats(a: np.ndarray) -> dict[str, float]:
+    return {"min": float(a.min()), "max": float(a.max()), "mean": float(a.mean()),
+            "std": float(a.std()), "mean_abs": float(np.abs(a).mean())}
+
+
+def apply_kernels(image: np.ndarray, kernels: list[np.ndarray], names: list[str],
+                  padding_mode: str = "reflect", label: str = "image") -> ApplyResult:
+    """Filter ``image`` with one kernel, or two (then gradient magnitude and orientation).
+
+    image: (H, W) or (H, W, C) in [0, 1]; kernels: one or two (kh, kw) arrays. With two
+    kernels g1, g2: magnitude = √(g1² + g2²) and orientation = atan2(g2, g1) in degrees
+    (for sobel_x, sobel_y: 0° = brighter to the right, 90° = brighter below).
+    """
+    if not 1 <= len(kernels) <= 2:
+        raise UsageError("give one kernel, or two for gradient magnitude and orientation")
+    outputs = [filter_image(image, k, padding_mode) for k in kernels]
+    result = ApplyResult(image=image, label=label, kernel_names=list(names), outputs=outputs)
+    result.stats["input"] = _stats(image)
+    for name, out in zip(names, outputs):
+        result.stats[name] = _stats(out)
+    if len(outputs) == 2:
+        g1, g2 = outputs
+        result.magnitude = np.hypot(g1, g2)
+        result.orientation = np.degrees(np.arctan2(g2, g1))
+        result.stats["magnitude"] = _stats(result.magnitude)
+    return result
+
+
+def _display(ax, a: np.ndarray, title: str, signed: bool) -> None:
+    ax.set_title(title, fontsize=9)
+    ax.axis("off")
+    if a.ndim == 3 and not signed:
+        ax.imshow(np.clip(a, 0.0, 1.0))
+        return
+    if a.ndim == 3:
+        a = a.mean(axis=-1)
+    if signed:
+        lim = float(np.percentile(np.abs(a), 99.5)) or 1.0
+        im = ax.imshow(a, cmap="RdBu_r", vmin=-lim, vmax=lim)
+    else:
+        im = ax.imshow(a, cmap="gray")
+    ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.02)
+
+
+def plot_apply(result: ApplyResult, path: str | Path, sums: list[float]) -> Path:
+    """Input and outputs side by side (and magnitude/orientation for a pair) as a PNG.
+
+    ``sums``: the kernels' sums; a kernel whose sum is 0 has a signed output, shown with a
+    diverging colour map centred at 0 (blue negative, red positive).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels: list[tuple[np.ndarray, str, str]] = [(result.image, result.label, "image")]
+    for name, out, s in zip(result.kernel_names, result.outputs, sums):
+        if abs(s) < 1e-12:
+            panels.append((out, f"{name} (sum 0: signed)", "signed"))
+        elif abs(s - 1) < 1e-9:
+            panels.append((out, f"{name} (clipped to [0, 1])", "image"))
+        else:
+            panels.append((out / s, f"{name} (shown divided by its sum {s:g})", "image"))
+    if result.magnitude is not None:
+        panels.append((result.magnitude, "gradient magnitude", "gray"))
+        panels.append((result.orientation, "orientation (deg)", "angle"))
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.4 * len(panels), 3.6), squeeze=False)
+    for ax, (a, title, kind) in zip(axes[0], panels):
+        if kind == "angle":
+            mag = result.magnitude.mean(axis=-1) if result.magnitude.ndim == 3 else result.magnitude
+            ang = a.mean(axis=-1) if a.ndim == 3 else a
+            masked = np.ma.masked_where(mag < np.percentile(mag, 75), ang)
+            ax.set_facecolor("black")
+            im = ax.imshow(masked, cmap="hsv", vmin=-180, vmax=180)
+            fig.colorbar(im, ax=ax, fraction=0.046, pad=0.02)
+            ax.set_title(title + ", top 25% magnitude", fontsize=9)
+            ax.set_xticks([]), ax.set_yticks([])
+        elif kind == "gray":
+            _display(ax, a.max(axis=-1) if a.ndim == 3 else a, title, signed=False)
+        elif kind == "signed":
+            _display(ax, a, title, signed=True)
+        elif a.ndim == 3:
+            _display(ax, a, title, signed=False)
+        else:
+            ax.set_title(title, fontsize=9)
+            ax.axis("off")
+            ax.imshow(np.clip(a, 0, 1) if a.min() >= 0 and a.max() <= 1 else a, cmap="gray")
+    fig.tight_layout()
+    path = Path(path)
+    if path.parent and not path.parent.exists():
+        raise UsageError(f"cannot write {path}: folder {path.parent} does not exist")
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
