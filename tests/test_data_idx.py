@@ -85,3 +85,19 @@ def test_sha256_of_gz_is_that_of_the_content(tmp_path):
     assert "is corrupt: sha256" in file_problem(tmp_path / "f", expected)
     (tmp_path / "f.gz").write_bytes(gzip.compress(content)[:100])
     assert "unreadable or truncated" in file_problem(tmp_path / "f.gz", expected)
+
+
+def test_folder_of_idx_files_loads_like_mnist(tmp_path):
+    from cnnlab.data import load_dataset
+
+    rng = np.random.default_rng(2)
+    names = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+             "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
+    arrays = [rng.integers(0, 256, (40, 5, 5), dtype=np.uint8), np.arange(40, dtype=np.uint8) % 3,
+              rng.integers(0, 256, (9, 5, 5), dtype=np.uint8), np.arange(9, dtype=np.uint8) % 3]
+    for name, array in zip(names, arrays):
+        write_idx(tmp_path / name, array)
+    ds = load_dataset(str(tmp_path), val_fraction=0.25)
+    assert ds.classes == ["0", "1", "2"] and ds.image_shape == (1, 5, 5)
+    assert (len(ds.y_train), len(ds.y_val), len(ds.y_test)) == (30, 10, 9)
+    np.testing.assert_allclose(ds.x_test[:, 0] * 255, arrays[2], atol=1e-4)

@@ -12,10 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
-from cnnlab.data.builtin import LOADERS
+from cnnlab.data.builtin import CLASSES, LOADERS, load_idx_pair
+from cnnlab.data.checksums import IDX_FILES, SHA256, file_problem
 from cnnlab.data.dataset import Dataset, iter_batches, make_dataset, summary
 from cnnlab.data.fetch import FETCHABLE, fetch_dataset
 from cnnlab.data.folder import list_csv, list_folder, load_files
+from cnnlab.data.sources import find_file
 from cnnlab.data.split import band_range, stratified_split, stratified_subsample
 from cnnlab.errors import UsageError
 
@@ -54,7 +56,24 @@ def _drop_empty_classes(y: np.ndarray, classes: list[str]) -> tuple[np.ndarray, 
     return remap[y], [classes[k] for k in keep]
 
 
+def _load_idx_folder(path: Path, val_fraction, seed, limit) -> Dataset:
+    """A folder holding the four IDX files (raw or .gz) of an MNIST-style dataset."""
+    paths = [find_file(path, file) for file in IDX_FILES]
+    x_train, y_train = load_idx_pair(paths[0], paths[1])
+    x_test, y_test = load_idx_pair(paths[2], paths[3])
+    known = [name for name, sums in SHA256.items()
+             if file_problem(paths[3], sums[IDX_FILES[3]]) is None]
+    classes = CLASSES[known[0]] if known else [str(c) for c in range(int(y_train.max()) + 1)]
+    train, val = stratified_split(y_train, (val_fraction,), seed)
+    train = _limit(train, y_train, limit, seed)
+    ds = make_dataset(str(path), x_train, y_train, [train, val, np.zeros(0, np.int64)], classes, str(path))
+    ds.x_test, ds.y_test = x_test, y_test
+    return ds
+
+
 def _load_path(path: Path, val_fraction, test_fraction, seed, strict, limit, resize) -> Dataset:
+    if path.is_dir() and all(find_file(path, file) for file in IDX_FILES):
+        return _load_idx_folder(path, val_fraction, seed, limit)
     files = list_folder(path) if path.is_dir() else list_csv(path)
     loaded = load_files(files, strict=strict, resize=resize)
     y, classes = _drop_empty_classes(loaded.y, files.classes)
@@ -84,7 +103,7 @@ def load_dataset(name_or_path: str, *, data_dir: str | None = None, val_fraction
     Named datasets keep their official test split; validation is a stratified
     ``val_fraction`` of the official train split (``test_fraction`` applies only to
     digits, which has no official split). A folder or CSV is split stratified into
-    train/val/test. ``limit`` caps the training split (stratified subsample). ``strict``
+    train/val/test; a folder holding the four IDX files is read like MNIST. ``limit`` caps the training split (stratified subsample). ``strict``
     refuses corrupt files instead of skipping them; ``resize`` (H, W) resizes images of
     mixed sizes. Deterministic for a given seed. Missing data, unreadable files, one
     class or mixed shapes raise UsageError.
