@@ -1,0 +1,155 @@
+"""``cnnlab solve``, ``cnnlab check`` and ``cnnlab quiz``: problem files (contract §2)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from cnnlab.errors import UsageError
+
+SOLVE_EXAMPLES = """\
+examples:
+  cnnlab solve examples/problems/sheet1.yaml
+  cnnlab solve examples/problems/sheet1.yaml --format latex --out sheet1.tex
+  cnnlab solve examples/problems/sizes.yaml --format json
+
+A problem file is YAML with given values and parts whose `ask` is an expression:
+  given: {X: [[0, 1, 2], [3, 4, 5], [6, 7, 8]], K: [[1, 0], [0, -1]]}
+  parts:
+    - {id: a, ask: "O = conv2d(X, K, padding=1, flip=true)"}
+    - {id: b, ask: "maxpool2d(relu(O), 2, stride=2)", answer: [[4, 4], [6, 4]]}
+
+functions:
+"""
+
+CHECK_EXAMPLES = """\
+examples:
+  cnnlab check examples/problems/wrong_key.yaml
+  cnnlab check examples/problems/wrong_key.yaml --format json
+
+Exit status: 0 all claimed answers right, 1 some wrong, 2 bad input.
+"""
+
+QUIZ_EXAMPLES = """\
+examples:
+  cnnlab quiz --topics conv,pool,act --count 3 --seed 7
+  cnnlab quiz --topics conv,padding,pool,act,softmax,shapes,separable --count 7 --seed 1 --out quiz.tex
+  cnnlab quiz --topics shapes,rf,params --count 3 --seed 2 --out quiz.yaml && cnnlab check quiz.yaml
+"""
+
+_EXTENSIONS = {".md": "markdown", ".markdown": "markdown", ".tex": "latex", ".yaml": "yaml", ".yml": "yaml",
+               ".txt": "text", ".json": "json"}
+
+
+def _function_list() -> str:
+    from cnnlab.problems.functions import FUNCTIONS
+
+    return "\n".join(f"  {f.signature()}\n      {f.summary}" for f in FUNCTIONS.values())
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the solve, check and quiz commands."""
+    p = subparsers.add_parser(
+        "solve", help="solve a problem file with worked steps",
+        description="Solve every part of a problem file (YAML) with worked steps; check claimed answers.",
+        epilog=SOLVE_EXAMPLES + _function_list(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("file", metavar="FILE", help="problem file (YAML, at most 1 MB)")
+    p.add_argument("--format", choices=["text", "markdown", "latex", "json"], default=None,
+                   help="output format (default: from --out's extension, else text); latex is a complete document")
+    p.add_argument("--out", metavar="PATH", help="write to this file instead of stdout")
+    p.add_argument("--max-cells", type=int, default=16, metavar="N",
+                   help="output cells worked out per operation (default 16; 0 for all)")
+    p.set_defaults(func=run_solve)
+
+    c = subparsers.add_parser(
+        "check", help="check the claimed answers of a problem file",
+        description="Compare each claimed answer with the computed one (under the file's rounding) and "
+                    "name the likely mistake.",
+        epilog=CHECK_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    c.add_argument("file", metavar="FILE", help="problem file (YAML) with `answer:` in its parts")
+    c.add_argument("--format", choices=["text", "json"], default="text")
+    c.set_defaults(func=run_check)
+
+    q = subparsers.add_parser(
+        "quiz", help="generate a randomised problem set with its answer key",
+        description="Generate problems of the pen-and-paper catalogue with numbers fit for hand "
+                    "computation, and their answer key. The same seed gives the same quiz.",
+        epilog=QUIZ_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    q.add_argument("--topics", default="conv,pool,act",
+                   help="comma-separated topics: conv, padding, pool, act, softmax, shapes, separable, rf, "
+                        "params, transposed (default conv,pool,act)")
+    q.add_argument("--count", type=int, default=3, help="number of problems (default 3)")
+    q.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    q.add_argument("--out", metavar="PATH", help="write to PATH; .md, .tex or .yaml picks the format")
+    q.add_argument("--format", choices=["markdown", "latex", "yaml", "text"], default=None,
+                   help="output format (default: from --out's extension, else markdown)")
+    q.add_argument("--no-key", action="store_true", help="leave out the answer key (markdown/latex/text)")
+    q.add_argument("--steps", action="store_true", help="give worked solutions in the key, not just answers")
+    q.set_defaults(func=run_quiz)
+
+
+def _format_for(out: str | None, given: str | None, default: str, allowed: tuple[str, ...]) -> str:
+    if given:
+        return given
+    if out:
+        fmt = _EXTENSIONS.get(os.path.splitext(out)[1].lower())
+        if fmt in allowed:
+            return fmt
+    return default
+
+
+def _write(text: str, out: str | None) -> None:
+    if out is None:
+        sys.stdout.write(text)
+        return
+    try:
+        with open(out, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    except OSError as exc:
+        raise UsageError(f"cannot write {out}: {exc.strerror}") from None
+    print(f"wrote {out}", file=sys.stderr)
+
+
+def run_solve(args: argparse.Namespace) -> int:
+    from cnnlab.problems import load_problem_file, solve_set
+    from cnnlab.problems.render import render_set, set_to_json
+
+    fmt = _format_for(args.out, args.format, "text", ("text", "markdown", "latex", "json"))
+    if args.max_cells < 0:
+        raise UsageError("--max-cells must be >= 0")
+    result = solve_set(load_problem_file(args.file))
+    if fmt == "json":
+        text = json.dumps(set_to_json(result), indent=1, ensure_ascii=False) + "\n"
+    else:
+        text = render_set(result, fmt, max_cells=args.max_cells or None)
+    _write(text, args.out)
+    return 0
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from cnnlab.problems import load_problem_file, solve_set
+    from cnnlab.problems.render import check_summary, render_check, set_to_json
+
+    result = solve_set(load_problem_file(args.file))
+    if args.format == "json":
+        data = set_to_json(result)
+        data["parts"] = [p for p in data["parts"] if p["correct"] is not None]
+        sys.stdout.write(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(render_check(result))
+    right, wrong = check_summary(result)
+    return 1 if wrong else 0
+
+
+def run_quiz(args: argparse.Namespace) -> int:
+    from cnnlab.problems.quiz import generate_quiz, quiz_key
+    from cnnlab.problems.sheet import render_quiz
+
+    fmt = _format_for(args.out, args.format, "markdown", ("markdown", "latex", "yaml", "text"))
+    topics = [t.strip().lower() for t in args.topics.split(",") if t.strip()]
+    quiz = generate_quiz(topics, args.count, args.seed)
+    result = quiz_key(quiz)
+    _write(render_quiz(quiz, result, fmt, key=not args.no_key, steps=args.steps), args.out)
+    return 0

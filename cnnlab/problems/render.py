@@ -1,0 +1,293 @@
+"""Rendering a solved problem set: text, Markdown, a complete LaTeX document, or JSON.
+
+Every part shows its question, the worked steps of each function call it made (the
+cell-by-cell traces of :mod:`cnnlab.steps` for convolution, pooling and activations; the
+formulas of :mod:`cnnlab.problems.explain` for sizes, separability...), its answer, and
+the check of a claimed answer with the likely mistake.
+"""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from cnnlab.errors import UsageError
+from cnnlab.problems.explain import explain_call
+from cnnlab.problems.solve import PartResult, ProblemResult, SetResult
+from cnnlab.steps import TRACERS, exact_string, render_trace, render_value, to_json_value
+from cnnlab.steps.layout import formatter
+from cnnlab.steps.render_latex import escape, standalone
+
+__all__ = ["FORMATS", "render_set", "set_to_json", "part_to_json", "render_check", "check_summary",
+           "latex_prose", "ascii_latex"]
+
+FORMATS = ("text", "markdown", "latex", "json")
+
+# symbols our own prose uses that the steps' LaTeX escape does not know
+_LATEX_EXTRA = {"⊗": r"$\otimes$", "∂": r"$\partial$", "δ": r"$\delta$", "ᵀ": r"$^{T}$", "✓": "right",
+                "✗": "wrong", "—": "---", "–": "--", "≠": r"$\neq$", "⋮": r"$\vdots$", "°": r"$^\circ$"}
+
+
+def latex_prose(text: str) -> str:
+    out = []
+    for ch in text:
+        if ch in _LATEX_EXTRA and ch not in "°":
+            out.append(_LATEX_EXTRA[ch])
+        else:
+            out.append(escape(ch))
+    return "".join(out)
+
+
+def _tt(text: str, fmt: str) -> str:
+    if fmt == "latex":
+        return r"\texttt{" + escape(text) + "}"
+    if fmt == "markdown":
+        return "`" + text.replace("`", "'") + "`"
+    return text
+
+
+def _prose(text: str, fmt: str) -> str:
+    return latex_prose(text) if fmt == "latex" else text
+
+
+def _value_block(label: str, value: Any, fmt: str, round: int | None) -> str:
+    """``label = value`` in the format, matrices laid out."""
+    body = render_value(value, fmt, round)
+    if fmt == "latex":
+        lhs = rf"\mathrm{{{escape(label)}}} = " if label else ""
+        return rf"\[ {lhs}{body} \]"
+    if "\n" in body or body.startswith("```"):
+        return f"{label} =\n{body}" if label else body
+    return f"{label} = {body}" if label else body
+
+
+def _demote(text: str, fmt: str) -> str:
+    """Steps' headings one level below the part's heading."""
+    if fmt == "markdown":
+        out, fenced = [], False
+        for line in text.splitlines():
+            if line.startswith("```"):
+                fenced = not fenced
+            out.append("#" + line if (not fenced and line.startswith("#")) else line)
+        return "\n".join(out)
+    if fmt == "latex":
+        return text.replace(r"\subsection*{", r"\subsubsection*{")
+    return text
+
+
+def _call_steps(part: PartResult, fmt: str, max_cells: int | None) -> list[str]:
+    out = []
+    last = len(part.calls) - 1
+    for n, call in enumerate(part.calls):
+        rendered = None
+        if call.name in TRACERS:
+            try:
+                trace = TRACERS[call.name](**call.args)
+                rendered = render_trace(trace, fmt, max_cells=max_cells, round=part.round)
+            except (UsageError, TypeError, ValueError):
+                rendered = None  # e.g. an activation of a single number: the equation below says it all
+        if rendered is None:
+            blocks = explain_call(formatter(fmt, part.round), call.name, call.args, call.result)
+            if blocks:
+                rendered = formatter(fmt, part.round).render(blocks)
+        if rendered is None and (n != last or len(part.calls) > 1):
+            rendered = _value_block(call.source, call.result, fmt, part.round) if fmt != "latex" else \
+                r"\noindent" + _tt(call.source, fmt) + " gives\n" + _value_block("", call.result, fmt, part.round)
+        if rendered:
+            out.append(_demote(rendered.rstrip("\n"), fmt))
+    return out
+
+
+def _check_lines(part: PartResult, fmt: str) -> list[str]:
+    cmp = part.comparison
+    if cmp is None:
+        return []
+    if cmp.correct:
+        return [_prose("Claimed answer: right ✓", fmt)]
+    lines = ["Claimed answer: wrong ✗"]
+    if cmp.note:
+        lines.append(f"  {cmp.note}")
+    if cmp.mismatches and cmp.mismatches[0]["index"]:
+        shown = cmp.mismatches[:8]
+        cells = "; ".join(f"[{','.join(str(i + 1) for i in m['index'])}] claimed {m['claimed']:g}, "
+                          f"expected {m['expected']:g}" for m in shown)
+        more = f" (and {len(cmp.mismatches) - len(shown)} more)" if len(cmp.mismatches) > len(shown) else ""
+        lines.append(f"  {len(cmp.mismatches)} cell{'s' if len(cmp.mismatches) != 1 else ''} differ "
+                     f"(counted from 1): {cells}{more}")
+    elif cmp.mismatches:
+        m = cmp.mismatches[0]
+        lines.append(f"  claimed {m['claimed']:g}, expected {m['expected']:g}")
+    lines.append(f"  likely mistake: {part.diagnosis}" if part.diagnosis else
+                 "  no common slip explains the claimed answer")
+    if fmt == "latex":
+        return [r"\noindent " + r"\\ ".join(latex_prose(l.strip()) for l in lines)]
+    if fmt == "markdown":
+        return ["\n".join(("- " + l.strip()) if i else f"**{l}**" for i, l in enumerate(lines))]
+    return ["\n".join(lines)]
+
+
+def _part_block(part: PartResult, fmt: str, max_cells: int | None) -> str:
+    title = f"({part.id}) {part.part.ask}"
+    if fmt == "latex":
+        head = rf"\subsection*{{({escape(part.id)}) {_tt(part.part.ask, fmt)}}}"
+    elif fmt == "markdown":
+        head = f"## ({part.id}) `{part.part.ask}`"
+    else:
+        head = f"{title}\n{'-' * min(len(title), 78)}"
+    pieces = [head]
+    if part.part.text:
+        pieces.append(_prose(part.part.text, fmt))
+    pieces += _call_steps(part, fmt, max_cells)
+    label = part.ask.target or f"({part.id})"
+    answer_head = {"latex": r"\paragraph{Answer}", "markdown": "**Answer**"}.get(fmt, "Answer")
+    pieces.append(answer_head + ("\n" if fmt == "latex" else "") +
+                  ("\n" + _value_block(label, part.value, fmt, part.round) if fmt != "latex"
+                   else _value_block(label, part.value, fmt, part.round)))
+    pieces += _check_lines(part, fmt)
+    return "\n\n".join(pieces)
+
+
+def _given_block(prob: ProblemResult, fmt: str) -> str:
+    if not prob.given:
+        return ""
+    head = {"latex": r"\paragraph{Given}", "markdown": "**Given**"}.get(fmt, "Given")
+    items = [_value_block(name, value, fmt, None) for name, value in prob.given.items()]
+    return head + "\n\n" + "\n\n".join(items)
+
+
+def _problem_block(prob: ProblemResult, multi: bool, fmt: str, max_cells: int | None) -> str:
+    pieces = []
+    p = prob.problem
+    if multi:
+        name = f"Problem {prob.index + 1}" + (f": {p.title}" if p.title else "")
+        pieces.append({"latex": rf"\section*{{{latex_prose(name)}}}", "markdown": f"# {name}"}.get(
+            fmt, f"{name}\n{'=' * min(len(name), 78)}"))
+    notes = []
+    if p.exact:
+        notes.append("Exact arithmetic: values are fractions.")
+    if p.round is not None:
+        notes.append(f"Answers rounded to {p.round} decimal{'s' if p.round != 1 else ''} "
+                     "(half away from zero).")
+    if p.text:
+        pieces.append(_prose(p.text, fmt))
+    if notes:
+        pieces.append(_prose(" ".join(notes), fmt))
+    given = _given_block(prob, fmt)
+    if given:
+        pieces.append(given)
+    pieces += [_part_block(part, fmt, max_cells) for part in prob.parts]
+    return "\n\n".join(pieces)
+
+
+def render_set(result: SetResult, fmt: str = "text", max_cells: int | None = 16) -> str:
+    """The whole solved set in ``fmt`` ("text", "markdown", "latex"; LaTeX is a complete document)."""
+    if fmt not in ("text", "markdown", "latex"):
+        raise UsageError(f"unknown format {fmt!r}: choose text, markdown, latex or json")
+    body = "\n\n".join(_problem_block(prob, result.multi, fmt, max_cells) for prob in result.problems)
+    title = result.title
+    if fmt == "latex":
+        return ascii_latex(standalone(body, title))
+    if title:
+        head = f"# {title}" if fmt == "markdown" else f"{title}\n{'=' * min(len(title), 78)}"
+        body = head + "\n\n" + body
+    return body.rstrip("\n") + "\n"
+
+
+def ascii_latex(doc: str) -> str:
+    """Replace any remaining non-ASCII symbol, so pdflatex without Unicode set-up compiles it."""
+    def sub(m: re.Match) -> str:
+        ch = m.group(0)
+        return _LATEX_EXTRA.get(ch, "?")
+    return re.sub(r"[^\x00-\x7f]", sub, doc)
+
+
+def _exact_strings(v: Any) -> Any:
+    if isinstance(v, Fraction):
+        return exact_string(v)
+    if isinstance(v, np.ndarray):
+        return [_exact_strings(e) for e in v] if v.ndim else _exact_strings(v.item())
+    if isinstance(v, (list, tuple)):
+        return [_exact_strings(e) for e in v]
+    if isinstance(v, dict):
+        return {k: _exact_strings(e) for k, e in v.items()}
+    return v
+
+
+def _has_fraction(v: Any) -> bool:
+    if isinstance(v, Fraction):
+        return v.denominator != 1
+    if isinstance(v, np.ndarray) and v.dtype == object:
+        return any(_has_fraction(e) for e in v.flat)
+    if isinstance(v, (list, tuple)):
+        return any(_has_fraction(e) for e in v)
+    if isinstance(v, dict):
+        return any(_has_fraction(e) for e in v.values())
+    return False
+
+
+def part_to_json(part: PartResult) -> dict:
+    """One part as contract §2 JSON (plus ask, name, shape, exact strings, notes)."""
+    out: dict[str, Any] = {"id": part.id, "ask": part.part.ask, "name": part.ask.target,
+                           "value": to_json_value(part.value)}
+    if isinstance(part.value, np.ndarray):
+        out["shape"] = list(part.value.shape)
+    if _has_fraction(part.value):
+        out["exact"] = _exact_strings(part.value)
+    cmp = part.comparison
+    out["correct"] = None if cmp is None else cmp.correct
+    out["diagnosis"] = part.diagnosis
+    if cmp is not None and not cmp.correct:
+        if isinstance(part.value, np.ndarray):
+            out["mismatches"] = cmp.mismatches
+        if cmp.note:
+            out["note"] = cmp.note
+    return out
+
+
+def set_to_json(result: SetResult) -> dict:
+    """``{"title", "parts": [...], "right", "wrong"}`` (contract §2)."""
+    parts = [part_to_json(p) for p in result.parts]
+    return {"title": result.title, "parts": parts,
+            "right": sum(p["correct"] is True for p in parts),
+            "wrong": sum(p["correct"] is False for p in parts)}
+
+
+def check_summary(result: SetResult) -> tuple[int, int]:
+    """(right, wrong) counts of the parts that have a claimed answer."""
+    checked = [p for p in result.parts if p.comparison is not None]
+    wrong = sum(not p.comparison.correct for p in checked)
+    return len(checked) - wrong, wrong
+
+
+def render_check(result: SetResult) -> str:
+    """One line per part with a claimed answer (contract §2), then a summary line."""
+    lines = []
+    for part in result.parts:
+        cmp = part.comparison
+        if cmp is None:
+            continue
+        if cmp.correct:
+            lines.append(f"{part.id}: right")
+            continue
+        detail = []
+        if cmp.note:
+            detail.append(cmp.note)
+        if cmp.mismatches and cmp.mismatches[0]["index"]:
+            m = cmp.mismatches[0]
+            where = ",".join(str(i + 1) for i in m["index"])
+            detail.append(f"{len(cmp.mismatches)} cell{'s' if len(cmp.mismatches) != 1 else ''} differ, "
+                          f"first [{where}]: claimed {m['claimed']:g}, expected {m['expected']:g}")
+        elif cmp.mismatches:
+            m = cmp.mismatches[0]
+            detail.append(f"claimed {m['claimed']:g}, expected {m['expected']:g}")
+        detail.append(f"likely mistake: {part.diagnosis}" if part.diagnosis else "no common slip explains it")
+        lines.append(f"{part.id}: wrong — " + "; ".join(detail))
+    right, wrong = check_summary(result)
+    if not lines:
+        lines.append("no part has a claimed answer to check (add `answer:` to a part)")
+    else:
+        lines.append(f"{right} right, {wrong} wrong")
+    return "\n".join(lines) + "\n"
