@@ -30,8 +30,6 @@ DATASET_NAMES = tuple(LOADERS)  # ("mnist", "fashion-mnist", "digits", "cifar10"
 def _limit(train: np.ndarray, y: np.ndarray, limit: int | None, seed: int) -> np.ndarray:
     if limit is None:
         return train
-    if limit < 1:
-        raise UsageError(f"limit must be at least 1, got {limit}")
     return train[stratified_subsample(y[train], limit, seed)]
 
 
@@ -111,6 +109,8 @@ def load_dataset(name_or_path: str, *, data_dir: str | None = None, val_fraction
     if not (0 <= val_fraction < 1 and 0 <= test_fraction < 1 and val_fraction + test_fraction < 1):
         raise UsageError(f"val fraction {val_fraction} and test fraction {test_fraction} "
                          "must be >= 0 and sum to less than 1")
+    if limit is not None and limit < 1:
+        raise UsageError(f"limit must be at least 1, got {limit}")
     if name_or_path in LOADERS:
         return _load_named(name_or_path, data_dir, val_fraction, test_fraction, seed, limit)
     path = Path(name_or_path).expanduser()
