@@ -112,6 +112,21 @@ def _write(text: str, out: str | None) -> None:
     print(f"wrote {out}", file=sys.stderr)
 
 
+def dumps(obj, level: int = 0) -> str:
+    """JSON with one line per matrix row: lists of scalars stay on one line."""
+    pad, inner = " " * level, " " * (level + 1)
+    if isinstance(obj, dict):
+        flat = json.dumps(obj, ensure_ascii=False)
+        if len(flat) <= 100 and not any(isinstance(v, dict) or (isinstance(v, list) and any(
+                isinstance(e, (list, dict)) for e in v)) for v in obj.values()):
+            return flat
+        items = [f"{inner}{json.dumps(str(k))}: {dumps(v, level + 1)}" for k, v in obj.items()]
+        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
+    if isinstance(obj, list) and any(isinstance(v, (list, dict)) for v in obj):
+        return "[\n" + ",\n".join(inner + dumps(v, level + 1) for v in obj) + "\n" + pad + "]"
+    return json.dumps(obj, ensure_ascii=False)
+
+
 def run_solve(args: argparse.Namespace) -> int:
     from cnnlab.problems import load_problem_file, solve_set
     from cnnlab.problems.render import render_set, set_to_json
@@ -121,7 +136,7 @@ def run_solve(args: argparse.Namespace) -> int:
         raise UsageError("--max-cells must be >= 0")
     result = solve_set(load_problem_file(args.file))
     if fmt == "json":
-        text = json.dumps(set_to_json(result), indent=1, ensure_ascii=False) + "\n"
+        text = dumps(set_to_json(result)) + "\n"
     else:
         text = render_set(result, fmt, max_cells=args.max_cells or None)
     _write(text, args.out)
@@ -136,7 +151,7 @@ def run_check(args: argparse.Namespace) -> int:
     if args.format == "json":
         data = set_to_json(result)
         data["parts"] = [p for p in data["parts"] if p["correct"] is not None]
-        sys.stdout.write(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+        sys.stdout.write(dumps(data) + "\n")
     else:
         sys.stdout.write(render_check(result))
     right, wrong = check_summary(result)

@@ -35,6 +35,8 @@ def _size_chain(fmt, n: int, k: int, s: int, p: int, d: int, ceil: bool = False)
 
 
 def _eq(fmt, lhs: str, rhs: list[str]) -> Group:
+    if fmt.name == "latex":
+        lhs = lhs.replace("n_out", r"n_{\text{out}}")
     return Group([Equation(lhs, rhs)])
 
 

@@ -179,7 +179,8 @@ def _whitelist(where: str, text: str, expr: ast.expr) -> None:
                 raise _refuse(where, text, node, "only unary minus and plus are allowed")
         elif isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name):
-                raise _refuse(where, text, node.func, "only functions called by name are allowed")
+                why = _REFUSED.get(type(node.func), "only functions called by name are allowed")
+                raise _refuse(where, text, node.func, why)
             for kw in node.keywords:
                 if kw.arg is None:
                     raise _refuse(where, text, kw.value, "* and ** arguments are not allowed")

@@ -10,6 +10,7 @@ not be recursive, and a mapping may not repeat a key. The file itself may be at 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +31,12 @@ _TOP_KEYS = {"title", "round", "exact", "given", "parts", "text", "problems"}
 _PROBLEM_KEYS = _TOP_KEYS - {"problems"}
 _PART_KEYS = {"id", "ask", "answer", "text"}
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """Safe loader that also reads 1e-3 and 2E5 as numbers (YAML 1.2; PyYAML's 1.1 wants a dot)."""
+
+
+_Loader.add_implicit_resolver(
+    _STD + "float", re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"), list("-+0123456789"))
 
 
 @dataclass

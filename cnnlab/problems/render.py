@@ -21,14 +21,14 @@ from cnnlab.steps import TRACERS, exact_string, render_trace, render_value, to_j
 from cnnlab.steps.layout import formatter
 from cnnlab.steps.render_latex import escape, standalone
 
-__all__ = ["FORMATS", "render_set", "set_to_json", "part_to_json", "render_check", "check_summary",
+__all__ = ["FORMATS", "render_set", "render_answer", "set_to_json", "part_to_json", "render_check", "check_summary",
            "latex_prose", "ascii_latex"]
 
 FORMATS = ("text", "markdown", "latex", "json")
 
 # symbols our own prose uses that the steps' LaTeX escape does not know
-_LATEX_EXTRA = {"⊗": r"$\otimes$", "∂": r"$\partial$", "δ": r"$\delta$", "ᵀ": r"$^{T}$", "✓": "right",
-                "✗": "wrong", "—": "---", "–": "--", "≠": r"$\neq$", "⋮": r"$\vdots$", "°": r"$^\circ$"}
+_LATEX_EXTRA = {"⊗": r"$\otimes$", "∂": r"$\partial$", "δ": r"$\delta$", "ᵀ": r"$^{T}$", "✓": "",
+                "✗": "", "—": "---", "–": "--", "≠": r"$\neq$", "⋮": r"$\vdots$", "°": r"$^\circ$"}
 
 
 def latex_prose(text: str) -> str:
@@ -53,9 +53,41 @@ def _prose(text: str, fmt: str) -> str:
     return latex_prose(text) if fmt == "latex" else text
 
 
+def _is_arch_table(v: Any) -> bool:
+    return isinstance(v, dict) and "layers" in v and "total_params" in v
+
+
+def _is_description(v: Any) -> bool:
+    return isinstance(v, dict) and "best_probe" in v and "responses" in v
+
+
+def _none_free(v: Any) -> Any:
+    if v is None:
+        return "none"
+    if isinstance(v, dict):
+        return {k: _none_free(e) for k, e in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_none_free(e) for e in v]
+    return v
+
+
+def render_answer(value: Any, fmt: str, round: int | None) -> str | None:
+    """An architecture table or a kernel description in its own layout; None for other values."""
+    if _is_arch_table(value):
+        from cnnlab.arch import render_arch
+        return render_arch(value, fmt)
+    if _is_description(value):
+        from cnnlab.kernels.render import render_describe
+        return render_describe(value, value["kernel"], "k", fmt)
+    return None
+
+
 def _value_block(label: str, value: Any, fmt: str, round: int | None) -> str:
     """``label = value`` in the format, matrices laid out."""
-    body = render_value(value, fmt, round)
+    special = render_answer(value, fmt, round)
+    if special is not None:
+        return special
+    body = render_value(_none_free(value), fmt, round)
     if fmt == "latex":
         lhs = rf"\mathrm{{{escape(label)}}} = " if label else ""
         return rf"\[ {lhs}{body} \]"
@@ -93,7 +125,7 @@ def _call_steps(part: PartResult, fmt: str, max_cells: int | None) -> list[str]:
             blocks = explain_call(formatter(fmt, part.round), call.name, call.args, call.result)
             if blocks:
                 rendered = formatter(fmt, part.round).render(blocks)
-        if rendered is None and (n != last or len(part.calls) > 1):
+        if rendered is None and n != last:
             rendered = _value_block(call.source, call.result, fmt, part.round) if fmt != "latex" else \
                 r"\noindent" + _tt(call.source, fmt) + " gives\n" + _value_block("", call.result, fmt, part.round)
         if rendered:
@@ -115,7 +147,7 @@ def _check_lines(part: PartResult, fmt: str) -> list[str]:
         cells = "; ".join(f"[{','.join(str(i + 1) for i in m['index'])}] claimed {m['claimed']:g}, "
                           f"expected {m['expected']:g}" for m in shown)
         more = f" (and {len(cmp.mismatches) - len(shown)} more)" if len(cmp.mismatches) > len(shown) else ""
-        lines.append(f"  {len(cmp.mismatches)} cell{'s' if len(cmp.mismatches) != 1 else ''} differ "
+        lines.append(f"  {len(cmp.mismatches)} cell{'s differ' if len(cmp.mismatches) != 1 else ' differs'} "
                      f"(counted from 1): {cells}{more}")
     elif cmp.mismatches:
         m = cmp.mismatches[0]
@@ -136,10 +168,11 @@ def _part_block(part: PartResult, fmt: str, max_cells: int | None) -> str:
     elif fmt == "markdown":
         head = f"## ({part.id}) `{part.part.ask}`"
     else:
-        head = f"{title}\n{'-' * min(len(title), 78)}"
+        bar = "═" * min(len(title), 78)
+        head = f"{bar}\n{title}\n{bar}"
     pieces = [head]
     if part.part.text:
-        pieces.append(_prose(part.part.text, fmt))
+        pieces.append(_prose(part.part.text.strip(), fmt))
     pieces += _call_steps(part, fmt, max_cells)
     label = part.ask.target or f"({part.id})"
     answer_head = {"latex": r"\paragraph{Answer}", "markdown": "**Answer**"}.get(fmt, "Answer")
@@ -172,7 +205,7 @@ def _problem_block(prob: ProblemResult, multi: bool, fmt: str, max_cells: int | 
         notes.append(f"Answers rounded to {p.round} decimal{'s' if p.round != 1 else ''} "
                      "(half away from zero).")
     if p.text:
-        pieces.append(_prose(p.text, fmt))
+        pieces.append(_prose(p.text.strip(), fmt))
     if notes:
         pieces.append(_prose(" ".join(notes), fmt))
     given = _given_block(prob, fmt)
@@ -278,7 +311,7 @@ def render_check(result: SetResult) -> str:
         if cmp.mismatches and cmp.mismatches[0]["index"]:
             m = cmp.mismatches[0]
             where = ",".join(str(i + 1) for i in m["index"])
-            detail.append(f"{len(cmp.mismatches)} cell{'s' if len(cmp.mismatches) != 1 else ''} differ, "
+            detail.append(f"{len(cmp.mismatches)} cell{'s differ' if len(cmp.mismatches) != 1 else ' differs'}, "
                           f"first [{where}]: claimed {m['claimed']:g}, expected {m['expected']:g}")
         elif cmp.mismatches:
             m = cmp.mismatches[0]

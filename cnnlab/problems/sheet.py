@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from cnnlab.errors import UsageError
-from cnnlab.problems.render import ascii_latex, latex_prose, render_set
+from cnnlab.problems.render import _none_free, ascii_latex, latex_prose, render_answer, render_set
 from cnnlab.problems.solve import PartResult, SetResult
 from cnnlab.steps import render_value
 from cnnlab.steps.render_latex import escape, standalone
@@ -41,10 +41,10 @@ def quiz_yaml(quiz: dict) -> str:
 
 def _answer(part: PartResult, fmt: str) -> str:
     value = part.value
-    if isinstance(value, dict) and "layers" in value and "total_params" in value:
-        from cnnlab.arch import render_arch
-        return render_arch(value, {"text": "text"}.get(fmt, fmt))
-    body = render_value(value, fmt, part.round)
+    special = render_answer(value, fmt, part.round)
+    if special is not None:
+        return special
+    body = render_value(_none_free(value), fmt, part.round)
     if fmt == "latex":
         return rf"\[ {body} \]"
     return body

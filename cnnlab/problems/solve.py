@@ -81,8 +81,8 @@ def _given_value(v: Any, name: str, ctx: EvalContext) -> Any:
     if isinstance(v, list):
         if v and all(isinstance(e, str) for e in v):  # e.g. an architecture as a list of layers
             return list(v)
-        return values.tensor(v, ctx, f"{ctx.where}: given {name}")
-    raise UsageError(f"{ctx.where}: given {name} must be a number, a list of numbers or a string, "
+        return values.tensor(v, ctx, f"{ctx.where}: {name}")
+    raise UsageError(f"{ctx.where}: {name} must be a number, a list of numbers or a string, "
                      f"got a {type(v).__name__}")
 
 
@@ -104,7 +104,7 @@ def _parse_all(pset: ProblemSet) -> list[tuple[dict[str, Any], list[Ask]]]:
     """Parse every ask and check every name of the file before any computation."""
     prepared = []
     for i, problem in enumerate(pset.problems):
-        where = f"problem {i + 1}" if pset.multi else "given"
+        where = f"{pset.source}: problem {i + 1}, given" if pset.multi else f"{pset.source}: given"
         env = prepare_given(problem, where)
         known = set(env)
         asks = []

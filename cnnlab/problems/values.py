@@ -155,7 +155,8 @@ def binary(op: str, a: Any, b: Any, ctx) -> Any:
     except ZeroDivisionError:
         raise UsageError(f"{ctx.where}: division by zero") from None
     except FloatingPointError as exc:
-        raise UsageError(f"{ctx.where}: arithmetic error ({exc}): division by zero or overflow") from None
+        what = "division by zero" if "divide" in str(exc) else f"arithmetic error ({exc})"
+        raise UsageError(f"{ctx.where}: {what}") from None
     except OverflowError:
         raise UsageError(f"{ctx.where}: a number is too large (overflow)") from None
 
