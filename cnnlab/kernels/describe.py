@@ -197,7 +197,7 @@ def describe_kernel(k: Any) -> dict:
 
 
 def _vector(values: list) -> str:
-    return "[" + ", ".join(format_number(Fraction(v) if isinstance(v, str) else v, round=4)
+    return "[" + ", ".join(format_number(Fraction(v)) if isinstance(v, str) else format_number(v, round=4)
                            for v in values) + "]"
 
 
@@ -205,7 +205,8 @@ def _summary(d: dict) -> str:
     kh, kw = d["shape"]
     parts = [f"{kh}x{kw} {d['sum_kind']} kernel, {d['family']}"]
     if d["separable"]:
-        parts.append(f"separable (rank {d['rank']}): column {_vector(d['column'])}ᵀ ⊗ row {_vector(d['row'])}")
+        parts.append(f"separable (rank {d['rank']}): column {_vector(d.get('column_exact', d['column']))}ᵀ ⊗ "
+                     f"row {_vector(d.get('row_exact', d['row']))}")
     else:
         parts.append(f"not separable (rank {d['rank']})")
     if d["best_probe"] is None:

@@ -87,7 +87,8 @@ def render_list(rows: Sequence[tuple[str, str]], fmt: str = "text") -> str:
 def render_describe(d: dict, kernel: Any, name: str, fmt: str = "text", digits: int | None = 4) -> str:
     """``cnnlab kernel describe``: kernel, sum, family, symmetries, separability, probes."""
     kh, kw = d["shape"]
-    out = [_heading(f"Kernel {name} ({kh}x{kw})", fmt), render_matrix(kernel, fmt, digits)]
+    matrix = render_matrix(kernel, fmt, digits)
+    out = [_heading(f"Kernel {name} ({kh}x{kw})", fmt), f"\\[ K = {matrix} \\]" if fmt == "latex" else matrix]
     sum_text = _num(d.get("sum_exact", d["sum"]) if "sum_exact" in d else d["sum"], fmt, digits)
     facts = [
         f"sum: {sum_text} -- {d['sum_kind']} ({d['sum_meaning']})",
