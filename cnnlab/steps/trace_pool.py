@@ -44,6 +44,8 @@ def _pool_cell(prepared: np.ndarray, real: np.ndarray, op: str, geo: dict,
         for v, ok in zip(window.flat, valid.flat):
             if ok and (best is None or v > best):
                 best = v
+        if best is None:  # a dilated window that reads only padding: −∞, as PyTorch gives
+            best = float("-inf")
         return Cell(kind="max", index=index, value=best, origin=(r0, c0), window=window,
                     valid=valid, total=best)
     total: Any = Fraction(0) if exact else 0.0
