@@ -1,0 +1,198 @@
+"""``cnnlab train`` and ``cnnlab evaluate`` (contract §4); also registers ``compare``.
+
+The handlers parse flags into a TrainConfig, call one function of :mod:`cnnlab.train`
+and render the result. torch is imported only inside the handlers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from cnnlab.errors import UsageError
+
+__all__ = ["register", "train_handler", "evaluate_handler"]
+
+TRAIN_EXAMPLES = """examples:
+  cnnlab train --list-models
+  cnnlab train --data mnist --model small-cnn --epochs 3 --optimizer sgd --lr 0.01
+  cnnlab train --data digits --model cnn3 --epochs 20 --schedule onecycle --patience 5 --json
+  cnnlab train --data fashion-mnist --model cnn6-bn --augment shift:2,hflip --out runs/fm
+  cnnlab train --data tiles/ --model resnet18 --weights resnet18.pth --unfreeze-after 3
+  cnnlab train --config run.yaml --lr 3e-4        # flags override the YAML file
+
+An interrupted run continues from its last checkpoint when started again with the
+same settings and --out.
+"""
+
+EVALUATE_EXAMPLES = """examples:
+  cnnlab evaluate runs/fm
+  cnnlab evaluate runs/fm --split val --json
+  cnnlab evaluate runs/fm --shift 3,0      # accuracy with inputs moved 3 px right
+  cnnlab evaluate runs/mnist-run --data fashion-mnist
+"""
+
+# CLI flag -> TrainConfig field (flags left out are not overridden)
+_FIELDS = ("data", "model", "epochs", "batch_size", "optimizer", "lr", "momentum",
+           "weight_decay", "schedule", "step_size", "gamma", "patience", "augment", "seed",
+           "device", "amp", "out", "val_fraction", "limit", "data_dir", "loss", "weights",
+           "freeze", "unfreeze_after", "backbone_lr_factor", "threads")
+
+
+def register(subparsers) -> None:
+    """Add the ``train`` and ``evaluate`` commands (and ``compare`` when it exists)."""
+    p = subparsers.add_parser(
+        "train", help="train a model and write a run folder",
+        description="Train a CNN (or a baseline) on in-memory images; writes config.yaml, "
+                    "metrics.csv, summary.json, best.pt/last.pt and PNG pictures to the run folder.",
+        epilog=TRAIN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", help="mnist, fashion-mnist, digits, cifar10, or a folder / CSV path")
+    p.add_argument("--model", help="model name (see --list-models)")
+    p.add_argument("--list-models", action="store_true", help="print the model names and exit")
+    p.add_argument("--epochs", type=int, help="passes over the training split (default 5)")
+    p.add_argument("--batch-size", type=int, help="examples per step (default 64)")
+    p.add_argument("--optimizer", choices=("sgd", "adam", "adamw"), help="default adam")
+    p.add_argument("--lr", type=float, help="learning rate (peak for onecycle; default 1e-3)")
+    p.add_argument("--momentum", type=float, help="SGD momentum (default 0.9)")
+    p.add_argument("--weight-decay", type=float, help="default 0")
+    p.add_argument("--schedule", choices=("none", "step", "cosine", "onecycle"), help="default none")
+    p.add_argument("--step-size", type=int, help="epochs between decays of --schedule step")
+    p.add_argument("--gamma", type=float, help="decay factor of --schedule step (default 0.1)")
+    p.add_argument("--patience", type=int,
+                   help="stop after N epochs without a lower validation loss (0 = never)")
+    p.add_argument("--augment", metavar="LIST",
+                   help="comma-separated: shift:N, crop:P, hflip, vflip, noise:S, rotate:D")
+    p.add_argument("--seed", type=int, help="random seed (default 0)")
+    p.add_argument("--device", choices=("cpu", "cuda", "auto"), help="default auto")
+    p.add_argument("--amp", action="store_true", default=None, help="mixed precision (cuda only)")
+    p.add_argument("--out", metavar="DIR", help="run folder (default runs/<model>-<data>-<time>)")
+    p.add_argument("--config", metavar="FILE", help="YAML file of settings; flags override it")
+    p.add_argument("--json", action="store_true", help="last line of stdout: one JSON summary")
+    p.add_argument("--limit", type=int, help="use at most N training examples (stratified)")
+    p.add_argument("--val-fraction", type=float, help="validation share of train (default 0.1)")
+    p.add_argument("--data-dir", metavar="PATH", help="folder to look for named datasets in first")
+    p.add_argument("--loss", choices=("cross_entropy", "nll"), help="default cross_entropy")
+    p.add_argument("--weights", metavar="PATH",
+                   help="start from a local state dict (first conv adapted, head dropped)")
+    p.add_argument("--freeze", action="store_true", default=None,
+                   help="train the head only (feature extraction)")
+    p.add_argument("--unfreeze-after", type=int, metavar="N",
+                   help="train the head only for N epochs, then fine-tune everything")
+    p.add_argument("--backbone-lr-factor", type=float,
+                   help="backbone lr / head lr after unfreezing (default 0.1)")
+    p.add_argument("--model-opt", action="append", default=[], metavar="KEY=VALUE",
+                   help="model option, e.g. hidden=[512,256] or dropout=0.3 (repeatable)")
+    p.add_argument("--threads", type=int, help="CPU threads (default: all cores available)")
+    p.set_defaults(func=train_handler)
+
+    e = subparsers.add_parser(
+        "evaluate", help="measure a trained run on a split, optionally with shifted inputs",
+        description="Reload a run's best checkpoint and report its metrics on a split; "
+                    "--shift DX,DY adds the accuracy on inputs moved by whole pixels (zero fill).",
+        epilog=EVALUATE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    e.add_argument("run_dir", metavar="RUN_DIR")
+    e.add_argument("--data", help="another dataset with the same image shape and classes")
+    e.add_argument("--split", choices=("test", "val", "train"), default="test")
+    e.add_argument("--shift", metavar="DX,DY", help="pixels right (DX) and down (DY)")
+    e.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu")
+    e.add_argument("--json", action="store_true", help="print one JSON object")
+    e.set_defaults(func=evaluate_handler)
+
+    try:
+        from cnnlab.cli import compare_cmd
+        compare_cmd.register(subparsers)
+    except ModuleNotFoundError:
+        pass
+
+
+def _model_options(items: list[str]) -> dict:
+    import yaml
+
+    options = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--model-opt takes KEY=VALUE, got {item!r}")
+        try:
+            options[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise UsageError(f"--model-opt {item!r}: value is not a number, list or word") from None
+    return options
+
+
+def _list_models(as_json: bool) -> int:
+    from cnnlab.models import list_models, model_description
+
+    names = list_models()
+    if as_json:
+        print(json.dumps({"models": [{"name": n, "description": model_description(n)} for n in names]}))
+    else:
+        width = max(map(len, names))
+        for name in names:
+            print(f"{name:<{width}}  {model_description(name)}")
+    return 0
+
+
+def train_handler(args: argparse.Namespace) -> int:
+    """Parse flags (over ``--config``) into a TrainConfig and run :func:`cnnlab.train.fit`."""
+    if args.list_models:
+        return _list_models(args.json)
+    from cnnlab.train import TrainConfig, fit
+    from cnnlab.train.progress import show_progress
+
+    overrides = {f: getattr(args, f) for f in _FIELDS if getattr(args, f) is not None}
+    if args.model_opt:
+        overrides["model_cfg"] = _model_options(args.model_opt)
+    if args.config:
+        config = TrainConfig.from_yaml(args.config, overrides)
+    else:
+        config = TrainConfig.from_dict(overrides, where="cnnlab train")
+    result = fit(config, progress=show_progress(not args.json),
+                 log=None if args.json else print)
+    if args.json:
+        print(json.dumps(result.summary))
+    else:
+        s = result.summary
+        print(f"test accuracy {s['test_accuracy']:.4f}  val {s['val_accuracy']:.4f}  "
+              f"train {s['train_accuracy']:.4f}  ({s['epochs']} epochs, {s['params']:,} params, "
+              f"{s['train_seconds']:.1f}s training)")
+        if "f1" in s:
+            print(f"precision {s['precision']:.4f}  recall {s['recall']:.4f}  f1 {s['f1']:.4f}  "
+                  f"roc_auc {s['roc_auc'] if s['roc_auc'] is None else round(s['roc_auc'], 4)}")
+        print(f"run folder: {s['run_dir']}")
+    return 0
+
+
+def _parse_shift(text: str | None) -> tuple[int, int]:
+    if text is None:
+        return (0, 0)
+    parts = text.split(",")
+    try:
+        dx, dy = (int(p) for p in parts)
+    except ValueError:
+        raise UsageError(f"--shift takes two integers DX,DY (e.g. 2,0), got {text!r}") from None
+    return dx, dy
+
+
+def evaluate_handler(args: argparse.Namespace) -> int:
+    """Reload RUN_DIR's best model and print its metrics (and shifted accuracy)."""
+    shift = _parse_shift(args.shift)
+    from cnnlab.train import evaluate_run
+
+    result = evaluate_run(args.run_dir, data=args.data, split=args.split, shift=shift,
+                          device=args.device)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"{result['model']} on the {result['split']} split of {result['data']} "
+          f"({result['n']} examples): accuracy {result['accuracy']:.4f}, loss {result['loss']:.4f}")
+    if "f1" in result:
+        print(f"precision {result['precision']:.4f}  recall {result['recall']:.4f}  "
+              f"f1 {result['f1']:.4f}  roc_auc {result['roc_auc']}")
+    if "shift" in result:
+        dx, dy = result["shift"]
+        print(f"shifted by dx={dx}, dy={dy} px: accuracy {result['shifted_accuracy']:.4f} "
+              f"(change {result['shifted_accuracy'] - result['accuracy']:+.4f}), "
+              f"predictions unchanged {result['consistency']:.4f}")
+    return 0

@@ -1,0 +1,13 @@
+"""Models cnnlab trains: course-sheet CNNs, baselines and torchvision backbones.
+
+>>> from cnnlab.models import get_model, count_params
+>>> count_params(get_model("small-cnn", in_channels=1, num_classes=10, input_size=(28, 28)))
+21840
+"""
+
+from cnnlab.models.finetune import count_trainable, freeze_backbone, head_name, param_groups, unfreeze
+from cnnlab.models.pretrained import load_pretrained
+from cnnlab.models.registry import count_params, get_model, list_models, model_description
+
+__all__ = ["list_models", "get_model", "count_params", "model_description", "load_pretrained",
+           "freeze_backbone", "unfreeze", "head_name", "param_groups", "count_trainable"]

@@ -1,0 +1,82 @@
+"""torchvision backbones with the stem adapted to the data and the head to the classes.
+
+The first convolution takes ``in_channels``; for small inputs (the shorter side under
+64 px, e.g. 28×28 digits or 32×32 CIFAR) the stem stops downsampling as the CIFAR
+variants of these networks do: ResNet's 7×7/2 conv + max pool become one 3×3/1 conv,
+MobileNet's and EfficientNet's first conv gets stride 1 (kernel kept, so ImageNet
+weights for it still load). ``stem="imagenet"`` or ``"small"`` forces either stem.
+No weights are downloaded; see :mod:`cnnlab.models.pretrained` for local files.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from cnnlab.errors import UsageError
+from cnnlab.models.registry import register
+
+__all__ = ["SMALL_INPUT", "small_stem"]
+
+SMALL_INPUT = 64  # shorter side below which the stem keeps full resolution
+
+
+def small_stem(input_size: tuple[int, int], stem: str) -> bool:
+    """Whether to use the small-input stem for ``stem`` in {"auto", "small", "imagenet"}."""
+    if stem not in ("auto", "small", "imagenet"):
+        raise UsageError(f"stem must be auto, small or imagenet, got {stem!r}")
+    return stem == "small" or (stem == "auto" and min(input_size) < SMALL_INPUT)
+
+
+def _resnet(builder, in_channels: int, num_classes: int, input_size: tuple[int, int],
+            stem: str) -> nn.Module:
+    model = builder(weights=None, num_classes=num_classes)
+    if small_stem(input_size, stem):
+        model.conv1 = nn.Conv2d(in_channels, 64, 3, stride=1, padding=1, bias=False)
+        model.maxpool = nn.Identity()
+    elif in_channels != 3:
+        model.conv1 = nn.Conv2d(in_channels, 64, 7, stride=2, padding=3, bias=False)
+    return model
+
+
+def _adapt_first_conv(model: nn.Module, in_channels: int, small: bool) -> nn.Module:
+    """Replace ``model.features[0][0]`` (a conv taking RGB) for ``in_channels`` / stride 1."""
+    old = model.features[0][0]
+    stride = 1 if small else old.stride
+    if in_channels != old.in_channels or stride != old.stride:
+        model.features[0][0] = nn.Conv2d(in_channels, old.out_channels, old.kernel_size,
+                                         stride=stride, padding=old.padding, bias=old.bias is not None)
+    return model
+
+
+@register("resnet18", "torchvision ResNet-18, stem adapted to channels and small inputs")
+def resnet18(in_channels: int, num_classes: int, input_size: tuple[int, int],
+             stem: str = "auto") -> nn.Module:
+    from torchvision.models import resnet18 as build
+
+    return _resnet(build, in_channels, num_classes, input_size, stem)
+
+
+@register("resnet34", "torchvision ResNet-34, stem adapted to channels and small inputs")
+def resnet34(in_channels: int, num_classes: int, input_size: tuple[int, int],
+             stem: str = "auto") -> nn.Module:
+    from torchvision.models import resnet34 as build
+
+    return _resnet(build, in_channels, num_classes, input_size, stem)
+
+
+@register("mobilenet_v2", "torchvision MobileNetV2, first conv adapted to channels and small inputs")
+def mobilenet_v2(in_channels: int, num_classes: int, input_size: tuple[int, int],
+                 stem: str = "auto") -> nn.Module:
+    from torchvision.models import mobilenet_v2 as build
+
+    model = build(weights=None, num_classes=num_classes)
+    return _adapt_first_conv(model, in_channels, small_stem(input_size, stem))
+
+
+@register("efficientnet_b0", "torchvision EfficientNet-B0, first conv adapted to channels and small inputs")
+def efficientnet_b0(in_channels: int, num_classes: int, input_size: tuple[int, int],
+                    stem: str = "auto") -> nn.Module:
+    from torchvision.models import efficientnet_b0 as build
+
+    model = build(weights=None, num_classes=num_classes)
+    return _adapt_first_conv(model, in_channels, small_stem(input_size, stem))

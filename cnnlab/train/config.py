@@ -1,0 +1,192 @@
+"""TrainConfig: every setting of a training run, saved as ``config.yaml`` in its folder.
+
+The CLI is built on it (``cnnlab train`` flags map one-to-one onto fields, ``--config
+FILE`` gives any of them in YAML) and a run folder is resumed only by the same config.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cnnlab.errors import UsageError
+
+__all__ = ["TrainConfig", "OPTIMIZERS", "SCHEDULES", "DEVICES", "LOSSES", "RESUME_IGNORES"]
+
+OPTIMIZERS = ("sgd", "adam", "adamw")
+SCHEDULES = ("none", "step", "cosine", "onecycle")
+DEVICES = ("cpu", "cuda", "auto")
+LOSSES = ("cross_entropy", "nll")
+# Fields that may change between an interrupted run and its resumption.
+RESUME_IGNORES = ("out", "device", "threads")
+
+
+@dataclass
+class TrainConfig:
+    """Settings of one training run (units in the comments)."""
+
+    data: str  # dataset name (mnist, fashion-mnist, digits, cifar10) or folder / CSV path
+    model: str  # a name from cnnlab.models.list_models()
+    epochs: int = 5  # passes over the training split (early stopping may end sooner)
+    batch_size: int = 64  # examples per optimizer step
+    optimizer: str = "adam"  # sgd | adam | adamw
+    lr: float = 1e-3  # learning rate (the peak rate for onecycle)
+    momentum: float = 0.9  # SGD momentum (Adam's beta1 is left at 0.9)
+    weight_decay: float = 0.0  # L2 penalty (decoupled for adamw)
+    schedule: str = "none"  # none | step (x gamma every step_size epochs) | cosine | onecycle
+    step_size: int | None = None  # epochs between step decays; default max(1, epochs // 3)
+    gamma: float = 0.1  # step decay factor
+    patience: int = 0  # epochs without a lower validation loss before stopping; 0 = never stop
+    augment: list[str] = field(default_factory=list)  # e.g. ["shift:2", "hflip", "noise:0.05"]
+    seed: int = 0  # seeds initialisation, batch order, dropout and augmentation
+    device: str = "auto"  # cpu | cuda | auto (cuda when available)
+    amp: bool = False  # mixed precision (torch.autocast); used only on cuda
+    out: str | None = None  # run folder; default runs/<model>-<data>-<timestamp>
+    val_fraction: float = 0.1  # share of the training data held out for validation
+    split_seed: int = 0  # seed of the train/val/test split (fixed, so seeds share one split)
+    limit: int | None = None  # cap on training examples (stratified), for quick runs
+    data_dir: str | None = None  # where named datasets are looked for first
+    model_cfg: dict = field(default_factory=dict)  # model options, e.g. {"hidden": [256, 128]}
+    loss: str = "cross_entropy"  # cross_entropy | nll (log_softmax + NLLLoss: the same loss)
+    weights: str | None = None  # local state dict to start from (first conv adapted, head dropped)
+    freeze: bool = False  # train the head only (feature extraction)
+    unfreeze_after: int = 0  # epochs of head-only training before fine-tuning all; 0 = never
+    backbone_lr_factor: float = 0.1  # backbone lr / head lr once unfrozen (with unfreeze_after)
+    threads: int | None = None  # CPU threads for torch; default: the cores this process may use
+
+    # --- building ------------------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], where: str = "config",
+                  validate: bool = True) -> "TrainConfig":
+        """Build from plain values (YAML, CLI), checking names and types (and values)."""
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - set(fields))
+        if unknown:
+            raise UsageError(f"{where}: unknown setting(s) {', '.join(unknown)}; "
+                             f"known: {', '.join(fields)}")
+        hints = typing.get_type_hints(cls)
+        clean = {name: _coerce(name, value, hints[name], where) for name, value in values.items()}
+        for name in ("data", "model"):
+            if not clean.get(name):
+                raise UsageError(f"{where}: `{name}` is required (--{name})")
+        config = cls(**clean)
+        if validate:
+            config.validate()
+        return config
+
+    @classmethod
+    def from_yaml(cls, path: str | Path, overrides: dict[str, Any] | None = None) -> "TrainConfig":
+        """Read a YAML file of TrainConfig fields (safe loader); ``overrides`` win."""
+        import yaml
+
+        path = Path(path)
+        try:
+            values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except OSError as exc:
+            raise UsageError(f"cannot read config file {path}: {exc.strerror}") from None
+        except yaml.YAMLError as exc:
+            raise UsageError(f"config file {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+        if not isinstance(values, dict):
+            raise UsageError(f"config file {path} must hold a mapping of settings")
+        values.update(overrides or {})
+        return cls.from_dict(values, where=str(path))
+
+    def validate(self) -> None:
+        """Raise UsageError for a setting no run can use."""
+        from cnnlab.models import list_models
+        from cnnlab.train.augment import parse_augment
+
+        def need(ok: bool, message: str) -> None:
+            if not ok:
+                raise UsageError(message)
+
+        need(self.model in list_models(),
+             f"unknown model {self.model!r}; choose one of: {', '.join(list_models())}")
+        need(self.epochs >= 1, f"--epochs must be >= 1, got {self.epochs}")
+        need(self.batch_size >= 1, f"--batch-size must be >= 1, got {self.batch_size}")
+        need(self.optimizer in OPTIMIZERS, f"--optimizer must be one of {', '.join(OPTIMIZERS)}")
+        need(self.lr > 0, f"--lr must be > 0, got {self.lr}")
+        need(0 <= self.momentum < 1, f"--momentum must be in [0, 1), got {self.momentum}")
+        need(self.weight_decay >= 0, f"--weight-decay must be >= 0, got {self.weight_decay}")
+        need(self.schedule in SCHEDULES, f"--schedule must be one of {', '.join(SCHEDULES)}")
+        need(self.step_size is None or self.step_size >= 1, "step_size must be >= 1")
+        need(0 < self.gamma <= 1, f"gamma must be in (0, 1], got {self.gamma}")
+        need(self.patience >= 0, f"--patience must be >= 0, got {self.patience}")
+        need(self.device in DEVICES, f"--device must be one of {', '.join(DEVICES)}")
+        need(0 < self.val_fraction < 1, f"--val-fraction must be in (0, 1), got {self.val_fraction}")
+        need(self.limit is None or self.limit >= 1, f"--limit must be >= 1, got {self.limit}")
+        need(self.loss in LOSSES, f"loss must be one of {', '.join(LOSSES)}")
+        need(self.unfreeze_after >= 0, f"--unfreeze-after must be >= 0, got {self.unfreeze_after}")
+        need(0 < self.backbone_lr_factor <= 1, "backbone_lr_factor must be in (0, 1]")
+        need(self.threads is None or self.threads >= 1, "threads must be >= 1")
+        need(self.weights is None or Path(self.weights).is_file(),
+             f"weights file {self.weights} does not exist")
+        parse_augment(self.augment)
+
+    # --- saving --------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values (lists, dicts, numbers, strings), ready for YAML/JSON."""
+        return dataclasses.asdict(self)
+
+    def to_yaml(self) -> str:
+        """The config as YAML text (what ``config.yaml`` holds)."""
+        import yaml
+
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+    def resume_key(self) -> dict[str, Any]:
+        """The settings that must be equal for a run folder to be resumed."""
+        return {k: v for k, v in self.to_dict().items() if k not in RESUME_IGNORES}
+
+    def default_threads(self) -> int:
+        """CPU threads for torch: ``threads`` or the cores this process may run on."""
+        if self.threads:
+            return self.threads
+        try:
+            return len(os.sched_getaffinity(0))
+        except AttributeError:  # not Linux
+            return os.cpu_count() or 1
+
+
+def _coerce(name: str, value: Any, hint: Any, where: str) -> Any:
+    """``value`` checked against the field's type (ints may stand for floats)."""
+    union = typing.get_origin(hint) in (typing.Union, types.UnionType)
+    if value is None and union and type(None) in typing.get_args(hint):
+        return None
+    base = next(a for a in typing.get_args(hint) if a is not type(None)) if union else hint
+    origin = typing.get_origin(base) or base
+    bad = UsageError(f"{where}: {name} must be {getattr(origin, '__name__', origin)}, got {value!r}")
+    if origin is bool:
+        if not isinstance(value, bool):
+            raise bad
+        return value
+    if origin is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad
+        return value
+    if origin is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise bad
+        return float(value)
+    if origin is str:
+        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            raise bad
+        return str(value)
+    if origin is list:
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip() and v.strip() != "none"]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise bad
+        return list(value)
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise bad
+        return dict(value)
+    return value
