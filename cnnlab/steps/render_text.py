@@ -40,8 +40,8 @@ class TextFormatter:
         return " + ".join(out)
 
     def frac(self, a: str, b: str) -> str:
-        a = f"({a})" if " " in a else a
-        b = f"({b})" if " " in b else b
+        a = f"({a})" if " " in a or "/" in a else a
+        b = f"({b})" if " " in b or "/" in b else b
         return f"{a} / {b}"
 
     def call(self, fn: str, arg: str) -> str:
