@@ -1,0 +1,149 @@
+"""cnnlab conv / pool / act through a subprocess: JSON output, formats, and every class of bad
+input (exit status 2, one ``error:`` line, no traceback)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+
+def cnnlab(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cnnlab.cli.main", *args], capture_output=True,
+                          text=True, timeout=60, cwd=cwd)
+
+
+def run_json(*args: str) -> dict:
+    r = cnnlab(*args, "--format", "json")
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def test_conv_json():
+    doc = run_json("conv", "--input", "0 1 2; 3 4 5; 6 7 8", "--kernel", "[[1,0],[0,-1]]",
+                   "--padding", "1", "--flip")
+    assert doc["shape"] == [4, 4]
+    assert doc["output"] == [[0, 1, 2, 0], [3, 4, 4, -2], [6, 4, 4, -5], [0, -6, -7, -8]]
+    doc = run_json("conv", "--input", "[[[1,2],[3,4]],[[5,6],[7,8]]]", "--kernel", "[[[[1]],[[1]]],[[[1]],[[-1]]]]",
+                   "--bias", "1,0")
+    assert doc["shape"] == [2, 2, 2] and doc["output"][0] == [[7, 9], [11, 13]]
+
+
+def test_conv_steps_json_and_act_and_round():
+    doc = run_json("conv", "--input", "1 2 3; 4 5 6; 7 8 9", "--kernel", "1 0; 0 -1", "--bias", "0.5",
+                   "--act", "sigmoid", "--round", "3", "--steps", "--max-cells", "2")
+    assert doc["output"] == [[0.029, 0.029], [0.029, 0.029]]
+    steps = doc["steps"]
+    assert steps["cells_total"] == 4 and steps["cells_omitted"] == 2
+    cell = steps["cells"][0]
+    assert cell["window"] == [[[1, 2], [4, 5]]] and cell["products"] == [[[1, 0], [0, -5]]]
+    assert cell["sum"] == -4 and cell["bias"] == 0.5 and cell["pre_activation"] == -3.5
+    assert cell["activation"] == "sigmoid"
+
+
+def test_conv_named_kernel_and_padding_mode():
+    doc = run_json("conv", "--input", "1 2 3; 4 5 6; 7 8 9", "--kernel", "sobel_x", "--padding", "same",
+                   "--padding-mode", "replicate")
+    assert doc["shape"] == [3, 3] and doc["output"][1][1] == 8  # (3+6*2+9) - (1+4*2+7)
+
+
+def test_pool_exact_json():
+    doc = run_json("pool", "--input", "1/2 1/2; 3/2 0", "--op", "avg", "--size", "2", "--exact")
+    assert doc["output"] == [[0.625]] and doc["exact"] == [["5/8"]]
+    doc = run_json("pool", "--input", "1 2 3; 4 5 6; 7 8 9", "--op", "max", "--size", "2", "--ceil-mode")
+    assert doc["output"] == [[5, 6], [8, 9]]
+
+
+def test_act_json():
+    doc = run_json("act", "--input", "[1, 2, 3]", "--fn", "softmax", "--round", "4")
+    assert doc["output"] == [0.09, 0.2447, 0.6652] and doc["shape"] == [3]
+    doc = run_json("act", "--input", "-1 2; 0.5 -3", "--fn", "leaky_relu", "--slope", "0.1")
+    assert np.allclose(doc["output"], [[-0.1, 2], [0.5, -0.3]], rtol=0, atol=1e-15)
+
+
+def test_files_as_inputs(tmp_path):
+    np.save(tmp_path / "x.npy", np.arange(9.).reshape(3, 3))
+    (tmp_path / "k.csv").write_text("1,0\n0,-1\n")
+    (tmp_path / "k.json").write_text("[[1, 0], [0, -1]]")
+    (tmp_path / "x.txt").write_text("# a comment\n0 1 2\n3 4 5\n6 7 8\n")
+    for x, k in (("x.npy", "k.csv"), ("x.txt", "k.json")):
+        r = cnnlab("conv", "--input", str(tmp_path / x), "--kernel", str(tmp_path / k), "--format", "json")
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout)["output"] == [[-4, -4], [-4, -4]]
+
+
+def test_latex_steps_text_and_standalone():
+    r = cnnlab("conv", "--input", "0 1 2; 3 4 5; 6 7 8", "--kernel", "1 0; 0 -1", "--padding", "1", "--flip",
+               "--steps", "--format", "latex", "--standalone")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(r"\documentclass") and r"\begin{bmatrix}" in r.stdout
+    assert r.stdout.rstrip().endswith(r"\end{document}")
+    t = cnnlab("pool", "--input", "1 2; 3 4", "--op", "max", "--size", "2", "--steps")
+    assert t.returncode == 0 and "O[1,1] = max(1, 2, 3, 4) = 4" in t.stdout
+
+
+@pytest.mark.parametrize("cmd", ["conv", "pool", "act"])
+def test_help_shows_examples(cmd):
+    r = cnnlab(cmd, "--help")
+    assert r.returncode == 0
+    examples = [line for line in r.stdout.splitlines() if line.strip().startswith(f"cnnlab {cmd} ")]
+    assert 2 <= len(examples) <= 3
+
+
+BAD = [
+    ("ragged literal", ["conv", "--input", "1 2; 3", "--kernel", "1"]),
+    ("non-numeric literal", ["conv", "--input", "1 x; 3 4", "--kernel", "1"]),
+    ("non-numeric JSON-ish", ["conv", "--input", "[[1, 'a']]", "--kernel", "1"]),
+    ("unbalanced brackets", ["conv", "--input", "[[1, 2]", "--kernel", "1"]),
+    ("empty matrix", ["conv", "--input", "[]", "--kernel", "1"]),
+    ("empty text", ["conv", "--input", "  ", "--kernel", "1"]),
+    ("missing file", ["conv", "--input", "nope.csv", "--kernel", "1"]),
+    ("kernel larger than padded input", ["conv", "--input", "1 2; 3 4", "--kernel", "1 1 1; 1 1 1; 1 1 1"]),
+    ("stride 0", ["conv", "--input", "1 2; 3 4", "--kernel", "1", "--stride", "0"]),
+    ("dilation -1", ["conv", "--input", "1 2; 3 4", "--kernel", "1", "--dilation", "-1"]),
+    ("pool size 0", ["pool", "--input", "1 2; 3 4", "--op", "max", "--size", "0"]),
+    ("groups not dividing", ["conv", "--input", "[[[1]],[[2]],[[3]]]", "--kernel", "1", "--groups", "2"]),
+    ("reflect as wide as input", ["conv", "--input", "1 2; 3 4", "--kernel", "1", "--padding", "2",
+                                  "--padding-mode", "reflect"]),
+    ("bias of wrong length", ["conv", "--input", "1 2; 3 4", "--kernel", "1", "--bias", "1,2"]),
+    ("unknown mode", ["conv", "--input", "1 2; 3 4", "--kernel", "1", "--padding-mode", "mirror-ish"]),
+    ("unknown op", ["pool", "--input", "1 2; 3 4", "--op", "median", "--size", "2"]),
+    ("unknown function", ["act", "--input", "1 2", "--fn", "swish"]),
+    ("unknown kernel name", ["conv", "--input", "1 2; 3 4", "--kernel", "sobel_q"]),
+    ("padding over the limit", ["conv", "--input", "1 2; 3 4", "--kernel", "1", "--padding", "5000"]),
+    ("bad padding word", ["conv", "--input", "1 2; 3 4", "--kernel", "1", "--padding", "lots"]),
+    ("round out of range", ["act", "--input", "1", "--fn", "relu", "--round", "-1"]),
+    ("division by zero", ["act", "--input", "1/0", "--fn", "relu"]),
+]
+
+
+@pytest.mark.parametrize("what,args", BAD, ids=[b[0] for b in BAD])
+def test_bad_input_is_one_error_line(what, args):
+    r = cnnlab(*args)
+    assert r.returncode == 2, (what, r.stdout, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:"), r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_bad_files(tmp_path):
+    (tmp_path / "bad.json").write_text("{not json")
+    (tmp_path / "obj.npy").write_bytes(b"not an npy file at all")
+    (tmp_path / "dir.csv").mkdir()
+    np.save(tmp_path / "big.npy", np.zeros((1, 5000), dtype=np.uint8))  # over 4096 per axis
+    for name in ("bad.json", "obj.npy", "dir.csv", "big.npy"):
+        r = cnnlab("act", "--input", str(tmp_path / name), "--fn", "relu")
+        assert r.returncode == 2 and r.stderr.startswith("error:") and "Traceback" not in r.stderr, r.stderr
+    r = cnnlab("act", "--input", str(tmp_path / "big.npy"), "--fn", "relu")
+    assert "limit of 4096" in r.stderr
+
+
+def test_literal_over_the_element_limit_is_refused_before_parsing():
+    from cnnlab.cli.inputs import read_tensor
+    from cnnlab.errors import UsageError
+
+    with pytest.raises(UsageError, match="4096"):
+        read_tensor("[" + ",".join(["1"] * 4097) + "]", "input")
