@@ -88,7 +88,8 @@ def _separable(fmt, a: dict, result: Any) -> list[Block]:
         col = np.array(result["column"], dtype=object).reshape(-1, 1)
         row = np.array(result["row"], dtype=object).reshape(1, -1)
         blocks.append(Group([Matrices([("column", matrix_text(fmt, col)), ("row", matrix_text(fmt, row)),
-                                       ("kernel", matrix_text(fmt, k))], ops=["⊗", "="])]))
+                                       ("kernel", matrix_text(fmt, k))],
+                                      ops=[r"\otimes" if fmt.name == "latex" else "⊗", "="])]))
         kh, kw = k.shape
         blocks.append(Para(f"Filtering with the column then the row costs {kh} + {kw} = {kh + kw} "
                            f"multiplications per pixel instead of {kh} × {kw} = {kh * kw}."))
