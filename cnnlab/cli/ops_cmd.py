@@ -114,7 +114,9 @@ def _tensor(text: str, what: str, exact: bool, ndims: tuple[int, ...]):
     from cnnlab.cli.inputs import read_tensor
 
     kernel = None
-    if what == "kernel":
+    stripped = text.strip()
+    if what == "kernel" and (stripped[:1].isalpha() or stripped[:1] == "_"):
+        # only a name can be a named kernel: literals skip importing cnnlab.kernels (startup time)
         try:
             from cnnlab.kernels.named import resolve_kernel
         except ImportError:  # kernels not installed in this build

@@ -74,7 +74,7 @@ def trace_pool2d(x: Any, op: str, size: Any, stride: Any = None, padding: Any = 
         (−∞ padding for max, zeros for avg).
 
     >>> t = trace_pool2d(np.array([[1., 2.], [3., 5.]]), "avg", 2)
-    >>> t.output.tolist(), t.cell((0, 0, 0)).total, t.cell((0, 0, 0)).divisor
+    >>> t.output.tolist(), float(t.cell((0, 0, 0)).total), t.cell((0, 0, 0)).divisor
     ([[2.75]], 11.0, 4)
     """
     op = str(op).lower().removesuffix("pool").removesuffix("_")
