@@ -345,8 +345,9 @@ def parse_input_shape(value: str | list | tuple, layout: str = "chw") -> tuple[i
     if layout not in LAYOUTS:
         raise UsageError(f"unknown layout {layout!r}; choose from {', '.join(LAYOUTS)}")
     if isinstance(value, str):
-        parts = [p for p in re.split(r"[x×,\s]+", value.strip().lower()) if p]
-        if not parts or not all(p.isdigit() for p in parts):
+        text = value.strip().lower()
+        parts = re.split(r"\s*[x×,]\s*|\s+", text)
+        if not re.fullmatch(r"\d+(\s*[x×,]\s*\d+|\s+\d+)*", text):
             raise UsageError(f"input shape {value!r} is not like CxHxW (e.g. 3x224x224)")
         dims = [int(p) for p in parts]
     elif isinstance(value, (list, tuple)) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
