@@ -23,6 +23,7 @@ _UNICODE = {
     "⊙": r"$\odot$", "×": r"$\times$", "σ": r"$\sigma$", "≤": r"$\le$", "≥": r"$\ge$",
     "→": r"$\rightarrow$", "…": r"\dots{}", "⌊": r"$\lfloor$", "⌋": r"$\rfloor$",
     "⌈": r"$\lceil$", "⌉": r"$\rceil$", "√": r"$\surd$", "ε": r"$\varepsilon$",
+    "–": "--", "≈": r"$\approx$", "⋮": r"$\vdots$",
 }
 
 
