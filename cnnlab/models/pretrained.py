@@ -47,8 +47,9 @@ def adapt_conv_channels(weight: torch.Tensor, in_channels: int) -> torch.Tensor:
     """Conv weight (O, C_src, kh, kw) -> (O, in_channels, kh, kw).
 
     One channel: the mean of the source filters over their channels (a grey image seen
-    by averaged RGB filters). More channels: the source channels repeated cyclically and
-    scaled by C_src / in_channels so the response to a uniform image keeps its size.
+    by averaged RGB filters). Other counts: source channels repeated cyclically, each
+    copy divided by the number of copies of its channel, so a uniform image gives the
+    same response as through the original filters.
 
     >>> adapt_conv_channels(torch.ones(2, 3, 1, 1) * torch.tensor([1., 2., 3.])[:, None, None], 1)[:, :, 0, 0]
     tensor([[2.],
@@ -58,7 +59,8 @@ def adapt_conv_channels(weight: torch.Tensor, in_channels: int) -> torch.Tensor:
     if in_channels == 1:
         return weight.mean(dim=1, keepdim=True)  # (O, 1, kh, kw)
     index = torch.arange(in_channels) % C_src
-    return weight[:, index] * (C_src / in_channels)  # (O, in_channels, kh, kw)
+    copies = torch.bincount(index, minlength=C_src).to(weight.dtype)  # (C_src,)
+    return weight[:, index] / copies[index].view(1, -1, 1, 1)  # (O, in_channels, kh, kw)
 
 
 def load_pretrained(model: nn.Module, path: str | Path, *, keep_head: bool = False) -> dict:
