@@ -59,13 +59,18 @@ class Function:
     summary: str
 
     def signature(self) -> str:
+        """``conv2d(x, k, bias=0, ..., flip=false)`` as a sheet would write the call."""
         def one(p: Param) -> str:
-            if p.default is _REQUIRED:
-                return p.name
-            d = p.default
-            text = {True: "true", False: "false", None: "None"}.get(d, repr(d)) if not isinstance(d, int) or isinstance(d, bool) else str(d)
-            return f"{p.name}={text}"
+            return p.name if p.default is _REQUIRED else f"{p.name}={_literal_text(p.default)}"
         return f"{self.name}({', '.join(one(p) for p in self.params)})"
+
+
+def _literal_text(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return f'"{v}"'
+    return "None" if v is None else str(v)
 
 
 def _fail(ctx, fn: str, p: Param, want: str, got: Any) -> UsageError:

@@ -82,11 +82,26 @@ def render_answer(value: Any, fmt: str, round: int | None) -> str | None:
     return None
 
 
+MAX_SIDE_SHOWN = 24  # rows/columns of a given value or an answer written out; JSON has them all
+
+
+def _cut(value: Any) -> tuple[Any, str]:
+    """A large tensor cut to its first rows/columns (and channels), with a note saying so."""
+    if not isinstance(value, np.ndarray) or value.ndim == 0 or max(value.shape) <= MAX_SIDE_SHOWN:
+        return value, ""
+    index = tuple(slice(0, MAX_SIDE_SHOWN) for _ in value.shape)
+    shape = "×".join(map(str, value.shape))
+    return value[index], f"({shape} tensor: the first {MAX_SIDE_SHOWN} along each axis shown; --format json gives all)"
+
+
 def _value_block(label: str, value: Any, fmt: str, round: int | None) -> str:
     """``label = value`` in the format, matrices laid out."""
     special = render_answer(value, fmt, round)
     if special is not None:
         return special
+    value, note = _cut(value)
+    if note:
+        return _value_block(label, value, fmt, round) + "\n\n" + _prose(note, fmt)
     body = render_value(_none_free(value), fmt, round)
     if fmt == "latex":
         lhs = rf"\mathrm{{{escape(label)}}} = " if label else ""
@@ -115,7 +130,9 @@ def _call_steps(part: PartResult, fmt: str, max_cells: int | None) -> list[str]:
     last = len(part.calls) - 1
     for n, call in enumerate(part.calls):
         rendered = None
-        if call.name in TRACERS:
+        if call.name == "arch":
+            rendered = _arch_steps(call, fmt)
+        elif call.name in TRACERS:
             try:
                 trace = TRACERS[call.name](**call.args)
                 rendered = render_trace(trace, fmt, max_cells=max_cells, round=part.round)
@@ -131,6 +148,17 @@ def _call_steps(part: PartResult, fmt: str, max_cells: int | None) -> list[str]:
         if rendered:
             out.append(_demote(rendered.rstrip("\n"), fmt))
     return out
+
+
+def _arch_steps(call, fmt: str) -> str:
+    """Layer by layer: output size, parameters, MACs, receptive field formulas, then the table."""
+    from cnnlab.arch import arch_table, render_arch
+    from cnnlab.problems.builtins import arch
+
+    table = arch(call.args["spec"], call.args["input"])
+    spec = call.args["spec"] if isinstance(call.args["spec"], str) else "; ".join(call.args["spec"])
+    with_steps = arch_table(spec, table["input"], steps=True)
+    return render_arch(with_steps, fmt, steps=True)
 
 
 def _check_lines(part: PartResult, fmt: str) -> list[str]:
@@ -176,9 +204,11 @@ def _part_block(part: PartResult, fmt: str, max_cells: int | None) -> str:
     pieces += _call_steps(part, fmt, max_cells)
     label = part.ask.target or f"({part.id})"
     answer_head = {"latex": r"\paragraph{Answer}", "markdown": "**Answer**"}.get(fmt, "Answer")
-    pieces.append(answer_head + ("\n" if fmt == "latex" else "") +
-                  ("\n" + _value_block(label, part.value, fmt, part.round) if fmt != "latex"
-                   else _value_block(label, part.value, fmt, part.round)))
+    if part.calls and part.calls[-1].name == "arch" and _is_arch_table(part.value):
+        answer = _prose("the table above.", fmt)  # the steps end with the table
+    else:
+        answer = _value_block(label, part.value, fmt, part.round)
+    pieces.append(answer_head + ("\n" if fmt == "latex" else "\n") + answer)
     pieces += _check_lines(part, fmt)
     return "\n\n".join(pieces)
 
