@@ -222,3 +222,12 @@ def test_check_cli_exit_status_and_json(tmp_path, capsys):
                                 "correct": None, "diagnosis": None}
     mism = data["parts"][0]["mismatches"]
     assert {"index", "claimed", "expected"} == set(mism[0]) and len(mism[0]["index"]) == 2
+
+
+def test_two_slips_at_once_are_named_together():
+    claimed = ops.conv2d(AX, AK, stride=2)  # neither flipped nor padded
+    d = _slip("conv2d(X, K, stride=2, padding=1, flip=true)", claimed)
+    assert d is not None and "kernel not flipped" in d and "padding forgotten" in d
+    claimed = ops.avg_pool2d(AX, 2, 1) * 4  # a sum, and with stride 1
+    d = _slip("avgpool2d(X, 2)", claimed)
+    assert d is not None and "sum instead of average" in d and "stride ignored" in d

@@ -7,7 +7,8 @@ A slip is named only when its recomputation gives the claimed value in every cel
 wrong (cells the sheet got right are not held against it); when the claimed shape
 differs from the computed one, the whole recomputed tensor must match.
 
-The catalogue is :data:`SLIPS`: each entry names the functions it applies to and yields
+When no single slip explains the answer, pairs of slips are tried (both in one
+recomputation) on parts small enough for it. The catalogue is :data:`SLIPS`: each entry names the functions it applies to and yields
 variants ``(message, changed arguments, post)`` of one call; ``post`` maps the call's
 result (e.g. ×4 for "sum instead of average"). Whole-part slips (rounding, an error
 carried from an earlier part) are in :data:`PART_SLIPS`.
@@ -238,16 +239,70 @@ def _recompute(result, env: dict, ctx, hook) -> Any:
         return None  # the slip makes the question impossible (e.g. kernel larger than the input)
 
 
-def _call_slips(result, env: dict, ctx) -> Iterator[tuple[str, Any]]:
+@dataclass(frozen=True)
+class _Planted:
+    """One variant of one call: which call, the arguments it then gets, and the result map."""
+
+    slip: str
+    message: str
+    call: int
+    args: dict
+    post: Callable[[Any], Any] | None
+
+
+def _variants(result) -> list[_Planted]:
+    out = []
     for slip in SLIPS:
         for call in result.calls:
             if call.name not in slip.functions:
                 continue
+            where = f" in {call.source}" if len(result.calls) > 1 else ""
             for message, args, post in slip.variants(call.name, call.args):
-                def hook(index, name, bound, depth, target=call.index, args=args, post=post):
-                    return (args, post) if index == target else None
-                where = f" in {call.source}" if len(result.calls) > 1 else ""
-                yield message + where, _recompute(result, env, ctx, hook)
+                out.append(_Planted(slip.name, message + where, call.index, args, post))
+    return out
+
+
+def _hook(planted: Iterable[_Planted], calls: dict) -> Callable:
+    by_call: dict[int, tuple[dict, Callable | None]] = {}
+    for v in planted:
+        if v.call in by_call:  # two slips in one call: merge the arguments each one changed
+            args, post = by_call[v.call]
+            original = calls[v.call].args
+            changed = {k: a for k, a in v.args.items() if a is not original.get(k)}
+            by_call[v.call] = (dict(args, **changed), post or v.post)
+        else:
+            by_call[v.call] = (v.args, v.post)
+
+    def hook(index, name, bound, depth):
+        return by_call.get(index)
+    return hook
+
+
+def _call_slips(result, env: dict, ctx) -> Iterator[tuple[str, Any]]:
+    calls = {c.index: c for c in result.calls}
+    for v in _variants(result):
+        yield v.message, _recompute(result, env, ctx, _hook([v], calls))
+
+
+MAX_PAIRS = 300  # recomputations spent on two slips at once
+_PAIR_CELLS = 4096  # ... and only for parts whose value is at most this large
+
+
+def _pair_slips(result, env: dict, ctx) -> Iterator[tuple[str, Any]]:
+    """Two slips together (e.g. padding forgotten and kernel not flipped), on small parts."""
+    if np.size(result.value) > _PAIR_CELLS:
+        return
+    calls = {c.index: c for c in result.calls}
+    variants = _variants(result)
+    tried = 0
+    for i, a in enumerate(variants):
+        for b in variants[i + 1:]:
+            if a.slip == b.slip or (a.call == b.call and a.post is not None and b.post is not None):
+                continue
+            tried += 1
+            if tried > MAX_PAIRS:
+                return
+            yield f"{a.message}; and {b.message}", _recompute(result, env, ctx, _hook([a, b], calls))
 
 
 def _rounded_early(result, env: dict, claimed_env: dict, ctx, given: set) -> Iterator[tuple[str, Any]]:
@@ -330,6 +385,7 @@ def diagnose(result, env: dict, claimed_env: dict, ctx, given: set) -> str | Non
     candidates: list[Iterable[tuple[str, Any]]] = [
         PART_SLIPS["carried_forward"](result, env, claimed_env, ctx, given), _call_slips(result, env, ctx)]
     candidates += [PART_SLIPS[k](result, env, claimed_env, ctx, given) for k in ("rounded_early", "final_rounding")]
+    candidates.append(_pair_slips(result, env, ctx))
     for group in candidates:
         for message, slipped in group:
             if _explains(claimed, slipped, expected, rnd):
