@@ -92,3 +92,14 @@ def test_bad_input_is_one_error_line_and_exit_2(capsys, argv, words):
     assert err.startswith("error:") and err.count("\n") == 1
     for word in words:
         assert word in err
+
+
+def test_spec_part_never_imports_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys; import cnnlab.arch, cnnlab.cli.arch_cmd; from cnnlab.cli.main import main; "
+            "main(['arch', 'conv 3x3 8; fc 10', '--input', '1x8x8', '--steps', '--format', 'latex']); "
+            "assert 'torch' not in sys.modules, 'torch imported'")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

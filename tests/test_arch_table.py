@@ -174,3 +174,11 @@ def test_bad_specs_name_the_layer_and_the_problem(spec, shape, words):
         arch_table(spec, shape)
     for word in words:
         assert word in str(info.value)
+
+
+def test_ceil_mode_drops_a_window_that_starts_in_the_padding():
+    t = arch_table("maxpool 2x2/2 p1 ceil", "1x5x5", steps=True)
+    # ceil((5 + 2 − 2)/2) + 1 = 4, but the 4th window would start at padded index 6, in the padding
+    # (torch.nn.MaxPool2d(2, 2, 1, ceil_mode=True) on 5x5 gives 3x3)
+    assert t["layers"][0]["output_shape"] == [1, 3, 3]
+    assert "dropped" in t["layers"][0]["steps"][0]["numbers"]

@@ -182,6 +182,11 @@ def _windowed(layer: Layer, in_shape, rf: RF, *, pool: str | None) -> LayerResul
                           dilation[axis], sizes[axis], pool is not None and layer.ceil_mode)
         if len(_axes((H, W), kernel, stride, dilation, pairs)) == 1:
             step = Step("H_out = W_out", step.formula, step.numbers, step.value)
+        n, k, s, d, pads = (H, W)[axis], kernel[axis], stride[axis], dilation[axis], pairs[axis]
+        plain = -(-(n + sum(pads) - effective_kernel(k, d)) // s) + 1
+        if pool and layer.ceil_mode and plain != sizes[axis]:
+            step = Step(step.quantity, step.formula, step.numbers + f" = {plain}, minus the last window, "
+                        "which would start in the padding (dropped, as PyTorch does)", step.value)
         steps.append(step)
     Ho, Wo = sizes
     weights = biases = macs = 0
