@@ -60,6 +60,10 @@ HOSTILE = {
     "too_big_transposed": (G + "parts: ['conv_transpose2d(X, X, stride=5000)']\n", "over the limit"),
     "huge_power": (G + "parts: ['9 ** 9 ** 9']\n", "too large"),
     "div_zero": (G + "parts: ['X / 0']\n", "division by zero"),
+    "deep_flow": ("given: {X: " + "[" * 100_000 + "]" * 100_000 + "}\nparts: [X]\n", "nested deeper than"),
+    "deep_block": ("given:\n X:\n" + "".join("  " * i + " -\n" for i in range(1, 200)) + "parts: [X]\n",
+                   "nested deeper than"),
+    "five_d": ("given: {X: [[[[[1]]]]]}\nparts: [X]\n", "at most 4"),
     "kernel_too_big": (G + "parts: ['conv2d(X, [[1, 2, 3], [4, 5, 6], [7, 8, 9]])']\n", "larger than the padded input"),
 }
 

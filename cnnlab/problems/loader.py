@@ -99,9 +99,26 @@ def load_problem_text(text: str, source: str = "<text>") -> ProblemSet:
     return parse_problem_set(data, source)
 
 
+MAX_DEPTH = 32  # nested lists/mappings; a problem file needs about 8 (problems > given > 4-D list)
+
+
+def _check_depth(text: str, source: str) -> None:
+    """Refuse deep nesting from the event stream, before any (recursive) composing."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = event.start_mark.line + 1 if event.start_mark else "?"
+                raise UsageError(f"{source}: line {line}: lists/mappings nested deeper than {MAX_DEPTH} levels")
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            depth -= 1
+
+
 def _safe_yaml(text: str, source: str) -> Any:
     loader = _Loader(text)
     try:
+        _check_depth(text, source)
         node = loader.get_single_node()
         if node is None:
             raise UsageError(f"{source}: the file is empty")
@@ -132,8 +149,8 @@ def _inspect(root: yaml.Node, source: str) -> None:
             return sizes[key]
         if key in active:
             raise UsageError(f"{where(node)}: recursive YAML alias (a value that contains itself)")
-        if depth > 200:
-            raise UsageError(f"{where(node)}: YAML nesting deeper than 200 levels")
+        if depth > MAX_DEPTH:
+            raise UsageError(f"{where(node)}: lists/mappings nested deeper than {MAX_DEPTH} levels")
         if node.tag == _STD + "timestamp":  # a date-like string such as 2024-01-01: keep it text
             node.tag = _STD + "str"
         if node.tag not in _ALLOWED_TAGS:

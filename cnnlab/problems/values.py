@@ -22,6 +22,7 @@ from cnnlab.ops import as_tensor, is_exact, to_fraction
 __all__ = ["literal", "tensor", "binary", "negate", "positive", "is_number", "is_tensor_like",
            "normalize", "describe"]
 
+_MAX_NDIM = 4  # the largest tensors of the language are 4-D kernels
 _MAX_INT_BITS = 4096  # an exact power whose result would be longer than this is refused
 _OPS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv, "**": operator.pow}
 
@@ -93,6 +94,11 @@ def tensor(v: Any, ctx, what: str = "value") -> np.ndarray:
             raise UsageError(f"{what} is not finite")
         return np.array(float(v))
     if isinstance(v, (list, tuple)):
+        depth, item = 0, v
+        while isinstance(item, (list, tuple)) and item:
+            depth, item = depth + 1, item[0]
+        if depth > _MAX_NDIM:
+            raise UsageError(f"{what} has {depth} nested levels; tensors have at most {_MAX_NDIM} (C_out×C_in×H×W)")
         return as_tensor(list(v), what, exact=ctx.exact)
     raise UsageError(f"{what} must be a number or a list of numbers, got {describe(v)}")
 
