@@ -268,7 +268,7 @@ def parse_problem_set(data: Any, source: str = "<text>") -> ProblemSet:
     if not isinstance(data, dict):
         raise UsageError(f"{source}: a problem file must be a mapping with given/parts or problems")
     if "problems" in data:
-        extra = set(data) - {"title", "problems", "round", "exact", "text"}
+        extra = set(data) - {"title", "problems", "round", "exact"}
         if extra:
             raise UsageError(f"{source}: with problems:, put {', '.join(sorted(extra))} inside each problem")
         items = data["problems"]

@@ -208,7 +208,7 @@ def _part_block(part: PartResult, fmt: str, max_cells: int | None) -> str:
         answer = _prose("the table above.", fmt)  # the steps end with the table
     else:
         answer = _value_block(label, part.value, fmt, part.round)
-    pieces.append(answer_head + ("\n" if fmt == "latex" else "\n") + answer)
+    pieces.append(answer_head + ("\n\n" if fmt == "markdown" else "\n") + answer)
     pieces += _check_lines(part, fmt)
     return "\n\n".join(pieces)
 
