@@ -54,6 +54,9 @@ def to_float(a: Any) -> np.ndarray:
     return np.asarray(a, dtype=object).astype(np.float64) if is_exact(a) else np.asarray(a, dtype=np.float64)
 
 
+_MAX_DIMS = 8  # deepest nesting a tensor literal may have (tensors here are at most 4-D)
+
+
 def _is_number(v: Any) -> bool:
     return isinstance(v, (numbers.Real, Fraction)) and not isinstance(v, (bool, np.bool_))
 
@@ -63,6 +66,8 @@ def _shape_of(value: Any, what: str) -> tuple[int, ...]:
     shape = []
     v = value
     while isinstance(v, (list, tuple)):
+        if len(shape) >= _MAX_DIMS:
+            raise UsageError(f"{what} is nested more than {_MAX_DIMS} levels deep")
         if len(v) == 0:
             raise UsageError(f"{what} is empty")
         shape.append(len(v))

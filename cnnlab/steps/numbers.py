@@ -120,6 +120,8 @@ def format_number(x: Any, round: int | None = None, fmt: str = "text") -> str:
         x = x.item()
     if isinstance(x, bool):
         return str(x).lower()
+    if x is None:
+        return "null" if fmt == "text" else "—"
     if round is not None:
         x = round_half_away(x, round)
         if isinstance(x, Fraction):
