@@ -254,7 +254,7 @@ def _train(config, dataset, model, device, augment, run_dir, resuming, progress,
         state["history"].append(row)
         state["train_seconds"] += seconds
         state["epoch"] = epoch
-        if val["loss"] < state["best_val_loss"]:
+        if state["best_epoch"] == 0 or val["loss"] < state["best_val_loss"]:
             state.update(best_val_loss=val["loss"], best_epoch=epoch, bad_epochs=0)
             save_state(run_dir / "best.pt", model.state_dict())
         else:
