@@ -159,14 +159,11 @@ def test_learning_curves_writes_a_png(tmp_path):
     assert w > 400 and h > 200
 
 
-def test_coefficient_images_and_confusion_matrix(tmp_path):
+def test_coefficient_images(tmp_path):
     rng = np.random.default_rng(0)
-    p1 = figures.coefficient_images(rng.normal(size=(10, 28, 28)), [str(i) for i in range(10)], tmp_path / "c.png")
-    p2 = figures.confusion_matrix(rng.integers(0, 50, size=(3, 3)), ["a", "b", "c"], tmp_path / "cm.png")
-    for p in (p1, p2):
-        assert min(_png_size(p)) > 100
-    with pytest.raises(ValueError):
-        figures.confusion_matrix(np.zeros((3, 3)), ["a", "b"], tmp_path / "bad.png")
+    path = figures.coefficient_images(rng.normal(size=(10, 28, 28)), [str(i) for i in range(10)], tmp_path / "c.png")
+    w, h = _png_size(path)
+    assert w > 500 and h > 200
 
 
 def test_accuracy_bars_and_image_grid(tmp_path):

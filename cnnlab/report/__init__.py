@@ -5,7 +5,7 @@ inside each function (Agg backend), so importing this package stays cheap.
 """
 
 from cnnlab.report.html import Code, Figure, Section, Table, Text, render_page, write_page
-from cnnlab.report.table import format_cell, markdown_table, text_table
+from cnnlab.report.table import format_cell, is_number, markdown_table, text_table
 
 __all__ = [
     "Code",
@@ -16,6 +16,7 @@ __all__ = [
     "render_page",
     "write_page",
     "format_cell",
+    "is_number",
     "markdown_table",
     "text_table",
 ]

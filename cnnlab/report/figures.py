@@ -1,4 +1,7 @@
-"""Figures for runs and comparisons, written as PNG files.
+"""Figures for comparisons and reports, written as PNG files.
+
+(The pictures of a single training run, its learning curves and confusion matrix, are
+drawn by ``cnnlab.train.plots``; ``learning_curves`` here overlays several runs.)
 
 Each function draws one picture and saves it to ``path`` (returning the path), using
 matplotlib's object API on an Agg canvas: no pyplot global state, no display needed, and
@@ -14,7 +17,6 @@ import numpy as np
 
 __all__ = [
     "learning_curves",
-    "confusion_matrix",
     "coefficient_images",
     "accuracy_bars",
     "image_grid",
@@ -66,33 +68,6 @@ def learning_curves(histories: Mapping[str, Sequence[Mapping[str, float]]], path
     ax_acc.legend(fontsize=8, loc="lower right")
     ax_loss.set_title("loss")
     ax_acc.set_title("accuracy")
-    return _save(fig, path)
-
-
-def confusion_matrix(cm: np.ndarray, classes: Sequence[str], path: str | Path, *, title: str = "") -> Path:
-    """Counts of (true class, predicted class), shaded by the fraction of each true class.
-
-    cm: (K, K) int, rows = true class, columns = predicted class.
-    """
-    cm = np.asarray(cm)
-    K, K2 = cm.shape
-    if K != K2 or K != len(classes):
-        raise ValueError(f"confusion matrix of shape {cm.shape} does not match {len(classes)} classes")
-    fractions = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
-    side = min(1.5 + 0.5 * K, 12)
-    fig = _figure(side, side)
-    ax = fig.subplots()
-    ax.imshow(fractions, cmap="Blues", vmin=0, vmax=1)
-    if K <= 20:
-        for i in range(K):
-            for j in range(K):
-                ax.text(j, i, str(int(cm[i, j])), ha="center", va="center", fontsize=7,
-                        color="white" if fractions[i, j] > 0.5 else "black")
-    ax.set_xticks(range(K), [str(c) for c in classes], rotation=90 if K > 10 else 0, fontsize=8)
-    ax.set_yticks(range(K), [str(c) for c in classes], fontsize=8)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    ax.set_title(title or "confusion matrix")
     return _save(fig, path)
 
 

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence, Union
 
-from cnnlab.report.table import format_cell
+from cnnlab.report.table import format_cell, is_number
 
 __all__ = ["Text", "Code", "Table", "Figure", "Section", "render_page", "write_page"]
 
@@ -99,10 +99,6 @@ def _esc(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def _render_item(item: Item) -> str:
     if isinstance(item, Text):
         paragraphs = [p.strip() for p in item.text.split("\n\n") if p.strip()]
@@ -116,7 +112,7 @@ def _render_item(item: Item) -> str:
             if len(row) != len(item.columns):
                 raise ValueError(f"row has {len(row)} cells, expected {len(item.columns)}: {row!r}")
             cells = "".join(
-                f'<td class="num">{_esc(format_cell(v))}</td>' if _is_number(v) else f"<td>{_esc(format_cell(v))}</td>"
+                f'<td class="num">{_esc(format_cell(v))}</td>' if is_number(v) else f"<td>{_esc(format_cell(v))}</td>"
                 for v in row
             )
             body.append(f"<tr>{cells}</tr>")

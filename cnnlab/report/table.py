@@ -1,14 +1,15 @@
 """Tables as text: aligned plain text for the terminal and GitHub markdown for files.
 
 A table is a list of column names and a list of rows; a cell is a string, an int, a
-float (shown with 4 decimals) or None (shown as "-").
+float (shown with 4 decimals) or None (shown as "-"). Columns of numbers (or of strings
+that read as numbers, for other precisions) are right-aligned.
 """
 
 from __future__ import annotations
 
 from typing import Any, Sequence
 
-__all__ = ["format_cell", "text_table", "markdown_table"]
+__all__ = ["format_cell", "is_number", "text_table", "markdown_table"]
 
 FLOAT_DECIMALS = 4  # accuracies differ in the 3rd decimal between seeds; 4 shows that
 
@@ -37,9 +38,28 @@ def _cells(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[list[s
     return table
 
 
+def is_number(value: Any) -> bool:
+    """An int or float (not a bool), or a string that reads as one (e.g. pre-formatted "12.5").
+
+    >>> [is_number(v) for v in (3, 0.5, "12.5", "-1e3", True, "mlp", None)]
+    [True, True, True, True, False, False, False]
+    """
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        return True
+    if isinstance(value, str):
+        try:
+            float(value.replace(",", ""))
+        except ValueError:
+            return False
+        return value.strip().lower() not in ("nan", "inf", "-inf", "infinity")
+    return False
+
+
 def _is_numeric(values: Sequence[Any]) -> bool:
     present = [v for v in values if v is not None]
-    return bool(present) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present)
+    return bool(present) and all(is_number(v) for v in present)
 
 
 def text_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

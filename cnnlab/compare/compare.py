@@ -1,0 +1,329 @@
+"""The classic experiment of a CNN sheet: logistic regression vs MLPs vs a small CNN.
+
+Every model is trained on the same training split and scored on the same validation
+and test splits, then on the validation split shifted horizontally at random by up to
+10% of the width (torchvision's ``RandomAffine(0, translate=(0.1, 0))``): a CNN's
+convolutions and pooling absorb small shifts that fully connected models do not.
+
+The models (``COMPARE_MODELS``, in the order they are reported):
+
+- ``logreg``: scikit-learn logistic regression (its weights are pictures, one per class);
+- ``mlp``: fc 256-128-64, SGD lr 0.01 momentum 0.5, NLL loss (as the sheet trains it);
+- ``small-cnn``: conv 10@5x5 > pool > conv 20@5x5 > dropout > pool > fc 50 > fc 10, Adam lr 0.001;
+- ``mlp-budget``: an MLP of the same 3-layer, halving shape sized to small-cnn's parameter
+  count (27-14-7 = 21,772 params vs 21,840 on MNIST), trained like small-cnn so that
+  against it only the architecture differs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import time
+import dataclasses
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import yaml
+
+from cnnlab.compare.mlp_budget import mlp_hidden_for_budget, mlp_params
+from cnnlab.errors import UsageError
+
+__all__ = ["CompareConfig", "CompareModel", "COMPARE_MODELS", "ModelResult", "CompareResult", "run_compare"]
+
+# Defaults measured on MNIST on a 2-core AMD EPYC with other jobs running (benchmarks/RESULTS.md,
+# section "compare"): 2 epochs keep the whole run near 3 minutes; small-cnn is already
+# past 97% validation accuracy after them.
+DEFAULT_EPOCHS = 2
+# lbfgs on 10,000 examples, 100 iterations: a few seconds, and within ~1 point of the
+# full training set (benchmarks/RESULTS.md); the full 54,000 takes several times longer.
+DEFAULT_LOGREG_LIMIT = 10_000
+DEFAULT_LOGREG_MAX_ITER = 100
+SHIFT_FRACTION = 0.1  # largest horizontal shift, as a fraction of the width (RandomAffine translate)
+
+
+@dataclass(frozen=True)
+class CompareModel:
+    """One contender: how it is built and trained."""
+
+    name: str
+    description: str
+    kind: str                      # "sklearn" or "torch"
+    registry_name: str = ""        # cnnlab.models name of a torch model
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    momentum: float = 0.0
+    loss: str = "cross_entropy"
+    hidden: tuple[int, ...] = ()   # MLP widths; empty for mlp-budget = sized at run time
+
+
+COMPARE_MODELS: dict[str, CompareModel] = {
+    m.name: m
+    for m in (
+        CompareModel("logreg", "logistic regression (scikit-learn, lbfgs)", "sklearn"),
+        CompareModel("mlp", "MLP 256-128-64, SGD lr 0.01 momentum 0.5, NLL loss", "torch", "mlp",
+                     optimizer="sgd", lr=0.01, momentum=0.5, loss="nll", hidden=(256, 128, 64)),
+        CompareModel("small-cnn", "small CNN (2 conv + 2 fc), Adam lr 0.001", "torch", "small-cnn"),
+        CompareModel("mlp-budget", "MLP sized to small-cnn's parameter count, Adam lr 0.001", "torch", "mlp"),
+    )
+}
+
+
+@dataclass
+class CompareConfig:
+    """Settings of one comparison (saved as config.yaml in the run folder)."""
+
+    data: str = "mnist"
+    out: str | None = None              # run folder; default runs/compare-<data>-<timestamp>
+    epochs: int = DEFAULT_EPOCHS        # for the torch models
+    batch_size: int = 64
+    limit: int | None = None            # cap on training examples (all models)
+    logreg_limit: int | None = DEFAULT_LOGREG_LIMIT  # further cap for logistic regression
+    logreg_max_iter: int = DEFAULT_LOGREG_MAX_ITER
+    seed: int = 0                       # initialisation, batch order, logreg subsample, shifts
+    split_seed: int = 0                 # train/val/test split (fixed, as cnnlab train: seeds share a split)
+    models: list[str] = field(default_factory=lambda: list(COMPARE_MODELS))
+    device: str = "auto"
+    threads: int | None = None          # CPU threads for torch and BLAS; default cores - 1 (see default_threads)
+    shift_fraction: float = SHIFT_FRACTION
+    data_dir: str | None = None
+
+
+@dataclass
+class ModelResult:
+    """One row of the comparison table."""
+
+    name: str
+    description: str
+    params: int
+    val_accuracy: float
+    test_accuracy: float
+    shifted_val_accuracy: float
+    train_seconds: float
+    train_examples: int
+    hidden: list[int] | None = None
+    run_dir: str | None = None                          # trainer's run folder (torch models)
+    history: list[dict] = field(default_factory=list)   # per epoch (torch models)
+    notes: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        out = {k: getattr(self, k) for k in ("name", "params", "val_accuracy", "test_accuracy",
+                                             "shifted_val_accuracy", "train_seconds")}
+        out.update(description=self.description, train_examples=self.train_examples)
+        if self.hidden is not None:
+            out["hidden"] = self.hidden
+        if self.run_dir is not None:
+            out["run_dir"] = self.run_dir
+        return out
+
+
+@dataclass
+class CompareResult:
+    """What ``run_compare`` returns: the rows, where things were written, timings."""
+
+    config: CompareConfig
+    models: list[ModelResult]
+    run_dir: Path
+    report: Path
+    figures: dict[str, Path]
+    dataset_info: dict[str, Any]
+    total_seconds: float
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "data": self.config.data,
+            "models": [m.as_json() for m in self.models],
+            "report": str(self.report),
+            "run_dir": str(self.run_dir),
+            "total_seconds": round(self.total_seconds, 2),
+        }
+
+
+def _check_config(config: CompareConfig) -> None:
+    unknown = [m for m in config.models if m not in COMPARE_MODELS]
+    if unknown:
+        raise UsageError(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(COMPARE_MODELS)}")
+    if not config.models:
+        raise UsageError("--models: give at least one model")
+    if config.epochs < 1:
+        raise UsageError(f"--epochs must be at least 1, got {config.epochs}")
+    if config.threads is not None and config.threads < 1:
+        raise UsageError(f"--threads must be at least 1, got {config.threads}")
+    if config.limit is not None and config.limit < 1:
+        raise UsageError(f"--limit must be at least 1, got {config.limit}")
+    if not 0 <= config.shift_fraction < 1:
+        raise UsageError(f"shift fraction must be in [0, 1), got {config.shift_fraction}")
+
+
+def _check_run_dir(run_dir: Path) -> None:
+    """Refuse a file, or a non-empty folder that holds no comparison (never overwrite other things)."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise UsageError(f"--out {run_dir} is a file, not a folder")
+    ours = (run_dir / "results.json").exists() or (run_dir / "config.yaml").exists()
+    if run_dir.is_dir() and any(run_dir.iterdir()) and not ours:
+        raise UsageError(f"--out {run_dir} is a non-empty folder that holds no comparison; "
+                         f"choose a new or empty folder")
+
+
+def default_threads() -> int:
+    """CPU threads for training: all cores but one (at least 1).
+
+    Leaving a core free matters more than using it: on the shared 2-core machine with one
+    other job running, an epoch of the 256-128-64 MLP on 20,000 MNIST images took 10.8 s
+    with 2 threads and 1.1 s with 1 (small-cnn: 2.2 s vs 3.3 s); under heavier load
+    (load average ~7) a 2-thread small-cnn epoch on 54,000 images took 137 s
+    (benchmarks/RESULTS.md, section compare).
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores - 1)
+
+
+def default_run_dir(data: str, now: datetime | None = None) -> Path:
+    """runs/compare-<data>-<YYYYmmdd-HHMMSS>, with the data name made safe for a folder."""
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(data).name or "data").strip("._") or "data"
+    return Path("runs") / f"compare-{stem}-{(now or datetime.now()).strftime('%Y%m%d-%H%M%S')}"
+
+
+def _subsample(n: int, limit: int | None, seed: int) -> np.ndarray:
+    """Indices of at most ``limit`` of n examples, drawn without replacement (all when no limit)."""
+    if limit is None or limit >= n:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).permutation(n)[:limit])
+
+
+def _run_logreg(config: CompareConfig, ds, x_shift: np.ndarray, log) -> tuple[ModelResult, np.ndarray]:
+    from cnnlab.compare.baselines import fit_logreg, logreg_accuracy, logreg_coefficient_images
+
+    idx = _subsample(len(ds.y_train), config.logreg_limit, config.seed)
+    log(f"logreg: lbfgs on {len(idx)} examples, max_iter {config.logreg_max_iter}")
+    fitted = fit_logreg(ds.x_train[idx], ds.y_train[idx], ds.mean, ds.std,
+                        max_iter=config.logreg_max_iter, seed=config.seed, threads=config.threads or 1)
+    notes = f"{fitted.n_iter} lbfgs iterations" + ("" if fitted.converged else " (stopped by max_iter)")
+    row = ModelResult(
+        name="logreg", description=COMPARE_MODELS["logreg"].description, params=fitted.params,
+        val_accuracy=logreg_accuracy(fitted, ds.x_val, ds.y_val),
+        test_accuracy=logreg_accuracy(fitted, ds.x_test, ds.y_test),
+        shifted_val_accuracy=logreg_accuracy(fitted, x_shift, ds.y_val),
+        train_seconds=round(fitted.train_seconds, 2), train_examples=len(idx), notes=notes,
+    )
+    return row, logreg_coefficient_images(fitted)
+
+
+def _budget_hidden(ds) -> tuple[list[int], int]:
+    """Hidden widths of mlp-budget and small-cnn's parameter count on this data.
+
+    Also the early check that small-cnn fits the images (before anything trains).
+    """
+    from cnnlab.models import count_params, get_model
+
+    C, H, W = ds.image_shape
+    try:
+        budget = count_params(get_model("small-cnn", C, ds.num_classes, (H, W)))
+    except UsageError as exc:
+        raise UsageError(f"{exc}; small-cnn and mlp-budget need larger images, "
+                         f"compare the others with --models logreg,mlp") from None
+    return mlp_hidden_for_budget(budget, C * H * W, ds.num_classes), budget
+
+
+def _run_torch(spec: CompareModel, hidden: list[int] | None, config: CompareConfig, ds,
+               x_shift: np.ndarray, run_dir: Path, log) -> ModelResult:
+    from cnnlab.train import TrainConfig, evaluate_model, fit
+
+    train_config = TrainConfig(
+        data=config.data, model=spec.registry_name, epochs=config.epochs, batch_size=config.batch_size,
+        optimizer=spec.optimizer, lr=spec.lr, momentum=spec.momentum, loss=spec.loss,
+        seed=config.seed, split_seed=config.split_seed, device=config.device,
+        out=str(run_dir / "runs" / spec.name), data_dir=config.data_dir, threads=config.threads,
+        limit=config.limit, model_cfg={"hidden": list(hidden)} if hidden is not None else {},
+    )
+    log(f"{spec.name}: {spec.description}, {config.epochs} epoch(s)")
+    result = fit(train_config, ds, log=log)
+    summary = result.summary
+    shifted = evaluate_model(result.model, x_shift, ds.y_val, ds.mean, ds.std,
+                             device="cpu", num_classes=ds.num_classes)
+    return ModelResult(
+        name=spec.name, description=spec.description, params=int(summary["params"]),
+        val_accuracy=float(summary["val_accuracy"]), test_accuracy=float(summary["test_accuracy"]),
+        shifted_val_accuracy=float(shifted["accuracy"]),
+        train_seconds=round(float(summary["train_seconds"]), 2), train_examples=len(ds.y_train),
+        hidden=list(hidden) if hidden is not None else None, run_dir=str(result.run_dir),
+        history=list(result.history),
+    )
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def run_compare(config: CompareConfig, dataset=None, *, log: Callable[[str], None] | None = None) -> CompareResult:
+    """Train and score every model of ``config.models``, write tables, figures and report.html.
+
+    dataset: a loaded ``cnnlab.data.Dataset`` (else loaded from ``config.data`` with
+    ``config.limit``). Progress lines go to ``log`` (stderr by default).
+    """
+    from cnnlab.compare.page import write_figures, write_report, write_tables
+
+    log = log or _stderr
+    start = time.perf_counter()
+    _check_config(config)
+    if config.threads is None:
+        config = dataclasses.replace(config, threads=default_threads())
+    run_dir = Path(config.out) if config.out else default_run_dir(config.data)
+    _check_run_dir(run_dir)
+    if dataset is None:
+        from cnnlab.data import load_dataset
+
+        dataset = load_dataset(config.data, data_dir=config.data_dir, seed=config.split_seed,
+                               limit=config.limit)
+    ds = dataset
+    budget_hidden, budget = None, None
+    if {"small-cnn", "mlp-budget"} & set(config.models):
+        budget_hidden, budget = _budget_hidden(ds)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    # written first, so that an interrupted comparison can be resumed with the same --out
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(config_dict(config), sort_keys=False))
+
+    from cnnlab.train.shift import random_translate
+
+    x_shift = random_translate(ds.x_val, max_dx_frac=config.shift_fraction, max_dy_frac=0.0, seed=config.seed)
+    rows: list[ModelResult] = []
+    coef_images = None
+    for name in [m for m in COMPARE_MODELS if m in config.models]:
+        spec = COMPARE_MODELS[name]
+        if spec.kind == "sklearn":
+            row, coef_images = _run_logreg(config, ds, x_shift, log)
+        else:
+            hidden = budget_hidden if name == "mlp-budget" else (list(spec.hidden) or None)
+            row = _run_torch(spec, hidden, config, ds, x_shift, run_dir, log)
+            C, H, W = ds.image_shape
+            if hidden is not None and row.params != mlp_params(C * H * W, hidden, ds.num_classes):
+                raise RuntimeError(f"{name}: the trainer's MLP has {row.params} params, "
+                                   f"expected {mlp_params(C * H * W, hidden, ds.num_classes)}")
+        log(f"{name}: {row.params:,} params, val {row.val_accuracy:.4f}, test {row.test_accuracy:.4f}, "
+            f"shifted val {row.shifted_val_accuracy:.4f} ({row.train_seconds:.1f} s)")
+        rows.append(row)
+
+    dataset_info = {
+        "name": ds.name, "source": getattr(ds, "source", ""), "image_shape": list(ds.image_shape),
+        "classes": [str(c) for c in ds.classes], "train": len(ds.y_train), "val": len(ds.y_val),
+        "test": len(ds.y_test), "cnn_budget": budget,
+    }
+    result = CompareResult(config=config, models=rows, run_dir=run_dir, report=run_dir / "report.html",
+                           figures={}, dataset_info=dataset_info, total_seconds=0.0)
+    result.figures = write_figures(result, ds, x_shift, coef_images)
+    result.total_seconds = time.perf_counter() - start  # the report itself takes well under a second
+    write_report(result)
+    write_tables(result)
+    return result
+
+
+def config_dict(config: CompareConfig) -> dict[str, Any]:
+    """The config as plain data (for config.yaml and results.json)."""
+    return asdict(config)
