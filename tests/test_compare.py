@@ -78,7 +78,7 @@ def test_logreg_shifted_accuracy_recomputed_independently(compared, digits28):
     def features(x):
         return ((x - ds.mean[0]) / ds.std[0]).reshape(len(x), -1)
 
-    model = LogisticRegression(max_iter=100).fit(features(ds.x_train), ds.y_train)
+    model = LogisticRegression(C=compared.config.logreg_c, max_iter=100).fit(features(ds.x_train), ds.y_train)
     row = compared.models[0]
     assert row.val_accuracy == pytest.approx(np.mean(model.predict(features(ds.x_val)) == ds.y_val), abs=0.02)
     assert row.shifted_val_accuracy == pytest.approx(np.mean(model.predict(features(x_shift)) == ds.y_val), abs=0.02)

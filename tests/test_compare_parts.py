@@ -155,3 +155,18 @@ def test_default_run_dir_is_safe_for_any_data_name():
     assert str(default_run_dir("mnist", now)) == "runs/compare-mnist-20260102-030405"
     assert default_run_dir("/data/my tiles/labels.csv", now).name == "compare-labels.csv-20260102-030405"
     assert default_run_dir("/", now).name == "compare-data-20260102-030405"
+
+
+def test_findings_read_off_the_table():
+    from types import SimpleNamespace as Row
+
+    from cnnlab.compare.page import findings
+
+    rows = [Row(name="logreg", params=7850, val_accuracy=0.90, test_accuracy=0.91, shifted_val_accuracy=0.75),
+            Row(name="mlp", params=242762, val_accuracy=0.94, test_accuracy=0.95, shifted_val_accuracy=0.80),
+            Row(name="small-cnn", params=21840, val_accuracy=0.98, test_accuracy=0.985, shifted_val_accuracy=0.94)]
+    text = findings(Row(models=rows))
+    assert text == ("small-cnn has the best test accuracy (0.9850), with 11x fewer parameters than mlp. "
+                    "Shifting the validation images costs small-cnn 4.0 points of accuracy "
+                    "(mlp 14.0, logreg 15.0).")
+    assert findings(Row(models=rows[:1])) == ""

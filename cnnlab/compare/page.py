@@ -11,7 +11,7 @@ import numpy as np
 
 from cnnlab.report import Code, Figure, Section, Table, Text, markdown_table, text_table, write_page
 
-__all__ = ["TABLE_COLUMNS", "table_rows", "terminal_table", "write_figures", "write_report", "write_tables"]
+__all__ = ["TABLE_COLUMNS", "table_rows", "terminal_table", "findings", "write_figures", "write_report", "write_tables"]
 
 TABLE_COLUMNS = ["model", "params", "val acc", "test acc", "shifted val acc", "shift drop", "train s"]
 EXAMPLES_PER_ROW = 10  # one validation digit per class on MNIST
@@ -82,6 +82,31 @@ def write_figures(result, ds, x_shift: np.ndarray, coef_images: np.ndarray | Non
     return paths
 
 
+def _describe(m) -> str:
+    widths = "-".join(map(str, m.hidden or []))
+    return m.description + (f" (hidden {widths})" if widths and widths not in m.description else "")
+
+
+def findings(result) -> str:
+    """Two sentences read off the table: who is most accurate, who loses least to shifts.
+
+    Empty when fewer than two models were compared.
+    """
+    models = result.models
+    if len(models) < 2:
+        return ""
+    best = max(models, key=lambda m: m.test_accuracy)
+    drops = sorted(models, key=lambda m: m.val_accuracy - m.shifted_val_accuracy)
+    others = ", ".join(f"{m.name} {100 * (m.val_accuracy - m.shifted_val_accuracy):.1f}" for m in drops[1:])
+    most_params = max(models, key=lambda m: m.params)
+    size = (f", with {most_params.params / best.params:.0f}x fewer parameters than {most_params.name}"
+            if most_params is not best and most_params.params >= 2 * best.params else "")
+    return (f"{best.name} has the best test accuracy ({best.test_accuracy:.4f}){size}. "
+            f"Shifting the validation images costs {drops[0].name} "
+            f"{100 * (drops[0].val_accuracy - drops[0].shifted_val_accuracy):.1f} points of accuracy "
+            f"({others}).")
+
+
 def _sections(result) -> list[Section]:
     info, config = result.dataset_info, result.config
     C, H, W = info["image_shape"]
@@ -97,10 +122,9 @@ def _sections(result) -> list[Section]:
     )
     sections = [Section("Results", [summary, Table(TABLE_COLUMNS, rows, caption=(
         "shift drop = validation accuracy minus shifted validation accuracy; "
-        "train s = training time in seconds."))])]
+        "train s = training time in seconds.")), Text(findings(result))])]
     models = Table(["model", "what", "params", "training examples", "notes"],
-                   [[m.name, m.description + (f" (hidden {'-'.join(map(str, m.hidden))})" if m.hidden else ""),
-                     m.params, m.train_examples, m.notes] for m in result.models])
+                   [[m.name, _describe(m), m.params, m.train_examples, m.notes] for m in result.models])
     items: list = [models]
     budget = info.get("cnn_budget")
     budget_row = next((m for m in result.models if m.name == "mlp-budget"), None)
