@@ -125,6 +125,11 @@ def test_cli_json_last_line_and_table(tmp_path, capsys):
     assert lines[0].split()[:3] == ["model", "params", "val"]
     assert result["models"][0]["params"] == 650  # 64 pixels x 10 classes + 10 biases
 
+    # the same folder with other settings is refused before anything trains
+    status = main(["compare", "--data", "digits", "--models", "logreg,mlp", "--limit", "200", "--epochs", "2",
+                   "--device", "cpu", "--out", str(out)])
+    assert status == 2 and "already holds a different comparison (epochs: 1 -> 2)" in capsys.readouterr().err
+
 
 @pytest.mark.parametrize("argv,message", [
     (["--models", "logreg,resnet"], "unknown model"),

@@ -167,6 +167,5 @@ def test_findings_read_off_the_table():
             Row(name="small-cnn", params=21840, val_accuracy=0.98, test_accuracy=0.985, shifted_val_accuracy=0.94)]
     text = findings(Row(models=rows))
     assert text == ("small-cnn has the best test accuracy (0.9850), with 11x fewer parameters than mlp. "
-                    "Shifting the validation images costs small-cnn 4.0 points of accuracy "
-                    "(mlp 14.0, logreg 15.0).")
+                    "Validation accuracy lost to the shifts, in points: small-cnn 4.0, mlp 14.0, logreg 15.0.")
     assert findings(Row(models=rows[:1])) == ""

@@ -17,11 +17,11 @@ The models (``COMPARE_MODELS``, in the order they are reported):
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import sys
 import time
-import dataclasses
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -35,9 +35,10 @@ from cnnlab.errors import UsageError
 
 __all__ = ["CompareConfig", "CompareModel", "COMPARE_MODELS", "ModelResult", "CompareResult", "run_compare"]
 
-# Defaults measured on MNIST on the 2-core AMD EPYC with other jobs running (load average
-# 5-6; benchmarks/RESULTS.md, section compare): 3 epochs, full training set, one thread per
-# model: the whole comparison took 77 s, small-cnn reached 98.5% test accuracy.
+# Defaults measured on MNIST on the 2-core AMD EPYC with other jobs running
+# (benchmarks/RESULTS.md, section compare): 3 epochs, full training set, one thread per
+# model: the whole comparison took 46 s at load average 2.5 and 77 s at 5-6 (target:
+# under 4 minutes), and small-cnn reached 98.5% test accuracy.
 DEFAULT_EPOCHS = 3
 # lbfgs on all 54,000 training images, 100 iterations: 7-11 s with one BLAS thread
 # (val 0.913 vs 0.877 on a 10,000 subsample, and more iterations did not help).
@@ -166,14 +167,30 @@ def _check_config(config: CompareConfig) -> None:
         raise UsageError(f"shift fraction must be in [0, 1), got {config.shift_fraction}")
 
 
-def _check_run_dir(run_dir: Path) -> None:
-    """Refuse a file, or a non-empty folder that holds no comparison (never overwrite other things)."""
+# settings that may differ when an interrupted comparison is resumed in the same folder
+RESUME_IGNORES = ("out", "threads", "device")
+
+
+def _check_run_dir(run_dir: Path, config: CompareConfig) -> None:
+    """Refuse a file, a non-empty folder that holds no comparison, or another comparison.
+
+    A folder holding this same comparison (config.yaml equal up to RESUME_IGNORES) is
+    fine: finished torch runs are then reused, interrupted ones resumed.
+    """
     if run_dir.exists() and not run_dir.is_dir():
         raise UsageError(f"--out {run_dir} is a file, not a folder")
-    ours = (run_dir / "results.json").exists() or (run_dir / "config.yaml").exists()
-    if run_dir.is_dir() and any(run_dir.iterdir()) and not ours:
+    if not run_dir.is_dir() or not any(run_dir.iterdir()):
+        return
+    if not (run_dir / "config.yaml").is_file():
         raise UsageError(f"--out {run_dir} is a non-empty folder that holds no comparison; "
                          f"choose a new or empty folder")
+    old = yaml.safe_load((run_dir / "config.yaml").read_text()) or {}
+    new = config_dict(config)
+    differ = sorted(k for k in set(old) | set(new) if k not in RESUME_IGNORES and old.get(k) != new.get(k))
+    if differ:
+        shown = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in differ[:4])
+        raise UsageError(f"{run_dir} already holds a different comparison ({shown}); "
+                         f"use another --out, or the same settings to reuse it")
 
 
 def default_threads() -> int:
@@ -284,7 +301,7 @@ def run_compare(config: CompareConfig, dataset=None, *, log: Callable[[str], Non
     if config.threads is None:
         config = dataclasses.replace(config, threads=default_threads())
     run_dir = Path(config.out) if config.out else default_run_dir(config.data)
-    _check_run_dir(run_dir)
+    _check_run_dir(run_dir, config)
     if dataset is None:
         from cnnlab.data import load_dataset
 

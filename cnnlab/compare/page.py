@@ -88,7 +88,7 @@ def _describe(m) -> str:
 
 
 def findings(result) -> str:
-    """Two sentences read off the table: who is most accurate, who loses least to shifts.
+    """Two sentences read off the table: who is most accurate, what the shifts cost each model.
 
     Empty when fewer than two models were compared.
     """
@@ -97,14 +97,12 @@ def findings(result) -> str:
         return ""
     best = max(models, key=lambda m: m.test_accuracy)
     drops = sorted(models, key=lambda m: m.val_accuracy - m.shifted_val_accuracy)
-    others = ", ".join(f"{m.name} {100 * (m.val_accuracy - m.shifted_val_accuracy):.1f}" for m in drops[1:])
+    lost = ", ".join(f"{m.name} {100 * (m.val_accuracy - m.shifted_val_accuracy):.1f}" for m in drops)
     most_params = max(models, key=lambda m: m.params)
     size = (f", with {most_params.params / best.params:.0f}x fewer parameters than {most_params.name}"
             if most_params is not best and most_params.params >= 2 * best.params else "")
     return (f"{best.name} has the best test accuracy ({best.test_accuracy:.4f}){size}. "
-            f"Shifting the validation images costs {drops[0].name} "
-            f"{100 * (drops[0].val_accuracy - drops[0].shifted_val_accuracy):.1f} points of accuracy "
-            f"({others}).")
+            f"Validation accuracy lost to the shifts, in points: {lost}.")
 
 
 def _sections(result) -> list[Section]:
