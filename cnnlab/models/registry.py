@@ -39,16 +39,26 @@ def register(name: str, description: str) -> Callable:
     return wrap
 
 
+# Modules whose builders register themselves on import; listing order: sheet CNNs,
+# baselines, backbones (then registration order within a module).
+_BUILDER_MODULES = ("cnnlab.models.sheet", "cnnlab.models.baselines", "cnnlab.models.backbones")
+
+
 def _load_builders() -> None:
-    # The builder modules register themselves on import; imported lazily so that
-    # `import cnnlab.models.registry` stays cheap.
-    from cnnlab.models import sheet, baselines, backbones  # noqa: F401,I001 (order = listing order)
+    # imported lazily so that `import cnnlab.models.registry` stays cheap
+    import importlib
+
+    for module in _BUILDER_MODULES:
+        importlib.import_module(module)
 
 
 def list_models() -> list[str]:
-    """Names of all registered models, in registration order."""
+    """Names of all registered models: sheet CNNs, baselines, then backbones."""
     _load_builders()
-    return list(_REGISTRY)
+    rank = {m: i for i, m in enumerate(_BUILDER_MODULES)}
+    names = list(_REGISTRY)
+    return sorted(names, key=lambda n: (rank.get(_REGISTRY[n].build.__module__, len(rank)),
+                                        names.index(n)))
 
 
 def model_description(name: str) -> str:
@@ -59,7 +69,7 @@ def model_description(name: str) -> str:
 
 def _entry(name: str) -> _Entry:
     if name not in _REGISTRY:
-        raise UsageError(f"unknown model {name!r}; choose one of: {', '.join(_REGISTRY)}")
+        raise UsageError(f"unknown model {name!r}; choose one of: {', '.join(list_models())}")
     return _REGISTRY[name]
 
 

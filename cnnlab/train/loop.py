@@ -94,9 +94,13 @@ def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Ten
         xb, yb = x[idx], y[idx]  # (B, C, H, W), (B,)
         if augment:
             xb = augment_batch(xb, augment, mean, std, gen)
-        with torch.autocast(x.device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+        if amp_dtype is None:
             out = model(xb)  # (B, K)
             loss = loss_fn(out, yb)
+        else:
+            with torch.autocast(x.device.type, dtype=amp_dtype):
+                out = model(xb)
+                loss = loss_fn(out, yb)
         optimizer.zero_grad(set_to_none=True)
         if scaler is not None:
             scaler.scale(loss).backward()
