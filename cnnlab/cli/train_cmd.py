@@ -148,8 +148,17 @@ def train_handler(args: argparse.Namespace) -> int:
         config = TrainConfig.from_yaml(args.config, overrides)
     else:
         config = TrainConfig.from_dict(overrides, where="cnnlab train")
-    result = fit(config, progress=show_progress(not args.json),
-                 log=None if args.json else print)
+    if config.out is None:  # named here so that an interrupted run can be told how to resume
+        from cnnlab.train.runs import default_run_dir
+
+        config.out = str(default_run_dir(config.model, config.data))
+    try:
+        result = fit(config, progress=show_progress(not args.json),
+                     log=None if args.json else print)
+    except KeyboardInterrupt:
+        print(f"error: interrupted; run the same command with --out {config.out} to resume "
+              f"from the last finished epoch", file=sys.stderr)
+        return 130
     if args.json:
         print(json.dumps(result.summary))
     else:
