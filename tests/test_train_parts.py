@@ -171,3 +171,13 @@ def test_schedules():
     peak = int(np.argmax(onecycle))
     assert onecycle[peak] == pytest.approx(0.1) and 0 < peak < len(onecycle) - 1
     assert onecycle[0] < 0.01 and onecycle[-1] < 1e-4
+
+
+def test_pick_device():
+    from cnnlab.train.loop import pick_device
+
+    assert pick_device("cpu").type == "cpu"
+    assert pick_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(UsageError, match="no CUDA GPU"):
+            pick_device("cuda")

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnlab.errors import UsageError
-from cnnlab.models import count_params, count_trainable, get_model, param_groups
+from cnnlab.models import count_params, count_trainable, get_model, load_pretrained, param_groups
 from cnnlab.train import plots
 from cnnlab.train.augment import augment_batch, parse_augment
 from cnnlab.train.checkpoint import CHECKPOINT_VERSION, load_state, save_state
@@ -184,7 +184,13 @@ def fit(config: TrainConfig, dataset=None, *, progress: bool = False,
     augment = parse_augment(config.augment)
     with _torch_state(config.default_threads(), device):
         torch.manual_seed(config.seed)
-        model = get_model(config.model, C, K, (H, W), weights=config.weights, **config.model_cfg)
+        model = get_model(config.model, C, K, (H, W), **config.model_cfg)
+        if config.weights:
+            report = load_pretrained(model, config.weights)
+            say(f"weights {config.weights}: {report['loaded']} tensors loaded, head "
+                f"{report['head']} left new" + "".join(
+                    f", {what} {', '.join(report[what])}" for what in ("adapted", "skipped", "missing")
+                    if report[what]))
         run_dir.mkdir(parents=True, exist_ok=True)  # only now: everything is validated
         write_atomic(run_dir / "config.yaml", config.to_yaml())
         meta = {"model": config.model, "model_cfg": config.model_cfg, "in_channels": C,
@@ -241,6 +247,8 @@ def _train(config, dataset, model, device, augment, run_dir, resuming, progress,
         gen = torch.Generator(device=device).manual_seed(seed)  # order, augmentation
         if freezing:
             _set_frozen(model, epoch <= config.unfreeze_after if config.unfreeze_after else True)
+            if config.unfreeze_after and epoch == config.unfreeze_after + 1:
+                say(f"epoch {epoch}: backbone unfrozen, its lr x{config.backbone_lr_factor:g}")
         lr = optimizer.param_groups[0]["lr"]
         tic = time.perf_counter()
         with batch_progress(progress, len(x_train), f"epoch {epoch}/{config.epochs}") as advance:
