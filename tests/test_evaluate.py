@@ -141,3 +141,14 @@ def test_list_models(capsys):
     assert all(name in listed for name in ("small-cnn", "cnn3-dropout", "resnet18", "logreg"))
     assert main(["train", "--list-models", "--json"]) == 0
     assert "resnet18" in [m["name"] for m in json.loads(capsys.readouterr().out)["models"]]
+
+
+def test_evaluate_refuses_data_of_another_shape_or_class_count(run, digits):
+    import dataclasses
+
+    bigger = dataclasses.replace(digits, x_test=np.zeros((5, 1, 16, 16), np.float32))
+    with pytest.raises(UsageError, match="images of shape 1x16x16, the model takes 1x8x8"):
+        evaluate_run(run.run_dir, dataset=bigger)
+    fewer = dataclasses.replace(digits, classes=digits.classes[:5])
+    with pytest.raises(UsageError, match="5 classes"):
+        evaluate_run(run.run_dir, dataset=fewer)
