@@ -29,6 +29,8 @@ COMMANDS: dict[str, str] = {
     "evaluate": "cnnlab.cli.train_cmd",
     "compare": "cnnlab.cli.train_cmd",
     "kernel": "cnnlab.cli.kernel_cmd",
+    "explain": "cnnlab.cli.explain_cmd",
+    "tune": "cnnlab.cli.tune_cmd",
 }
 
 
