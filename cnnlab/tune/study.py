@@ -1,0 +1,387 @@
+"""run_study(): an Optuna study whose trials are cnnlab training runs, with pruning.
+
+Each trial draws its settings from the search space, trains with
+:func:`cnnlab.train.fit` into its own run folder (``<out>/<study>/trial-NNNN``, so it can
+be evaluated or explained later like any run) and reports the validation metric to
+Optuna after every epoch; a trial the pruner stops ends by ``optuna.TrialPruned``
+raised from fit's ``on_epoch`` callback, which leaves its folder resumable.
+
+The study lives in a database: ``sqlite:///<out>/study.db`` by default, or any
+SQLAlchemy URL (``postgresql://user@host/db``) so that several processes or machines
+share one study; a rerun with the same storage and study name continues it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+import socket
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from cnnlab.errors import UsageError
+from cnnlab.tune.space import Param, default_space, grid_values, load_space, parse_space, \
+    space_to_dict, split_params, suggest
+
+__all__ = ["TuneConfig", "TuneResult", "run_study", "trial_config", "open_storage", "mask_url",
+           "SAMPLERS", "PRUNERS", "METRICS", "default_out", "trial_rows"]
+
+SAMPLERS = ("tpe", "random", "grid")
+PRUNERS = ("median", "hyperband", "none")
+METRICS = {"val_accuracy": "maximize", "val_loss": "minimize"}
+# Optuna's MedianPruner waits for 5 finished trials; a study here is often 6-20 trials of a
+# few epochs, so it starts comparing after 3.
+MEDIAN_STARTUP_TRIALS = 3
+# A trial whose process died (killed machine) stops beating; a later start of the study
+# marks it FAIL after GRACE_SECONDS instead of leaving it RUNNING for ever.
+HEARTBEAT_SECONDS = 60
+GRACE_SECONDS = 180
+# Settings a rerun must share with the study it continues (trials are comparable only then).
+STUDY_KEYS = ("model", "data", "metric", "epochs", "limit")
+
+
+@dataclass
+class TuneConfig:
+    """Settings of one study (units in the comments)."""
+
+    data: str  # dataset name or folder / CSV path
+    model: str  # a name from cnnlab.models.list_models()
+    trials: int | None = 10  # trials this call runs (None: until timeout)
+    timeout: float | None = None  # seconds after which no new trial starts
+    epochs: int = 3  # epochs per trial (fewer when pruned)
+    space: str | dict | None = None  # YAML file, or a mapping in its format; None: default space
+    storage: str | None = None  # database URL; default sqlite:///<out>/study.db
+    study: str | None = None  # study name; default <model>-<data>
+    sampler: str = "tpe"  # tpe | random | grid
+    pruner: str = "median"  # median | hyperband | none
+    metric: str = "val_accuracy"  # val_accuracy (maximised) | val_loss (minimised)
+    seed: int = 0  # training seed of every trial; also seeds the sampler
+    limit: int | None = None  # cap on training examples (stratified)
+    device: str = "auto"  # cpu | cuda | auto
+    threads: int | None = None  # CPU threads per trial; default: all cores
+    out: str | None = None  # study folder; default runs/tune-<model>-<data>
+    data_dir: str | None = None  # where named datasets are looked for first
+
+
+@dataclass
+class TuneResult:
+    """What :func:`run_study` returns (and ``as_json`` prints)."""
+
+    study: str
+    storage: str  # the URL with any password hidden
+    metric: str
+    direction: str
+    out: Path
+    study_dir: Path
+    space: dict
+    trials: list[dict]  # one per trial, see trial_rows
+    best: dict | None  # number, value, params, run_dir, epochs; None before a trial completes
+    importances: dict[str, float] | None
+    importance_note: str
+    ran: int  # trials this call ran
+    total_seconds: float
+    figures: dict[str, Path] = field(default_factory=dict)
+    report: Path | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """Plain data: study, storage, best_value, best_params, best_run_dir, trials, total_seconds, ..."""
+        best = self.best or {}
+        return {"study": self.study, "storage": self.storage, "metric": self.metric,
+                "direction": self.direction, "best_value": best.get("value"),
+                "best_params": best.get("params"), "best_run_dir": best.get("run_dir"),
+                "best_trial": best.get("number"), "trials": self.trials, "ran": self.ran,
+                "importances": self.importances, "space": self.space,
+                "out": str(self.study_dir), "report": str(self.report) if self.report else None,
+                "total_seconds": round(self.total_seconds, 3)}
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("._") or "study"
+
+
+def default_out(model: str, data: str) -> Path:
+    """``runs/tune-<model>-<data>``: no timestamp, so that a rerun finds and continues the study.
+
+    >>> default_out("mlp", "/data/tiles/").as_posix()
+    'runs/tune-mlp-tiles'
+    """
+    return Path("runs") / f"tune-{_slug(model)}-{_slug(Path(data.rstrip('/')).name or data)}"
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password replaced by ``***`` (for output and error lines).
+
+    >>> mask_url("postgresql://me:secret@db/optuna")
+    'postgresql://me:***@db/optuna'
+    """
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL at all: nothing that parses as a password to hide
+        return url
+
+
+def open_storage(url: str):
+    """An Optuna RDB storage for ``url``; UsageError when it cannot be opened."""
+    import optuna
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(url, heartbeat_interval=HEARTBEAT_SECONDS,
+                                              grace_period=GRACE_SECONDS)
+    except Exception as exc:  # SQLAlchemy raises a different class per dialect and failure
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UsageError(f"--storage {mask_url(url)}: cannot open the database ({detail[:200]}); "
+                         f"give a database URL such as sqlite:///study.db") from None
+
+
+def _make_sampler(name: str, space: dict[str, Param], seed: int):
+    import optuna
+
+    if name == "tpe":
+        return optuna.samplers.TPESampler(seed=seed)
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    grid = {n: grid_values(p) for n, p in space.items() if p.type != "fixed"}
+    return optuna.samplers.GridSampler(grid, seed=seed)
+
+
+def _make_pruner(name: str, epochs: int):
+    import optuna
+
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=MEDIAN_STARTUP_TRIALS, n_warmup_steps=0)
+    if name == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(1, epochs),
+                                              reduction_factor=3)
+    return optuna.pruners.NopPruner()
+
+
+def _check(config: TuneConfig) -> None:
+    from cnnlab.models import list_models
+
+    def need(ok: bool, message: str) -> None:
+        if not ok:
+            raise UsageError(message)
+
+    need(config.model in list_models(),
+         f"unknown model {config.model!r}; choose one of: {', '.join(list_models())}")
+    need(config.trials is None or config.trials >= 1, f"--trials must be >= 1, got {config.trials}")
+    need(config.timeout is None or config.timeout > 0, f"--timeout must be > 0 seconds, got {config.timeout}")
+    need(config.epochs >= 1, f"--epochs must be >= 1, got {config.epochs}")
+    need(config.sampler in SAMPLERS, f"--sampler must be one of {', '.join(SAMPLERS)}")
+    need(config.pruner in PRUNERS, f"--pruner must be one of {', '.join(PRUNERS)}")
+    need(config.metric in METRICS, f"--metric must be one of {', '.join(METRICS)}")
+    need(config.limit is None or config.limit >= 1, f"--limit must be >= 1, got {config.limit}")
+    need(config.threads is None or config.threads >= 1, f"--threads must be >= 1, got {config.threads}")
+    need(config.study is None or bool(config.study.strip()), "--study must not be empty")
+
+
+def _resolve_space(config: TuneConfig) -> dict[str, Param]:
+    if config.space is None:
+        return default_space(config.model)
+    if isinstance(config.space, dict):
+        return parse_space(config.space, config.model)
+    return load_space(config.space, config.model)
+
+
+def trial_config(config: TuneConfig, params: dict[str, Any], run_dir: str | Path):
+    """The TrainConfig of one trial: the study's settings with ``params`` applied."""
+    from cnnlab.train import TrainConfig
+
+    fields, options = split_params(params)
+    values = {"data": config.data, "model": config.model, "epochs": config.epochs,
+              "seed": config.seed, "device": config.device, "limit": config.limit,
+              "data_dir": config.data_dir, "threads": config.threads, "out": str(run_dir),
+              "model_cfg": options, **fields}
+    return TrainConfig.from_dict(values, where="trial settings")
+
+
+def _check_study(study, config: TuneConfig, direction: str, study_dir: Path) -> None:
+    """Refuse to continue a study made for other settings; label a new one."""
+    import optuna
+
+    if study.direction != optuna.study.StudyDirection[direction.upper()]:
+        raise UsageError(f"study {study.study_name!r} {study.direction.name.lower()}s its value, "
+                         f"but --metric {config.metric} is {direction}d; use another --study")
+    wanted = {k: getattr(config, k) for k in STUDY_KEYS}
+    saved = study.user_attrs.get("cnnlab")
+    if saved is None:
+        study.set_user_attr("cnnlab", wanted)
+    else:
+        differ = [k for k in STUDY_KEYS if saved.get(k) != wanted[k]]
+        if differ:
+            shown = ", ".join(f"{k} {saved.get(k)!r} (now {wanted[k]!r})" for k in differ)
+            raise UsageError(f"study {study.study_name!r} in this storage was made with {shown}; "
+                             f"use the same settings to continue it, or another --study")
+    if not study.trials and study_dir.is_dir() and any(study_dir.glob("trial-*")):
+        raise UsageError(f"{study_dir} holds trial folders of a study this storage does not "
+                         f"know; use another --out or --study, or remove that folder")
+
+
+def _objective(config: TuneConfig, space: dict[str, Param], dataset, study_dir: Path,
+               say: Callable[[str], None]):
+    import optuna
+
+    from cnnlab.train import fit
+
+    def objective(trial) -> float:
+        params = suggest(space, trial)
+        run_dir = study_dir / f"trial-{trial.number:04d}"
+        train_config = trial_config(config, params, run_dir)
+        trial.set_user_attr("run_dir", str(run_dir))
+        trial.set_user_attr("host", socket.gethostname())
+        shown = ", ".join(f"{k}={_short(v)}" for k, v in trial.params.items())
+        say(f"trial {trial.number}: {shown}")
+
+        def on_epoch(row: dict) -> None:
+            value = row[config.metric]
+            trial.report(value, row["epoch"])
+            trial.set_user_attr("epochs", row["epoch"])
+            say(f"trial {trial.number}: epoch {row['epoch']}/{train_config.epochs} "
+                f"{config.metric} {value:.4f} ({row['seconds']:.1f} s)")
+            # a finished trial is complete, not pruned: only earlier epochs can be stopped
+            if row["epoch"] < train_config.epochs and trial.should_prune():
+                say(f"trial {trial.number}: pruned after epoch {row['epoch']} "
+                    f"({config.metric} {value:.4f})")
+                raise optuna.TrialPruned(f"pruned after epoch {row['epoch']}")
+
+        result = fit(train_config, dataset, on_epoch=on_epoch)
+        trial.set_user_attr("epochs", result.summary["epochs"])
+        trial.set_user_attr("test_accuracy", result.summary["test_accuracy"])
+        value = result.summary[config.metric]
+        return float("inf") if value is None else float(value)  # a diverged loss ranks last
+
+    return objective
+
+
+def _short(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def trial_rows(study) -> list[dict]:
+    """One dict per trial: number, state, params, value, epochs, seconds, run_dir, host."""
+    rows = []
+    for t in study.get_trials(deepcopy=False):
+        seconds = t.duration.total_seconds() if t.duration is not None else None
+        value = t.value if t.value is not None and math.isfinite(t.value) else None
+        rows.append({"number": t.number, "state": t.state.name, "params": dict(t.params),
+                     "value": value, "epochs": t.user_attrs.get("epochs"),
+                     "seconds": round(seconds, 3) if seconds is not None else None,
+                     "run_dir": t.user_attrs.get("run_dir"), "host": t.user_attrs.get("host"),
+                     "intermediate": {int(k): v if math.isfinite(v) else None
+                                      for k, v in sorted(t.intermediate_values.items())}})
+    return rows
+
+
+def _best(study) -> dict | None:
+    import optuna
+
+    if not any(t.state == optuna.trial.TrialState.COMPLETE for t in study.get_trials(deepcopy=False)):
+        return None
+    t = study.best_trial
+    return {"number": t.number, "value": t.value, "params": dict(t.params),
+            "run_dir": t.user_attrs.get("run_dir"), "epochs": t.user_attrs.get("epochs")}
+
+
+def _importances(study) -> tuple[dict[str, float] | None, str]:
+    """Optuna's parameter importances, or None and why (fewer than 2 complete trials, ...)."""
+    import optuna
+
+    complete = [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
+    if len(complete) < 2:
+        return None, f"needs at least 2 complete trials, the study has {len(complete)}"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            values = optuna.importance.get_param_importances(study)
+    except Exception as exc:  # optional diagnostic: fANOVA refuses some histories; say why and go on
+        return None, f"optuna could not compute them ({type(exc).__name__}: {exc})"
+    if not values:
+        return None, "no parameter varied between complete trials"
+    return {k: round(float(v), 4) for k, v in values.items()}, ""
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def run_study(config: TuneConfig, dataset=None, *, log: Callable[[str], None] | None = None,
+              sampler=None, pruner=None, write_report: bool = True) -> TuneResult:
+    """Run ``config.trials`` trials (or until ``config.timeout``) and write the report.
+
+    dataset: a loaded ``cnnlab.data.Dataset`` (else loaded from ``config.data``).
+    sampler, pruner: Optuna objects that replace the ones ``config`` names (e.g. a
+    pruner of your own). Progress lines go to ``log`` (stderr by default).
+    """
+    import optuna
+
+    from cnnlab.models import get_model
+    from cnnlab.train.loop import load_config_dataset
+
+    started = time.perf_counter()
+    say = log or _stderr
+    _check(config)
+    space = _resolve_space(config)
+    out = Path(config.out) if config.out else default_out(config.model, config.data)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file, not a folder")
+    name = config.study or f"{config.model}-{Path(config.data.rstrip('/')).name or config.data}"
+    config = dataclasses.replace(config, out=str(out), study=name)
+    if dataset is None:
+        dataset = load_config_dataset(trial_config(config, {}, out / "check"))
+    C, H, W = dataset.x_train.shape[1:]
+    get_model(config.model, C, len(dataset.classes), (H, W))  # the model must fit the images
+    out.mkdir(parents=True, exist_ok=True)
+    url = config.storage or f"sqlite:///{(out / 'study.db').resolve()}"
+    storage = open_storage(url)
+    direction = METRICS[config.metric]
+    try:
+        done_before = len(optuna.load_study(study_name=name, storage=storage).trials)
+    except KeyError:  # a new study
+        done_before = 0
+    # a rerun draws new values: the sampler's seed moves on with the trials already run
+    sampler_seed = (config.seed * 1_000_003 + done_before) % 2**32
+    study = optuna.create_study(
+        storage=storage, study_name=name, direction=direction, load_if_exists=True,
+        sampler=sampler or _make_sampler(config.sampler, space, sampler_seed),
+        pruner=pruner or _make_pruner(config.pruner, config.epochs))
+    study_dir = out / _slug(name)
+    _check_study(study, config, direction, study_dir)
+    say(f"study {name!r} in {mask_url(url)}: {done_before} trial(s) so far; "
+        f"{config.trials or 'unlimited'} more, {config.epochs} epoch(s) each, {config.sampler} "
+        f"sampler, {config.pruner} pruner")
+    import torch
+
+    objective = _objective(config, space, dataset, study_dir, say)
+    n_before = len(study.trials)
+    study.optimize(objective, n_trials=config.trials, timeout=config.timeout,
+                   catch=(torch.cuda.OutOfMemoryError,),
+                   callbacks=[lambda s, t: say(_trial_line(t, config.metric))])
+    importances, note = _importances(study)
+    result = TuneResult(
+        study=name, storage=mask_url(url), metric=config.metric, direction=direction, out=out,
+        study_dir=study_dir, space=space_to_dict(space), trials=trial_rows(study),
+        best=_best(study), importances=importances, importance_note=note,
+        ran=len(study.trials) - n_before, total_seconds=0.0)
+    if write_report:
+        from cnnlab.tune.page import write_outputs
+
+        result.total_seconds = time.perf_counter() - started
+        write_outputs(result, config)
+    result.total_seconds = time.perf_counter() - started
+    return result
+
+
+def _trial_line(trial, metric: str) -> str:
+    value = "-" if trial.value is None else f"{trial.value:.4f}"
+    seconds = trial.duration.total_seconds() if trial.duration is not None else 0.0
+    return (f"trial {trial.number}: {trial.state.name.lower()}, {metric} {value}, "
+            f"{trial.user_attrs.get('epochs', 0)} epoch(s), {seconds:.1f} s")
