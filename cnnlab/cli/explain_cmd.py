@@ -1,0 +1,162 @@
+"""``cnnlab explain RUN_DIR``: pictures and a page of what a trained run learned.
+
+The handler turns the flags into an :class:`cnnlab.explain.ExplainConfig`, calls
+:func:`cnnlab.explain.explain_run` and prints what was written. torch is imported only
+inside the handler.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from cnnlab.errors import UsageError
+
+__all__ = ["register", "explain_handler"]
+
+PARTS_HELP = "all, or a comma-separated list of: filters, maps, gradcam, maximize, shift, coef"
+
+EXAMPLES = """parts (--what, default all = every part that applies to the model):
+  filters   first-layer filters as a grid, and what each detects (kernel describe's probes)
+  maps      feature maps of --layer (default: every conv layer) for one image
+  gradcam   Grad-CAM heatmaps on --layer (default: the last conv) for --count images
+  maximize  activation maximisation (gradient ascent with jitter/rotation/scale, TV + L2)
+  shift     accuracy and unchanged predictions for shifts -N..N px (--max-shift N)
+  coef      logistic-regression coefficient images (logreg runs)
+
+examples:
+  cnnlab explain runs/mnist                       # everything, into runs/mnist/explain/
+  cnnlab explain runs/mnist --list-layers
+  cnnlab explain runs/mnist --what filters,maps --index 7
+  cnnlab explain runs/mnist --what maps --layer features.3 --image my_digit.png
+  cnnlab explain runs/mnist --what gradcam --target-class 3 --count 10
+  cnnlab explain runs/mnist --what maximize --maximize classes+features.3 --steps 256 --seed 1
+  cnnlab explain runs/mnist --what maximize --maximize features.0:4@12,12
+  cnnlab explain runs/mnist --what shift --max-shift 6 --limit 2000 --json
+  cnnlab explain runs/logreg --what coef,shift --out pictures/
+
+--maximize SPEC: classes (every class logit, up to 16), class:K, LAYER (its first 16
+channels, spatial mean), LAYER:C (one channel) or LAYER:C@Y,X (one unit); join several
+with +. Default: classes, plus the channels of --layer or the last conv layer.
+
+--image PATH: a PNG/JPEG (or a .npy band stack in [0, 1]) instead of a test image.
+Colour becomes grey for a 1-channel model (0.299 R + 0.587 G + 0.114 B), grey is
+repeated for an RGB model; another size is resized (bilinear) only when the aspect
+ratio is the model's, else refused (squeezing would distort it: crop it first).
+MNIST-style models expect a light digit on a dark background.
+
+Writes PNG files and explain.html (pictures embedded) into --out (default
+RUN_DIR/explain/); --json prints one JSON summary as the last line.
+"""
+
+
+def register(subparsers) -> None:
+    """Add the ``explain`` command."""
+    p = subparsers.add_parser(
+        "explain", help="show what a trained run learned (filters, feature maps, Grad-CAM, ...)",
+        description="Explain a run folder written by `cnnlab train`: PNG pictures and one "
+                    "HTML page of its filters, feature maps, Grad-CAM heatmaps, "
+                    "activation-maximisation images, robustness to shifts, or logistic-"
+                    "regression coefficients.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a run folder written by cnnlab train")
+    p.add_argument("--what", default="all", metavar="PARTS", help=PARTS_HELP)
+    p.add_argument("--out", metavar="DIR", help="folder for the pictures and explain.html "
+                                                "(default RUN_DIR/explain)")
+    p.add_argument("--list-layers", action="store_true",
+                   help="print the layer names (for --layer), types and output shapes, and exit")
+    p.add_argument("--layer", metavar="NAME",
+                   help="layer for maps, gradcam and the default maximize channels")
+    p.add_argument("--image", metavar="PATH", help="explain this image file instead of --index")
+    p.add_argument("--index", type=int, default=0, metavar="N",
+                   help="first image of the split to explain (default 0)")
+    p.add_argument("--count", type=int, default=8, metavar="N",
+                   help="images in the Grad-CAM picture (default 8)")
+    p.add_argument("--target-class", metavar="K",
+                   help="class (index or name) Grad-CAM explains (default: the predicted one)")
+    p.add_argument("--maximize", metavar="SPEC", help="what activation maximisation targets")
+    p.add_argument("--steps", type=int, default=256, metavar="N",
+                   help="gradient-ascent steps of maximize (default 256)")
+    p.add_argument("--seed", type=int, default=0, help="seed of maximize (default 0)")
+    p.add_argument("--max-shift", type=int, default=4, metavar="N",
+                   help="shift curves from -N to N pixels (default 4)")
+    p.add_argument("--split", choices=("test", "val", "train"), default="test",
+                   help="split the images come from (default test)")
+    p.add_argument("--limit", type=int, metavar="N",
+                   help="use the first N images of the split for the shift curves")
+    p.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu",
+                   help="device of the shift curves (default cpu)")
+    p.add_argument("--json", action="store_true", help="last line of stdout: one JSON summary")
+    p.set_defaults(func=explain_handler)
+
+
+def _list_layers(run_dir: str, as_json: bool) -> int:
+    from cnnlab.explain import layer_table
+    from cnnlab.train.evaluate import load_run
+
+    run = load_run(run_dir)
+    shape = (run.meta["in_channels"], *run.meta["input_size"])
+    rows = layer_table(run.model, shape)
+    if as_json:
+        print(json.dumps({"run_dir": str(run.run_dir), "input": list(shape), "layers": rows}))
+        return 0
+    width = max(len(r["name"]) for r in rows)
+    for r in rows:
+        shape_text = "x".join(map(str, r["shape"])) if r["shape"] else "-"
+        mark = "  conv" if r["conv"] and r["leaf"] else ("  block" if r["conv"] else "")
+        print(f"{r['name']:<{width}}  {r['type']:<12} {shape_text}{mark}")
+    return 0
+
+
+def _check_counts(args: argparse.Namespace) -> None:
+    if args.count < 1:
+        raise UsageError(f"--count must be at least 1, got {args.count}")
+    if args.index < 0:
+        raise UsageError(f"--index must be >= 0, got {args.index}")
+    if args.steps < 1:
+        raise UsageError(f"--steps must be at least 1, got {args.steps}")
+    if args.image is not None and args.index != 0:
+        raise UsageError("give --image or --index, not both")
+
+
+def _print_summary(s: dict) -> None:
+    print(f"{s['model']} run {s['run_dir']}: {', '.join(s['parts'])}")
+    if "filters" in s:
+        found = [r["best_probe"] or "none" for r in s["filters"]["filters"]]
+        counts = {p: found.count(p) for p in dict.fromkeys(found)}
+        print(f"filters of {s['filters']['layer']}: " +
+              ", ".join(f"{n} {p.replace('_', ' ')}" for p, n in counts.items()))
+    if "gradcam" in s:
+        g = s["gradcam"]
+        print(f"Grad-CAM on {g['layer']} for {len(g['images'])} image(s)")
+    if "maximize" in s:
+        for group in s["maximize"]["groups"]:
+            gains = [o["final"] - o["start"] for o in group["objectives"]]
+            what = "class logits" if group["layer"] is None else group["layer"]
+            print(f"maximize {what}: {len(gains)} target(s), mean gain {sum(gains) / len(gains):+.3f}")
+    if "shift" in s:
+        sh = s["shift"]
+        i = sh["shifts"].index(max(sh["shifts"]))
+        print(f"shift: accuracy {sh['accuracy']:.4f} unshifted, {sh['horizontal']['accuracy'][i]:.4f} "
+              f"at dx=+{sh['shifts'][i]}, {sh['vertical']['accuracy'][i]:.4f} at dy=+{sh['shifts'][i]}")
+    print(f"page: {s['html']}")
+
+
+def explain_handler(args: argparse.Namespace) -> int:
+    """Run :func:`cnnlab.explain.explain_run` with the flags and print what it wrote."""
+    if args.list_layers:
+        return _list_layers(args.run_dir, args.json)
+    _check_counts(args)
+    from cnnlab.explain import ExplainConfig, explain_run
+
+    config = ExplainConfig(what=args.what.split(","), out=args.out, layer=args.layer,
+                           image=args.image, index=args.index, count=args.count,
+                           target_class=args.target_class, maximize=args.maximize,
+                           steps=args.steps, seed=args.seed, max_shift=args.max_shift,
+                           split=args.split, limit=args.limit, device=args.device)
+    summary = explain_run(args.run_dir, config, log=None if args.json else print)
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        _print_summary(summary)
+    return 0

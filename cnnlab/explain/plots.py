@@ -1,0 +1,100 @@
+"""The pictures of ``cnnlab explain`` that :mod:`cnnlab.report.figures` does not already draw.
+
+Feature-map grids, Grad-CAM overlays and shift-robustness curves; filter grids,
+activation-maximisation images and coefficient images use ``figures.image_grid`` and
+``figures.coefficient_images``. matplotlib is imported only when a picture is drawn
+(through the report module's Agg-canvas helpers).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from cnnlab.report.figures import _figure, _save
+
+__all__ = ["map_grid", "cam_overlays", "shift_curves", "as_display"]
+
+MAX_MAPS = 64  # channels drawn per layer (a ResNet stage has 512; the page says how many)
+
+
+def as_display(img: np.ndarray) -> np.ndarray:
+    """An image (C, H, W) in [0, 1] as matplotlib shows it: (H, W, 3) for 3 channels, else (H, W)."""
+    C, H, W = img.shape
+    return np.clip(img.transpose(1, 2, 0), 0, 1) if C == 3 else img.mean(axis=0)
+
+
+def map_grid(maps: np.ndarray, path: str | Path, *, title: str = "", ncols: int = 8) -> Path:
+    """Channels of one layer's output side by side, one shared colour scale.
+
+    maps: (K, h, w). A shared scale keeps weak and dead channels dark, so the grid shows
+    which channels answer to the image and not only where. At most MAX_MAPS are drawn.
+    """
+    maps = np.asarray(maps, dtype=float)[:MAX_MAPS]
+    K, h, w = maps.shape
+    ncols = max(1, min(ncols, K))
+    nrows = -(-K // ncols)
+    fig = _figure(1.25 * ncols + 0.8, 1.3 * nrows + 0.4)
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
+    low, high = float(maps.min()), float(maps.max())
+    if high <= low:
+        high = low + 1.0
+    image = None
+    for k, ax in enumerate(axes):
+        ax.set_axis_off()
+        if k < K:
+            image = ax.imshow(maps[k], cmap="viridis", vmin=low, vmax=high)
+            ax.set_title(str(k), fontsize=7)
+    fig.colorbar(image, ax=list(axes), shrink=0.7, label="activation")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return _save(fig, path)
+
+
+def cam_overlays(images: np.ndarray, cams: np.ndarray, path: str | Path, *,
+                 titles: Sequence[str] | None = None, alpha: float = 0.5) -> Path:
+    """Inputs (top row) and Grad-CAM heatmaps over them (bottom row).
+
+    images: (N, C, H, W) in [0, 1]; cams: (N, H, W) in [0, 1] (upsampled, normalised).
+    """
+    N, C, H, W = images.shape
+    fig = _figure(1.6 * N + 0.8, 3.6)
+    axes = fig.subplots(2, N, squeeze=False)
+    shown = None
+    for i in range(N):
+        picture = as_display(images[i])
+        grey = picture if picture.ndim == 2 else picture.mean(axis=2)
+        top, bottom = axes[0, i], axes[1, i]
+        top.imshow(picture, cmap="gray" if picture.ndim == 2 else None, vmin=0, vmax=1)
+        bottom.imshow(grey, cmap="gray", vmin=0, vmax=1)
+        shown = bottom.imshow(cams[i], cmap="jet", alpha=alpha, vmin=0, vmax=1)
+        for ax in (top, bottom):
+            ax.set_axis_off()
+        if titles is not None:
+            top.set_title(titles[i], fontsize=7)
+    fig.colorbar(shown, ax=list(axes[1]), shrink=0.8, label="Grad-CAM / max")
+    return _save(fig, path)
+
+
+def shift_curves(result: dict, path: str | Path) -> Path:
+    """Accuracy and consistency against the shift in pixels, horizontal and vertical.
+
+    result: as :func:`cnnlab.explain.robustness.shift_robustness` returns it.
+    """
+    fig = _figure(10, 3.8)
+    ax_acc, ax_con = fig.subplots(1, 2)
+    shifts = result["shifts"]
+    for axis, style in (("horizontal", "-o"), ("vertical", "--s")):
+        ax_acc.plot(shifts, result[axis]["accuracy"], style, markersize=4, label=f"{axis} shift")
+        ax_con.plot(shifts, result[axis]["consistency"], style, markersize=4, label=f"{axis} shift")
+    for ax, name in ((ax_acc, "accuracy"), (ax_con, "predictions unchanged")):
+        ax.set_xlabel("shift (pixels; + is right / down)")
+        ax.set_ylabel(name)
+        ax.set_ylim(0, 1.02)
+        ax.set_xticks(shifts)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="lower center")
+        ax.set_title(name)
+    return _save(fig, path)

@@ -1,0 +1,323 @@
+"""``explain_run``: every explanation asked for, of one run folder, as PNG files and a page.
+
+The math lives in the other modules of :mod:`cnnlab.explain`; this one loads the run
+(and its data when a part needs it), calls them, draws the pictures and writes
+``explain.html``. It returns a JSON-ready summary.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from cnnlab.errors import UsageError
+
+__all__ = ["PARTS", "ExplainConfig", "explain_run", "parse_what", "resolve_class",
+           "parse_objectives", "default_parts", "MAX_OBJECTIVES"]
+
+PARTS = ("filters", "maps", "gradcam", "maximize", "shift", "coef")
+MAX_OBJECTIVES = 16  # images per activation-maximisation picture (classes or channels)
+
+
+@dataclass
+class ExplainConfig:
+    """What to explain and how (the flags of ``cnnlab explain``)."""
+
+    what: list[str] = field(default_factory=lambda: ["all"])  # PARTS, or "all"
+    out: str | None = None            # folder for pictures and page (default RUN_DIR/explain)
+    layer: str | None = None          # feature maps and Grad-CAM layer
+    image: str | None = None          # input image file (else --index of the split)
+    index: int = 0                    # first image of the split used
+    count: int = 8                    # images in the Grad-CAM picture
+    target_class: str | None = None   # class index or name for Grad-CAM (default predicted)
+    maximize: str | None = None       # objectives, e.g. "classes" or "features.3:5"
+    steps: int = 256                  # gradient-ascent steps
+    seed: int = 0
+    max_shift: int = 4                # shifts -max_shift..max_shift pixels
+    split: str = "test"
+    limit: int | None = None          # images of the split for the shift curves (None = all)
+    device: str = "cpu"
+
+
+def parse_what(text: str | list[str]) -> list[str]:
+    """Parts from "all" or a comma-separated list of PARTS (order kept, duplicates dropped)."""
+    items = text if isinstance(text, list) else text.split(",")
+    parts: list[str] = []
+    for item in (i.strip() for i in items):
+        if item == "all":
+            parts.append("all")
+        elif item not in PARTS:
+            raise UsageError(f"--what: unknown part {item!r}; choose from all, {', '.join(PARTS)}")
+        elif item not in parts:
+            parts.append(item)
+    if not parts:
+        raise UsageError("--what is empty; choose from all, " + ", ".join(PARTS))
+    return parts
+
+
+def default_parts(model) -> list[str]:
+    """What "all" means for this model: the parts that apply to it."""
+    from cnnlab.explain.coefficients import is_linear_model
+    from cnnlab.explain.feature_maps import conv_layer_names
+
+    if conv_layer_names(model):
+        return ["filters", "maps", "gradcam", "maximize", "shift"]
+    if is_linear_model(model):
+        return ["coef", "maximize", "shift"]
+    return ["maximize", "shift"]
+
+
+def resolve_class(value: str | int, classes: list[str]) -> int:
+    """A class index from an index or a class name; UsageError when out of range or unknown."""
+    text = str(value).strip()
+    if text in classes and not text.lstrip("-").isdigit():
+        return classes.index(text)
+    try:
+        k = int(text)
+    except ValueError:
+        raise UsageError(f"unknown class {text!r}; classes: {', '.join(classes)}") from None
+    if not 0 <= k < len(classes):
+        raise UsageError(f"class {k} is out of range: this model has {len(classes)} classes "
+                         f"(0 to {len(classes) - 1})")
+    return k
+
+
+_UNIT = re.compile(r"^(?P<layer>[^:@]+?)(?::(?P<index>-?\d+)(?:@(?P<y>\d+),(?P<x>\d+))?)?$")
+
+
+def parse_objectives(spec: str, num_classes: int, channels_of: Callable[[str], int]) -> list[list]:
+    """Groups of objectives from ``classes``, ``class:K``, ``LAYER``, ``LAYER:C`` or ``LAYER:C@Y,X``.
+
+    Several specs are separated by ``+``. ``channels_of(layer)`` gives a layer's channel
+    count (and raises UsageError for an unknown layer). Each group shares one layer.
+    """
+    from cnnlab.explain.maximize import Objective
+
+    groups = []
+    for item in (s.strip() for s in spec.split("+")):
+        if item == "classes":
+            groups.append([Objective(None, k) for k in range(min(num_classes, MAX_OBJECTIVES))])
+            continue
+        match = _UNIT.match(item)
+        if not match:
+            raise UsageError(f"--maximize {item!r}: write classes, class:K, LAYER, LAYER:C or LAYER:C@Y,X")
+        layer, index = match["layer"], match["index"]
+        if layer == "class":
+            if index is None or match["y"] is not None:
+                raise UsageError(f"--maximize {item!r}: write class:K with K a class index")
+            groups.append([Objective(None, int(index))])
+        elif index is None:
+            n = channels_of(layer)
+            groups.append([Objective(layer, c) for c in range(min(n, MAX_OBJECTIVES))])
+        else:
+            unit = (int(match["y"]), int(match["x"])) if match["y"] is not None else None
+            groups.append([Objective(layer, int(index), unit)])
+    return groups
+
+
+def _safe_name(layer: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", layer)
+
+
+class _Context:
+    """The loaded run, its data (loaded on first use) and where files go."""
+
+    def __init__(self, run_dir, config: ExplainConfig):
+        from cnnlab.train.evaluate import load_run
+
+        self.run = load_run(run_dir)
+        self.config = config
+        meta = self.run.meta
+        self.model = self.run.model.eval()
+        self.shape = (int(meta["in_channels"]), *map(int, meta["input_size"]))  # (C, H, W)
+        self.classes = [str(c) for c in meta["classes"]]
+        self.mean = np.asarray(meta["mean"], np.float32)
+        self.std = np.asarray(meta["std"], np.float32)
+        self.out = Path(config.out) if config.out else self.run.run_dir / "explain"
+        self._data = None
+
+    def split(self) -> tuple[np.ndarray, np.ndarray]:
+        """x: (N, C, H, W) in [0, 1] and y: (N,) of the configured split of the run's data."""
+        if self._data is None:
+            from cnnlab.train.loop import load_config_dataset
+
+            ds = load_config_dataset(self.run.config)
+            x, y = ds.split(self.config.split)
+            if tuple(x.shape[1:]) != self.shape:
+                raise UsageError(f"the run's data now has images of shape {tuple(x.shape[1:])}, "
+                                 f"the model takes {self.shape}")
+            if len(x) == 0:
+                raise UsageError(f"the {self.config.split} split of {self.run.config.data} is empty")
+            self._data = (x, y)
+        return self._data
+
+    def normalise(self, x: np.ndarray):
+        from cnnlab.train.metrics import to_normalised_tensor
+
+        return to_normalised_tensor(x, self.mean, self.std)
+
+    def inputs(self, count: int) -> tuple[np.ndarray, list, list[str]]:
+        """Images (N, C, H, W), their labels (None for a file) and names."""
+        c = self.config
+        if c.image is not None:
+            from cnnlab.explain.images import load_image
+
+            return load_image(c.image, self.shape[0], self.shape[1:])[None], [None], [Path(c.image).name]
+        x, y = self.split()
+        if not 0 <= c.index < len(x):
+            raise UsageError(f"--index {c.index} is out of range: the {c.split} split has "
+                             f"{len(x)} images (0 to {len(x) - 1})")
+        stop = min(len(x), c.index + count)
+        return x[c.index:stop], [int(v) for v in y[c.index:stop]], [f"#{i}" for i in range(c.index, stop)]
+
+
+def _filters(ctx: _Context) -> dict:
+    from cnnlab.explain.filters import describe_filters, filter_weights, normalise_filters
+    from cnnlab.report.figures import image_grid
+
+    layer, w = filter_weights(ctx.model)
+    rows = describe_filters(w)
+    titles = [f"{r['index']}: {(r['best_probe'] or 'none').replace('_', ' ')}" for r in rows]
+    path = image_grid(normalise_filters(w), ctx.out / "filters.png", titles=titles, ncols=8)
+    return {"layer": layer, "shape": list(w.shape), "filters": rows, "picture": str(path)}
+
+
+def _maps(ctx: _Context) -> dict:
+    from cnnlab.explain.feature_maps import conv_layer_names, feature_maps, get_layer
+    from cnnlab.explain.plots import MAX_MAPS, map_grid
+    from cnnlab.report.figures import image_grid
+
+    names = [ctx.config.layer] if ctx.config.layer else conv_layer_names(ctx.model)
+    if not names:
+        raise UsageError("this model has no convolution layer; name a layer with --layer "
+                         "(--list-layers prints them)")
+    for name in names:
+        get_layer(ctx.model, name)
+    x, labels, image_names = ctx.inputs(1)
+    picture = image_grid(x, ctx.out / "input.png", titles=[image_names[0]], ncols=1)
+    maps = feature_maps(ctx.model, ctx.normalise(x), names)
+    layers = []
+    for name in names:
+        a = maps[name][0].numpy()
+        a = a.reshape(1, 1, -1) if a.ndim == 1 else a  # (K, h, w); a vector as one strip
+        path = map_grid(a, ctx.out / f"maps_{_safe_name(name)}.png", title=name)
+        layers.append({"layer": name, "shape": list(maps[name].shape[1:]), "picture": str(path),
+                       "shown": min(a.shape[0], MAX_MAPS),
+                       "mean": float(a.mean()), "max": float(a.max()),
+                       "active_channels": int((a.reshape(a.shape[0], -1).max(1) > 0).sum())})
+    return {"image": image_names[0], "label": labels[0], "input_picture": str(picture), "layers": layers}
+
+
+def _gradcam(ctx: _Context) -> dict:
+    from cnnlab.explain.gradcam import check_cam_layer, default_cam_layer, grad_cam, normalise_cam, upsample_cam
+    from cnnlab.explain.plots import cam_overlays
+
+    layer = ctx.config.layer or default_cam_layer(ctx.model)
+    check_cam_layer(ctx.model, layer)
+    target = None if ctx.config.target_class is None else resolve_class(ctx.config.target_class, ctx.classes)
+    x, labels, names = ctx.inputs(ctx.config.count)
+    result = grad_cam(ctx.model, ctx.normalise(x), layer, target)
+    heat = normalise_cam(upsample_cam(result.cam, ctx.shape[1:])).numpy()  # (N, H, W)
+    prob = result.logits.softmax(1)
+    rows, titles = [], []
+    for i, name in enumerate(names):
+        pred, t = int(result.logits[i].argmax()), int(result.target[i])
+        rows.append({"image": name, "label": labels[i], "predicted": pred,
+                     "probability": float(prob[i, pred]), "target": t,
+                     "cam_max": float(result.cam[i].max())})
+        true = "" if labels[i] is None else f"true {ctx.classes[labels[i]]}, "
+        titles.append(f"{name}\n{true}pred {ctx.classes[pred]}\ncam: {ctx.classes[t]}")
+    path = cam_overlays(x, heat, ctx.out / "gradcam.png", titles=titles)
+    return {"layer": layer, "target_class": target, "images": rows, "picture": str(path)}
+
+
+def _maximize(ctx: _Context) -> dict:
+    from cnnlab.explain.feature_maps import conv_layer_names, feature_maps
+    from cnnlab.explain.maximize import maximize
+    from cnnlab.report.figures import image_grid
+
+    import torch
+
+    def channels_of(layer: str) -> int:
+        return int(feature_maps(ctx.model, torch.zeros(1, *ctx.shape), [layer])[layer].shape[1])
+
+    spec = ctx.config.maximize
+    if spec is None:
+        convs = conv_layer_names(ctx.model)
+        spec = "classes" + (f"+{ctx.config.layer or convs[-1]}" if convs else "")
+    groups = []
+    for objectives in parse_objectives(spec, len(ctx.classes), channels_of):
+        r = maximize(ctx.model, ctx.shape, objectives, mean=ctx.mean, std=ctx.std,
+                     steps=ctx.config.steps, seed=ctx.config.seed)
+        layer = objectives[0].layer
+        labels = [ctx.classes[o.index] if layer is None else o.label().split(" ", 1)[1] for o in objectives]
+        stem = "classes" if layer is None else _safe_name(layer)
+        path = image_grid(r.images, ctx.out / f"maximize_{stem}.png", titles=labels, ncols=8)
+        groups.append({"layer": layer, "picture": str(path),
+                       "objectives": [{"target": o.label(), "start": float(s), "final": float(f)}
+                                      for o, s, f in zip(objectives, r.start, r.final)]})
+    return {"steps": ctx.config.steps, "seed": ctx.config.seed, "groups": groups}
+
+
+def _shift(ctx: _Context) -> dict:
+    from cnnlab.explain.plots import shift_curves
+    from cnnlab.explain.robustness import shift_robustness
+
+    x, y = ctx.split()
+    if ctx.config.limit is not None:
+        if ctx.config.limit < 1:
+            raise UsageError(f"--limit must be at least 1, got {ctx.config.limit}")
+        x, y = x[:ctx.config.limit], y[:ctx.config.limit]
+    result = shift_robustness(ctx.model, x, y, ctx.mean, ctx.std, ctx.config.max_shift,
+                              device=ctx.config.device)
+    result["picture"] = str(shift_curves(result, ctx.out / "shift.png"))
+    result["split"] = ctx.config.split
+    return result
+
+
+def _coef(ctx: _Context) -> dict:
+    from cnnlab.explain.coefficients import coefficient_images
+    from cnnlab.report.figures import coefficient_images as draw
+
+    coef = coefficient_images(ctx.model, ctx.shape, ctx.std)  # (K, C, H, W)
+    path = draw(coef.mean(axis=1), ctx.classes, ctx.out / "coefficients.png")
+    return {"shape": list(coef.shape), "max_abs": float(np.abs(coef).max()), "picture": str(path)}
+
+
+_PARTS: dict[str, Callable[[_Context], dict]] = {
+    "filters": _filters, "maps": _maps, "gradcam": _gradcam, "maximize": _maximize,
+    "shift": _shift, "coef": _coef,
+}
+
+
+def explain_run(run_dir: str | Path, config: ExplainConfig | None = None, *,
+                log: Callable[[str], None] | None = None) -> dict:
+    """Compute and draw the parts ``config.what`` asks for, then write ``explain.html``.
+
+    Returns ``{"run_dir", "model", "out", "html", "parts": [...], <part>: {...}}`` where
+    each part's dict holds its numbers and the path of its picture(s).
+    """
+    from cnnlab.explain.page import write_explain_page
+    from cnnlab.train.loop import pick_device
+
+    config = config or ExplainConfig()
+    what = parse_what(config.what)
+    pick_device(config.device)  # refuses cuda without a GPU before any work
+    ctx = _Context(run_dir, config)
+    parts = default_parts(ctx.model) if "all" in what else []
+    parts += [p for p in what if p != "all" and p not in parts]
+    if ctx.out.exists() and not ctx.out.is_dir():
+        raise UsageError(f"--out {ctx.out} is a file, not a folder")
+    ctx.out.mkdir(parents=True, exist_ok=True)
+    summary: dict = {"run_dir": str(ctx.run.run_dir), "model": ctx.run.meta["model"],
+                     "data": ctx.run.config.data, "out": str(ctx.out), "parts": parts}
+    for part in parts:
+        if log:
+            log(f"{part}...")
+        summary[part] = _PARTS[part](ctx)
+    summary["html"] = str(write_explain_page(ctx.out / "explain.html", summary, ctx.classes))
+    return summary
