@@ -371,12 +371,12 @@ def run_study(config: TuneConfig, dataset=None, *, log: Callable[[str], None] | 
         study_dir=study_dir, space=space_to_dict(space), trials=trial_rows(study),
         best=_best(study), importances=importances, importance_note=note,
         ran=len(study.trials) - n_before, total_seconds=0.0)
+    # the report itself (a second or so) is left out, so results.json holds the same number
+    result.total_seconds = time.perf_counter() - started
     if write_report:
         from cnnlab.tune.page import write_outputs
 
-        result.total_seconds = time.perf_counter() - started
         write_outputs(result, config)
-    result.total_seconds = time.perf_counter() - started
     return result
 
 
