@@ -74,7 +74,7 @@ def cam_overlays(images: np.ndarray, cams: np.ndarray, path: str | Path, *,
             ax.set_axis_off()
         if titles is not None:
             top.set_title(titles[i], fontsize=7)
-    fig.colorbar(shown, ax=list(axes[1]), shrink=0.8, label="Grad-CAM / max")
+    fig.colorbar(shown, ax=list(axes.ravel()), shrink=0.5, label="Grad-CAM / max")
     return _save(fig, path)
 
 
