@@ -301,7 +301,9 @@ def _importances(study) -> tuple[dict[str, float] | None, str]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            values = optuna.importance.get_param_importances(study)
+            # fANOVA named, seeded: optuna's default evaluator changed between versions
+            evaluator = optuna.importance.FanovaImportanceEvaluator(seed=0)
+            values = optuna.importance.get_param_importances(study, evaluator=evaluator)
     except Exception as exc:  # optional diagnostic: fANOVA refuses some histories; say why and go on
         return None, f"optuna could not compute them ({type(exc).__name__}: {exc})"
     if not values:
