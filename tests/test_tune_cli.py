@@ -49,19 +49,12 @@ def test_json_and_a_rerun_continues_the_study(tmp_path):
     (["--trials", "0"], ["--trials", ">= 1"]),
     (["--storage", "nosuchdb://me:hunter2@host/x"], ["--storage", "cannot open the database"]),
     (["--space", "SPACE"], ["parameter lr", "low must be below high"]),
-    (["--model", "nope"], ["unknown model 'nope'"]),
-    (["--data", "no-such-data"], ["no-such-data"]),
 ])
 def test_errors_are_one_line_and_exit_2(tmp_path, args, words):
     space = tmp_path / "space.yaml"
     space.write_text("lr: {type: float, low: 0.1, high: 0.01}\n")
     args = [str(space) if a == "SPACE" else a for a in args]
-    base = [a for a in BASE]
-    for flag in ("--model", "--data"):
-        if flag in args:  # the test's value replaces the base one
-            i = base.index(flag)
-            del base[i:i + 2]
-    done = _run(*base, *args, "--out", str(tmp_path / "out"))
+    done = _run(*BASE, *args, "--out", str(tmp_path / "out"))
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
@@ -78,3 +71,21 @@ def test_help_and_cheap_import():
             "print(sorted(m for m in ('torch', 'optuna', 'matplotlib') if m in sys.modules))")
     imported = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert imported.stdout.strip() == "[]", imported.stderr
+
+
+@pytest.mark.parametrize("flag, value, words", [
+    ("--model", "nope", ["unknown model 'nope'", "small-cnn"]),
+    ("--data", "no-such-data", ["no-such-data", "dataset name"]),
+])
+def test_unknown_model_or_data_in_process(tmp_path, capsys, flag, value, words):
+    """The same one-line errors through main() (torch is already loaded here: faster)."""
+    from cnnlab.cli.main import main
+
+    args = list(BASE)
+    args[args.index(flag) + 1] = value
+    assert main(["tune", *args, "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ")
+    for word in words:
+        assert word in err[0]
+    assert not (tmp_path / "out").exists()
