@@ -7,7 +7,7 @@
 
 from cnnlab.models.finetune import count_trainable, freeze_backbone, head_name, param_groups, unfreeze
 from cnnlab.models.pretrained import load_pretrained
-from cnnlab.models.registry import count_params, get_model, list_models, model_description
+from cnnlab.models.registry import count_params, get_model, list_models, model_description, model_options
 
-__all__ = ["list_models", "get_model", "count_params", "model_description", "load_pretrained",
+__all__ = ["list_models", "get_model", "count_params", "model_description", "model_options", "load_pretrained",
            "freeze_backbone", "unfreeze", "head_name", "param_groups", "count_trainable"]

@@ -10,12 +10,14 @@ True
 
 from __future__ import annotations
 
+import inspect
+
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from cnnlab.errors import UsageError
 
-__all__ = ["register", "list_models", "get_model", "count_params", "model_description"]
+__all__ = ["register", "list_models", "get_model", "count_params", "model_description", "model_options"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,21 @@ def model_description(name: str) -> str:
     """One line saying what the model is."""
     _load_builders()
     return _entry(name).description
+
+
+_BUILDER_ARGS = ("in_channels", "num_classes", "input_size")  # given by get_model, not options
+
+
+def model_options(name: str) -> dict[str, Any]:
+    """Options the model's builder takes, with their defaults.
+
+    >>> model_options("small-cnn")["dropout"]
+    0.5
+    """
+    _load_builders()
+    build = _entry(name).build
+    return {arg: p.default for arg, p in inspect.signature(build).parameters.items()
+            if arg not in _BUILDER_ARGS and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
 
 
 def _entry(name: str) -> _Entry:

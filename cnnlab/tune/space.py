@@ -22,7 +22,6 @@ trial runs, so a bad space fails at once with the parameter named.
 
 from __future__ import annotations
 
-import inspect
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +42,6 @@ GRID_POINTS = 3  # values a continuous range contributes under --sampler grid (e
 _KEYS = {"float": {"type", "low", "high", "log", "step"}, "int": {"type", "low", "high", "log", "step"},
          "categorical": {"type", "choices"}, "fixed": {"type", "value"}}
 _SCALARS = (str, int, float, bool, type(None))
-_BUILDER_ARGS = ("in_channels", "num_classes", "input_size")
 
 
 @dataclass(frozen=True)
@@ -72,15 +70,9 @@ class Param:
 
 def model_options(model: str) -> dict[str, Any]:
     """Options the model's builder takes, with their defaults (``{"dropout": 0.5}``)."""
-    from cnnlab.models import list_models
-    from cnnlab.models import registry
+    from cnnlab.models import model_options as registry_options
 
-    if model not in list_models():
-        raise UsageError(f"unknown model {model!r}; choose one of: {', '.join(list_models())}")
-    # the registry keeps builders private; their signatures are the list of options
-    build = registry._entry(model).build
-    return {name: p.default for name, p in inspect.signature(build).parameters.items()
-            if name not in _BUILDER_ARGS and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    return registry_options(model)
 
 
 def default_space(model: str) -> dict[str, Param]:
