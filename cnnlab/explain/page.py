@@ -107,7 +107,13 @@ _SECTIONS: dict[str, Callable[[dict, list[str]], Section]] = {
 
 def explain_sections(summary: dict, classes: list[str]) -> list[Section]:
     """One section per part in ``summary["parts"]`` (as :func:`explain_run` builds it)."""
-    return [_SECTIONS[part](summary[part], classes) for part in summary["parts"]]
+    accuracy = summary.get("test_accuracy")
+    facts = [["model", summary["model"]], ["data", summary["data"]],
+             ["input (C, H, W)", " x ".join(map(str, summary["input"]))],
+             ["test accuracy", "not recorded" if accuracy is None else accuracy],
+             ["classes", ", ".join(classes)], ["parts", ", ".join(summary["parts"])]]
+    run = Section("Run", [Table(["", "value"], facts)])
+    return [run] + [_SECTIONS[part](summary[part], classes) for part in summary["parts"]]
 
 
 def write_explain_page(path: str | Path, summary: dict, classes: list[str]) -> Path:

@@ -15,7 +15,7 @@ import numpy as np
 
 from cnnlab.report.figures import _figure, _save
 
-__all__ = ["map_grid", "cam_overlays", "shift_curves", "as_display"]
+__all__ = ["map_grid", "mosaic", "cam_overlays", "shift_curves", "as_display"]
 
 MAX_MAPS = 64  # channels drawn per layer (a ResNet stage has 512; the page says how many)
 
@@ -26,30 +26,50 @@ def as_display(img: np.ndarray) -> np.ndarray:
     return np.clip(img.transpose(1, 2, 0), 0, 1) if C == 3 else img.mean(axis=0)
 
 
+def mosaic(maps: np.ndarray, ncols: int, gap: int = 1) -> np.ndarray:
+    """Maps (K, h, w) tiled row by row into one array, NaN between and after the tiles.
+
+    >>> mosaic(np.ones((3, 1, 1)), ncols=2).tolist()
+    [[1.0, nan, 1.0], [nan, nan, nan], [1.0, nan, nan]]
+    """
+    K, h, w = maps.shape
+    nrows = -(-K // ncols)
+    out = np.full((nrows * (h + gap) - gap, ncols * (w + gap) - gap), np.nan)
+    for k in range(K):
+        r, c = divmod(k, ncols)
+        out[r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = maps[k]
+    return out
+
+
 def map_grid(maps: np.ndarray, path: str | Path, *, title: str = "", ncols: int = 8) -> Path:
     """Channels of one layer's output side by side, one shared colour scale.
 
     maps: (K, h, w). A shared scale keeps weak and dead channels dark, so the grid shows
-    which channels answer to the image and not only where. At most MAX_MAPS are drawn.
+    which channels answer to the image and not only where. At most MAX_MAPS are drawn,
+    as one mosaic image (one matplotlib image per channel took ~1.5 s per 64-channel layer).
     """
+    from matplotlib import colormaps
+
     maps = np.asarray(maps, dtype=float)[:MAX_MAPS]
     K, h, w = maps.shape
     ncols = max(1, min(ncols, K))
     nrows = -(-K // ncols)
-    fig = _figure(1.25 * ncols + 0.8, 1.3 * nrows + 0.4)
-    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
+    gap = max(1, round(max(h, w) / 8))
+    fig = _figure(1.1 * ncols + 1.2, 1.1 * nrows * h / w + 0.6)
+    ax = fig.subplots()
+    ax.set_axis_off()
+    cmap = colormaps["viridis"].with_extremes(bad="white")
     low, high = float(maps.min()), float(maps.max())
     if high <= low:
         high = low + 1.0
-    image = None
-    for k, ax in enumerate(axes):
-        ax.set_axis_off()
-        if k < K:
-            image = ax.imshow(maps[k], cmap="viridis", vmin=low, vmax=high)
-            ax.set_title(str(k), fontsize=7)
-    fig.colorbar(image, ax=list(axes), shrink=0.7, label="activation")
+    image = ax.imshow(mosaic(maps, ncols, gap), cmap=cmap, vmin=low, vmax=high, interpolation="nearest")
+    for k in range(K):
+        r, c = divmod(k, ncols)
+        ax.text(c * (w + gap) - 0.5, r * (h + gap) - 0.5, str(k), fontsize=6, color="white",
+                va="top", ha="left", bbox={"facecolor": "black", "alpha": 0.5, "pad": 0.5, "lw": 0})
+    fig.colorbar(image, ax=ax, shrink=0.7, label="activation")
     if title:
-        fig.suptitle(title, fontsize=10)
+        ax.set_title(title, fontsize=10)
     return _save(fig, path)
 
 

@@ -288,6 +288,16 @@ def _coef(ctx: _Context) -> dict:
     return {"shape": list(coef.shape), "max_abs": float(np.abs(coef).max()), "picture": str(path)}
 
 
+def _test_accuracy(run_dir: Path) -> float | None:
+    """The test accuracy ``cnnlab train`` wrote to summary.json (None for an unfinished run)."""
+    import json
+
+    try:
+        return json.loads((run_dir / "summary.json").read_text(encoding="utf-8")).get("test_accuracy")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 _PARTS: dict[str, Callable[[_Context], dict]] = {
     "filters": _filters, "maps": _maps, "gradcam": _gradcam, "maximize": _maximize,
     "shift": _shift, "coef": _coef,
@@ -314,7 +324,8 @@ def explain_run(run_dir: str | Path, config: ExplainConfig | None = None, *,
         raise UsageError(f"--out {ctx.out} is a file, not a folder")
     ctx.out.mkdir(parents=True, exist_ok=True)
     summary: dict = {"run_dir": str(ctx.run.run_dir), "model": ctx.run.meta["model"],
-                     "data": ctx.run.config.data, "out": str(ctx.out), "parts": parts}
+                     "data": ctx.run.config.data, "out": str(ctx.out), "parts": parts,
+                     "input": list(ctx.shape), "test_accuracy": _test_accuracy(ctx.run.run_dir)}
     for part in parts:
         if log:
             log(f"{part}...")
