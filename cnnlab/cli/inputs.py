@@ -260,6 +260,6 @@ def parse_padding(text: str, named: bool = True) -> Any:
     try:
         return parse_int_pair(t, "padding", minimum=0)
     except UsageError:
-        raise UsageError(f"padding must be an int, 'a,b'"
+        raise UsageError("padding must be an int, 'a,b'"
                          + (", 'top,bottom,left,right', same, valid or full" if named else "")
                          + f"; got {text!r}") from None

@@ -132,7 +132,6 @@ def _check(model: nn.Module, objectives: Sequence[Objective], shape: tuple[int, 
 
 def objective_values(model: nn.Module, x: torch.Tensor, objectives: Sequence[Objective]) -> torch.Tensor:
     """Objective u evaluated on image u. x: (U, C, H, W) normalised -> (U,)."""
-    U = x.shape[0]
     layer = objectives[0].layer
     saved: list[torch.Tensor] = []
     handle = None

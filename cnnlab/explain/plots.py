@@ -13,7 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
-from cnnlab.report.figures import _figure, _save
+from cnnlab.report.figures import new_figure, save_figure
 
 __all__ = ["map_grid", "mosaic", "cam_overlays", "shift_curves", "as_display"]
 
@@ -55,7 +55,7 @@ def map_grid(maps: np.ndarray, path: str | Path, *, title: str = "", ncols: int 
     ncols = max(1, min(ncols, K))
     nrows = -(-K // ncols)
     gap = max(1, round(max(h, w) / 8))
-    fig = _figure(1.1 * ncols + 1.2, 1.1 * nrows * h / w + 0.6)
+    fig = new_figure(1.1 * ncols + 1.2, 1.1 * nrows * h / w + 0.6)
     ax = fig.subplots()
     ax.set_axis_off()
     cmap = colormaps["viridis"].with_extremes(bad="white")
@@ -70,7 +70,7 @@ def map_grid(maps: np.ndarray, path: str | Path, *, title: str = "", ncols: int 
     fig.colorbar(image, ax=ax, shrink=0.7, label="activation")
     if title:
         ax.set_title(title, fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def cam_overlays(images: np.ndarray, cams: np.ndarray, path: str | Path, *,
@@ -80,7 +80,7 @@ def cam_overlays(images: np.ndarray, cams: np.ndarray, path: str | Path, *,
     images: (N, C, H, W) in [0, 1]; cams: (N, H, W) in [0, 1] (upsampled, normalised).
     """
     N, C, H, W = images.shape
-    fig = _figure(1.6 * N + 0.8, 3.6)
+    fig = new_figure(1.6 * N + 0.8, 3.6)
     axes = fig.subplots(2, N, squeeze=False)
     shown = None
     for i in range(N):
@@ -95,7 +95,7 @@ def cam_overlays(images: np.ndarray, cams: np.ndarray, path: str | Path, *,
         if titles is not None:
             top.set_title(titles[i], fontsize=7)
     fig.colorbar(shown, ax=list(axes.ravel()), shrink=0.5, label="Grad-CAM / max")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def shift_curves(result: dict, path: str | Path) -> Path:
@@ -103,7 +103,7 @@ def shift_curves(result: dict, path: str | Path) -> Path:
 
     result: as :func:`cnnlab.explain.robustness.shift_robustness` returns it.
     """
-    fig = _figure(10, 3.8)
+    fig = new_figure(10, 3.8)
     ax_acc, ax_con = fig.subplots(1, 2)
     shifts = result["shifts"]
     for axis, style in (("horizontal", "-o"), ("vertical", "--s")):
@@ -117,4 +117,4 @@ def shift_curves(result: dict, path: str | Path) -> Path:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="lower center")
         ax.set_title(name)
-    return _save(fig, path)
+    return save_figure(fig, path)

@@ -97,7 +97,7 @@ def render_describe(d: dict, kernel: Any, name: str, fmt: str = "text", digits: 
     ]
     s = d["singular_values"]
     sv = ", ".join(_num(v, fmt, digits) for v in s)
-    how = "exact rational elimination" if d["exact"] else f"SVD, singular values below 1e-9 of the largest count as 0"
+    how = "exact rational elimination" if d["exact"] else "SVD, singular values below 1e-9 of the largest count as 0"
     if d["separable"]:
         col = d.get("column_exact", d["column"])
         row = d.get("row_exact", d["row"])

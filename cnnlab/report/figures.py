@@ -16,6 +16,8 @@ from typing import Mapping, Sequence
 import numpy as np
 
 __all__ = [
+    "new_figure",
+    "save_figure",
     "learning_curves",
     "coefficient_images",
     "accuracy_bars",
@@ -25,7 +27,8 @@ __all__ = [
 DPI = 100  # 100 dpi keeps a 10-panel picture under ~100 kB, small enough to embed in HTML
 
 
-def _figure(width: float, height: float):
+def new_figure(width: float, height: float):
+    """A bare matplotlib Figure (Agg canvas), never touching pyplot's global state; inches."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -34,10 +37,17 @@ def _figure(width: float, height: float):
     return fig
 
 
-def _save(fig, path: str | Path) -> Path:
+def save_figure(fig, path: str | Path) -> Path:
+    """Write ``fig`` as PNG, atomically (a reader never sees half a picture); returns the path."""
+    import io
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png", dpi=DPI, bbox_inches="tight")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(buffer.getvalue())
+    tmp.replace(path)
     return path
 
 
@@ -47,7 +57,7 @@ def learning_curves(histories: Mapping[str, Sequence[Mapping[str, float]]], path
     histories: run name -> one dict per epoch with ``epoch``, ``train_loss``, ``val_loss``,
     ``train_accuracy``, ``val_accuracy`` (missing keys are skipped).
     """
-    fig = _figure(11, 4)
+    fig = new_figure(11, 4)
     ax_loss, ax_acc = fig.subplots(1, 2)
     for i, (name, history) in enumerate(histories.items()):
         color = f"C{i % 10}"
@@ -68,7 +78,7 @@ def learning_curves(histories: Mapping[str, Sequence[Mapping[str, float]]], path
     ax_acc.legend(fontsize=8, loc="lower right")
     ax_loss.set_title("loss")
     ax_acc.set_title("accuracy")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def coefficient_images(coef: np.ndarray, classes: Sequence[str], path: str | Path) -> Path:
@@ -81,7 +91,7 @@ def coefficient_images(coef: np.ndarray, classes: Sequence[str], path: str | Pat
     K, H, W = coef.shape
     ncols = min(K, 5)
     nrows = -(-K // ncols)
-    fig = _figure(2.0 * ncols, 2.2 * nrows)
+    fig = new_figure(2.0 * ncols, 2.2 * nrows)
     axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
     limit = float(np.abs(coef).max()) or 1.0
     image = None
@@ -91,7 +101,7 @@ def coefficient_images(coef: np.ndarray, classes: Sequence[str], path: str | Pat
             image = ax.imshow(coef[k], cmap="RdBu_r", vmin=-limit, vmax=limit)
             ax.set_title(str(classes[k]), fontsize=9)
     fig.colorbar(image, ax=list(axes), shrink=0.6, label="weight")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def accuracy_bars(names: Sequence[str], groups: Mapping[str, Sequence[float]], path: str | Path,
@@ -101,7 +111,7 @@ def accuracy_bars(names: Sequence[str], groups: Mapping[str, Sequence[float]], p
     groups: condition label -> one accuracy per name (None for a missing value).
     """
     n, m = len(names), len(groups)
-    fig = _figure(max(5.0, 1.3 * n * max(m, 1) / 2 + 2), 4)
+    fig = new_figure(max(5.0, 1.3 * n * max(m, 1) / 2 + 2), 4)
     ax = fig.subplots()
     width = 0.8 / max(m, 1)
     x = np.arange(n)
@@ -118,7 +128,7 @@ def accuracy_bars(names: Sequence[str], groups: Mapping[str, Sequence[float]], p
     ax.legend(fontsize=8, loc="lower right")
     if title:
         ax.set_title(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def image_grid(images: np.ndarray, path: str | Path, *, titles: Sequence[str] | None = None,
@@ -131,7 +141,7 @@ def image_grid(images: np.ndarray, path: str | Path, *, titles: Sequence[str] | 
     N, C, H, W = images.shape
     ncols = max(1, min(ncols, N))
     nrows = -(-N // ncols)
-    fig = _figure(1.3 * ncols, 1.5 * nrows)
+    fig = new_figure(1.3 * ncols, 1.5 * nrows)
     axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
     for i, ax in enumerate(axes):
         ax.set_axis_off()
@@ -144,4 +154,4 @@ def image_grid(images: np.ndarray, path: str | Path, *, titles: Sequence[str] | 
             ax.imshow(img.mean(axis=0), cmap="gray", vmin=0, vmax=1)  # (H, W)
         if titles is not None:
             ax.set_title(titles[i], fontsize=7)
-    return _save(fig, path)
+    return save_figure(fig, path)

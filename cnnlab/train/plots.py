@@ -2,33 +2,19 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from cnnlab.train.runs import write_atomic
+from cnnlab.report.figures import new_figure, save_figure
 
 __all__ = ["plot_learning_curves", "plot_confusion"]
 
 
-def _figure(figsize):
-    # A bare Figure renders with Agg on savefig and never touches pyplot's global state.
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=figsize, dpi=100)
-
-
-def _save(fig, path: Path) -> None:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", bbox_inches="tight")
-    write_atomic(Path(path), buffer.getvalue())
-
-
 def plot_learning_curves(history: Sequence[dict], path: Path, best_epoch: int | None = None) -> None:
     """Loss and accuracy per epoch, training and validation, side by side."""
-    fig = _figure((10, 4))
+    fig = new_figure(10, 4)
     epochs = [row["epoch"] for row in history]
     for ax, key, label in zip(fig.subplots(1, 2), ("loss", "accuracy"), ("loss", "accuracy")):
         ax.plot(epochs, [row[f"train_{key}"] for row in history], "o-", label="train")
@@ -39,7 +25,7 @@ def plot_learning_curves(history: Sequence[dict], path: Path, best_epoch: int | 
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
         ax.legend()
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_confusion(confusion: np.ndarray, classes: Sequence[str], path: Path,
@@ -47,7 +33,7 @@ def plot_confusion(confusion: np.ndarray, classes: Sequence[str], path: Path,
     """Counts as a heat map, row = true class, column = predicted class. confusion: (K, K)."""
     K = confusion.shape[0]
     side = max(4.0, 0.45 * K + 2)
-    fig = _figure((side, side))
+    fig = new_figure(side, side)
     ax = fig.subplots()
     ax.imshow(confusion, cmap="Blues")
     ticks = np.arange(K)
@@ -63,4 +49,4 @@ def plot_confusion(confusion: np.ndarray, classes: Sequence[str], path: Path,
             for j in range(K):
                 ax.text(j, i, str(int(confusion[i, j])), ha="center", va="center", fontsize=8,
                         color="white" if confusion[i, j] > top / 2 else "black")
-    _save(fig, path)
+    save_figure(fig, path)

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from cnnlab.report import Code, Figure, Section, Table, Text, text_table, write_page
+from cnnlab.report.figures import new_figure, save_figure
 
 __all__ = ["table_columns", "table_rows", "terminal_table", "write_figures", "write_report",
            "write_outputs"]
 
-DPI = 100  # as cnnlab.report.figures: small enough to embed several pictures in one page
 STATE_STYLE = {"COMPLETE": ("o", "C0"), "PRUNED": ("x", "C3"), "FAIL": ("s", "grey"),
                "RUNNING": ("^", "C2"), "WAITING": ("v", "C2")}
 
@@ -71,22 +71,9 @@ def terminal_table(result) -> str:
                       f"{result.ran} run now", _best_line(result), _importance_line(result)])
 
 
-def _figure(width: float, height: float):
-    # A bare Figure renders with Agg on savefig and never touches pyplot's global state.
-    from matplotlib.figure import Figure as MplFigure
-
-    return MplFigure(figsize=(width, height), dpi=DPI)
-
-
-def _save(fig, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png", dpi=DPI, bbox_inches="tight")
-    return path
-
-
 def _history_figure(result, path: Path) -> Path:
     """Value of every trial by trial number, the best so far as a step line."""
-    fig = _figure(7, 4)
+    fig = new_figure(7, 4)
     ax = fig.subplots()
     for state, (marker, color) in STATE_STYLE.items():
         points = [(t["number"], t["value"]) for t in result.trials
@@ -111,12 +98,12 @@ def _history_figure(result, path: Path) -> Path:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     ax.set_title("optimisation history")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _intermediate_figure(result, path: Path) -> Path:
     """The metric after every epoch of every trial; pruned trials end early, in red."""
-    fig = _figure(7, 4)
+    fig = new_figure(7, 4)
     ax = fig.subplots()
     labelled: set[str] = set()
     best = result.best["number"] if result.best else None
@@ -140,7 +127,7 @@ def _intermediate_figure(result, path: Path) -> Path:
     if labelled:
         ax.legend(fontsize=8)
     ax.set_title("learning curves of the trials (what the pruner saw)")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _params_figure(result, path: Path) -> Path | None:
@@ -150,7 +137,7 @@ def _params_figure(result, path: Path) -> Path | None:
         return None
     ncols = min(3, len(names))
     nrows = -(-len(names) // ncols)
-    fig = _figure(4.0 * ncols, 3.2 * nrows)
+    fig = new_figure(4.0 * ncols, 3.2 * nrows)
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for ax, name in zip(axes, names):
         spec = result.space.get(name, {})
@@ -181,20 +168,20 @@ def _params_figure(result, path: Path) -> Path | None:
     if handles:
         axes[0].legend(handles, labels, fontsize=7)
     fig.suptitle(f"{result.metric} against each parameter (pruned: last epoch's value)")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _importance_figure(result, path: Path) -> Path | None:
     if not result.importances:
         return None
     names = list(result.importances)[::-1]  # largest on top
-    fig = _figure(6, 0.5 * len(names) + 1.2)
+    fig = new_figure(6, 0.5 * len(names) + 1.2)
     ax = fig.subplots()
     ax.barh(names, [result.importances[n] for n in names], color="C0")
     ax.set_xlabel("importance (share of the metric's variance, fANOVA)")
     ax.set_xlim(0, 1)
     ax.grid(axis="x", alpha=0.3)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def write_figures(result) -> dict[str, Path]:
