@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The main job (`make demo`): a worked problem sheet, then the MNIST comparison.
+# The main job (`make demo`): a worked problem sheet, a checked answer key, the MNIST
+# comparison, and what the CNN learned.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${CNNLAB_DEMO_OUT:-runs/demo}
@@ -18,5 +19,11 @@ echo
 echo "== 3. Logistic regression vs MLP vs CNN on real MNIST =="
 cnnlab data fetch mnist
 cnnlab compare --data mnist --out "$out/compare"
+
 echo
-echo "Worked solutions: $out/sheet1.md, $out/sheet1.tex; comparison report: $out/compare/report.html"
+echo "== 4. What the CNN learned: filters, feature maps, Grad-CAM, maximisation, shifts =="
+cnnlab explain "$out/compare/runs/small-cnn" --out "$out/explain"
+
+echo
+echo "Worked solutions: $out/sheet1.md, $out/sheet1.tex"
+echo "Reports: $out/compare/report.html, $out/explain/explain.html"
