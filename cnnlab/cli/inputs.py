@@ -12,8 +12,10 @@ Numbers may be fractions (``1/2``), which stay exact in exact mode.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
+import sys
 from fractions import Fraction
 from typing import Any
 
@@ -27,6 +29,7 @@ __all__ = ["read_tensor", "parse_literal", "parse_number", "parse_int_pair", "pa
 FILE_SUFFIXES = (".json", ".csv", ".txt", ".npy")
 
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?(?:/(?:\d+\.?\d*|\.\d+))?")
+_EXPONENT = re.compile(r"[eE][+-]?0*(\d+)")
 _TOKEN = re.compile(r"\s*(?:(\[)|(\])|(,)|(" + _NUMBER.pattern + r"))")
 
 
@@ -40,6 +43,13 @@ def parse_number(text: str, what: str = "value") -> Fraction:
     if not _NUMBER.fullmatch(token):
         raise UsageError(f"{what}: {text.strip()!r} is not a number")
     num, _, den = token.partition("/")
+    for part in (num, den):
+        exponent = _EXPONENT.search(part)
+        # 1e400 is no float, and Fraction("1e-99999999") builds a 100-million-digit integer
+        if exponent and (len(exponent.group(1)) > 4 or abs(int(exponent.group(1))) > 400) \
+                or part and not math.isfinite(float(part)):
+            raise UsageError(f"{what}: {token!r} is out of range (exponents beyond ±400 and values "
+                             "over about 1.8e308 are refused)")
     value = Fraction(num)
     if den:
         d = Fraction(den)
@@ -133,6 +143,11 @@ def _json_numbers(value: Any, what: str) -> Any:
         return [_json_numbers(v, what) for v in value]
     if isinstance(value, bool) or value is None:
         raise UsageError(f"{what}: {json.dumps(value)} is not a number")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise UsageError(f"{what}: {value!r} is not a finite number")
+    if isinstance(value, int) and abs(value) > sys.float_info.max:
+        raise UsageError(f"{what}: an integer of {len(str(abs(value)))} digits is out of range "
+                         "(values over about 1.8e308 are refused)")
     if isinstance(value, (int, float)):
         return Fraction(repr(value)) if isinstance(value, float) else Fraction(value)
     if isinstance(value, str):
@@ -178,7 +193,7 @@ def _read_file(path: str, what: str) -> Any:
         _check_count(text, what)
         try:
             return _json_numbers(json.loads(text), f"{what} ({path})")
-        except json.JSONDecodeError as exc:
+        except ValueError as exc:  # JSONDecodeError, or an integer of over 4300 digits
             raise UsageError(f"{what}: {path!r} is not valid JSON ({exc})") from None
     body = "\n".join(ln if ln.strip() else "" for ln in text.splitlines()
                      if not ln.lstrip().startswith("#"))

@@ -7,6 +7,7 @@ number may be written as a fraction string (``"5/8"``).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -20,6 +21,7 @@ from cnnlab.steps.numbers import round_half_away, to_json_number
 
 __all__ = ["Comparison", "compare", "close", "claimed_number", "claimed_tensor", "tolerance"]
 
+_EXPONENT = re.compile(r"[eE][+-]?0*(\d+)")
 _SLACK = 1e-9  # contract §0: "+1e−9" on top of half a unit in the last decimal
 _REL = 1e-6  # contract §0: tolerance without `round`
 
@@ -57,10 +59,15 @@ def claimed_number(v: Any) -> Any:
     if values.is_number(v):
         return v
     if isinstance(v, str):
-        try:
-            return Fraction(v.strip())
-        except (ValueError, ZeroDivisionError):
+        exponent = _EXPONENT.search(v)
+        if exponent and len(exponent.group(1)) > 3:  # Fraction("1e-99999999") never finishes
             return None
+        try:
+            n = Fraction(v.strip())
+            float(n)  # 1e400 is no float: not a number that can be compared
+        except (ValueError, ZeroDivisionError, OverflowError):
+            return None
+        return n
     return None
 
 

@@ -172,14 +172,14 @@ def _check_lines(part: PartResult, fmt: str) -> list[str]:
         lines.append(f"  {cmp.note}")
     if cmp.mismatches and cmp.mismatches[0]["index"]:
         shown = cmp.mismatches[:8]
-        cells = "; ".join(f"[{','.join(str(i + 1) for i in m['index'])}] claimed {m['claimed']:g}, "
-                          f"expected {m['expected']:g}" for m in shown)
+        cells = "; ".join(f"[{','.join(str(i + 1) for i in m['index'])}] claimed {m['claimed']:.12g}, "
+                          f"expected {m['expected']:.12g}" for m in shown)
         more = f" (and {len(cmp.mismatches) - len(shown)} more)" if len(cmp.mismatches) > len(shown) else ""
         lines.append(f"  {len(cmp.mismatches)} cell{'s differ' if len(cmp.mismatches) != 1 else ' differs'} "
                      f"(counted from 1): {cells}{more}")
     elif cmp.mismatches:
         m = cmp.mismatches[0]
-        lines.append(f"  claimed {m['claimed']:g}, expected {m['expected']:g}")
+        lines.append(f"  claimed {m['claimed']:.12g}, expected {m['expected']:.12g}")
     lines.append(f"  likely mistake: {part.diagnosis}" if part.diagnosis else
                  "  no common slip explains the claimed answer")
     if fmt == "latex":
@@ -342,10 +342,10 @@ def render_check(result: SetResult) -> str:
             m = cmp.mismatches[0]
             where = ",".join(str(i + 1) for i in m["index"])
             detail.append(f"{len(cmp.mismatches)} cell{'s differ' if len(cmp.mismatches) != 1 else ' differs'}, "
-                          f"first [{where}]: claimed {m['claimed']:g}, expected {m['expected']:g}")
+                          f"first [{where}]: claimed {m['claimed']:.12g}, expected {m['expected']:.12g}")
         elif cmp.mismatches:
             m = cmp.mismatches[0]
-            detail.append(f"claimed {m['claimed']:g}, expected {m['expected']:g}")
+            detail.append(f"claimed {m['claimed']:.12g}, expected {m['expected']:.12g}")
         detail.append(f"likely mistake: {part.diagnosis}" if part.diagnosis else "no common slip explains it")
         lines.append(f"{part.id}: wrong — " + "; ".join(detail))
     right, wrong = check_summary(result)

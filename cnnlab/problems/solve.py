@@ -77,7 +77,7 @@ def _given_value(v: Any, name: str, ctx: EvalContext) -> Any:
     if isinstance(v, (bool, str)) or v is None:
         return v
     if values.is_number(v):
-        return values.literal(v, ctx)
+        return values.literal(v, EvalContext(exact=ctx.exact, where=f"{ctx.where}: {name}"))
     if isinstance(v, list):
         if v and all(isinstance(e, str) for e in v):  # e.g. an architecture as a list of layers
             return list(v)

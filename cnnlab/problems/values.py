@@ -57,6 +57,8 @@ def describe(v: Any) -> str:
 
 def literal(v: Any, ctx) -> Any:
     """A constant from the expression: floats become Fractions in exact mode."""
+    if isinstance(v, float) and not math.isfinite(v):  # 1e400 in an ask, .inf in given
+        raise UsageError(f"{ctx.where}: {v!r} is not a finite number (numbers must stay below about 1.8e308)")
     if isinstance(v, float) and ctx.exact:
         return to_fraction(v)
     return v

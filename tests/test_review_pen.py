@@ -1,0 +1,103 @@
+"""Review of the pen-and-paper half: regressions for bugs found by a reviewer.
+
+Each test states the bug it pins down; numbers are checked against torch or by hand.
+The CLI runs in-process (``cnnlab.cli.main.main``) so a traceback fails the test directly.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+
+from cnnlab.cli.main import main
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    rc = main(list(argv))
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def assert_usage_error(capsys, *argv: str, contains: str = "") -> str:
+    rc, out, err = run(capsys, *argv)
+    assert rc == 2, (rc, out, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:"), err
+    assert contains in lines[0], lines[0]
+    return lines[0]
+
+
+def write_sheet(tmp_path, text: str) -> str:
+    path = tmp_path / "sheet.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+# -- numbers out of float range in CLI literals and files ---------------------------------
+@pytest.mark.parametrize("literal", ["1 1e400", "[1, 1e400]", "1 99999999999999999999" + "9" * 300])
+def test_cli_literal_over_float_range_is_usage_error(capsys, literal):
+    # was: OverflowError traceback when the Fractions were turned into floats
+    assert_usage_error(capsys, "conv", "--input", literal, "--kernel", "1", contains="out of range")
+
+
+def test_cli_literal_huge_exponent_is_refused_quickly(capsys):
+    # was: Fraction("1e-9999999") built a 10-million-digit integer (8 s; 1e-99999999 never ends)
+    start = time.perf_counter()
+    assert_usage_error(capsys, "conv", "--input", "1 1e-9999999", "--kernel", "1", contains="out of range")
+    assert time.perf_counter() - start < 2
+
+
+@pytest.mark.parametrize("body", ["[[1, NaN]]", "[[1, Infinity]]", "[[1, 1e400]]",
+                                  "[[1, " + "9" * 400 + "]]", "[[1, " + "9" * 5000 + "]]"])
+def test_cli_json_file_non_finite_is_usage_error(capsys, tmp_path, body):
+    # was: ValueError "Invalid literal for Fraction: 'nan'" / OverflowError / int-digits tracebacks
+    path = tmp_path / "x.json"
+    path.write_text(body)
+    assert_usage_error(capsys, "conv", "--input", str(path), "--kernel", "1")
+
+
+def test_cli_small_numbers_still_read(capsys):
+    rc, out, _ = run(capsys, "conv", "--input", "1e-300 1e308", "--kernel", "1", "--format", "json")
+    assert rc == 0 and json.loads(out)["output"] == [[1e-300, 1e308]]
+
+
+# -- problem files: non-finite numbers and answer strings -----------------------------------
+@pytest.mark.parametrize("sheet", [
+    'given: {x: 1e400}\nparts: [{id: a, ask: "x + 1"}]',
+    'given: {x: .inf}\nparts: [{id: a, ask: "x + 1"}]',
+    'parts: [{id: a, ask: "1e400 + 1"}]',
+])
+def test_solve_non_finite_number_is_usage_error(capsys, tmp_path, sheet):
+    # was: exit 0 with "value": null (inf silently printed as JSON null)
+    assert_usage_error(capsys, "solve", write_sheet(tmp_path, sheet), "--format", "json",
+                       contains="not a finite number")
+
+
+def test_check_answer_string_out_of_range_is_wrong_not_traceback(capsys, tmp_path):
+    # was: OverflowError traceback from float(Fraction("1e400"))
+    path = write_sheet(tmp_path, 'parts: [{id: a, ask: "1 + 1", answer: "1e400"}]')
+    rc, out, err = run(capsys, "check", path)
+    assert rc == 1 and "a: wrong" in out and not err
+
+
+def test_check_answer_string_huge_exponent_is_quick(capsys, tmp_path):
+    # was: Fraction("1e-9999999") in the claimed answer hung `cnnlab check`
+    path = write_sheet(tmp_path, 'parts: [{id: a, ask: "1 + 1", answer: "1e-9999999"}]')
+    start = time.perf_counter()
+    rc, out, _ = run(capsys, "check", path)
+    assert rc == 1 and "a: wrong" in out
+    assert time.perf_counter() - start < 2
+
+
+def test_check_message_shows_enough_digits(capsys, tmp_path):
+    # was: "claimed 1e+06, expected 1e+06" (format :g) for 1000001.1 vs 1000000
+    path = write_sheet(tmp_path, 'parts: [{id: a, ask: "1000000 + 0", answer: 1000001.1},'
+                                 ' {id: b, ask: "[1000000, 1]", answer: [1000001.5, 1]}]')
+    rc, out, _ = run(capsys, "check", path)
+    assert rc == 1
+    assert "claimed 1000001.1, expected 1000000" in out
+    rc, out, _ = run(capsys, "solve", path)
+    assert "claimed 1000001.1, expected 1000000" in out
