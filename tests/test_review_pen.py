@@ -101,3 +101,18 @@ def test_check_message_shows_enough_digits(capsys, tmp_path):
     assert "claimed 1000001.1, expected 1000000" in out
     rc, out, _ = run(capsys, "solve", path)
     assert "claimed 1000001.1, expected 1000000" in out
+
+
+# -- negative values written with commas -----------------------------------------------------
+def test_negative_comma_values_are_arguments(capsys):
+    # was: "argument --bias: expected one argument" for --bias -1,2 (help shows '1,-1')
+    torch = pytest.importorskip("torch")
+    x = [[[1.0, 2.0], [3.0, 4.0]], [[5.0, 6.0], [7.0, 8.0]]]
+    k = [[[[1.0]], [[0.0]]], [[[0.0]], [[2.0]]]]
+    rc, out, err = run(capsys, "conv", "--input", json.dumps(x), "--kernel", json.dumps(k),
+                       "--bias", "-1,-2.5", "--format", "json")
+    assert rc == 0, err
+    ref = torch.nn.functional.conv2d(torch.tensor(x)[None], torch.tensor(k), torch.tensor([-1.0, -2.5]))[0]
+    assert np.allclose(json.loads(out)["output"], ref.numpy())
+    rc, out, err = run(capsys, "conv", "--input", "1 2 3; 4 5 6", "--kernel", "-1,0,1", "--format", "json")
+    assert rc == 0 and json.loads(out)["output"] == [[2.0], [2.0]], err

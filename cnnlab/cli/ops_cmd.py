@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from typing import Any
 
@@ -55,9 +56,16 @@ def _common(p: argparse.ArgumentParser, exact: bool = True, steps: bool = True) 
                    help="with --format latex: a complete document instead of a fragment")
 
 
+# values such as "-1,2" (a bias per channel) or "-1,0,1" (a one-row kernel) are arguments, not
+# options: argparse only takes "-1" and "-.5" for negative numbers by itself
+_NEGATIVE_VALUE = re.compile(r"^-\.?\d[\d.,;/eE+\-]*$")
+
+
 def _add(subparsers, name: str, help: str, description: str, examples: str) -> argparse.ArgumentParser:
-    return subparsers.add_parser(name, help=help, description=description, epilog=examples,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = subparsers.add_parser(name, help=help, description=description, epilog=examples,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    p._negative_number_matcher = _NEGATIVE_VALUE  # no option of these commands looks like "-1"
+    return p
 
 
 def register(subparsers) -> None:
