@@ -117,12 +117,3 @@ def test_negative_comma_values_are_arguments(capsys):
     rc, out, err = run(capsys, "conv", "--input", "1 2 3; 4 5 6", "--kernel", "-1,0,1", "--format", "json")
     assert rc == 0 and json.loads(out)["output"] == [[2.0], [2.0]], err
 
-
-def test_kernel_describe_reads_one_row_like_conv(capsys):
-    # was: "kernel must be 2-D, got shape 3" while `cnnlab conv --kernel '1 0 -1'` reads a row
-    rc, out, err = run(capsys, "kernel", "describe", "1 0 -1", "--format", "json")
-    assert rc == 0, err
-    doc = json.loads(out)
-    assert doc["shape"] == [1, 3] and doc["sum"] == 0
-    # probe as inner product: vertical edge (dark left, bright right) gives a negative response
-    assert doc["responses"]["vertical_edge"] < 0

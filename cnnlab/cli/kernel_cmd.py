@@ -45,8 +45,6 @@ def read_kernel(text: str, exact: bool = True) -> np.ndarray:
     k = resolve_kernel(text, exact=exact and name != "gaussian")
     if k is None:
         k = read_tensor(text, "kernel", exact=exact)
-    if k.ndim < 2:
-        k = k.reshape(1, -1)  # a single row: '1 0 -1', as cnnlab conv reads it
     if k.ndim != 2:
         raise UsageError(f"kernel must be 2-D (kh x kw), got shape {'x'.join(map(str, k.shape))}")
     return k
