@@ -117,3 +117,21 @@ def test_negative_comma_values_are_arguments(capsys):
     rc, out, err = run(capsys, "conv", "--input", "1 2 3; 4 5 6", "--kernel", "-1,0,1", "--format", "json")
     assert rc == 0 and json.loads(out)["output"] == [[2.0], [2.0]], err
 
+
+
+# -- softmax worked solution as JSON -----------------------------------------------------------
+@pytest.mark.parametrize("literal", ["1 2 3", "1 2 3; 0 0 0", "[[[1, 2]], [[3, 0]]]", "5"])
+def test_act_softmax_steps_json(capsys, literal):
+    # was: TypeError "Object of type ndarray is not JSON serializable" (a softmax cell's value is a vector)
+    torch = pytest.importorskip("torch")
+    rc, out, err = run(capsys, "act", "--input", literal, "--fn", "softmax", "--steps", "--format", "json")
+    assert rc == 0, err
+    doc = json.loads(out)
+    from cnnlab.cli.inputs import read_tensor
+    x = torch.tensor(read_tensor(literal))
+    if x.ndim == 0:
+        x = x.reshape(1)
+    ref = torch.softmax(x, dim=1 if x.ndim == 2 else 0)
+    assert np.allclose(doc["output"], ref.numpy())
+    cell = doc["steps"]["cells"][0]
+    assert np.allclose(cell["value"], cell["p"]) and abs(sum(cell["p"]) - 1) < 1e-12

@@ -71,8 +71,8 @@ class Cell:
         if self.kind == "conv":
             scalars["sum"] = scalars.pop("total")
         for name, value in scalars.items():
-            if value is not None:
-                out[name] = to_json_number(value)
+            if value is not None:  # a softmax cell's value is its whole vector of probabilities
+                out[name] = to_json_value(value) if isinstance(value, np.ndarray) else to_json_number(value)
         if self.activation:
             out["activation"] = self.activation
         for name, value in self.extra.items():
