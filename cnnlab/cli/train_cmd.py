@@ -37,7 +37,7 @@ EVALUATE_EXAMPLES = """examples:
 _FIELDS = ("data", "model", "epochs", "batch_size", "optimizer", "lr", "momentum",
            "weight_decay", "schedule", "step_size", "gamma", "patience", "augment", "seed",
            "device", "amp", "out", "val_fraction", "limit", "data_dir", "loss", "weights",
-           "freeze", "unfreeze_after", "backbone_lr_factor", "threads")
+           "freeze", "unfreeze_after", "backbone_lr_factor", "threads", "resize")
 
 
 def register(subparsers) -> None:
@@ -84,6 +84,8 @@ def register(subparsers) -> None:
     p.add_argument("--model-opt", action="append", default=[], metavar="KEY=VALUE",
                    help="model option, e.g. hidden=[512,256] or dropout=0.3 (repeatable)")
     p.add_argument("--threads", type=int, help="CPU threads (default: all cores available)")
+    p.add_argument("--resize", metavar="HxW",
+                   help="resize the images of a folder / CSV of mixed sizes to HxW")
     p.set_defaults(func=train_handler)
 
     e = subparsers.add_parser(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -58,6 +59,7 @@ class TrainConfig:
     unfreeze_after: int = 0  # epochs of head-only training before fine-tuning all; 0 = never
     backbone_lr_factor: float = 0.1  # backbone lr / head lr once unfrozen (with unfreeze_after)
     threads: int | None = None  # CPU threads for torch; default: the cores this process may use
+    resize: str | None = None  # "HxW": resize the images of a folder / CSV of mixed sizes
 
     # --- building ------------------------------------------------------------------
 
@@ -128,6 +130,20 @@ class TrainConfig:
         need(self.weights is None or Path(self.weights).is_file(),
              f"weights file {self.weights} does not exist")
         parse_augment(self.augment)
+        self.resize_hw()
+
+    def resize_hw(self) -> tuple[int, int] | None:
+        """``resize`` as (H, W) ("64x64", "64", "64,48"); None when not set.
+
+        >>> TrainConfig(data="d", model="mlp", resize="32x16").resize_hw()
+        (32, 16)
+        """
+        if self.resize is None:
+            return None
+        match = re.fullmatch(r"\s*(\d+)\s*(?:[x×,]\s*(\d+))?\s*", self.resize)
+        if not match or int(match[1]) < 1 or int(match[2] or match[1]) < 1:
+            raise UsageError(f"--resize takes HxW such as 64x64, got {self.resize!r}")
+        return int(match[1]), int(match[2] or match[1])
 
     # --- saving --------------------------------------------------------------------
 

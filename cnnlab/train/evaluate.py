@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,8 +97,8 @@ def evaluate_run(run_dir: str | Path, data: str | None = None, split: str = "tes
               "data": data or run.config.data, "split": split, "n": int(len(y)),
               "accuracy": base["accuracy"], "loss": base["loss"]}
     for key in ("precision", "recall", "f1", "roc_auc"):
-        if key in base:
-            result[key] = base[key]
+        if key in base:  # ROC-AUC is undefined (None) when the split lacks a class
+            result[key] = None if math.isnan(base[key]) else base[key]
     result["confusion"] = base["confusion"].tolist()
     dx, dy = shift
     if (dx, dy) != (0, 0):

@@ -125,7 +125,7 @@ def load_config_dataset(config: TrainConfig, data: str | None = None):
 
     return load_dataset(data or config.data, data_dir=config.data_dir,
                         val_fraction=config.val_fraction, seed=config.split_seed,
-                        limit=config.limit)
+                        limit=config.limit, resize=config.resize_hw())
 
 
 @contextlib.contextmanager
@@ -155,6 +155,20 @@ def _frozen_bn_eval(model: nn.Module) -> None:
             m.eval()
 
 
+def _absolute_paths(config: TrainConfig) -> TrainConfig:
+    """``data`` (a folder or CSV) and ``data_dir`` made absolute, so that the run folder's
+    config finds its data from any working directory (evaluate, explain)."""
+    from cnnlab.data import DATASET_NAMES
+
+    def absolute(path: str | None) -> str | None:
+        if path is None or not Path(path).expanduser().exists():
+            return path
+        return str(Path(path).expanduser().resolve())
+
+    data = config.data if config.data in DATASET_NAMES else absolute(config.data)
+    return dataclasses.replace(config, data=data, data_dir=absolute(config.data_dir))
+
+
 def _finite(value):
     return None if isinstance(value, float) and not math.isfinite(value) else value
 
@@ -173,7 +187,7 @@ def fit(config: TrainConfig, dataset=None, *, progress: bool = False,
     config.validate()
     device = pick_device(config.device)
     run_dir = Path(config.out) if config.out else default_run_dir(config.model, config.data)
-    config = dataclasses.replace(config, out=str(run_dir))
+    config = dataclasses.replace(_absolute_paths(config), out=str(run_dir))
     resuming = check_run_dir(run_dir, config.resume_key())
     if dataset is None:
         dataset = load_config_dataset(config)
