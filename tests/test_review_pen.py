@@ -135,3 +135,21 @@ def test_act_softmax_steps_json(capsys, literal):
     assert np.allclose(doc["output"], ref.numpy())
     cell = doc["steps"]["cells"][0]
     assert np.allclose(cell["value"], cell["p"]) and abs(sum(cell["p"]) - 1) < 1e-12
+
+
+# -- grouped convolution: worked steps name the input channel each window comes from ----------
+def test_grouped_conv_steps_name_the_input_channel(capsys):
+    # was: every window of group 2 was labelled "of the input" / "channel 1" although it is
+    # taken from input channel 2 (depthwise) or channels 3-4 (two channels per group)
+    x = "[[[1,2],[3,4]],[[5,6],[7,8]],[[0,1],[1,0]],[[2,2],[2,2]]]"
+    rc, out, err = run(capsys, "conv", "--input", x, "--kernel", "[[[[1]],[[1]]],[[[1]],[[2]]]]",
+                       "--groups", "2", "--steps", "--max-cells", "8")
+    assert rc == 0, err
+    second = out[out.index("O[2,1,1]"):]
+    assert "window, channel 3" in second and "window, channel 4" in second
+    assert "Σ channel 3 = 0·1 = 0" in second and "Σ channel 4 = 2·2 = 4" in second
+    rc, out, err = run(capsys, "conv", "--input", "[[[1,2],[3,4]],[[5,6],[7,8]]]",
+                       "--kernel", "[[[[1]]],[[[2]]]]", "--groups", "2", "--steps")
+    assert rc == 0, err
+    assert "O[2,1,1]: row 1, column 1 of the input, channel 2" in out
+    assert "O[2,1,1] = 5·2 = 10" in out  # input channel 2 (value 5) times its own kernel (2)

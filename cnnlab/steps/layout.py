@@ -205,12 +205,16 @@ def _conv_layout(fmt, trace: Trace, max_cells: int | None) -> list[Block]:
 def _conv_cell(fmt, trace: Trace, cell: Cell, where: str) -> Group:
     p = trace.params
     per_group, kh, kw = cell.window.shape
+    groups = p.get("groups", 1)
+    # input channels are numbered as in the input: group g's windows start at channel g·C_in/groups
+    first = cell.index[0] // (trace.kernel.shape[0] // groups) * per_group if groups > 1 else 0
     lhs = fmt.index("O", _display_index(trace, cell.index))
     lines: list = [Para(f"{lhs if fmt.name != 'latex' else 'cell ' + _plain_index(cell, trace)}: "
-                        + _where(cell, (kh, kw), p["dilation"], where))]
+                        + _where(cell, (kh, kw), p["dilation"], where)
+                        + (f", channel {first + 1}" if per_group == 1 and groups > 1 else ""))]
     channel_sums = []
     for c in range(per_group):
-        suffix = f", channel {c + 1}" if per_group > 1 else ""
+        suffix = f", channel {first + c + 1}" if per_group > 1 else ""
         lines.append(Matrices([(f"window{suffix}", matrix_text(fmt, cell.window[c])),
                                ("weights", matrix_text(fmt, cell.weights[c])),
                                ("products", matrix_text(fmt, cell.products[c]))], ["⊙", "="]))
@@ -218,8 +222,8 @@ def _conv_cell(fmt, trace: Trace, cell: Cell, where: str) -> Group:
         if per_group > 1:
             terms = [fmt.product(a, b) for a, b in zip(cell.window[c].flat, cell.weights[c].flat)]
             rhs = [fmt.plus(terms)] if len(terms) <= MAX_TERMS else []
-            lines.append(Equation(f"{fmt.sym('sum')} channel {c + 1}" if fmt.name != "latex"
-                                  else rf"\Sigma_{{{c + 1}}}", rhs + [fmt.num(channel_sums[-1])]))
+            lines.append(Equation(f"{fmt.sym('sum')} channel {first + c + 1}" if fmt.name != "latex"
+                                  else rf"\Sigma_{{{first + c + 1}}}", rhs + [fmt.num(channel_sums[-1])]))
     if per_group == 1 and kh * kw <= MAX_TERMS:
         terms = [fmt.product(a, b) for a, b in zip(cell.window[0].flat, cell.weights[0].flat)]
     else:
