@@ -153,3 +153,18 @@ def test_grouped_conv_steps_name_the_input_channel(capsys):
     assert rc == 0, err
     assert "O[2,1,1]: row 1, column 1 of the input, channel 2" in out
     assert "O[2,1,1] = 5·2 = 10" in out  # input channel 2 (value 5) times its own kernel (2)
+
+
+# -- float overflow in a result: an error, not a silent JSON null ------------------------------
+def test_conv_overflow_is_usage_error_not_null(capsys, tmp_path):
+    # was: exit 0 with {"output": [[null, null]]} (1e300·1e300 = inf printed as null)
+    for extra in ([], ["--steps"]):
+        assert_usage_error(capsys, "conv", "--input", "1e300 1e300", "--kernel", "1e300",
+                           "--format", "json", *extra, contains="overflows")
+    path = write_sheet(tmp_path, 'parts: [{id: a, ask: "conv2d([[1e300]], [[1e300]])"}]')
+    assert_usage_error(capsys, "solve", path, "--format", "json", contains="overflows")
+
+
+def test_saturating_functions_still_fine(capsys):
+    rc, out, _ = run(capsys, "act", "--input", "-800 0 800", "--fn", "sigmoid", "--format", "json")
+    assert rc == 0 and json.loads(out)["output"] == [0.0, 0.5, 1.0]

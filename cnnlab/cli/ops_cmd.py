@@ -248,6 +248,8 @@ def emit(args, output, trace) -> int:
     import numpy as np
 
     output = np.asarray(output)
+    if output.dtype != object and not np.isfinite(output).all():
+        raise UsageError("the result overflows (values over about 1.8e308); scale the input down")
     if args.format == "json":
         from cnnlab.steps.numbers import exact_string, is_exact, to_json_value
 
