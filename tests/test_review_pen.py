@@ -168,3 +168,15 @@ def test_conv_overflow_is_usage_error_not_null(capsys, tmp_path):
 def test_saturating_functions_still_fine(capsys):
     rc, out, _ = run(capsys, "act", "--input", "-800 0 800", "--fn", "sigmoid", "--format", "json")
     assert rc == 0 and json.loads(out)["output"] == [0.0, 0.5, 1.0]
+
+
+def test_txt_file_with_blank_line_names_the_channels(capsys, tmp_path):
+    # was: "input is ragged: row [1] has 1 entries, expected 2" for a .txt file whose blank line
+    # (a channel separator) split a matrix into channels of 2 and 1 rows
+    path = tmp_path / "x.txt"
+    path.write_text("1 2 3\n4 5 6\n\n7 8 9\n")
+    line = assert_usage_error(capsys, "conv", "--input", str(path), "--kernel", "1")
+    assert "new channel" in line and "channel 2 has 1 row(s) where channel 1 has 2" in line
+    path.write_text("1 2\n3 4\n\n5 6\n7 8\n")
+    rc, out, _ = run(capsys, "conv", "--input", str(path), "--kernel", "1", "--format", "json")
+    assert rc == 0 and json.loads(out)["output"] == [[6.0, 8.0], [10.0, 12.0]]

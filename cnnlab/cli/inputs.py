@@ -106,6 +106,10 @@ def _parse_rows(text: str, what: str) -> Any:
         out.append([[parse_number(t, what) for t in re.split(r"[\s,]+", r.strip()) if t] for r in rows])
     if not out:
         raise UsageError(f"{what} is empty")
+    for n, matrix in enumerate(out[1:], start=2):
+        if len(matrix) != len(out[0]):
+            raise UsageError(f"{what}: a blank line or '|' starts a new channel, and channel {n} has "
+                             f"{len(matrix)} row(s) where channel 1 has {len(out[0])}")
     if len(out) == 1:
         matrix = out[0]
         return matrix[0] if len(matrix) == 1 and ";" not in text and "\n" not in text.strip() else matrix
