@@ -88,3 +88,20 @@ def test_train_resizes_a_folder_of_mixed_sizes(tmp_path, monkeypatch, capsys):
     assert main(["train", "--data", "mixed", "--model", "mlp", "--epochs", "1", "--out", "r2",
                  "--resize", "12xq"]) == 2
     assert capsys.readouterr().err.startswith("error:")
+
+
+def test_train_skips_and_counts_corrupt_images_or_refuses_them_with_strict(tmp_path, capsys):
+    # issue 5: corrupt images are skipped and counted, or refused under --strict,
+    # and a refused run leaves no run folder behind.
+    root = _folder(tmp_path / "imgs", {"off": 10, "on": 10})
+    (root / "on" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    args = ["train", "--data", str(root), "--model", "logreg", "--epochs", "1", "--threads", "1"]
+    assert main(args + ["--out", str(tmp_path / "strict"), "--strict"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: corrupt file ") and "broken.png" in err
+    assert not (tmp_path / "strict").exists()
+    assert main(args + ["--out", str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out
+    assert "data: skipped 1 unreadable files" in out
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["skipped_files"] == 1

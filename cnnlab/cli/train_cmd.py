@@ -21,6 +21,7 @@ TRAIN_EXAMPLES = """examples:
   cnnlab train --data fashion-mnist --model cnn6-bn --augment shift:2,hflip --out runs/fm
   cnnlab train --data tiles/ --model resnet18 --weights resnet18.pth --unfreeze-after 3
   cnnlab train --config run.yaml --lr 3e-4        # flags override the YAML file
+  cnnlab train --data tiles/ --model cnn3 --resize 64x64 --strict   # corrupt image -> error
 
 An interrupted run continues from its last checkpoint when started again with the
 same settings and --out.
@@ -37,7 +38,7 @@ EVALUATE_EXAMPLES = """examples:
 _FIELDS = ("data", "model", "epochs", "batch_size", "optimizer", "lr", "momentum",
            "weight_decay", "schedule", "step_size", "gamma", "patience", "augment", "seed",
            "device", "amp", "out", "val_fraction", "limit", "data_dir", "loss", "weights",
-           "freeze", "unfreeze_after", "backbone_lr_factor", "threads", "resize")
+           "freeze", "unfreeze_after", "backbone_lr_factor", "threads", "resize", "strict")
 
 
 def register(subparsers) -> None:
@@ -86,6 +87,8 @@ def register(subparsers) -> None:
     p.add_argument("--threads", type=int, help="CPU threads (default: all cores available)")
     p.add_argument("--resize", metavar="HxW",
                    help="resize the images of a folder / CSV of mixed sizes to HxW")
+    p.add_argument("--strict", action="store_true", default=None,
+                   help="refuse a folder / CSV holding corrupt images (default: skip and count them)")
     p.set_defaults(func=train_handler)
 
     e = subparsers.add_parser(

@@ -24,7 +24,7 @@ SCHEDULES = ("none", "step", "cosine", "onecycle")
 DEVICES = ("cpu", "cuda", "auto")
 LOSSES = ("cross_entropy", "nll")
 # Fields that may change between an interrupted run and its resumption.
-RESUME_IGNORES = ("out", "device", "threads")
+RESUME_IGNORES = ("out", "device", "threads", "strict")  # strict changes nothing it lets through
 
 
 @dataclass
@@ -60,6 +60,7 @@ class TrainConfig:
     backbone_lr_factor: float = 0.1  # backbone lr / head lr once unfrozen (with unfreeze_after)
     threads: int | None = None  # CPU threads for torch; default: the cores this process may use
     resize: str | None = None  # "HxW": resize the images of a folder / CSV of mixed sizes
+    strict: bool = False  # refuse a folder / CSV with corrupt images instead of skipping them
 
     # --- building ------------------------------------------------------------------
 

@@ -125,7 +125,7 @@ def load_config_dataset(config: TrainConfig, data: str | None = None):
 
     return load_dataset(data or config.data, data_dir=config.data_dir,
                         val_fraction=config.val_fraction, seed=config.split_seed,
-                        limit=config.limit, resize=config.resize_hw())
+                        limit=config.limit, resize=config.resize_hw(), strict=config.strict)
 
 
 @contextlib.contextmanager
@@ -193,6 +193,8 @@ def fit(config: TrainConfig, dataset=None, *, progress: bool = False,
         dataset = load_config_dataset(config)
     N, C, H, W = dataset.x_train.shape
     K = len(dataset.classes)
+    for note in dataset.notes:  # e.g. corrupt files skipped, grayscale converted to RGB
+        say(f"data: {note}")
     if len(dataset.x_val) == 0:
         raise UsageError(f"dataset {config.data} has no validation examples; raise --val-fraction")
     augment = parse_augment(config.augment)
@@ -216,6 +218,7 @@ def fit(config: TrainConfig, dataset=None, *, progress: bool = False,
                                            resuming, progress, say, on_epoch)
         # wall time of this call plus the training time of the calls it resumed
         summary["total_seconds"] = round(time.perf_counter() - started + earlier, 3)
+        summary["skipped_files"] = int(dataset.skipped)
         write_json(run_dir / "summary.json", summary)
     return RunResult(run_dir, model.cpu().eval(), summary, history)
 
