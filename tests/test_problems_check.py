@@ -60,6 +60,16 @@ def test_shape_mismatch_reported_as_such():
     assert part.correct is False and "claimed shape 2x2, computed 4x4" in part.comparison.note
 
 
+def test_a_single_number_answers_a_result_of_one_cell():
+    x = np.array([[1.0, 2.0], [3.0, 4.0]])
+    k = np.array([[1.0, 0.0], [0.0, 1.0]])
+    assert compare(5, ops.conv2d(x, k), None).correct  # 1x1 result, claimed as "5"
+    assert compare(5, ops.conv2d(x[None], k[None, None]), None).correct  # 1x1x1
+    wrong = compare(6, ops.conv2d(x, k), None)
+    assert not wrong.correct and wrong.mismatches == [{"index": [0, 0], "claimed": 6, "expected": 5.0}]
+    assert not compare(5, ops.conv2d(np.ones((3, 3)), k), None).correct  # 2x2: still a shape error
+
+
 def test_right_answers_under_rounding():
     s = ops.sigmoid(AZ)
     assert check_one("sigmoid(Z)", round_half_away(s, 2), round=2).correct is True
