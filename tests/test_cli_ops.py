@@ -117,6 +117,16 @@ BAD = [
     ("bad padding word", ["conv", "--input", "1 2; 3 4", "--kernel", "1", "--padding", "lots"]),
     ("round out of range", ["act", "--input", "1", "--fn", "relu", "--round", "-1"]),
     ("division by zero", ["act", "--input", "1/0", "--fn", "relu"]),
+    ("transposed with flip", ["conv", "--input", "1 2; 3 4", "--kernel", "1", "--transposed", "--flip"]),
+    ("transposed reflect", ["conv", "--input", "1 2; 3 4", "--kernel", "1", "--transposed",
+                            "--padding-mode", "reflect"]),
+    ("transposed same", ["conv", "--input", "1 2; 3 4", "--kernel", "1", "--transposed", "--padding", "same"]),
+    ("output padding too big", ["conv", "--input", "1 2; 3 4", "--kernel", "1", "--transposed",
+                                "--output-padding", "1"]),
+    ("output padding without transposed", ["conv", "--input", "1 2; 3 4", "--kernel", "1",
+                                           "--output-padding", "1"]),
+    ("transposed output empty", ["conv", "--input", "1 2; 3 4", "--kernel", "1", "--transposed",
+                                 "--padding", "3"]),
 ]
 
 
@@ -147,3 +157,46 @@ def test_literal_over_the_element_limit_is_refused_before_parsing():
 
     with pytest.raises(UsageError, match="4096"):
         read_tensor("[" + ",".join(["1"] * 4097) + "]", "input")
+
+
+def test_conv_transposed_against_torch(capsys):
+    # in-process (no interpreter start per case): random shapes, strides, paddings,
+    # output paddings, dilations, groups and biases against F.conv_transpose2d
+    torch = pytest.importorskip("torch")
+    from cnnlab.cli.main import main
+
+    rng = np.random.default_rng(7)
+    for _ in range(40):
+        g = int(rng.integers(1, 3))
+        cin, cout = g * int(rng.integers(1, 3)), g * int(rng.integers(1, 3))
+        H, W, kh, kw = (int(v) for v in rng.integers(1, 5, size=4))
+        s, d = int(rng.integers(1, 4)), int(rng.integers(1, 3))
+        p = int(rng.integers(0, min(kh, kw)))
+        op = int(rng.integers(0, max(s, d)))
+        x = rng.integers(-3, 4, size=(cin, H, W)).astype(float)
+        k = rng.integers(-2, 3, size=(cin, cout // g, kh, kw)).astype(float)
+        b = rng.integers(-2, 3, size=cout).astype(float)
+        if min((n - 1) * s - 2 * p + d * (kk - 1) + op + 1 for n, kk in ((H, kh), (W, kw))) < 1:
+            continue  # an empty output: refused by both (tested among the bad inputs)
+        want = torch.nn.functional.conv_transpose2d(
+            torch.tensor(x)[None], torch.tensor(k), torch.tensor(b), stride=s, padding=p,
+            output_padding=op, groups=g, dilation=d)[0].numpy()
+        argv = ["conv", "--transposed", "--input", json.dumps(x.tolist()), "--kernel", json.dumps(k.tolist()),
+                "--bias", ",".join(str(v) for v in b), "--stride", str(s), "--padding", str(p),
+                "--output-padding", str(op), "--dilation", str(d), "--groups", str(g), "--format", "json"]
+        assert main(argv) == 0, capsys.readouterr().err
+        doc = json.loads(capsys.readouterr().out)
+        got = np.array(doc["output"]).reshape(want.shape)
+        np.testing.assert_allclose(got, want, atol=1e-9)
+        assert main(argv + ["--steps", "--max-cells", "0"]) == 0  # the worked route agrees too
+        doc = json.loads(capsys.readouterr().out)
+        np.testing.assert_allclose(np.array(doc["output"]).reshape(want.shape), want, atol=1e-9)
+
+
+def test_conv_transposed_hand_worked_steps():
+    # 2x2 input, 2x2 kernel, stride 2: each input value stamps a scaled kernel copy
+    doc = run_json("conv", "--transposed", "--input", "1 2; 3 4", "--kernel", "1 2; 3 4", "--stride", "2")
+    assert doc["output"] == [[1, 2, 2, 4], [3, 4, 6, 8], [3, 6, 4, 8], [9, 12, 12, 16]]
+    r = cnnlab("conv", "--transposed", "--input", "1 2; 3 4", "--kernel", "1 1; 1 1", "--stride", "2",
+               "--steps", "--max-cells", "1")
+    assert r.returncode == 0 and "spread and padded input" in r.stdout and "kernel rotated 180°" in r.stdout

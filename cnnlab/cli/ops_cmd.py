@@ -23,9 +23,9 @@ ACT_FUNCTIONS = ("relu", "sigmoid", "tanh", "softmax", "leaky_relu")
 PADDING_MODES = ("zeros", "reflect", "symmetric", "replicate", "circular")
 
 CONV_EXAMPLES = """examples:
-  cnnlab conv --input '1 2 3; 4 5 6; 7 8 9' --kernel '1 0; 0 -1'
   cnnlab conv --input '[[0,1,2],[3,4,5],[6,7,8]]' --kernel '[[1,0],[0,-1]]' --padding 1 --flip --steps --format latex
   cnnlab conv --input image.csv --kernel sobel_x --padding same --padding-mode reflect --format json
+  cnnlab conv --input '1 2; 3 4' --kernel '1 1; 1 1' --transposed --stride 2 --steps
 """
 POOL_EXAMPLES = """examples:
   cnnlab pool --input '1 2 3 4; 5 6 7 8; 9 10 11 12; 13 14 15 16' --op max --size 2
@@ -87,6 +87,10 @@ def register(subparsers) -> None:
     p.add_argument("--dilation", metavar="D", default="1", help="int or 'a,b' (default 1)")
     p.add_argument("--groups", type=int, default=1, metavar="G", help="channel groups (default 1)")
     p.add_argument("--flip", action="store_true", help="true convolution: rotate the kernel by 180° first")
+    p.add_argument("--transposed", action="store_true",
+                   help="transposed convolution, as torch's conv_transpose2d (kernel C_in×C_out/G×kh×kw)")
+    p.add_argument("--output-padding", metavar="P", default="0",
+                   help="with --transposed: rows/columns added at the bottom/right (int or 'a,b')")
     p.add_argument("--act", choices=CONV_ACTS, default=None, help="activation applied after the bias")
     p.add_argument("--slope", type=float, default=0.01, help="negative slope of leaky_relu (default 0.01)")
     _common(p)
@@ -176,23 +180,57 @@ def run_conv(args) -> int:
     from cnnlab.cli.inputs import parse_int_pair, parse_padding
 
     _check_cells(args)
+    if args.groups < 1:
+        raise UsageError(f"--groups must be >= 1, got {args.groups}")
+    if args.transposed:
+        return _run_conv_transposed(args)
+    if args.output_padding != "0":
+        raise UsageError("--output-padding applies to --transposed only")
     x = _tensor(args.input, "input", args.exact, (2, 3))
     k = _tensor(args.kernel, "kernel", args.exact, (2, 3, 4))
     kw = dict(bias=_bias(args.bias, args.exact), stride=parse_int_pair(args.stride, "stride"),
               padding=parse_padding(args.padding), padding_mode=args.padding_mode,
               dilation=parse_int_pair(args.dilation, "dilation"), groups=args.groups, flip=args.flip)
-    if args.groups < 1:
-        raise UsageError(f"--groups must be >= 1, got {args.groups}")
     if args.steps:
         from cnnlab.steps import trace_conv2d
 
         trace = trace_conv2d(x, k, **kw, act=args.act, slope=args.slope)
         return emit(args, trace.output, trace)
-    out = ops.conv2d(x, k, **kw)
+    return _activate_and_emit(args, ops.conv2d(x, k, **kw), None)
+
+
+def _activate_and_emit(args, out, trace) -> int:
+    from cnnlab import ops
+
     if args.act:
         fn = ops.get_activation(args.act)
         out = fn(out, args.slope) if args.act == "leaky_relu" else fn(out)
-    return emit(args, out, None)
+    return emit(args, out, trace)
+
+
+def _run_conv_transposed(args) -> int:
+    """cnnlab conv --transposed: zero padding, int or pair padding, no flip."""
+    from cnnlab import ops
+    from cnnlab.cli.inputs import parse_int_pair, parse_padding
+
+    if args.flip:
+        raise UsageError("--flip does not apply to --transposed (its worked steps rotate the kernel already)")
+    if args.padding_mode != "zeros":
+        raise UsageError(f"--transposed takes zero padding only, got --padding-mode {args.padding_mode}")
+    if args.act and args.steps:
+        raise UsageError("--act with --transposed --steps is not worked out; leave out --steps or --act")
+    x = _tensor(args.input, "input", args.exact, (2, 3))
+    k = _tensor(args.kernel, "kernel", args.exact, (2, 3, 4))
+    kw = dict(bias=_bias(args.bias, args.exact), stride=parse_int_pair(args.stride, "stride"),
+              padding=parse_padding(args.padding, named=False),
+              output_padding=parse_int_pair(args.output_padding, "output padding", minimum=0),
+              dilation=parse_int_pair(args.dilation, "dilation"), groups=args.groups)
+    if args.steps:
+        from cnnlab.steps import trace_conv_transpose2d
+
+        trace = trace_conv_transpose2d(x, k, **kw)
+        return emit(args, trace.output, trace)
+    return _activate_and_emit(args, ops.conv_transpose2d(x, k, **kw), None)
 
 
 def run_pool(args) -> int:
