@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -117,6 +118,10 @@ BAD = [
     ("bad padding word", ["conv", "--input", "1 2; 3 4", "--kernel", "1", "--padding", "lots"]),
     ("round out of range", ["act", "--input", "1", "--fn", "relu", "--round", "-1"]),
     ("division by zero", ["act", "--input", "1/0", "--fn", "relu"]),
+    ("slope not finite", ["act", "--input", "-1", "--fn", "leaky_relu", "--slope", "nan"]),
+    ("quiz to a pdf", ["quiz", "--topics", "conv", "--count", "1", "--out", "quiz.pdf"]),
+    ("solve to yaml", ["solve", str(Path(__file__).parents[1] / "examples/problems/sheet1.yaml"),
+                       "--out", "sheet1.yaml"]),
     ("transposed with flip", ["conv", "--input", "1 2; 3 4", "--kernel", "1", "--transposed", "--flip"]),
     ("transposed reflect", ["conv", "--input", "1 2; 3 4", "--kernel", "1", "--transposed",
                             "--padding-mode", "reflect"]),

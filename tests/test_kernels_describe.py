@@ -96,3 +96,11 @@ def test_sum_and_symmetry_helpers():
     assert s == {"left_right": "none", "top_bottom": "none", "rotation_180": "none",
                  "transpose": "none", "rotation_90": "none"}
     assert "transpose" not in symmetries([[1, 2, 3]])
+
+
+def test_zero_and_all_negative_kernels_are_not_called_smoothing():
+    zero = describe_kernel(np.zeros((2, 2)))
+    assert zero["family"] == "zero" and "zero kernel" in zero["summary"]
+    negative = describe_kernel(-np.ones((3, 3)))
+    assert negative["family"] == "inverted smoothing"
+    assert describe_kernel(np.ones((3, 3)) / 9)["family"] == "smoothing"

@@ -93,10 +93,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _format_for(out: str | None, given: str | None, default: str, allowed: tuple[str, ...]) -> str:
     if given:
         return given
-    if out:
-        fmt = _EXTENSIONS.get(os.path.splitext(out)[1].lower())
-        if fmt in allowed:
-            return fmt
+    suffix = os.path.splitext(out)[1].lower() if out else ""
+    if suffix:
+        fmt = _EXTENSIONS.get(suffix)
+        if fmt not in allowed:  # a .pdf or .docx would otherwise be written as plain text
+            known = sorted(e for e, f in _EXTENSIONS.items() if f in allowed)
+            raise UsageError(f"--out {out}: cannot write {suffix} here; use {', '.join(known)} "
+                             f"or name the format with --format")
+        return fmt
     return default
 
 

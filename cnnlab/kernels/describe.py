@@ -112,10 +112,14 @@ def kernel_family(f: np.ndarray, kind: str, symmetry: dict[str, str]) -> tuple[s
     """
     kh, kw = f.shape
     scale = max(1.0, float(np.abs(f).max()))
+    if not np.any(f):
+        return "zero", "every weight is 0: the output is 0 everywhere (plus the bias), whatever the image"
     if np.count_nonzero(f) == 1:
         return "identity/shift", "a single non-zero weight: copies the image (shifted when off-centre), scaled"
     if np.all(f >= 0):
         return "smoothing", "non-negative weights: a weighted average (low-pass, blur)"
+    if np.all(f <= 0):
+        return "inverted smoothing", "non-positive weights: a blur of the negated image (bright becomes dark)"
     r180 = symmetry["rotation_180"]
     if kind == "zero-sum" and r180 == "antisymmetric":
         return "first derivative", "odd zero-sum kernel: answers to edges, the sign gives their direction"
@@ -203,7 +207,7 @@ def _vector(values: list) -> str:
 
 def _summary(d: dict) -> str:
     kh, kw = d["shape"]
-    parts = [f"{kh}x{kw} {d['sum_kind']} kernel, {d['family']}"]
+    parts = [f"{kh}x{kw} zero kernel" if d["family"] == "zero" else f"{kh}x{kw} {d['sum_kind']} kernel, {d['family']}"]
     if d["separable"]:
         parts.append(f"separable (rank {d['rank']}): column {_vector(d.get('column_exact', d['column']))}ᵀ ⊗ "
                      f"row {_vector(d.get('row_exact', d['row']))}")
