@@ -252,5 +252,10 @@ def evaluate(ask: Ask, env: dict[str, Any], ctx: EvalContext, hook: Hook | None 
             return result
         raise _refuse(ctx.where, ask.text, node, f"{type(node).__name__} is not allowed")  # pragma: no cover
 
-    value = ev(ask.tree, 0)
+    try:
+        value = ev(ask.tree, 0)
+    except UsageError as exc:  # every message names the part, wherever deep it was raised
+        if str(exc).startswith(ctx.where):
+            raise
+        raise UsageError(f"{ctx.where}: {exc}") from None
     return Evaluation(value=value, calls=calls)
