@@ -260,3 +260,41 @@ def test_conv2d_refuses_kernel_larger_than_padded_input_and_huge_outputs():
         ops.conv2d(np.ones((2, 2)), np.ones((3, 3)))
     with pytest.raises(UsageError, match="limit"):
         ops.conv2d(np.ones((2, 2)), np.ones((1, 1)), padding=5000)  # would be 5002 x 5002
+
+
+def test_exact_integer_fast_path_equals_fraction_arithmetic(monkeypatch):
+    # exact conv2d works on int64 numerators when no overflow is possible; it must give
+    # exactly the Fractions that Fraction-by-Fraction arithmetic gives
+    from fractions import Fraction
+
+    from cnnlab.ops import conv as conv_module
+    from cnnlab.ops.tensor import to_exact
+
+    rng = np.random.default_rng(11)
+    dens = [1, 2, 3, 4, 6, 7, 10]
+    cases = []
+    for _ in range(30):
+        C, g = int(rng.integers(1, 4)), 1
+        H, W, kh, kw = (int(v) for v in rng.integers(2, 7, size=4))
+        kh, kw = min(kh, H), min(kw, W)
+        x = np.array([Fraction(int(rng.integers(-9, 10)), int(rng.choice(dens)))
+                      for _ in range(C * H * W)], dtype=object).reshape(C, H, W)
+        k = np.array([Fraction(int(rng.integers(-5, 6)), int(rng.choice(dens)))
+                      for _ in range(2 * C * kh * kw)], dtype=object).reshape(2, C, kh, kw)
+        bias = [Fraction(int(rng.integers(-5, 6)), int(rng.choice(dens))) for _ in range(2)]
+        kw_args = dict(bias=bias, stride=int(rng.integers(1, 3)), padding=int(rng.integers(0, 2)),
+                       padding_mode=str(rng.choice(["zeros", "reflect", "replicate"])),
+                       dilation=1, flip=bool(rng.integers(0, 2)))
+        cases.append((x, k, kw_args))
+    fast = [ops.conv2d(x, k, **kw) for x, k, kw in cases]
+    monkeypatch.setattr(conv_module, "_correlate_exact", lambda *a, **k: None)  # Fractions only
+    slow = [ops.conv2d(x, k, **kw) for x, k, kw in cases]
+    for f, s in zip(fast, slow):
+        assert f.dtype == object and f.shape == s.shape
+        assert all(type(v) is Fraction for v in f.ravel())
+        assert (f == s).all()
+    # a value too large for int64 products falls back to Fractions, still exact
+    huge = np.array([[Fraction(2**70), Fraction(1)], [Fraction(1), Fraction(1, 3)]], dtype=object)
+    out = ops.conv2d(huge, to_exact(np.array([[3.0]])))
+    assert out[1, 1] == 1
+    assert out[0, 0] == Fraction(3 * 2**70)

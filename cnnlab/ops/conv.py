@@ -7,6 +7,7 @@ axis (contract §0). Float tensors use a vectorised sliding-window einsum; exact
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from cnnlab.errors import UsageError, check_shape
 from cnnlab.ops.padding import pad, pair, resolve_padding
 from cnnlab.ops.sizes import conv_output_size, effective_kernel, transposed_output_size
-from cnnlab.ops.tensor import is_exact, to_exact, to_fraction
+from cnnlab.ops.tensor import from_scaled_integers, is_exact, scaled_integers, to_exact, to_fraction
 
 __all__ = ["conv2d", "conv_transpose2d", "flip", "as_filters", "bias_vector", "squeeze_channels"]
 
@@ -142,13 +143,43 @@ def conv2d(x: np.ndarray, k: np.ndarray, bias: Any = 0, stride: Any = 1, padding
 
     xp = pad(x3, (top, bottom, left, right), padding_mode)  # (C, Hp, Wp)
     span_h, span_w = effective_kernel(kh, dh), effective_kernel(kw, dw)
-    win = sliding_window_view(xp, (span_h, span_w), axis=(1, 2))  # (C, Hp-span+1, Wp-span+1, span_h, span_w)
-    win = win[:, ::sh, ::sw, ::dh, ::dw]  # (C, H_out, W_out, kh, kw)
-    win = win.reshape(g, per_group, H_out, W_out, kh, kw)
-    f = filters.reshape(g, C_out // g, per_group, kh, kw)
-    out = np.einsum("gchwij,gocij->gohw", win, f).reshape(C_out, H_out, W_out)
-    out = out + b[:, None, None]
+
+    def correlate(xp: np.ndarray, filters: np.ndarray) -> np.ndarray:  # -> (C_out, H_out, W_out)
+        win = sliding_window_view(xp, (span_h, span_w), axis=(1, 2))  # (C, Hp-span+1, Wp-span+1, span_h, span_w)
+        win = win[:, ::sh, ::sw, ::dh, ::dw]  # (C, H_out, W_out, kh, kw)
+        win = win.reshape(g, per_group, H_out, W_out, kh, kw)
+        f = filters.reshape(g, C_out // g, per_group, kh, kw)
+        return np.einsum("gchwij,gocij->gohw", win, f).reshape(C_out, H_out, W_out)
+
+    if exact:
+        out = _correlate_exact(correlate, xp, filters, b, per_group * kh * kw)
+        if out is not None:
+            return squeeze_channels(out)
+    out = correlate(xp, filters) + b[:, None, None]
     return squeeze_channels(out)
+
+
+def _correlate_exact(correlate, xp: np.ndarray, filters: np.ndarray, b: np.ndarray,
+                     terms: int) -> np.ndarray | None:
+    """Exact correlation plus bias on int64 numerators: the Fraction result, far faster.
+
+    ``xp = X / Dx`` and ``filters = F / Df`` with integer X, F, so every output is
+    ``(X ⋆ F) / (Dx·Df)`` plus the bias; the sums of products are formed in int64 once
+    a bound shows they cannot overflow. None when they could: then the caller works on
+    the Fractions themselves.
+    """
+    x_int, f_int, b_int = scaled_integers(xp), scaled_integers(filters), scaled_integers(b)
+    if x_int is None or f_int is None or b_int is None:
+        return None
+    (X, dx), (F, df), (B, db) = x_int, f_int, b_int
+    den = math.lcm(dx * df, db)  # output = (X ⋆ F)·(den / (dx·df)) / den + B·(den / db) / den
+    up, b_up = den // (dx * df), den // db
+    largest = (int(np.abs(X).max(initial=0)) * int(np.abs(F).max(initial=0)) * terms * up
+               + int(np.abs(B).max(initial=0)) * b_up)
+    if den >= 2**62 or largest >= 2**62:
+        return None
+    out = correlate(X, F) * up + (B * b_up)[:, None, None]
+    return from_scaled_integers(out, den)
 
 
 def conv_transpose2d(x: np.ndarray, k: np.ndarray, bias: Any = 0, stride: Any = 1, padding: Any = 0,
