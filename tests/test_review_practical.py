@@ -105,3 +105,21 @@ def test_train_skips_and_counts_corrupt_images_or_refuses_them_with_strict(tmp_p
     assert "data: skipped 1 unreadable files" in out
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["skipped_files"] == 1
+
+
+def test_positive_class_names_the_class_of_the_two_class_metrics(tmp_path, capsys):
+    root = _folder(tmp_path / "imgs", {"off": 14, "on": 6})
+    args = ["train", "--data", str(root), "--model", "logreg", "--epochs", "1", "--threads", "1", "--json"]
+    assert main(args + ["--out", str(tmp_path / "bad"), "--positive-class", "running"]) == 2
+    err = capsys.readouterr().err
+    assert "'running' is not a class" in err and "'off' or 'on'" in err
+    assert not (tmp_path / "bad").exists()
+    assert main(args + ["--out", str(tmp_path / "on")]) == 0
+    default = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert default["positive_class"] == "on"
+    assert main(args + ["--out", str(tmp_path / "off"), "--positive-class", "off"]) == 0
+    off = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert off["positive_class"] == "off" and off["test_accuracy"] == default["test_accuracy"]
+    assert main(["evaluate", str(tmp_path / "off"), "--json"]) == 0
+    again = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert again["positive_class"] == "off" and again["f1"] == pytest.approx(off["f1"])

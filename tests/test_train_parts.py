@@ -30,6 +30,24 @@ def test_binary_metrics_match_sklearn(seed):
     assert ours["roc_auc"] == pytest.approx(metrics.roc_auc_score(y, score))
 
 
+@pytest.mark.parametrize("positive", [0, 1])
+def test_summarise_logits_positive_class_matches_sklearn_pos_label(positive):
+    from sklearn import metrics
+
+    from cnnlab.train.metrics import summarise_logits
+
+    rng = np.random.default_rng(positive)
+    y = (rng.random(300) < 0.2).astype(int)  # unbalanced, as on/off tiles often are
+    logits = torch.tensor(rng.normal(size=(300, 2)) + np.eye(2)[y] * 1.5, dtype=torch.float32)
+    ours = summarise_logits(logits, torch.as_tensor(y), 2, positive)
+    pred = logits.argmax(1).numpy()
+    score = logits.softmax(1)[:, positive].numpy()
+    assert ours["precision"] == pytest.approx(metrics.precision_score(y, pred, pos_label=positive))
+    assert ours["recall"] == pytest.approx(metrics.recall_score(y, pred, pos_label=positive))
+    assert ours["f1"] == pytest.approx(metrics.f1_score(y, pred, pos_label=positive))
+    assert ours["roc_auc"] == pytest.approx(metrics.roc_auc_score(y == positive, score))
+
+
 def test_roc_auc_edge_cases():
     assert roc_auc(np.array([0, 1]), np.array([0.2, 0.9])) == 1.0
     assert roc_auc(np.array([0, 1]), np.array([0.5, 0.5])) == 0.5

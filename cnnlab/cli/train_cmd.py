@@ -38,7 +38,7 @@ EVALUATE_EXAMPLES = """examples:
 _FIELDS = ("data", "model", "epochs", "batch_size", "optimizer", "lr", "momentum",
            "weight_decay", "schedule", "step_size", "gamma", "patience", "augment", "seed",
            "device", "amp", "out", "val_fraction", "limit", "data_dir", "loss", "weights",
-           "freeze", "unfreeze_after", "backbone_lr_factor", "threads", "resize", "strict")
+           "freeze", "unfreeze_after", "backbone_lr_factor", "threads", "resize", "strict", "positive_class")
 
 
 def register(subparsers) -> None:
@@ -89,6 +89,9 @@ def register(subparsers) -> None:
                    help="resize the images of a folder / CSV of mixed sizes to HxW")
     p.add_argument("--strict", action="store_true", default=None,
                    help="refuse a folder / CSV holding corrupt images (default: skip and count them)")
+    p.add_argument("--positive-class", metavar="NAME",
+                   help="two classes: the class whose precision, recall, F1 and ROC-AUC are reported "
+                        "(default: the second class name in sorted order)")
     p.set_defaults(func=train_handler)
 
     e = subparsers.add_parser(
@@ -172,8 +175,8 @@ def train_handler(args: argparse.Namespace) -> int:
               f"train {s['train_accuracy']:.4f}  ({s['epochs']} epochs, {s['params']:,} params, "
               f"{s['train_seconds']:.1f}s training)")
         if "f1" in s:
-            print(f"precision {s['precision']:.4f}  recall {s['recall']:.4f}  f1 {s['f1']:.4f}  "
-                  f"roc_auc {s['roc_auc'] if s['roc_auc'] is None else round(s['roc_auc'], 4)}")
+            print(f"positive class {s['positive_class']}: precision {s['precision']:.4f}  "
+                  f"recall {s['recall']:.4f}  f1 {s['f1']:.4f}  roc_auc {s['roc_auc'] if s['roc_auc'] is None else round(s['roc_auc'], 4)}")
         print(f"run folder: {s['run_dir']}")
     return 0
 
@@ -202,7 +205,7 @@ def evaluate_handler(args: argparse.Namespace) -> int:
     print(f"{result['model']} on the {result['split']} split of {result['data']} "
           f"({result['n']} examples): accuracy {result['accuracy']:.4f}, loss {result['loss']:.4f}")
     if "f1" in result:
-        print(f"precision {result['precision']:.4f}  recall {result['recall']:.4f}  "
+        print(f"positive class {result['positive_class']}: precision {result['precision']:.4f}  recall {result['recall']:.4f}  "
               f"f1 {result['f1']:.4f}  roc_auc {result['roc_auc']}")
     if "shift" in result:
         dx, dy = result["shift"]

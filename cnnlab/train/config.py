@@ -24,7 +24,8 @@ SCHEDULES = ("none", "step", "cosine", "onecycle")
 DEVICES = ("cpu", "cuda", "auto")
 LOSSES = ("cross_entropy", "nll")
 # Fields that may change between an interrupted run and its resumption.
-RESUME_IGNORES = ("out", "device", "threads", "strict")  # strict changes nothing it lets through
+# strict changes nothing it lets through; positive_class only names what the metrics report
+RESUME_IGNORES = ("out", "device", "threads", "strict", "positive_class")
 
 
 @dataclass
@@ -61,6 +62,7 @@ class TrainConfig:
     threads: int | None = None  # CPU threads for torch; default: the cores this process may use
     resize: str | None = None  # "HxW": resize the images of a folder / CSV of mixed sizes
     strict: bool = False  # refuse a folder / CSV with corrupt images instead of skipping them
+    positive_class: str | None = None  # two classes: the class of precision/recall/F1/ROC-AUC
 
     # --- building ------------------------------------------------------------------
 

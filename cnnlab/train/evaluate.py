@@ -72,7 +72,7 @@ def evaluate_run(run_dir: str | Path, data: str | None = None, split: str = "tes
     With a non-zero ``shift`` (dx, dy) it adds the accuracy on the inputs shifted by
     that many pixels (zero fill) and the share of predictions that did not change.
     """
-    from cnnlab.train.loop import load_config_dataset, pick_device
+    from cnnlab.train.loop import load_config_dataset, pick_device, positive_index
 
     if split not in SPLITS:
         raise UsageError(f"--split must be one of {', '.join(SPLITS)}, got {split!r}")
@@ -92,13 +92,17 @@ def evaluate_run(run_dir: str | Path, data: str | None = None, split: str = "tes
         raise UsageError(f"the {split} split of {data or run.config.data} is empty")
     dev = str(pick_device(device))
     mean, std = np.asarray(run.meta["mean"]), np.asarray(run.meta["std"])
-    base = evaluate_model(run.model, x, y, mean, std, device=dev, num_classes=run.meta["num_classes"])
+    pos = positive_index(run.config, run.meta["classes"]) if run.meta["num_classes"] == 2 else 1
+    base = evaluate_model(run.model, x, y, mean, std, device=dev, num_classes=run.meta["num_classes"],
+                          positive=pos)
     result = {"run_dir": str(run.run_dir), "model": run.meta["model"],
               "data": data or run.config.data, "split": split, "n": int(len(y)),
               "accuracy": base["accuracy"], "loss": base["loss"]}
     for key in ("precision", "recall", "f1", "roc_auc"):
         if key in base:  # ROC-AUC is undefined (None) when the split lacks a class
             result[key] = None if math.isnan(base[key]) else base[key]
+    if "f1" in base:
+        result["positive_class"] = str(run.meta["classes"][pos])
     result["confusion"] = base["confusion"].tolist()
     dx, dy = shift
     if (dx, dy) != (0, 0):

@@ -34,7 +34,8 @@ from cnnlab.train.optim import PER_BATCH_SCHEDULES, make_optimizer, make_schedul
 from cnnlab.train.progress import batch_progress
 from cnnlab.train.runs import check_run_dir, default_run_dir, write_atomic, write_json, write_metrics_csv
 
-__all__ = ["fit", "RunResult", "train_epoch", "pick_device", "epoch_seed", "load_config_dataset"]
+__all__ = ["fit", "RunResult", "train_epoch", "pick_device", "epoch_seed", "load_config_dataset",
+           "positive_index"]
 
 
 @dataclass
@@ -119,6 +120,19 @@ def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Ten
     return float(total_loss) / n, int(correct) / n
 
 
+def positive_index(config: TrainConfig, classes) -> int:
+    """Index of ``config.positive_class`` among two classes (default 1: the second name)."""
+    names = [str(c) for c in classes]
+    if config.positive_class is None:
+        return 1
+    if len(names) != 2:
+        raise UsageError(f"--positive-class applies to two-class data; {config.data} has {len(names)} classes")
+    if config.positive_class not in names:
+        raise UsageError(f"--positive-class {config.positive_class!r} is not a class of {config.data}: "
+                         f"choose {names[0]!r} or {names[1]!r}")
+    return names.index(config.positive_class)
+
+
 def load_config_dataset(config: TrainConfig, data: str | None = None):
     """The dataset a config names (same split for the same config)."""
     from cnnlab.data import load_dataset
@@ -193,6 +207,7 @@ def fit(config: TrainConfig, dataset=None, *, progress: bool = False,
         dataset = load_config_dataset(config)
     N, C, H, W = dataset.x_train.shape
     K = len(dataset.classes)
+    positive_index(config, dataset.classes)  # refused before the run folder exists
     for note in dataset.notes:  # e.g. corrupt files skipped, grayscale converted to RGB
         say(f"data: {note}")
     if len(dataset.x_val) == 0:
@@ -310,11 +325,12 @@ def _finish(config, dataset, model, device, run_dir, state, x_train, y_train, x_
     """Restore the best epoch, measure every split, draw the pictures; returns (summary, history)."""
     model.load_state_dict(load_state(run_dir / "best.pt"))
     K = len(dataset.classes)
-    train = summarise_logits(predict_logits(model, x_train, amp=use_amp), y_train, K)
-    val = summarise_logits(predict_logits(model, x_val, amp=use_amp), y_val, K)
+    pos = positive_index(config, dataset.classes)
+    train = summarise_logits(predict_logits(model, x_train, amp=use_amp), y_train, K, pos)
+    val = summarise_logits(predict_logits(model, x_val, amp=use_amp), y_val, K, pos)
     x_test = to_normalised_tensor(dataset.x_test, mean_np, std_np, device)
     y_test = torch.as_tensor(dataset.y_test, dtype=torch.long, device=device)
-    test = summarise_logits(predict_logits(model, x_test, amp=use_amp), y_test, K)
+    test = summarise_logits(predict_logits(model, x_test, amp=use_amp), y_test, K, pos)
     history = state["history"]
     summary = {
         "model": config.model, "data": config.data,
@@ -328,6 +344,7 @@ def _finish(config, dataset, model, device, run_dir, state, x_train, y_train, x_
         "device": str(device), "run_dir": str(run_dir)}
     if K == 2:
         summary.update({k: test[k] for k in ("precision", "recall", "f1", "roc_auc")})
+        summary["positive_class"] = str(dataset.classes[pos])
     summary = {k: _finite(v) for k, v in summary.items()}
     plots.plot_learning_curves(history, run_dir / "learning_curves.png", state["best_epoch"])
     plots.plot_confusion(test["confusion"], dataset.classes, run_dir / "confusion_matrix.png")

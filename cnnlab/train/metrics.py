@@ -1,5 +1,5 @@
 """Classification metrics: accuracy, loss, confusion matrix, and for two classes
-precision, recall, F1 and ROC-AUC (class 1 is the positive class).
+precision, recall, F1 and ROC-AUC of a positive class (class 1 unless told otherwise).
 
 The NumPy functions are checked against scikit-learn in the tests.
 """
@@ -75,7 +75,7 @@ def predict_logits(model, x, batch_size: int = 1024, amp: bool = False):
 
 def evaluate_model(model, x: np.ndarray, y: np.ndarray, mean: np.ndarray, std: np.ndarray, *,
                    device: str = "cpu", batch_size: int = 1024, num_classes: int | None = None,
-                   amp: bool = False) -> dict:
+                   amp: bool = False, positive: int = 1) -> dict:
     """Accuracy, loss, predictions and confusion matrix of ``model`` on (x, y).
 
     x: (N, C, H, W) float in [0, 1], not normalised; y: (N,) ints; mean, std: (C,).
@@ -87,11 +87,15 @@ def evaluate_model(model, x: np.ndarray, y: np.ndarray, mean: np.ndarray, std: n
     xt = to_normalised_tensor(x, mean, std, device)
     logits = predict_logits(model.to(device), xt, batch_size, amp)
     yt = torch.as_tensor(np.asarray(y), dtype=torch.long, device=logits.device)
-    return summarise_logits(logits, yt, num_classes or int(logits.shape[1]))
+    return summarise_logits(logits, yt, num_classes or int(logits.shape[1]), positive)
 
 
-def summarise_logits(logits, y, num_classes: int) -> dict:
-    """Metrics from logits (N, K) and labels (N,) (tensors on any device)."""
+def summarise_logits(logits, y, num_classes: int, positive: int = 1) -> dict:
+    """Metrics from logits (N, K) and labels (N,) (tensors on any device).
+
+    For two classes, ``positive`` (0 or 1) is the class whose precision, recall, F1 and
+    ROC-AUC are reported (the "on" of an on/off power-plant classifier).
+    """
     import torch.nn.functional as F
 
     loss = float(F.cross_entropy(logits, y)) if len(y) else float("nan")
@@ -101,8 +105,8 @@ def summarise_logits(logits, y, num_classes: int) -> dict:
               "loss": loss, "n": int(len(y)), "predictions": pred_np,
               "confusion": confusion_matrix(y_np, pred_np, num_classes)}
     if num_classes == 2:
-        score = logits.softmax(1)[:, 1].cpu().numpy()
-        result.update(binary_metrics(y_np, pred_np, score))
+        score = logits.softmax(1)[:, positive].cpu().numpy()
+        result.update(binary_metrics((y_np == positive).astype(int), (pred_np == positive).astype(int), score))
     return result
 
 
