@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from cnnlab.cli.argtypes import positive_int
 from cnnlab.errors import UsageError
 
 __all__ = ["register"]
@@ -23,21 +24,11 @@ Writes <out>/report.html (self-contained), results.json/.csv, table.md, figures/
 """
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
-    return value
-
-
 def _limit(text: str) -> int | None:
     """A cap on examples; 0 or 'all' means no cap."""
     if text.strip().lower() in ("0", "all", "none"):
         return None
-    return _positive_int(text)
+    return positive_int(text)
 
 
 def _models(text: str) -> list[str]:
@@ -70,15 +61,15 @@ def register(subparsers) -> None:
                         help="dataset name (mnist, fashion-mnist, digits, cifar10) or folder/CSV (default: mnist)")
     parser.add_argument("--data-dir", metavar="DIR", help="folder to look for named datasets in first")
     parser.add_argument("--out", metavar="DIR", help="run folder (default: runs/compare-<data>-<timestamp>)")
-    parser.add_argument("--epochs", type=_positive_int, default=DEFAULT_EPOCHS,
+    parser.add_argument("--epochs", type=positive_int, default=DEFAULT_EPOCHS,
                         help=f"epochs for the torch models (default: {DEFAULT_EPOCHS})")
-    parser.add_argument("--batch-size", type=_positive_int, default=64, help="batch size (default: 64)")
+    parser.add_argument("--batch-size", type=positive_int, default=64, help="batch size (default: 64)")
     parser.add_argument("--limit", type=_limit, default=None, metavar="N",
                         help="use at most N training examples (default: all)")
     parser.add_argument("--logreg-limit", type=_limit, default=DEFAULT_LOGREG_LIMIT, metavar="N",
                         help="training examples for logistic regression, 0 = all "
                              f"(default: {DEFAULT_LOGREG_LIMIT or 'all'})")
-    parser.add_argument("--logreg-max-iter", type=_positive_int, default=DEFAULT_LOGREG_MAX_ITER, metavar="N",
+    parser.add_argument("--logreg-max-iter", type=positive_int, default=DEFAULT_LOGREG_MAX_ITER, metavar="N",
                         help=f"lbfgs iterations at most (default: {DEFAULT_LOGREG_MAX_ITER})")
     parser.add_argument("--logreg-c", type=float, default=DEFAULT_LOGREG_C, metavar="C",
                         help=f"inverse L2 strength of logistic regression (default: {DEFAULT_LOGREG_C}: "
@@ -88,7 +79,7 @@ def register(subparsers) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of initialisation, batch order and the shifts; the split stays fixed (default: 0)")
     parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto",
                         help="where the torch models train (default: auto)")
-    parser.add_argument("--threads", type=_positive_int, default=None, metavar="N",
+    parser.add_argument("--threads", type=positive_int, default=None, metavar="N",
                         help="CPU threads for training (default: all cores but one)")
     parser.add_argument("--json", action="store_true",
                         help="make the last line of stdout one JSON object with the results")

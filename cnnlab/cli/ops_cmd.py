@@ -13,6 +13,7 @@ import re
 import sys
 from typing import Any
 
+from cnnlab.cli.argtypes import finite_float
 from cnnlab.errors import UsageError
 
 __all__ = ["register", "run_conv", "run_pool", "run_act", "emit"]
@@ -61,17 +62,6 @@ def _common(p: argparse.ArgumentParser, exact: bool = True, steps: bool = True) 
 _NEGATIVE_VALUE = re.compile(r"^-\.?\d[\d.,;/eE+\-]*$")
 
 
-def _finite(text: str) -> float:
-    """A --slope value: a finite number (nan and inf would poison every output cell)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if value != value or value in (float("inf"), float("-inf")):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
-    return value
-
-
 def _add(subparsers, name: str, help: str, description: str, examples: str) -> argparse.ArgumentParser:
     p = subparsers.add_parser(name, help=help, description=description, epilog=examples,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -103,7 +93,7 @@ def register(subparsers) -> None:
     p.add_argument("--output-padding", metavar="P", default="0",
                    help="with --transposed: rows/columns added at the bottom/right (int or 'a,b')")
     p.add_argument("--act", choices=CONV_ACTS, default=None, help="activation applied after the bias")
-    p.add_argument("--slope", type=_finite, default=0.01, help="negative slope of leaky_relu (default 0.01)")
+    p.add_argument("--slope", type=finite_float, default=0.01, help="negative slope of leaky_relu (default 0.01)")
     _common(p)
     p.set_defaults(func=run_conv)
 
@@ -127,7 +117,7 @@ def register(subparsers) -> None:
              "matrix; over the channels of a C×H×W tensor).", ACT_EXAMPLES)
     p.add_argument("--input", required=True, metavar="M", help="a number, vector, matrix or C×H×W tensor")
     p.add_argument("--fn", required=True, choices=ACT_FUNCTIONS, help="the function")
-    p.add_argument("--slope", type=_finite, default=0.01, help="negative slope of leaky_relu (default 0.01)")
+    p.add_argument("--slope", type=finite_float, default=0.01, help="negative slope of leaky_relu (default 0.01)")
     _common(p)
     p.set_defaults(func=run_act)
 

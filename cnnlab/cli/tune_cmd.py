@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from cnnlab.cli.argtypes import positive_float, positive_int
+
 __all__ = ["register", "handle"]
 
 EXAMPLES = """\
@@ -38,26 +40,6 @@ Several machines sharing one --storage should each get their own --seed.
 """
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
-    return value
-
-
 def register(subparsers) -> None:
     """Add the ``tune`` command."""
     p = subparsers.add_parser(
@@ -70,11 +52,11 @@ def register(subparsers) -> None:
     p.add_argument("--data", required=True, metavar="NAME|PATH",
                    help="mnist, fashion-mnist, digits, cifar10, or a folder / CSV path")
     p.add_argument("--model", required=True, help="model name (cnnlab train --list-models)")
-    p.add_argument("--trials", type=_positive_int, metavar="N",
+    p.add_argument("--trials", type=positive_int, metavar="N",
                    help="trials to run now (default 10, or unlimited with --timeout)")
-    p.add_argument("--timeout", type=_positive_float, metavar="S",
+    p.add_argument("--timeout", type=positive_float, metavar="S",
                    help="start no new trial after S seconds")
-    p.add_argument("--epochs", type=_positive_int, default=3, metavar="N",
+    p.add_argument("--epochs", type=positive_int, default=3, metavar="N",
                    help="epochs per trial (default 3)")
     p.add_argument("--space", metavar="FILE", help="YAML search space (default: see below)")
     p.add_argument("--storage", metavar="URL",
@@ -88,10 +70,10 @@ def register(subparsers) -> None:
                    help="what trials are ranked by (default val_accuracy, maximised)")
     p.add_argument("--seed", type=int, default=0,
                    help="training seed of every trial; seeds the sampler too (default 0)")
-    p.add_argument("--limit", type=_positive_int, metavar="N",
+    p.add_argument("--limit", type=positive_int, metavar="N",
                    help="use at most N training examples (stratified)")
     p.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto", help="default auto")
-    p.add_argument("--threads", type=_positive_int, metavar="N",
+    p.add_argument("--threads", type=positive_int, metavar="N",
                    help="CPU threads per trial (default: all cores available)")
     p.add_argument("--data-dir", metavar="PATH", help="folder to look for named datasets in first")
     p.add_argument("--out", metavar="DIR", help="study folder (default runs/tune-<model>-<data>)")
