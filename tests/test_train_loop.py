@@ -186,3 +186,24 @@ def test_a_different_config_may_not_reuse_a_run_folder(logreg_run, digits):
                          out=str(logreg_run.run_dir))
     with pytest.raises(UsageError, match=r"different run \(lr: 0.02 -> 0.5\)"):
         fit(config, digits)
+
+
+def test_more_epochs_extend_a_finished_run_as_if_trained_at_once(digits, tmp_path):
+    small = dataclasses.replace(digits, x_train=digits.x_train[:300], y_train=digits.y_train[:300])
+    base = dict(data="digits", model="mlp", optimizer="sgd", lr=0.05, schedule="step", step_size=1,
+                gamma=0.7, augment=["shift:1"], seed=3, model_cfg={"hidden": [32]}, batch_size=32)
+    whole = fit(TrainConfig(**base, epochs=4, out=str(tmp_path / "whole")), small)
+    fit(TrainConfig(**base, epochs=2, out=str(tmp_path / "grown")), small)
+    lines = []
+    grown = fit(TrainConfig(**base, epochs=4, out=str(tmp_path / "grown")), small, log=lines.append)
+    assert any("resuming" in line and "after epoch 2" in line for line in lines)
+    strip = lambda h: [{k: v for k, v in row.items() if k != "seconds"} for row in h]  # noqa: E731
+    assert strip(grown.history) == strip(whole.history) and len(grown.history) == 4
+    assert grown.summary["test_accuracy"] == whole.summary["test_accuracy"]
+    # fewer epochs, or a schedule shaped by the epoch count (cosine), is another run
+    with pytest.raises(UsageError, match=r"different run \(epochs: 4 -> 3\)"):
+        fit(TrainConfig(**base, epochs=3, out=str(tmp_path / "grown")), small)
+    cosine = {**base, "schedule": "cosine", "step_size": None}
+    fit(TrainConfig(**cosine, epochs=1, out=str(tmp_path / "cos")), small)
+    with pytest.raises(UsageError, match=r"epochs: 1 -> 2\) \(more epochs extend a run only .*cosine"):
+        fit(TrainConfig(**cosine, epochs=2, out=str(tmp_path / "cos")), small)

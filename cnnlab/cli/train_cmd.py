@@ -24,7 +24,8 @@ TRAIN_EXAMPLES = """examples:
   cnnlab train --data tiles/ --model cnn3 --resize 64x64 --strict   # corrupt image -> error
 
 An interrupted run continues from its last checkpoint when started again with the
-same settings and --out.
+same settings and --out; a larger --epochs extends a finished run when its schedule
+does not depend on the epoch count (--schedule none, or step with --step-size).
 """
 
 EVALUATE_EXAMPLES = """examples:

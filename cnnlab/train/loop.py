@@ -267,6 +267,9 @@ def _train(config, dataset, model, device, augment, run_dir, resuming, progress,
             scaler.load_state_dict(saved["scaler"])
         state.update({k: saved[k] for k in state})
         say(f"resuming {run_dir} after epoch {state['epoch']}")
+        if state["stopped"] and state["epoch"] < config.epochs:
+            say(f"the run stopped early at epoch {state['epoch']} (no better validation loss for "
+                f"{config.patience} epochs): nothing more to train")
     say(f"{config.model}: {count_params(model):,} parameters, {len(x_train):,} training examples "
         f"{tuple(x_train.shape[1:])}, {device}")
     earlier = state["train_seconds"]

@@ -64,7 +64,9 @@ def check_run_dir(run_dir: Path, resume_key: dict[str, Any]) -> bool:
     """Whether ``run_dir`` may hold this run; True when it holds one to resume.
 
     Refuses a path that is a file, a non-empty folder that is not a run, and a run
-    folder whose config differs (the message names the differing settings).
+    folder whose config differs (the message names the differing settings). A larger
+    ``epochs`` alone extends a run when its learning-rate schedule does not depend on the
+    number of epochs (``none``, or ``step`` with an explicit ``step_size``).
     """
     run_dir = Path(run_dir)
     if run_dir.exists() and not run_dir.is_dir():
@@ -81,11 +83,25 @@ def check_run_dir(run_dir: Path, resume_key: dict[str, Any]) -> bool:
 
     old = {k: v for k, v in old.items() if k not in RESUME_IGNORES}
     differ = sorted(k for k in set(old) | set(resume_key) if old.get(k) != resume_key.get(k))
+    if differ == ["epochs"] and _extendable(old, resume_key):
+        return (run_dir / "last.pt").exists()
     if differ:
         shown = ", ".join(f"{k}: {old.get(k)!r} -> {resume_key.get(k)!r}" for k in differ[:4])
-        raise UsageError(f"{run_dir} already holds a different run ({shown}); "
+        hint = ""
+        if differ == ["epochs"] and isinstance(old.get("epochs"), int) and resume_key["epochs"] > old["epochs"]:
+            hint = (f" (more epochs extend a run only when the schedule does not depend on the "
+                    f"epoch count: --schedule none, or step with --step-size; this run uses "
+                    f"{old.get('schedule')})")
+        raise UsageError(f"{run_dir} already holds a different run ({shown}){hint}; "
                          f"use another --out, or the same settings to resume it")
     return (run_dir / "last.pt").exists()
+
+
+def _extendable(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """More epochs for a run whose learning rates would not change with the epoch count."""
+    if not isinstance(old.get("epochs"), int) or new["epochs"] <= old["epochs"]:
+        return False
+    return old.get("schedule") == "none" or (old.get("schedule") == "step" and old.get("step_size") is not None)
 
 
 def write_atomic(path: Path, data: bytes | str) -> None:
