@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from fractions import Fraction
 
 import numpy as np
 import pytest
 import yaml
 
 from cnnlab import ops
+from cnnlab.errors import UsageError
 from cnnlab.problems import load_problem_text, solve_set
 from cnnlab.problems.compare import close, compare
 from cnnlab.problems.diagnose import slip_names
@@ -241,3 +243,27 @@ def test_two_slips_at_once_are_named_together():
     claimed = ops.avg_pool2d(AX, 2, 1) * 4  # a sum, and with stride 1
     d = _slip("avgpool2d(X, 2)", claimed)
     assert d is not None and "sum instead of average" in d and "stride ignored" in d
+
+
+def test_given_fractions_written_as_on_a_sheet():
+    # YAML reads [1/9, 1/9] as strings; a sheet writes a box blur that way
+    text = """
+exact: true
+given:
+  K: [[1/9, 1/9, 1/9], [1/9, 1/9, 1/9], [1/9, 1/9, 1/9]]
+  X: [[1, 2, 3], [4, 5, 6], [7, 8, 10]]
+  h: 1/2
+  spec: conv 3x3 8
+parts:
+  - {id: a, ask: "conv2d(X, K)", answer: "46/9"}
+  - {id: b, ask: h * 3, answer: 1.5}
+  - {id: c, ask: "arch(spec, [1, 5, 5])"}
+"""
+    parts = solve_set(load_problem_text(text)).parts
+    assert parts[0].correct and parts[0].value[0, 0] == Fraction(46, 9)
+    assert parts[1].correct and parts[1].value == Fraction(3, 2)
+    assert parts[2].value is not None  # a plain string stays a string
+    floats = solve_set(load_problem_text(text.replace("exact: true", ""))).parts
+    assert floats[0].value[0, 0] == pytest.approx(46 / 9)
+    with pytest.raises(UsageError, match="divides by zero"):
+        solve_set(load_problem_text("given:\n  K: [[1/0]]\nparts:\n  - {id: a, ask: K}\n"))

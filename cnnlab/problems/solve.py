@@ -13,6 +13,8 @@ bad expression anywhere stops the command with nothing executed.
 from __future__ import annotations
 
 import keyword
+import re
+from fractions import Fraction
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,7 +75,23 @@ def _check_identifier(name: str, where: str) -> None:
         raise UsageError(f"{where}: {name!r} is a reserved name (a constant or a function)")
 
 
+_FRACTION = re.compile(r"\s*[+-]?\d+(?:\.\d+)?\s*/\s*\d+(?:\.\d+)?\s*")
+
+
+def _fraction_strings(v: Any, where: str) -> Any:
+    """YAML reads ``[1/9, 1/9]`` as strings: "a/b" strings (and only those) become Fractions."""
+    if isinstance(v, list):
+        return [_fraction_strings(e, where) for e in v]
+    if isinstance(v, str) and _FRACTION.fullmatch(v):
+        top, bottom = (Fraction(part.strip()) for part in v.split("/"))
+        if bottom == 0:
+            raise UsageError(f"{where}: {v!r} divides by zero")
+        return top / bottom
+    return v
+
+
 def _given_value(v: Any, name: str, ctx: EvalContext) -> Any:
+    v = _fraction_strings(v, f"{ctx.where}: {name}")
     if isinstance(v, (bool, str)) or v is None:
         return v
     if values.is_number(v):
