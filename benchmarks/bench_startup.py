@@ -13,15 +13,14 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import shutil
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+from results import write_section  # benchmarks/results.py (scripts run from this folder)
 
-RESULTS = Path(__file__).with_name("RESULTS.md")
 START, END = "<!-- startup -->", "<!-- /startup -->"
 CONV_ARGS = ["conv", "--input", "1 2 3;4 5 6;7 8 9", "--kernel", "1 0;0 -1"]
 
@@ -74,12 +73,6 @@ def section(r: dict) -> str:
     ])
 
 
-def write(text: str) -> None:
-    old = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
-    new = pattern.sub(lambda _: text, old) if pattern.search(old) else old.rstrip("\n") + "\n\n" + text + "\n"
-    RESULTS.write_text(new)
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -89,7 +82,7 @@ def main() -> None:
     text = section(measure(args.runs))
     print(text)
     if not args.no_write:
-        write(text)
+        write_section(text, START, END)
 
 
 if __name__ == "__main__":

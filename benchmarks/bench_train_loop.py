@@ -28,8 +28,8 @@ import torch.nn.functional as F
 
 from cnnlab.models import get_model
 from cnnlab.train.loop import train_epoch
+from results import write_section  # benchmarks/results.py (scripts run from this folder)
 
-RESULTS = Path(__file__).with_name("RESULTS.md")
 START, END = "<!-- train-loop -->", "<!-- /train-loop -->"
 
 
@@ -115,15 +115,6 @@ def machine() -> str:
             f"load average at start {load:.1f}")
 
 
-def write_section(text: str) -> None:
-    old = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    section = f"{START}\n{text.rstrip()}\n{END}"
-    if START in old and END in old:
-        new = old[:old.index(START)] + section + old[old.index(END) + len(END):]
-    else:
-        new = old.rstrip() + "\n\n" + section + "\n"
-    RESULTS.write_text(new)
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -166,7 +157,7 @@ def main() -> None:
     text = "\n".join(lines)
     print(text)
     if not args.no_write:
-        write_section(text)
+        write_section(text, START, END)
 
 
 if __name__ == "__main__":
