@@ -93,7 +93,8 @@ def register(subparsers) -> None:
     p.add_argument("--output-padding", metavar="P", default="0",
                    help="with --transposed: rows/columns added at the bottom/right (int or 'a,b')")
     p.add_argument("--act", choices=CONV_ACTS, default=None, help="activation applied after the bias")
-    p.add_argument("--slope", type=finite_float, default=0.01, help="negative slope of leaky_relu (default 0.01)")
+    p.add_argument("--slope", type=finite_float, default=0.01,
+                   help="negative slope of leaky_relu (default 0.01)")
     _common(p)
     p.set_defaults(func=run_conv)
 
@@ -117,7 +118,8 @@ def register(subparsers) -> None:
              "matrix; over the channels of a C×H×W tensor).", ACT_EXAMPLES)
     p.add_argument("--input", required=True, metavar="M", help="a number, vector, matrix or C×H×W tensor")
     p.add_argument("--fn", required=True, choices=ACT_FUNCTIONS, help="the function")
-    p.add_argument("--slope", type=finite_float, default=0.01, help="negative slope of leaky_relu (default 0.01)")
+    p.add_argument("--slope", type=finite_float, default=0.01,
+                   help="negative slope of leaky_relu (default 0.01)")
     _common(p)
     p.set_defaults(func=run_act)
 

@@ -177,9 +177,14 @@ def train_handler(args: argparse.Namespace) -> int:
               f"{s['train_seconds']:.1f}s training)")
         if "f1" in s:
             print(f"positive class {s['positive_class']}: precision {s['precision']:.4f}  "
-                  f"recall {s['recall']:.4f}  f1 {s['f1']:.4f}  roc_auc {s['roc_auc'] if s['roc_auc'] is None else round(s['roc_auc'], 4)}")
+                  f"recall {s['recall']:.4f}  f1 {s['f1']:.4f}  roc_auc {_auc(s['roc_auc'])}")
         print(f"run folder: {s['run_dir']}")
     return 0
+
+
+def _auc(value: float | None) -> str:
+    """ROC-AUC for printing; None when the split lacks one of the classes."""
+    return "undefined (one class only)" if value is None else f"{value:.4f}"
 
 
 def _parse_shift(text: str | None) -> tuple[int, int]:
@@ -206,8 +211,8 @@ def evaluate_handler(args: argparse.Namespace) -> int:
     print(f"{result['model']} on the {result['split']} split of {result['data']} "
           f"({result['n']} examples): accuracy {result['accuracy']:.4f}, loss {result['loss']:.4f}")
     if "f1" in result:
-        print(f"positive class {result['positive_class']}: precision {result['precision']:.4f}  recall {result['recall']:.4f}  "
-              f"f1 {result['f1']:.4f}  roc_auc {result['roc_auc']}")
+        print(f"positive class {result['positive_class']}: precision {result['precision']:.4f}  "
+              f"recall {result['recall']:.4f}  f1 {result['f1']:.4f}  roc_auc {_auc(result['roc_auc'])}")
     if "shift" in result:
         dx, dy = result["shift"]
         print(f"shifted by dx={dx}, dy={dy} px: accuracy {result['shifted_accuracy']:.4f} "

@@ -207,7 +207,8 @@ def _vector(values: list) -> str:
 
 def _summary(d: dict) -> str:
     kh, kw = d["shape"]
-    parts = [f"{kh}x{kw} zero kernel" if d["family"] == "zero" else f"{kh}x{kw} {d['sum_kind']} kernel, {d['family']}"]
+    zero = d["family"] == "zero"
+    parts = [f"{kh}x{kw} zero kernel" if zero else f"{kh}x{kw} {d['sum_kind']} kernel, {d['family']}"]
     if d["separable"]:
         parts.append(f"separable (rank {d['rank']}): column {_vector(d.get('column_exact', d['column']))}ᵀ ⊗ "
                      f"row {_vector(d.get('row_exact', d['row']))}")

@@ -145,7 +145,7 @@ def conv2d(x: np.ndarray, k: np.ndarray, bias: Any = 0, stride: Any = 1, padding
     span_h, span_w = effective_kernel(kh, dh), effective_kernel(kw, dw)
 
     def correlate(xp: np.ndarray, filters: np.ndarray) -> np.ndarray:  # -> (C_out, H_out, W_out)
-        win = sliding_window_view(xp, (span_h, span_w), axis=(1, 2))  # (C, Hp-span+1, Wp-span+1, span_h, span_w)
+        win = sliding_window_view(xp, (span_h, span_w), axis=(1, 2))  # (C, Hp', Wp', span_h, span_w)
         win = win[:, ::sh, ::sw, ::dh, ::dw]  # (C, H_out, W_out, kh, kw)
         win = win.reshape(g, per_group, H_out, W_out, kh, kw)
         f = filters.reshape(g, C_out // g, per_group, kh, kw)

@@ -88,7 +88,8 @@ def check_run_dir(run_dir: Path, resume_key: dict[str, Any]) -> bool:
     if differ:
         shown = ", ".join(f"{k}: {old.get(k)!r} -> {resume_key.get(k)!r}" for k in differ[:4])
         hint = ""
-        if differ == ["epochs"] and isinstance(old.get("epochs"), int) and resume_key["epochs"] > old["epochs"]:
+        more = isinstance(old.get("epochs"), int) and resume_key["epochs"] > old["epochs"]
+        if differ == ["epochs"] and more:
             hint = (f" (more epochs extend a run only when the schedule does not depend on the "
                     f"epoch count: --schedule none, or step with --step-size; this run uses "
                     f"{old.get('schedule')})")
@@ -101,7 +102,8 @@ def _extendable(old: dict[str, Any], new: dict[str, Any]) -> bool:
     """More epochs for a run whose learning rates would not change with the epoch count."""
     if not isinstance(old.get("epochs"), int) or new["epochs"] <= old["epochs"]:
         return False
-    return old.get("schedule") == "none" or (old.get("schedule") == "step" and old.get("step_size") is not None)
+    schedule = old.get("schedule")
+    return schedule == "none" or (schedule == "step" and old.get("step_size") is not None)
 
 
 def write_atomic(path: Path, data: bytes | str) -> None:
