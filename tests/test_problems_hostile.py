@@ -68,8 +68,17 @@ HOSTILE = {
 }
 
 
+@pytest.fixture(params=["libyaml", "pure-python"])
+def yaml_loader(request, monkeypatch):
+    """Run a test with PyYAML's C loader and with its pure-Python one: the messages are cnnlab's."""
+    from cnnlab.problems import loader
+
+    monkeypatch.setattr(loader, "_Loader", loader._CLoader if request.param == "libyaml" else loader._PyLoader)
+    return request.param
+
+
 @pytest.mark.parametrize("name", list(HOSTILE))
-def test_hostile_text_refused(name):
+def test_hostile_text_refused(name, yaml_loader):
     text, message = HOSTILE[name]
     with pytest.raises(UsageError, match=message.replace("(", "\\(").replace("[", "\\[")):
         solve_set(load_problem_text(text, source="f.yaml"))

@@ -31,12 +31,22 @@ _TOP_KEYS = {"title", "round", "exact", "given", "parts", "text", "problems"}
 _PROBLEM_KEYS = _TOP_KEYS - {"problems"}
 _PART_KEYS = {"id", "ask", "answer", "text"}
 
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+_EXPONENT_FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
+
+
+class _PyLoader(yaml.SafeLoader):
     """Safe loader that also reads 1e-3 and 2E5 as numbers (YAML 1.2; PyYAML's 1.1 wants a dot)."""
 
 
-_Loader.add_implicit_resolver(
-    _STD + "float", re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"), list("-+0123456789"))
+class _CLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """The same on libyaml where PyYAML was built with it (several times faster)."""
+
+
+for _cls in (_PyLoader, _CLoader):
+    _cls.add_implicit_resolver(_STD + "float", _EXPONENT_FLOAT, list("-+0123456789"))
+
+# The loader in use; the tests run every hostile file through both.
+_Loader: type = _CLoader
 
 
 @dataclass
@@ -102,17 +112,31 @@ def load_problem_text(text: str, source: str = "<text>") -> ProblemSet:
 MAX_DEPTH = 32  # nested lists/mappings; a problem file needs about 8 (problems > given > 4-D list)
 
 
+def _too_deep(source: str, line: int | str) -> UsageError:
+    return UsageError(f"{source}: line {line}: lists/mappings nested deeper than {MAX_DEPTH} levels")
+
+
 def _check_depth(text: str, source: str) -> None:
-    """Refuse deep nesting from the event stream, before any (recursive) composing."""
+    """Refuse deep nesting from the event stream, before any (recursive) composing.
+
+    libyaml (PyYAML >= 6.0.2's C loader) may refuse very deep nesting itself while scanning
+    ahead; that refusal is reported with the same message as ours, so the user reads one
+    message whichever loader PyYAML was built with.
+    """
     depth = 0
-    for event in yaml.parse(text, Loader=_Loader):
-        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
-            depth += 1
-            if depth > MAX_DEPTH:
-                line = event.start_mark.line + 1 if event.start_mark else "?"
-                raise UsageError(f"{source}: line {line}: lists/mappings nested deeper than {MAX_DEPTH} levels")
-        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
-            depth -= 1
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise _too_deep(source, event.start_mark.line + 1 if event.start_mark else "?")
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                depth -= 1
+    except yaml.MarkedYAMLError as exc:
+        if "nesting depth" not in str(exc.problem or ""):
+            raise
+        mark = exc.problem_mark or exc.context_mark
+        raise _too_deep(source, mark.line + 1 if mark else "?") from None
 
 
 def _safe_yaml(text: str, source: str) -> Any:
