@@ -12,7 +12,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -27,27 +26,29 @@ CHROME_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
 
 
 @contextmanager
-def serving(runs_dir: Path | str, timeout: float = 60.0):
+def serving(runs_dir: Path | str):
     """Run ``cnnlab serve --port 0 --runs DIR``; yield (base URL, process); stop it with SIGTERM."""
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.Popen([sys.executable, "-m", "cnnlab.cli.main", "serve", "--port", "0", "--runs", str(runs_dir)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
     try:
-        deadline = time.monotonic() + timeout
         line = proc.stdout.readline()  # blocks until the server prints its line (or exits)
         match = re.fullmatch(r"serving on (http://127\.0\.0\.1:\d+/)\n", line)
         if not match:
-            proc.kill()
             raise AssertionError(f"no 'serving on' line: {line!r} {proc.stderr.read()!r}")
-        assert time.monotonic() < deadline
         yield match.group(1).rstrip("/"), proc
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    except BaseException:
+        proc.kill()
+        raise
+    if proc.poll() is None:  # a clean stop on SIGTERM: exit status 0, no traceback
+        proc.send_signal(signal.SIGTERM)
+        try:
+            status = proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise AssertionError("the server did not stop within 20 s of SIGTERM") from None
+        err = proc.stderr.read()
+        assert status == 0 and "Traceback" not in err, (status, err)
 
 
 def need_browser() -> None:

@@ -28,6 +28,7 @@ __all__ = ["run_command", "solve", "quiz", "kernel_list", "command_fields", "MAX
 OPS = ("conv", "pool", "act", "arch")
 MAX_CELLS = 4096  # worked cells one request may ask for (each is computed in Python)
 TENSOR_FIELDS = {"input", "kernel", "bias"}  # lists go to the CLI as bracket literals
+SHAPE_FIELDS = {("arch", "input")}  # a list [3, 32, 32] is the CLI's 3x32x32
 PATH_FIELDS = {"conv": ("input", "kernel"), "pool": ("input",), "act": ("input",), "arch": ("spec",)}
 # flags the API sets itself or that do not print the §1/§3 JSON
 _NOT_FIELDS = {"help", "format", "standalone", "out", "solve", "n_in", "n_out", "max", "rf",
@@ -79,8 +80,10 @@ def _scalar_text(value: Any, key: str) -> str:
     raise UsageError(f"{key}: expected a number, text or a list, got {type(value).__name__}")
 
 
-def _value_text(key: str, value: Any) -> str:
-    """The CLI's text form of a JSON value: lists as bracket literals or ``a,b``."""
+def _value_text(command: str, key: str, value: Any) -> str:
+    """The CLI's text form of a JSON value: lists as bracket literals, ``a,b`` or ``CxHxW``."""
+    if isinstance(value, list) and (command, key) in SHAPE_FIELDS:
+        return "x".join(_scalar_text(v, key) for v in value)
     if isinstance(value, list):
         nested = any(isinstance(v, list) for v in value)
         if key in TENSOR_FIELDS or nested:
@@ -109,7 +112,7 @@ def _argv(command: str, body: dict) -> list[str]:
             if value:
                 argv.append(flag)
             continue
-        text = _value_text(key, value)
+        text = _value_text(command, key, value)
         if flag is None:
             positional.append(text)
         else:
