@@ -16,7 +16,7 @@ function partView(p) {
     el("span", {class: "mark", text: mark}),
     el("strong", {text: `(${p.id}) `}), el("code", {text: p.ask}),
     el("div", {}, el("span", {class: "muted", text: "= "}), el("code", {"data-testid": "solve-value", text: compact(p.value)})));
-  if (p.correct === false && p.mismatches) {
+  if (p.correct === false && p.mismatches && p.mismatches.length) {
     box.append(el("div", {class: "muted", text: `${p.mismatches.length} cell(s) differ, e.g. at ${JSON.stringify(p.mismatches[0].index.map((i) => i + 1))}: claimed ${num(p.mismatches[0].claimed)}, expected ${num(p.mismatches[0].expected)}`}));
   }
   if (p.note) box.append(el("div", {class: "muted", text: p.note}));
@@ -33,9 +33,7 @@ async function solve() {
     $("solve-error").textContent = "error: " + e.message;
     return;
   }
-  const parts = $("solve-parts");
-  parts.innerHTML = "";
-  doc.parts.forEach((p) => parts.append(partView(p)));
+  $("solve-parts").replaceChildren(...doc.parts.map(partView));
   const checked = doc.parts.filter((p) => p.correct !== null), right = checked.filter((p) => p.correct);
   $("solve-summary").textContent = `${doc.parts.length} part(s) solved; ` +
     (checked.length ? `${right.length} of ${checked.length} claimed answers right.` : "no claimed answers to check.");
