@@ -74,7 +74,7 @@ function show() {
     const x = result.input[0], h = result.gradcam.heat;
     drawArray($("explore-gradcam"), h.map((row, i) => row.map((v, j) => v)), 0, 1, (t) => heat(t));
     blend($("explore-gradcam"), x);
-    $("explore-gradcam-info").textContent = `(layer ${result.gradcam.layer}, class ${info.classes[result.gradcam.target]})`;
+    $("explore-gradcam-info").textContent = `where layer ${result.gradcam.layer} saw evidence for class ${info.classes[result.gradcam.target]}`;
   }
   const maps = $("explore-maps");
   maps.innerHTML = "";
