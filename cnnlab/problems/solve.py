@@ -45,6 +45,17 @@ class PartResult:
     def correct(self) -> bool | None:
         return None if self.comparison is None else self.comparison.correct
 
+    # Notebook display: the part's worked solution and the check of its claimed answer.
+    def _repr_markdown_(self) -> str:
+        from cnnlab.problems.render import _part_block
+
+        return _part_block(self, "markdown", 16)
+
+    def _repr_html_(self) -> str:
+        from cnnlab.serve.markdown import markdown_to_html
+
+        return markdown_to_html(self._repr_markdown_())
+
 
 @dataclass
 class ProblemResult:
@@ -64,6 +75,17 @@ class SetResult:
     @property
     def parts(self) -> list[PartResult]:
         return [p for prob in self.problems for p in prob.parts]
+
+    # Notebook display: every part's worked solution, as ``cnnlab solve --format markdown``.
+    def _repr_markdown_(self) -> str:
+        from cnnlab.problems.render import render_set
+
+        return render_set(self, "markdown")
+
+    def _repr_html_(self) -> str:
+        from cnnlab.serve.markdown import markdown_to_html
+
+        return markdown_to_html(self._repr_markdown_())
 
 
 def _check_identifier(name: str, where: str) -> None:

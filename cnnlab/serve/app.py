@@ -23,11 +23,10 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from cnnlab.errors import UsageError
-from cnnlab.serve import api, explore, runs
+from cnnlab.serve import MAX_BODY_BYTES, api, explore, runs
 
 __all__ = ["create_app", "MAX_BODY_BYTES", "PAGES"]
 
-MAX_BODY_BYTES = 2_000_000  # a problem file may be 1 MB; JSON escaping can nearly double it
 PAGES = ("conv", "solve", "arch", "explore")
 log = logging.getLogger("cnnlab.serve")
 

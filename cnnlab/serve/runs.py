@@ -33,6 +33,7 @@ def resolve_run(root: str | Path, name: str) -> Path:
     >>> import tempfile, os
     >>> root = tempfile.mkdtemp()
     >>> os.mkdir(os.path.join(root, "a"))
+    >>> open(os.path.join(root, "a", "model.json"), "w").close()
     >>> resolve_run(root, "a") == Path(root).resolve() / "a"
     True
     >>> resolve_run(root, "../etc")
