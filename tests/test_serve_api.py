@@ -278,3 +278,15 @@ def test_ctrl_c_stops_the_server_cleanly(tmp_path):
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=20) == 0
         assert proc.stderr.read().strip() == "stopped"
+
+
+def test_static_files_ship_in_the_wheel():
+    """Every file the pages load is package data (pyproject's setuptools config)."""
+    import fnmatch
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    static = ROOT / "cnnlab" / "serve" / "static"
+    patterns = config["cnnlab.serve"]
+    files = [p.relative_to(static.parent).as_posix() for p in static.iterdir()]
+    assert files and all(any(fnmatch.fnmatch(f, pat) for pat in patterns) for f in files)

@@ -90,8 +90,14 @@ _cache_lock = threading.Lock()
 
 def _load(path: Path) -> ServedRun:
     """Read the run's model; the single place a checkpoint is loaded for the server."""
+    import torch
+
     from cnnlab.train.evaluate import load_run
 
+    # The server answers many one-picture requests, each in its own worker thread; torch's
+    # intra-op threads only compete with them. On a busy 2-core machine a digits prediction
+    # took 0.94 s with 2 torch threads and 0.044 s with 1 (docs/serve.md, "Speed").
+    torch.set_num_threads(1)
     run = load_run(path)
     return ServedRun(path, run.model.eval(), run.meta)
 
