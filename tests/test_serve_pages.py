@@ -70,9 +70,10 @@ def output_cells(browser) -> list[str]:
 
 
 def number_text(v: float) -> str:
-    """How the page writes a number: integers plain, else up to 4 decimals; minus as U+2212."""
-    s = str(int(v)) if float(v).is_integer() else f"{v:.4f}".rstrip("0").rstrip(".")
-    return s.replace("-", "\u2212")
+    """How the page writes a number: integers plain, else up to 4 decimals."""
+    if isinstance(v, str):  # an exact value, "5/8"
+        return v
+    return str(int(v)) if float(v).is_integer() else f"{v:.4f}".rstrip("0").rstrip(".")
 
 
 def test_conv_page(site, capsys):
@@ -119,15 +120,16 @@ def test_conv_page(site, capsys):
     from selenium.webdriver.support.ui import Select
 
     Select(by_testid(browser, "conv-op")).select_by_value("avg")
-    fill(browser, "conv-input", "1 2 3; 4 5 6; 7 8 9")
+    fill(browser, "conv-input", "1 2 3; 4 5 6; 7 8 10")
     fill(browser, "conv-size", "2")
     fill(browser, "conv-stride", "1")
     fill(browser, "conv-padding", "0")
     by_testid(browser, "conv-exact").click()
     by_testid(browser, "conv-run").click()
-    pooled = cli(["pool", "--input", "1 2 3; 4 5 6; 7 8 9", "--op", "avg", "--size", "2", "--stride", "1",
+    pooled = cli(["pool", "--input", "1 2 3; 4 5 6; 7 8 10", "--op", "avg", "--size", "2", "--stride", "1",
                   "--exact", "--format", "json"], capsys)
-    wait(browser, lambda b: output_cells(b) == [number_text(v) for row in pooled["output"] for v in row])
+    assert pooled["exact"][1][1] == "29/4"  # (5 + 6 + 8 + 10) / 4 stays a fraction
+    wait(browser, lambda b: output_cells(b) == [number_text(v) for row in pooled["exact"] for v in row])
     cells = by_testid(browser, "conv-output").find_elements(By.TAG_NAME, "td")
     cells[1].click()
     assert "(2 + 3 + 5 + 6) / 4 = 16 / 4 = 4" in by_testid(browser, "conv-step").text

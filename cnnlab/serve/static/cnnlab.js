@@ -49,8 +49,9 @@ function num(v) {
   const s = v.toFixed(4).replace(/0+$/, "").replace(/\.$/, "");
   return s === "-0" ? "0" : s;
 }
-const minus = (s) => s.replace(/^-/, "−");
-const paren = (v) => (typeof v === "number" && v < 0 ? `(${minus(num(v))})` : minus(num(v)));
+// ASCII minus everywhere: a table cell's text is the value as the CLI writes it.
+const minus = (s) => s;
+const paren = (v) => (typeof v === "number" && v < 0 ? `(${num(v)})` : num(v));
 
 function download(name, text, type = "text/plain") {
   const a = el("a", {href: URL.createObjectURL(new Blob([text], {type})), download: name});

@@ -102,7 +102,8 @@ function render() {
   // output: one td per cell, row-major over (channel, row, column)
   const out = $("conv-output");
   out.innerHTML = "";
-  const o = doc.output, chans = Array.isArray(o) && Array.isArray(o[0]) ? as3d(o) : [[Array.isArray(o) ? o : [o]]];
+  const o = doc.exact || doc.output;  // exact mode: "5/8" as the CLI's JSON gives it
+  const chans = Array.isArray(o) && Array.isArray(o[0]) ? as3d(o) : [[Array.isArray(o) ? o : [o]]];
   let k = 0;
   chans.forEach((m, c) => {
     const body = el("tbody");

@@ -68,10 +68,10 @@ function show() {
       el("span", {"data-class": info.classes[k], text: p.toFixed(4)}));
   });
   bars.dataset.predicted = result.label;
-  drawArray($("explore-input"), result.input[0], 0, 1);
+  drawInput($("explore-input"), result.input);
   clearRf();
   if (result.gradcam) {
-    const x = result.input[0], h = result.gradcam.heat;
+    const x = grey(result.input), h = result.gradcam.heat;
     drawArray($("explore-gradcam"), h.map((row, i) => row.map((v, j) => v)), 0, 1, (t) => heat(t));
     blend($("explore-gradcam"), x);
     $("explore-gradcam-info").textContent = `where layer ${result.gradcam.layer} saw evidence for class ${info.classes[result.gradcam.target]}`;
@@ -93,6 +93,21 @@ function show() {
     const more = layer.channels > layer.maps.length ? `, first ${layer.maps.length} of ${layer.channels} channels` : "";
     maps.append(el("h3", {text: `${layer.layer}: ${layer.shape.join("×")}${more}` + (geo.receptive_field ? `, receptive field ${geo.receptive_field}` : "")}), box);
   }
+}
+
+// The model's input (C, H, W) in [0, 1]: grey for one channel, colour for three.
+const grey = (x) => x[0].map((row, i) => row.map((_, j) => x.reduce((s, c) => s + c[i][j], 0) / x.length));
+function drawInput(canvas, x) {
+  if (x.length !== 3) { drawArray(canvas, grey(x), 0, 1); return; }
+  const h = x[0].length, w = x[0][0].length, ctx = canvas.getContext("2d");
+  canvas.width = w; canvas.height = h;
+  const img = ctx.createImageData(w, h);
+  for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) {
+    const p = 4 * (i * w + j);
+    for (let c = 0; c < 3; c++) img.data[p + c] = 255 * x[c][i][j];
+    img.data[p + 3] = 255;
+  }
+  ctx.putImageData(img, 0, 0);
 }
 
 // Grad-CAM over the input: the heat map at 60% over the grey picture.
