@@ -1,7 +1,7 @@
 // The /explore page: draw or upload a picture; /api/explore/predict does the rest.
 "use strict";
 
-let info = null, result = null;
+let info = null, result = null, lastImage = null;
 const SIDE = 224;
 
 function runName() { return $("explore-run").value; }
@@ -50,11 +50,14 @@ function stroke(e) {
   last = p;
 }
 
-async function predict(dataUrl) {
+async function predict(dataUrl, target) {
   if (!info) return;
   $("explore-error").textContent = "";
+  lastImage = dataUrl || pad().toDataURL("image/png");
+  const body = {run: runName(), image: lastImage};
+  if (target !== undefined) body.target = target;
   try {
-    result = await api("/api/explore/predict", {run: runName(), image: dataUrl || pad().toDataURL("image/png")});
+    result = await api("/api/explore/predict", body);
   } catch (e) { $("explore-error").textContent = "error: " + e.message; return; }
   show();
 }
@@ -63,7 +66,9 @@ function show() {
   const bars = $("explore-prediction");
   bars.innerHTML = "";
   result.probabilities.forEach((p, k) => {
-    bars.append(el("span", {text: info.classes[k]}),
+    const label = el("span", {text: info.classes[k], title: "Grad-CAM for this class", style: "cursor:pointer;text-decoration:underline dotted"});
+    label.addEventListener("click", () => predict(lastImage, k));
+    bars.append(label,
       el("div", {}, el("div", {class: "bar" + (k === result.predicted ? " top" : ""), style: `width:${(100 * p).toFixed(1)}%`})),
       el("span", {"data-class": info.classes[k], text: p.toFixed(4)}));
   });
