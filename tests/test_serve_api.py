@@ -182,7 +182,7 @@ def test_fuzzed_bodies_never_500(server):
         body = draw(st.dictionaries(st.sampled_from(keys), values, max_size=6))
         return command, body
 
-    @settings(max_examples=120, deadline=None, derandomize=True,
+    @settings(max_examples=80, deadline=None, derandomize=True,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
     @given(requests())
     def check(request):

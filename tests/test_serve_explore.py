@@ -19,13 +19,12 @@ torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
 
-@pytest.fixture(scope="module")
-def explore(tmp_path_factory):
-    """(base URL, run folder, browser or None, tmp): a trained run under a served runs folder."""
-    tmp = tmp_path_factory.mktemp("explore")
-    run = train_tiny_run(tmp / "runs" / "digits-cnn3")
-    with serving(tmp / "runs") as (url, _proc):
-        yield url, run, tmp
+def test_explore(tmp_path):
+    """One test, so that the run is trained once even when xdist spreads tests over workers."""
+    run = train_tiny_run(tmp_path / "runs" / "digits-cnn3")
+    with serving(tmp_path / "runs") as (url, _proc):
+        check_info_and_prediction(url, run)
+        check_page(url, tmp_path)
 
 
 def png_data_url(pixels: np.ndarray) -> str:
@@ -54,8 +53,8 @@ def reference(run: Path, x: np.ndarray):
     return prob, maps, w.numpy()
 
 
-def test_info_and_prediction_match_torch(explore):
-    url, run, _ = explore
+def check_info_and_prediction(url: str, run: Path) -> None:
+    """The API's numbers against the run's checkpoint run by hand in torch."""
     status, info = call(url, "/api/explore/info?run=digits-cnn3")
     assert status == 200 and info["input"] == [1, 8, 8] and info["classes"] == [str(i) for i in range(10)]
     assert [l["name"] for l in info["layers"]] == ["features.0", "features.3", "features.6"]
@@ -89,11 +88,11 @@ def test_info_and_prediction_match_torch(explore):
     assert status == 400 and "PNG and JPEG" in bad["error"]
 
 
-def test_explore_page(explore):
+def check_page(url: str, tmp: Path) -> None:
+    """Draw, read the probabilities, click a unit, upload a picture: in Chromium."""
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
 
-    url, run, tmp = explore
     browser = chrome(tmp / "profile")
     try:
         browser.get(url + "/explore?run=digits-cnn3")
