@@ -223,6 +223,10 @@ function stepText(cell) {
   if (state.op === "conv") {
     const [r0, c0] = cell.origin, lines = [head + `window: top-left corner at padded row ${r0 + 1}, column ${c0 + 1}`];
     cell.window.forEach((m, c) => {
+      const label = cell.window.length > 1 ? ` (channel ${c + 1})` : "";
+      lines.push(...sideBySide([[`window${label}`, m], ["⊙ kernel", cell.weights[c]], ["= products", cell.products[c]]]));
+    });
+    cell.window.forEach((m, c) => {
       const terms = [];
       m.forEach((row, i) => row.forEach((v, j) => terms.push(`${paren(v)}·${paren(cell.weights[c][i][j])}`)));
       const prods = [];
@@ -255,6 +259,20 @@ function stepText(cell) {
   }
   const fn = cell.activation || $("conv-fn").value;
   return head + `${fn}(${show("total")}) = ${show("value")}`;
+}
+
+// Matrices next to each other under their titles, as monospaced text.
+function sideBySide(blocks) {
+  const texts = blocks.map(([title, m]) => {
+    const cells = m.map((row) => row.map((v) => num(v)));
+    const width = Math.max(...cells.flat().map((t) => t.length));
+    return [title, ...cells.map((row) => "[ " + row.map((t) => t.padStart(width)).join("  ") + " ]")];
+  });
+  const widths = texts.map((t) => Math.max(...t.map((line) => line.length)));
+  const rows = Math.max(...texts.map((t) => t.length));
+  const out = [];
+  for (let i = 0; i < rows; i++) out.push(texts.map((t, k) => (t[i] || "").padEnd(widths[k])).join("   ").trimEnd());
+  return out;
 }
 
 function stop() {
