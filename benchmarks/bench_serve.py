@@ -73,7 +73,8 @@ def digit_png() -> str:
 def api_cases() -> dict:
     sheet = (ROOT / "examples" / "problems" / "sheet1.yaml").read_text()
     return {
-        "conv 4×4, no steps": ("/api/conv", {"input": "1 2 0 1; 0 1 3 2; 2 1 0 1; 1 0 2 3", "kernel": "sobel_x", "padding": 1}),
+        "conv 4×4, no steps": ("/api/conv", {"input": "1 2 0 1; 0 1 3 2; 2 1 0 1; 1 0 2 3", "kernel": "sobel_x",
+                                              "padding": 1}),
         "conv 4×4 with every step (/conv page)": ("/api/conv", {"input": "1 2 0 1; 0 1 3 2; 2 1 0 1; 1 0 2 3",
                                                                  "kernel": "1 0 -1; 1 1 0; 0 -1 1", "padding": 1,
                                                                  "bias": -1, "steps": True, "max_cells": 4096}),

@@ -59,7 +59,8 @@ def test_tour_notebook(tmp_path, monkeypatch):
     # 1. the trace shows itself as a worked solution; its numbers are torch's
     X = torch.tensor([[1, 2, 0, 1], [0, 1, 3, 2], [2, 1, 0, 1], [1, 0, 2, 3]], dtype=torch.float64)
     K = torch.tensor([[1, 0, -1], [1, 1, 0], [0, -1, 1]], dtype=torch.float64)
-    ref = F.relu(F.conv2d(X[None, None], K[None, None], bias=torch.tensor([-1.0], dtype=torch.float64), padding=1))[0, 0]
+    bias = torch.tensor([-1.0], dtype=torch.float64)
+    ref = F.relu(F.conv2d(X[None, None], K[None, None], bias=bias, padding=1))[0, 0]
     shown = outputs_of(nb, "conv = trace_conv2d")[0]["data"]
     assert {"text/html", "text/markdown", "text/latex"} <= set(shown)
     assert "<h2>Convolution" in shown["text/html"] or "<h3>Convolution" in shown["text/html"]
@@ -79,7 +80,8 @@ def test_tour_notebook(tmp_path, monkeypatch):
     assert checked.startswith("[('a', False, 'kernel not flipped") and "('b', None, None)" in checked
     part = outputs_of(nb, "sheet.parts[0]")[0]["data"]
     assert "wrong" in part["text/markdown"] and "<h2>(a)" in part["text/html"]
-    whole = [c for c in nb.cells if c.cell_type == "code" and c.source.strip() == "sheet"][0].outputs[0]["data"]["text/html"]
+    sheet_cell = [c for c in nb.cells if c.cell_type == "code" and c.source.strip() == "sheet"][0]
+    whole = sheet_cell.outputs[0]["data"]["text/html"]
     assert "<h1>Convolution and pooling</h1>" in whole and "<h2>(b)" in whole
 
     # 4. the table's parameter count is torch's

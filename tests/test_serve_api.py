@@ -114,8 +114,10 @@ def test_conv_matches_torch(server):
 BAD = [
     ("conv", {"input": "1 2; 3", "kernel": "1"}, ["--input", "1 2; 3", "--kernel", "1"]),
     ("conv", {"input": "1 x", "kernel": "1"}, ["--input", "1 x", "--kernel", "1"]),
-    ("conv", {"input": "1 2; 3 4", "kernel": "1 1 1; 1 1 1; 1 1 1"}, ["--input", "1 2; 3 4", "--kernel", "1 1 1; 1 1 1; 1 1 1"]),
-    ("conv", {"input": "1 2", "kernel": "1", "padding_mode": "mirror"}, ["--input", "1 2", "--kernel", "1", "--padding-mode", "mirror"]),
+    ("conv", {"input": "1 2; 3 4", "kernel": "1 1 1; 1 1 1; 1 1 1"},
+     ["--input", "1 2; 3 4", "--kernel", "1 1 1; 1 1 1; 1 1 1"]),
+    ("conv", {"input": "1 2", "kernel": "1", "padding_mode": "mirror"},
+     ["--input", "1 2", "--kernel", "1", "--padding-mode", "mirror"]),
     ("conv", {"input": " ".join(["0"] * 4097), "kernel": "1"}, ["--input", " ".join(["0"] * 4097), "--kernel", "1"]),
     ("pool", {"input": "1 2; 3 4", "op": "avg", "size": 2, "dilation": 2},
      ["--input", "1 2; 3 4", "--op", "avg", "--size", "2", "--dilation", "2"]),
@@ -268,7 +270,8 @@ def test_pages_and_assets_are_all_local(server):
                     assert response.status == 200
     static = ROOT / "cnnlab" / "serve" / "static"
     for path in static.iterdir():
-        fetched = r"""(?:src|href)\s*=\s*["']?(?:https?:)?//|url\(\s*["']?(?:https?:)?//|@import|fetch\(\s*["'`](?:https?:)?//"""
+        fetched = (r"""(?:src|href)\s*=\s*["']?(?:https?:)?//|url\(\s*["']?(?:https?:)?//"""
+                   r"""|@import|fetch\(\s*["'`](?:https?:)?//""")
         assert not re.search(fetched, path.read_text()), path  # nothing loaded from another host
 
 
@@ -291,3 +294,18 @@ def test_static_files_ship_in_the_wheel():
     patterns = config["cnnlab.serve"]
     files = [p.relative_to(static.parent).as_posix() for p in static.iterdir()]
     assert files and all(any(fnmatch.fnmatch(f, pat) for pat in patterns) for f in files)
+
+
+def test_serve_refuses_a_bad_port_or_host(capsys):
+    import socket
+
+    assert cli_main(["serve", "--port", "70000"]) == 2
+    assert capsys.readouterr().err == "error: --port must be from 0 to 65535, got 70000\n"
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert cli_main(["serve", "--port", str(port)]) == 2
+        assert capsys.readouterr().err.startswith(f"error: cannot listen on 127.0.0.1:{port}: ")
+    assert cli_main(["serve", "--host", "no-such-host.invalid"]) == 2
+    assert capsys.readouterr().err.startswith("error: --host no-such-host.invalid: cannot resolve it")

@@ -107,13 +107,15 @@ def check_page(url: str, tmp: Path) -> None:
         shown = {e.get_attribute("data-class"): float(e.text)
                  for e in by_testid(browser, "explore-prediction").find_elements(By.CSS_SELECTOR, "[data-class]")}
         # the same drawing through the API gives the probabilities the page shows
-        drawing = browser.execute_script('return document.querySelector("[data-testid=explore-canvas]").toDataURL("image/png")')
+        drawing = browser.execute_script(
+            'return document.querySelector("[data-testid=explore-canvas]").toDataURL("image/png")')
         status, doc = call(url, "/api/explore/predict", {"run": "digits-cnn3", "image": drawing})
         assert status == 200
         assert [shown[str(k)] for k in range(10)] == pytest.approx(doc["probabilities"], abs=1e-4)
         maps = by_testid(browser, "explore-maps").find_elements(By.CSS_SELECTOR, "[data-layer='features.3'] canvas")
         assert len(maps) == 32
-        ActionChains(browser).move_to_element_with_offset(maps[0], 20, 20).click().perform()  # unit (row 3, col 3) of 4x4
+        # 56-pixel canvas of a 4x4 map, offsets from its centre: unit (row 3, column 3)
+        ActionChains(browser).move_to_element_with_offset(maps[0], 20, 20).click().perform()
         region = json.loads(wait(browser, lambda b: by_testid(b, "explore-rf").get_attribute("data-region")))
         # features.3: field 14, jump 2, start 0.5 -> unit 2 centred on pixel 4.5: rows -2..11, clipped to 0..7
         assert region == [0, 7, 0, 7]
