@@ -309,3 +309,20 @@ def test_serve_refuses_a_bad_port_or_host(capsys):
         assert capsys.readouterr().err.startswith(f"error: cannot listen on 127.0.0.1:{port}: ")
     assert cli_main(["serve", "--host", "no-such-host.invalid"]) == 2
     assert capsys.readouterr().err.startswith("error: --host no-such-host.invalid: cannot resolve it")
+
+
+def test_other_sites_cannot_use_the_local_server(server):
+    host, port = server.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    conn.request("POST", "/api/act", body=b'{"input": "1", "fn": "relu"}',
+                 headers={"Host": f"attacker.example:{port}", "Content-Type": "application/json"})
+    assert conn.getresponse().status == 400  # a DNS-rebinding page names its own host
+    conn.close()
+    # a form on another site can post text/plain without a preflight; JSON it cannot
+    request = urllib.request.Request(server + "/api/act", data=b'{"input": "1", "fn": "relu"}',
+                                     headers={"Content-Type": "text/plain"})
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(request, timeout=30)
+    assert info.value.code == 415
+    with urllib.request.urlopen(server.replace("127.0.0.1", "localhost") + "/conv", timeout=30) as response:
+        assert response.status == 200

@@ -96,7 +96,16 @@ def run_serve(args) -> int:
 
                     webbrowser.open(url)
 
-    config = uvicorn.Config(create_app(args.runs), log_level="warning", lifespan="off",
+    import ipaddress
+
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    # on this machine only, the page must be asked for by a loopback name (no DNS rebinding);
+    # served to a network, any name the clients use
+    hosts = None if loopback else ["*"]
+    config = uvicorn.Config(create_app(args.runs, hosts), log_level="warning", lifespan="off",
                             access_log=False, timeout_graceful_shutdown=5)
     try:
         Server(config).run(sockets=[sock])

@@ -79,6 +79,9 @@ async def _answer(work: Callable[[], Any]) -> Response:
 
 def _json_route(handler: Callable[[Any], Any]) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
+        # a form on another site can post text/plain to localhost without asking; JSON it cannot
+        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+            return _error(415, "send the request body as JSON (Content-Type: application/json)")
         try:
             body = await _read_json(request)
         except BodyTooLarge:
@@ -96,8 +99,19 @@ def _page(name: str) -> Callable[[Request], Awaitable[Response]]:
     return endpoint
 
 
-def create_app(runs_dir: str | Path = "runs") -> Starlette:
-    """The app; ``runs_dir`` is the only folder whose runs /explore may open."""
+LOCAL_HOSTS = ["127.0.0.1", "localhost", "::1", "[::1]"]
+
+
+def create_app(runs_dir: str | Path = "runs", allowed_hosts: list[str] | None = None) -> Starlette:
+    """The app; ``runs_dir`` is the only folder whose runs /explore may open.
+
+    ``allowed_hosts``: the names the browser may use in the Host header (default: this
+    machine's loopback names, which stops DNS-rebinding pages from reading the answers);
+    ``["*"]`` accepts any.
+    """
+    from starlette.middleware import Middleware
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
+
     root = Path(runs_dir)
 
     def served(body: Any) -> tuple[runs.ServedRun, str]:
@@ -139,4 +153,5 @@ def create_app(runs_dir: str | Path = "runs") -> Starlette:
         Route("/api/explore/predict", _json_route(predict), methods=["POST"]),
         Mount("/static", StaticFiles(directory=static), name="static"),
     ]
-    return Starlette(routes=routes)
+    hosts = LOCAL_HOSTS if allowed_hosts is None else allowed_hosts
+    return Starlette(routes=routes, middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=hosts)])
