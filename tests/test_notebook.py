@@ -80,6 +80,7 @@ def test_tour_notebook(tmp_path, monkeypatch):
     assert checked.startswith("[('a', False, 'kernel not flipped") and "('b', None, None)" in checked
     part = outputs_of(nb, "sheet.parts[0]")[0]["data"]
     assert "wrong" in part["text/markdown"] and "<h2>(a)" in part["text/html"]
+    assert part["text/latex"].startswith(r"\subsection*{(a)")
     sheet_cell = [c for c in nb.cells if c.cell_type == "code" and c.source.strip() == "sheet"][0]
     whole = sheet_cell.outputs[0]["data"]["text/html"]
     assert "<h1>Convolution and pooling</h1>" in whole and "<h2>(b)" in whole

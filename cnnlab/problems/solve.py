@@ -51,6 +51,11 @@ class PartResult:
 
         return _part_block(self, "markdown", 16)
 
+    def _repr_latex_(self) -> str:
+        from cnnlab.problems.render import _part_block
+
+        return _part_block(self, "latex", 16)
+
     def _repr_html_(self) -> str:
         from cnnlab.serve.markdown import markdown_to_html
 
