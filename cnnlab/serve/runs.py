@@ -90,7 +90,10 @@ _cache_lock = threading.Lock()
 
 def _load(path: Path) -> ServedRun:
     """Read the run's model; the single place a checkpoint is loaded for the server."""
-    import torch
+    try:
+        import torch
+    except ImportError:
+        raise UsageError("exploring a run needs PyTorch: pip install 'cnnlab[train]'") from None
 
     from cnnlab.train.evaluate import load_run
 
