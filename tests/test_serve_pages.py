@@ -140,6 +140,14 @@ def test_conv_page(site, capsys):
     by_testid(browser, "conv-run").click()
     wait(browser, lambda b: by_testid(b, "conv-error").text.startswith("error: input"))
 
+    # every built-in example is valid input and shows its first worked cell
+    examples = Select(by_testid(browser, "conv-example"))
+    for option in [o.get_attribute("value") for o in examples.options if o.get_attribute("value")]:
+        before = by_testid(browser, "conv-cli").text
+        examples.select_by_value(option)
+        wait(browser, lambda b: by_testid(b, "conv-cli").text != before and by_testid(b, "conv-step").text.startswith("cell 1 of"))
+        assert by_testid(browser, "conv-error").text == "", option
+
 
 def test_solve_page(site, capsys):
     from selenium.webdriver.common.by import By
