@@ -7,6 +7,7 @@ import json
 import os
 import sys
 
+from cnnlab.cli.argtypes import add_output_format
 from cnnlab.errors import UsageError
 
 SOLVE_EXAMPLES = """\
@@ -56,8 +57,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Solve every part of a problem file (YAML) with worked steps; check claimed answers.",
         epilog=SOLVE_EXAMPLES + _function_list(), formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("file", metavar="FILE", help="problem file (YAML, at most 1 MB)")
-    p.add_argument("--format", choices=["text", "markdown", "latex", "json"], default=None,
-                   help="output format (default: from --out's extension, else text); latex is a complete document")
+    add_output_format(p, ("text", "markdown", "latex", "json"), default=None,
+                      help="output format (default: from --out's extension, else text); latex is a complete document")
     p.add_argument("--out", metavar="PATH", help="write to this file instead of stdout")
     p.add_argument("--max-cells", type=int, default=16, metavar="N",
                    help="output cells worked out per operation (default 16; 0 for all)")
@@ -69,7 +70,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "name the likely mistake.",
         epilog=CHECK_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     c.add_argument("file", metavar="FILE", help="problem file (YAML) with `answer:` in its parts")
-    c.add_argument("--format", choices=["text", "json"], default="text")
+    add_output_format(c, ("text", "json"))
     c.set_defaults(func=run_check)
 
     q = subparsers.add_parser(
