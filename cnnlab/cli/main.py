@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "kernel": "cnnlab.cli.kernel_cmd",
     "explain": "cnnlab.cli.explain_cmd",
     "tune": "cnnlab.cli.tune_cmd",
+    "examples": "cnnlab.cli.examples_cmd",
 }
 
 
