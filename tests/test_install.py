@@ -147,6 +147,15 @@ def test_a_broken_installation_keeps_its_traceback():
 
 
 # -- the wheel --------------------------------------------------------------------------
+def _setuptools_major() -> int:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return int(version("setuptools").split(".")[0])
+    except (PackageNotFoundError, ValueError):
+        return 0
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     """cnnlab's wheel, built offline from a copy of the tracked and new files (not the tests)."""
@@ -159,8 +168,13 @@ def wheel(tmp_path_factory) -> Path:
             continue
         (src / name).parent.mkdir(parents=True, exist_ok=True)
         (src / name).write_bytes((REPO / name).read_bytes())
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-                    "-w", str(root / "dist"), str(src)], check=True, capture_output=True, env=CLEAN_ENV)
+    # offline with this venv's setuptools when it is new enough for pyproject.toml (>= 77: the SPDX
+    # license string), else in pip's isolated build environment (fetched from the package index)
+    isolation = [] if _setuptools_major() >= 77 else ["--use-pep517"]
+    offline = [] if isolation else ["--no-build-isolation"]
+    r = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", *offline, *isolation,
+                        "-w", str(root / "dist"), str(src)], capture_output=True, text=True, env=CLEAN_ENV)
+    assert r.returncode == 0, r.stderr[-3000:]
     (found,) = (root / "dist").glob("cnnlab-*.whl")
     return found
 
