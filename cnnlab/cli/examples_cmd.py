@@ -108,7 +108,8 @@ def register(subparsers) -> None:
 def _require() -> dict[str, Path]:
     examples = list_examples()
     if not examples:
-        raise UsageError("no examples found: this installation of cnnlab was built without its examples/ folder")
+        raise UsageError("no examples found: this installation of cnnlab was built without "
+                         "its examples/ folder")
     return examples
 
 
@@ -138,7 +139,8 @@ def run_copy(args: argparse.Namespace) -> int:
     pairs = [(src, target / src.relative_to(root)) for src in examples.values()]
     clashes = [str(dst) for _, dst in pairs if dst.exists()]
     if clashes and not args.force:  # checked before anything is written
-        raise UsageError(f"{clashes[0]} already exists ({len(clashes)} file(s) in all); use --force to overwrite")
+        raise UsageError(f"{clashes[0]} already exists ({len(clashes)} file(s) in all); "
+                         "use --force to overwrite")
     for src, dst in pairs:
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, dst)

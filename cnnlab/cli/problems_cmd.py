@@ -57,9 +57,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "solve", help="solve a problem file with worked steps",
         description="Solve every part of a problem file (YAML) with worked steps; check claimed answers.",
         epilog=SOLVE_EXAMPLES + _function_list(), formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("file", metavar="FILE", help="problem file (YAML, at most 1 MB), or an example's name (cnnlab examples list)")
+    p.add_argument("file", metavar="FILE",
+                   help="problem file (YAML, at most 1 MB), or an example's name (cnnlab examples list)")
     add_output_format(p, ("text", "markdown", "latex", "json"), default=None,
-                      help="output format (default: from --out's extension, else text); latex is a complete document")
+                      help="output format (default: from --out's extension, else text); "
+                           "latex is a complete document")
     p.add_argument("--out", metavar="PATH", help="write to this file instead of stdout")
     p.add_argument("--max-cells", type=int, default=16, metavar="N",
                    help="output cells worked out per operation (default 16; 0 for all)")
@@ -70,7 +72,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Compare each claimed answer with the computed one (under the file's rounding) and "
                     "name the likely mistake.",
         epilog=CHECK_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    c.add_argument("file", metavar="FILE", help="problem file (YAML) with `answer:` in its parts, or an example's name")
+    c.add_argument("file", metavar="FILE",
+                   help="problem file (YAML) with `answer:` in its parts, or an example's name")
     add_output_format(c, ("text", "json"))
     c.set_defaults(func=run_check)
 
