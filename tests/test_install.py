@@ -228,3 +228,44 @@ def test_plain_install_in_a_fresh_venv(wheel, tmp_path):
         assert r.stderr.count("\n") == 1 and r.stderr.startswith("error: "), (argv, r.stderr)
         assert any(f"pip install 'cnnlab[{e}]'" in r.stderr for e in extra.split("|")), (argv, r.stderr)
     assert list(out_dir.iterdir()) == [], "a refused command left files behind"
+
+
+# -- cnnlab examples ------------------------------------------------------------------------
+def test_examples_list_show_copy(tmp_path, capsys):
+    from cnnlab.cli.examples_cmd import list_examples
+    from cnnlab.cli.main import main
+
+    shipped = list_examples()
+    assert "problems/sheet1" in shipped and shipped["problems/sheet1"].is_file()
+    assert main(["examples", "list"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in listed] == list(shipped)
+    assert main(["examples", "show", "sheet1"]) == 0
+    assert capsys.readouterr().out == shipped["problems/sheet1"].read_text(encoding="utf-8")
+    target = tmp_path / "mine"
+    assert main(["examples", "copy", str(target)]) == 0
+    copied = sorted(p.relative_to(target).with_suffix("").as_posix() for p in target.rglob("*") if p.is_file())
+    assert copied == sorted(shipped)
+    (target / "problems" / "sheet1.yaml").write_text("edited")
+    capsys.readouterr()
+    assert main(["examples", "copy", str(target)]) == 2  # refused before writing anything
+    assert "already exists" in capsys.readouterr().err
+    assert (target / "problems" / "sheet1.yaml").read_text() == "edited"
+    assert main(["examples", "copy", str(target), "--force"]) == 0
+    assert (target / "problems" / "sheet1.yaml").read_bytes() == shipped["problems/sheet1"].read_bytes()
+    assert main(["examples", "show", "no-such-example"]) == 2
+
+
+def test_solve_takes_an_example_name_or_a_path(tmp_path, monkeypatch, capsys):
+    """By name, by the README's path from any folder, and a real file of that name wins."""
+    from cnnlab.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    outputs = []
+    for name in ("sizes", "problems/sizes", "examples/problems/sizes.yaml"):
+        assert main(["solve", name, "--json"]) == 0
+        outputs.append(capsys.readouterr().out)
+    assert outputs[0] == outputs[1] == outputs[2]
+    (tmp_path / "sizes").write_text("parts:\n  - {id: z, ask: 1 + 1}\n")
+    assert main(["solve", "sizes", "--json"]) == 0
+    assert '"id": "z"' in capsys.readouterr().out

@@ -13,6 +13,7 @@ from cnnlab.errors import UsageError
 
 SOLVE_EXAMPLES = """\
 examples:
+  cnnlab solve sheet1                      # an example shipped with cnnlab (cnnlab examples list)
   cnnlab solve examples/problems/sheet1.yaml
   cnnlab solve examples/problems/sheet1.yaml --format latex --out sheet1.tex
   cnnlab solve examples/problems/sizes.yaml --format json
