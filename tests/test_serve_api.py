@@ -285,13 +285,16 @@ def test_ctrl_c_stops_the_server_cleanly(tmp_path):
 
 
 def test_static_files_ship_in_the_wheel():
-    """Every file the pages load is package data (pyproject's setuptools config)."""
+    """Every file the pages load is package data (setup.py's package_data)."""
+    import ast
     import fnmatch
-    import tomllib
 
-    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    call_ = next(n for n in ast.walk(ast.parse((ROOT / "setup.py").read_text()))
+                 if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "setup")
+    data = next(k.value for k in call_.keywords if k.arg == "package_data")
+    patterns = next(ast.literal_eval(v) for k, v in zip(data.keys, data.values)
+                    if k is not None and ast.literal_eval(k) == "cnnlab.serve")
     static = ROOT / "cnnlab" / "serve" / "static"
-    patterns = config["cnnlab.serve"]
     files = [p.relative_to(static.parent).as_posix() for p in static.iterdir()]
     assert files and all(any(fnmatch.fnmatch(f, pat) for pat in patterns) for f in files)
 
