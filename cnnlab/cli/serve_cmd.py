@@ -60,13 +60,9 @@ def _socket(host: str, port: int):
 
 def run_serve(args) -> int:
     """Bind, print ``serving on URL`` once connections are accepted, serve until a signal."""
-    try:
-        import uvicorn
+    import uvicorn  # missing: cnnlab.cli.main names the extra that installs it
 
-        from cnnlab.serve import create_app
-    except ImportError as exc:
-        raise UsageError(f"cnnlab serve needs Starlette and uvicorn ({exc.name} is missing): "
-                         "pip install 'cnnlab[serve]'") from None
+    from cnnlab.serve import create_app
     sock = _socket(args.host, args.port)
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host

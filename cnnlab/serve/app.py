@@ -72,6 +72,14 @@ async def _answer(work: Callable[[], Any]) -> Response:
         return _error(400, str(exc))
     except RecursionError:
         return _error(400, "the input is nested too deeply")
+    except ImportError as exc:  # an optional library this route needs (torch for /explore)
+        from cnnlab.cli.extras import refusal
+
+        message = refusal(exc, "this page")
+        if message is not None:
+            return _error(501, message)
+        log.exception("internal error")
+        return _error(500, f"internal error ({type(exc).__name__}); please report it")
     except Exception as exc:  # noqa: BLE001 - a bug: keep the server up, log the traceback
         log.exception("internal error")
         return _error(500, f"internal error ({type(exc).__name__}); please report it")

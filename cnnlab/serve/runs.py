@@ -90,10 +90,7 @@ _cache_lock = threading.Lock()
 
 def _load(path: Path) -> ServedRun:
     """Read the run's model; the single place a checkpoint is loaded for the server."""
-    try:
-        import torch
-    except ImportError:
-        raise UsageError("exploring a run needs PyTorch: pip install 'cnnlab[train]'") from None
+    import torch  # missing: the route names the extra that installs it
 
     from cnnlab.train.evaluate import load_run
 
