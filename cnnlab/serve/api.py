@@ -31,7 +31,7 @@ TENSOR_FIELDS = {"input", "kernel", "bias"}  # lists go to the CLI as bracket li
 SHAPE_FIELDS = {("arch", "input")}  # a list [3, 32, 32] is the CLI's 3x32x32
 PATH_FIELDS = {"conv": ("input", "kernel"), "pool": ("input",), "act": ("input",), "arch": ("spec",)}
 # flags the API sets itself or that do not print the §1/§3 JSON
-_NOT_FIELDS = {"help", "format", "standalone", "out", "solve", "n_in", "n_out", "max", "rf",
+_NOT_FIELDS = {"help", "format", "json", "standalone", "out", "solve", "n_in", "n_out", "max", "rf",
                "strides", "channels", "list_torchvision"}
 _FILE_SUFFIXES = (".json", ".csv", ".txt", ".npy", ".yaml", ".yml")
 
