@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from cnnlab.arch.receptive_field import (AxisRF, through_global, through_transposed,
-                                         through_window)
+                                         through_window, union)
 from cnnlab.arch.spec import Layer
 from cnnlab.errors import UsageError
 from cnnlab.ops.sizes import (conv_output_size, effective_kernel, full_padding,
@@ -275,6 +275,50 @@ def _convt(layer: Layer, in_shape, rf: RF) -> LayerResult:
     return LayerResult((C_out, Ho, Wo), weights, biases, macs, new_rf, steps)
 
 
+def _res(layer: Layer, in_shape, rf: RF) -> LayerResult:
+    """Basic residual block (ResNet): conv k/s → bn → relu → conv k/1 → bn, plus a shortcut
+    (identity, or a 1×1/s conv + bn when the shape changes), added, then relu.
+
+    Both convs pad k//2 and have no bias; batch norm has 2·C parameters.
+    """
+    C, H, W = _spatial(layer, in_shape)
+    C_out = layer.out
+    kh, kw = layer.kernel
+    stride = layer.stride or (1, 1)
+    pads = [(kh // 2, kh // 2), (kw // 2, kw // 2)]
+    sizes = [conv_output_size(n, k, s, p) for n, k, s, p in zip((H, W), (kh, kw), stride, (kh // 2, kw // 2))]
+    Ho, Wo = sizes
+    projection = stride != (1, 1) or C != C_out
+    w1, w2 = C_out * C * kh * kw, C_out * C_out * kh * kw
+    ws = C_out * C if projection else 0
+    weights = w1 + w2 + ws
+    biases = 2 * C_out + 2 * C_out + (2 * C_out if projection else 0)  # bn γ, β
+    macs = (w1 + w2 + ws) * Ho * Wo
+    short = (f"1×1/{stride[0]} conv + bn ({C}→{C_out})" if projection else "identity")
+    steps = [
+        Step("H_out = W_out" if (H, kh, stride[0]) == (W, kw, stride[1]) else "H_out, W_out",
+             "floor((n + 2·(k//2) − k)/s) + 1", f"floor(({H} + 2·{kh // 2} − {kh})/{stride[0]}) + 1",
+             f"{Ho}" if Ho == Wo else f"{Ho}, {Wo}"),
+        Step("output", "C_out × H_out × W_out", f"{C_out} × {Ho} × {Wo}", _t((C_out, Ho, Wo))),
+        Step("shortcut", "identity when the shape is kept, else 1×1/s conv + bn", short, short),
+        Step("weights", "C_out·C_in·k_h·k_w + C_out·C_out·k_h·k_w" + (" + C_out·C_in" if projection else ""),
+             f"{C_out}·{C}·{kh}·{kw} + {C_out}·{C_out}·{kh}·{kw}" + (f" + {C_out}·{C}" if projection else ""),
+             str(weights)),
+        Step("bn params", "2·C_out per batch norm" + (" (3 of them)" if projection else " (2 of them)"),
+             f"{3 if projection else 2}·2·{C_out}", str(biases)),
+        Step("params", "weights + bn params", f"{weights} + {biases}", str(weights + biases)),
+        Step("MACs", "(weights)·H_out·W_out", f"{weights}·{Ho}·{Wo}", str(macs)),
+        Step("units", "C_out·H_out·W_out", f"{C_out}·{Ho}·{Wo}", str(C_out * Ho * Wo)),
+    ]
+    new_rf = None
+    if rf is not None:
+        main = [through_window(through_window(rf[a], layer.kernel[a], stride[a], pads[a][0], sizes[a]),
+                               layer.kernel[a], 1, pads[a][0], sizes[a]) for a in range(2)]
+        side = [through_window(rf[a], 1, stride[a], 0, sizes[a]) for a in range(2)]
+        new_rf = tuple(union([main[a], side[a]], sizes[a]) for a in range(2))
+    return LayerResult((C_out, Ho, Wo), weights, biases, macs, new_rf, steps)
+
+
 def _global_rf_steps(rf: RF) -> tuple[RF, list[Step]]:
     if rf is None:
         return None, []
@@ -347,7 +391,7 @@ def _elementwise(layer: Layer, in_shape, rf: RF) -> LayerResult:
 
 
 ANALYSERS: dict[str, Callable[[Layer, tuple, RF], LayerResult]] = {
-    "conv": _conv, "convt": _convt, "maxpool": _pool, "avgpool": _pool,
+    "conv": _conv, "convt": _convt, "maxpool": _pool, "avgpool": _pool, "res": _res,
     "gap": _global_pool, "gmp": _global_pool, "fc": _fc, "flatten": _flatten, "bn": _bn,
     **{kind: _elementwise for kind in ("relu", "leakyrelu", "relu6", "sigmoid", "tanh", "softmax",
                                        "gelu", "elu", "silu", "identity", "dropout", "lrn")},

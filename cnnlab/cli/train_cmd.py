@@ -39,7 +39,8 @@ EVALUATE_EXAMPLES = """examples:
 _FIELDS = ("data", "model", "epochs", "batch_size", "optimizer", "lr", "momentum",
            "weight_decay", "schedule", "step_size", "gamma", "patience", "augment", "seed",
            "device", "amp", "out", "val_fraction", "limit", "data_dir", "loss", "weights",
-           "freeze", "unfreeze_after", "backbone_lr_factor", "threads", "resize", "strict", "positive_class")
+           "freeze", "unfreeze_after", "backbone_lr_factor", "threads", "resize", "strict", "positive_class",
+           "normalize")
 
 
 def register(subparsers) -> None:
@@ -50,8 +51,11 @@ def register(subparsers) -> None:
                     "metrics.csv, summary.json, best.pt/last.pt and PNG pictures to the run folder.",
         epilog=TRAIN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", help="mnist, fashion-mnist, digits, cifar10, or a folder / CSV path")
-    p.add_argument("--model", help="model name (see --list-models)")
-    p.add_argument("--list-models", action="store_true", help="print the model names and exit")
+    p.add_argument("--model", help="model name (see --list-models), or an architecture spec as for "
+                                   "cnnlab arch: \"conv 3x3 32 p1; relu; maxpool 2; fc 10\", a file "
+                                   "holding one, or a YAML list (docs/models.md)")
+    p.add_argument("--list-models", action="store_true",
+                   help="print the models with their options (types, defaults) and exit")
     p.add_argument("--epochs", type=int, help="passes over the training split (default 5)")
     p.add_argument("--batch-size", type=int, help="examples per step (default 64)")
     p.add_argument("--optimizer", choices=("sgd", "adam", "adamw"), help="default adam")
@@ -78,9 +82,12 @@ def register(subparsers) -> None:
     p.add_argument("--weights", metavar="PATH",
                    help="start from a local state dict (first conv adapted, head dropped)")
     p.add_argument("--freeze", action="store_true", default=None,
-                   help="train the head only (feature extraction)")
+                   help="train the head only (feature extraction; needs --weights)")
     p.add_argument("--unfreeze-after", type=int, metavar="N",
-                   help="train the head only for N epochs, then fine-tune everything")
+                   help="train the head only for N epochs, then fine-tune everything (needs --weights)")
+    p.add_argument("--normalize", choices=("data", "imagenet"),
+                   help="input statistics: data (train split's mean/std, default) or imagenet "
+                        "(what ImageNet-pretrained weights expect)")
     p.add_argument("--backbone-lr-factor", type=float,
                    help="backbone lr / head lr after unfreezing (default 0.1)")
     p.add_argument("--model-opt", action="append", default=[], metavar="KEY=VALUE",
@@ -131,15 +138,24 @@ def _model_options(items: list[str]) -> dict:
 
 
 def _list_models(as_json: bool) -> int:
-    from cnnlab.models import list_models, model_description
+    from cnnlab.models import list_models, model_description, option_help
 
     names = list_models()
     if as_json:
-        print(json.dumps({"models": [{"name": n, "description": model_description(n)} for n in names]}))
-    else:
-        width = max(map(len, names))
-        for name in names:
-            print(f"{name:<{width}}  {model_description(name)}")
+        print(json.dumps({"models": [
+            {"name": n, "description": model_description(n),
+             "options": [{"name": o, "type": t, "default": d} for o, t, d in option_help(n)]}
+            for n in names]}))
+        return 0
+    width = max(map(len, names))
+    for name in names:
+        print(f"{name:<{width}}  {model_description(name)}")
+        options = option_help(name)
+        print(f"{'':<{width}}    options: " + (", ".join(f"{o}={d!r} ({t})" for o, t, d in options)
+                                               if options else "none"))
+    print("\nset options with --model-opt KEY=VALUE (repeatable). Or train your own network: "
+          "--model \"conv 3x3 32 p1; relu; maxpool 2; fc 10\" (the spec language of cnnlab arch; "
+          "docs/models.md)")
     return 0
 
 
