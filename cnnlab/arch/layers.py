@@ -243,6 +243,10 @@ def _convt(layer: Layer, in_shape, rf: RF) -> LayerResult:
         raise UsageError(f"groups={groups} must divide both the input channels ({C}) and the output channels ({C_out})")
     stride = layer.stride or (1, 1)
     pad = layer.padding if isinstance(layer.padding, tuple) else (0, 0)
+    for op, s, d in zip(layer.output_padding, stride, layer.dilation):
+        if op >= max(s, d):  # PyTorch's rule: the extra rows must fall inside one stride step
+            raise UsageError(f"output padding {op} must be smaller than the stride ({s}) or the "
+                             f"dilation ({d})")
     sizes, steps = [], []
     for axis, (label, n) in enumerate((("H", H), ("W", W))):
         k, s, p, d, op = (layer.kernel[axis], stride[axis], pad[axis], layer.dilation[axis],
@@ -390,11 +394,17 @@ def _elementwise(layer: Layer, in_shape, rf: RF) -> LayerResult:
     return LayerResult(tuple(in_shape), rf=rf, steps=steps, stored=layer.kind not in _IN_PLACE)
 
 
+def _lrn(layer: Layer, in_shape, rf: RF) -> LayerResult:
+    _spatial(layer, in_shape)  # normalises across neighbouring channels of a C×H×W map
+    return _elementwise(layer, in_shape, rf)
+
+
 ANALYSERS: dict[str, Callable[[Layer, tuple, RF], LayerResult]] = {
     "conv": _conv, "convt": _convt, "maxpool": _pool, "avgpool": _pool, "res": _res,
     "gap": _global_pool, "gmp": _global_pool, "fc": _fc, "flatten": _flatten, "bn": _bn,
     **{kind: _elementwise for kind in ("relu", "leakyrelu", "relu6", "sigmoid", "tanh", "softmax",
-                                       "gelu", "elu", "silu", "identity", "dropout", "lrn")},
+                                       "gelu", "elu", "silu", "identity", "dropout")},
+    "lrn": _lrn,
 }
 
 
