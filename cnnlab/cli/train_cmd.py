@@ -94,7 +94,8 @@ def register(subparsers) -> None:
                    help="model option, e.g. hidden=[512,256] or dropout=0.3 (repeatable)")
     p.add_argument("--threads", type=int, help="CPU threads (default: all cores available)")
     p.add_argument("--resize", metavar="HxW",
-                   help="resize the images of a folder / CSV of mixed sizes to HxW")
+                   help="resize every image to HxW (bilinear): a folder / CSV of mixed sizes, or a "
+                        "named dataset (e.g. 32x32 MNIST; limit: 1 GiB of float32 in all)")
     p.add_argument("--strict", action="store_true", default=None,
                    help="refuse a folder / CSV holding corrupt images (default: skip and count them)")
     p.add_argument("--positive-class", metavar="NAME",
