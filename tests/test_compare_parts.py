@@ -197,3 +197,33 @@ def test_robustness_sentence_follows_the_numbers_not_a_fixed_claim():
     assert "lost as much or more (28.0 vs 14.5 points)" in bad
     only_flat = robustness(Row(models=_rows(0.94)[:2]))
     assert "says nothing about convolutions" in only_flat
+
+
+def test_runs_folders_are_resolved_or_refused(tmp_path):
+    import json
+
+    from cnnlab.compare.user_runs import resolve_run_dir
+    from cnnlab.errors import UsageError
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "model.json").write_text("{}")
+    study = tmp_path / "study"
+    study.mkdir()
+    (study / "results.json").write_text(json.dumps({"best_run_dir": str(run)}))
+    assert resolve_run_dir(run) == run and resolve_run_dir(study) == run
+    with pytest.raises(UsageError, match="not a run folder of cnnlab train"):
+        resolve_run_dir(tmp_path)
+    (study / "results.json").write_text(json.dumps({"best_run_dir": None}))
+    with pytest.raises(UsageError, match="without a finished best trial"):
+        resolve_run_dir(study)
+
+
+def test_compare_refuses_a_bad_run_before_training(tmp_path, capsys):
+    from cnnlab.cli.main import main
+
+    out = tmp_path / "cmp"
+    assert main(["compare", "--data", "digits", "--models", "mlp", "--runs", str(tmp_path),
+                 "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not a run folder of cnnlab train" in err[0] and not out.exists()

@@ -131,6 +131,14 @@ def test_spec_forms_are_one_language(tmp_path):
     counts = {count_params(get_model(spec, 1, 10, (28, 28))) for spec in (compact, str(path), str(text_file))}
     assert counts == {arch_table(compact, (1, 28, 28))["total_params"]}
     assert is_spec(str(path)) and is_spec(compact) and not is_spec("cnn3")
+    from cnnlab.arch.spec import parse_spec
+
+    assert [layer.text for layer in parse_spec([{"type": "res", "kernel": 3, "stride": 2, "out": 16}])] == \
+        ["res 3x3 s2 16"]
+    import dataclasses
+
+    a, b = parse_spec("res 3x3/2 16")[0], parse_spec([{"type": "res", "kernel": 3, "stride": 2, "out": 16}])[0]
+    assert dataclasses.replace(a, text="") == dataclasses.replace(b, text="")
 
 
 @pytest.mark.parametrize("spec, message", [
@@ -184,7 +192,7 @@ def test_spec_run_is_evaluated_explained_and_compared(spec_run, tmp_path, capsys
     assert main(["evaluate", str(out), "--json"]) == 0
     evaluated = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert evaluated["accuracy"] == pytest.approx(summary["test_accuracy"])
-    assert main(["explain", str(out), "--what", "filters,maps", "--out", str(tmp_path / "ex"), "--json"]) == 0
+    assert main(["explain", str(out), "--what", "filters", "--out", str(tmp_path / "ex"), "--json"]) == 0
     capsys.readouterr()
     assert any(p.suffix == ".png" for p in (tmp_path / "ex").rglob("*"))
     # the run folder alone is enough: the spec text was saved whole
@@ -210,7 +218,7 @@ def test_compare_trains_a_spec_next_to_the_builtins(tmp_path, capsys):
 def test_tune_accepts_a_spec_as_a_fixed_model(tmp_path, capsys):
     spec = "conv 3x3 4 p1; relu; fc 10"
     assert main(["tune", "--data", "digits", "--model", spec, "--trials", "1", "--epochs", "1",
-                 "--limit", "200", "--out", str(tmp_path / "study"), "--json"]) == 0
+                 "--limit", "200", "--threads", "1", "--out", str(tmp_path / "study"), "--json"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     run = result["best_run_dir"]
     assert json.loads(open(f"{run}/model.json").read())["params"] == arch_table(spec, (1, 8, 8))["total_params"]
