@@ -222,3 +222,13 @@ def test_tune_accepts_a_spec_as_a_fixed_model(tmp_path, capsys):
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     run = result["best_run_dir"]
     assert json.loads(open(f"{run}/model.json").read())["params"] == arch_table(spec, (1, 8, 8))["total_params"]
+
+
+def test_residual_block_in_arch_worked_by_hand():
+    row = arch_table("res 3x3/2 32", (16, 14, 14), steps=True)["layers"][0]
+    # conv 3x3 16->32 (4,608) + conv 3x3 32->32 (9,216) + projection 1x1 16->32 (512); 3 bn of 2*32
+    assert (row["weights"], row["biases"], row["params"]) == (14336 + 96, 96, 14528)  # γ, β as for bn
+    assert row["output_shape"] == [32, 7, 7] and row["macs"] == 14336 * 7 * 7
+    assert row["receptive_field"] == 7 and row["jump"] == 2  # 3 + (3-1)*2 on the main path
+    same = arch_table("res 16", (16, 14, 14))["layers"][0]
+    assert same["params"] == 2 * 16 * 16 * 9 + 2 * 32 and same["output_shape"] == [16, 14, 14]

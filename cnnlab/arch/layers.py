@@ -295,9 +295,11 @@ def _res(layer: Layer, in_shape, rf: RF) -> LayerResult:
     projection = stride != (1, 1) or C != C_out
     w1, w2 = C_out * C * kh * kw, C_out * C_out * kh * kw
     ws = C_out * C if projection else 0
-    weights = w1 + w2 + ws
-    biases = 2 * C_out + 2 * C_out + (2 * C_out if projection else 0)  # bn γ, β
-    macs = (w1 + w2 + ws) * Ho * Wo
+    conv_weights = w1 + w2 + ws
+    n_bn = 3 if projection else 2
+    # as for a `bn` layer: each batch norm's γ counts as weights, its β as biases
+    weights, biases = conv_weights + n_bn * C_out, n_bn * C_out
+    macs = conv_weights * Ho * Wo
     short = (f"1×1/{stride[0]} conv + bn ({C}→{C_out})" if projection else "identity")
     steps = [
         Step("H_out = W_out" if (H, kh, stride[0]) == (W, kw, stride[1]) else "H_out, W_out",
@@ -305,13 +307,14 @@ def _res(layer: Layer, in_shape, rf: RF) -> LayerResult:
              f"{Ho}" if Ho == Wo else f"{Ho}, {Wo}"),
         Step("output", "C_out × H_out × W_out", f"{C_out} × {Ho} × {Wo}", _t((C_out, Ho, Wo))),
         Step("shortcut", "identity when the shape is kept, else 1×1/s conv + bn", short, short),
-        Step("weights", "C_out·C_in·k_h·k_w + C_out·C_out·k_h·k_w" + (" + C_out·C_in" if projection else ""),
+        Step("conv weights", "C_out·C_in·k_h·k_w + C_out·C_out·k_h·k_w" + (" + C_out·C_in" if projection else ""),
              f"{C_out}·{C}·{kh}·{kw} + {C_out}·{C_out}·{kh}·{kw}" + (f" + {C_out}·{C}" if projection else ""),
-             str(weights)),
-        Step("bn params", "2·C_out per batch norm" + (" (3 of them)" if projection else " (2 of them)"),
-             f"{3 if projection else 2}·2·{C_out}", str(biases)),
-        Step("params", "weights + bn params", f"{weights} + {biases}", str(weights + biases)),
-        Step("MACs", "(weights)·H_out·W_out", f"{weights}·{Ho}·{Wo}", str(macs)),
+             str(conv_weights)),
+        Step("bn params", f"2·C_out per batch norm ({n_bn} of them: γ weights, β biases)",
+             f"{n_bn}·2·{C_out}", str(2 * n_bn * C_out)),
+        Step("params", "conv weights + bn params", f"{conv_weights} + {2 * n_bn * C_out}",
+             str(weights + biases)),
+        Step("MACs", "(conv weights)·H_out·W_out", f"{conv_weights}·{Ho}·{Wo}", str(macs)),
         Step("units", "C_out·H_out·W_out", f"{C_out}·{Ho}·{Wo}", str(C_out * Ho * Wo)),
     ]
     new_rf = None
