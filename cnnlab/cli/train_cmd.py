@@ -20,6 +20,8 @@ TRAIN_EXAMPLES = """examples:
   cnnlab train --data digits --model cnn3 --epochs 20 --schedule onecycle --patience 5 --json
   cnnlab train --data fashion-mnist --model cnn6-bn --augment shift:2,hflip --out runs/fm
   cnnlab train --data tiles/ --model resnet18 --weights resnet18.pth --unfreeze-after 3
+  cnnlab train --data mnist --model "conv 3x3 32 p1; relu; maxpool 2; fc 128; dropout 0.3"   # your own CNN
+  cnnlab train --data digits --model net.yaml --weights runs/fm/best.safetensors --freeze
   cnnlab train --config run.yaml --lr 3e-4        # flags override the YAML file
   cnnlab train --data tiles/ --model cnn3 --resize 64x64 --strict   # corrupt image -> error
 

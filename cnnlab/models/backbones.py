@@ -52,7 +52,8 @@ def _adapt_first_conv(model: nn.Module, in_channels: int, small: bool) -> nn.Mod
     return model
 
 
-@register("resnet18", "torchvision ResNet-18, stem adapted to channels and small inputs")
+@register("resnet18", "torchvision ResNet-18, stem adapted to channels and small inputs "
+                      "(stem auto: one 3x3/1 conv, no max pool, below 64 px)")
 def resnet18(in_channels: int, num_classes: int, input_size: tuple[int, int],
              stem: Stem = "auto") -> nn.Module:
     from torchvision.models import resnet18 as build
@@ -60,7 +61,8 @@ def resnet18(in_channels: int, num_classes: int, input_size: tuple[int, int],
     return _resnet(build, in_channels, num_classes, input_size, stem)
 
 
-@register("resnet34", "torchvision ResNet-34, stem adapted to channels and small inputs")
+@register("resnet34", "torchvision ResNet-34, stem adapted to channels and small inputs "
+                      "(stem auto: one 3x3/1 conv, no max pool, below 64 px)")
 def resnet34(in_channels: int, num_classes: int, input_size: tuple[int, int],
              stem: Stem = "auto") -> nn.Module:
     from torchvision.models import resnet34 as build
@@ -68,7 +70,8 @@ def resnet34(in_channels: int, num_classes: int, input_size: tuple[int, int],
     return _resnet(build, in_channels, num_classes, input_size, stem)
 
 
-@register("mobilenet_v2", "torchvision MobileNetV2, first conv adapted to channels and small inputs")
+@register("mobilenet_v2", "torchvision MobileNetV2, first conv adapted to channels and small inputs "
+                          "(stem auto: stride 1 below 64 px)")
 def mobilenet_v2(in_channels: int, num_classes: int, input_size: tuple[int, int],
                  stem: Stem = "auto") -> nn.Module:
     from torchvision.models import mobilenet_v2 as build
@@ -77,7 +80,8 @@ def mobilenet_v2(in_channels: int, num_classes: int, input_size: tuple[int, int]
     return _adapt_first_conv(model, in_channels, small_stem(input_size, stem))
 
 
-@register("efficientnet_b0", "torchvision EfficientNet-B0, first conv adapted to channels and small inputs")
+@register("efficientnet_b0", "torchvision EfficientNet-B0, first conv adapted to channels and small inputs "
+                             "(stem auto: stride 1 below 64 px)")
 def efficientnet_b0(in_channels: int, num_classes: int, input_size: tuple[int, int],
                     stem: Stem = "auto") -> nn.Module:
     from torchvision.models import efficientnet_b0 as build
