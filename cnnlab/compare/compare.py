@@ -298,13 +298,13 @@ def _run_torch(spec: CompareModel, hidden: list[int] | None, config: CompareConf
 
 def _contenders(config: CompareConfig) -> list[CompareModel]:
     """The models to train, in report order: the built-in four, then registry models and specs."""
+    from cnnlab.models import list_models, model_description
+
     chosen = [COMPARE_MODELS[m] for m in COMPARE_MODELS if m in config.models]
     specs = 0
     for name in config.models:
         if name in COMPARE_MODELS:
             continue
-        from cnnlab.models import list_models, model_description
-
         if name in list_models():
             chosen.append(CompareModel(name, f"{model_description(name)}; Adam lr 0.001", "torch", name))
         else:

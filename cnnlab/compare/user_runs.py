@@ -54,7 +54,7 @@ def is_convolutional(model) -> bool:
     return any(isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) for m in model.modules())
 
 
-def _label(run_dir: Path, meta: dict, taken: set[str]) -> str:
+def _label(run_dir: Path, taken: set[str]) -> str:
     base = run_dir.name or str(run_dir)
     name, n = base, 2
     while name in taken:
@@ -88,7 +88,7 @@ def score_run(path: str | Path, ds, x_shift: np.ndarray, taken: set[str]):
     summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.is_file() else {}
     what = meta.get("spec") and "spec: " + "; ".join(meta["spec"].split("\n")).strip("; ")
     return ModelResult(
-        name=_label(run.run_dir, meta, taken),
+        name=_label(run.run_dir, taken),
         description=f"your run {run.run_dir} ({what or meta['model']})",
         params=int(sum(p.numel() for p in run.model.parameters())),
         val_accuracy=accuracy(ds.x_val, ds.y_val), test_accuracy=accuracy(ds.x_test, ds.y_test),
