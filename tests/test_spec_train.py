@@ -232,3 +232,13 @@ def test_residual_block_in_arch_worked_by_hand():
     assert row["receptive_field"] == 7 and row["jump"] == 2  # 3 + (3-1)*2 on the main path
     same = arch_table("res 16", (16, 14, 14))["layers"][0]
     assert same["params"] == 2 * 16 * 16 * 9 + 2 * 32 and same["output_shape"] == [16, 14, 14]
+
+
+def test_a_config_file_may_hold_the_spec_as_a_yaml_list(tmp_path):
+    from cnnlab.train import TrainConfig
+
+    path = tmp_path / "run.yaml"
+    path.write_text("data: digits\nmodel:\n  - conv 3x3 4 p1\n  - {type: relu}\n  - {type: maxpool, kernel: 2}\n")
+    config = TrainConfig.from_yaml(path)
+    model = get_model(config.model, 1, 10, (8, 8))
+    assert count_params(model) == arch_table("conv 3x3 4 p1; relu; maxpool 2; fc 10", (1, 8, 8))["total_params"]

@@ -78,6 +78,10 @@ class TrainConfig:
             raise UsageError(f"{where}: unknown setting(s) {', '.join(unknown)}; "
                              f"known: {', '.join(fields)}")
         hints = typing.get_type_hints(cls)
+        if isinstance(values.get("model"), list):  # a spec as a YAML list of layers: kept as its YAML text
+            import yaml
+
+            values = {**values, "model": yaml.safe_dump(values["model"], sort_keys=False)}
         clean = {name: _coerce(name, value, hints[name], where) for name, value in values.items()}
         for name in ("data", "model"):
             if not clean.get(name):
