@@ -19,7 +19,8 @@ from typing import Any, Callable
 from cnnlab.arch.input_shape import LAYOUTS, parse_input_shape
 from cnnlab.errors import MAX_ELEMENTS, UsageError
 
-__all__ = ["Layer", "KINDS", "ALIASES", "RULES", "parse_layer", "parse_spec", "load_spec", "parse_input_shape", "LAYOUTS"]
+__all__ = ["Layer", "KINDS", "ALIASES", "RULES", "parse_layer", "parse_spec", "load_spec", "parse_input_shape",
+           "LAYOUTS"]
 
 MAX_LAYERS = 10_000  # a spec longer than this is surely a mistake
 

@@ -112,7 +112,8 @@ def handle(args: argparse.Namespace) -> int:
         data=args.data, out=args.out, epochs=args.epochs, batch_size=args.batch_size, limit=args.limit,
         logreg_limit=args.logreg_limit, logreg_max_iter=args.logreg_max_iter, logreg_c=args.logreg_c, seed=args.seed,
         models=[m for group in args.models for m in group] if args.models else
-        ([] if args.runs else list(COMPARE_MODELS)), runs=list(args.runs), device=args.device, data_dir=args.data_dir, threads=args.threads,
+        ([] if args.runs else list(COMPARE_MODELS)), runs=list(args.runs), device=args.device,
+        data_dir=args.data_dir, threads=args.threads,
     )
     result = run_compare(config)
     print(terminal_table(result))

@@ -140,8 +140,9 @@ def findings(result) -> str:
     gap_text = ""
     if gaps:
         gap, widest = max(gaps, key=lambda g: g[0])
+        overfit = ": it fits its training images better than it generalises" if gap > 0.02 else ""
         gap_text = (f" The widest gap between training and test accuracy is {widest.name}'s "
-                    f"({100 * gap:.1f} points){': it fits its training images better than it generalises' if gap > 0.02 else ''}.")
+                    f"({100 * gap:.1f} points){overfit}.")
     return (f"{best.name} has the best test accuracy ({best.test_accuracy:.4f}){size}.{gap_text} "
             f"Validation accuracy lost to the shifts, in points: {lost}. {robustness(result)}")
 
