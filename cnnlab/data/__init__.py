@@ -132,8 +132,9 @@ def load_dataset(name_or_path: str, *, data_dir: str | None = None, val_fraction
     digits, which has no official split). A folder or CSV is split stratified into
     train/val/test; a folder holding the four IDX files is read like MNIST. ``limit`` caps the training split (stratified subsample). ``strict``
     refuses corrupt files instead of skipping them; ``resize`` (H, W) resizes the images
-    (of a folder / CSV of mixed sizes, and of every split of a named dataset). Deterministic for a given seed. Missing data, unreadable files, one
-    class or mixed shapes raise UsageError.
+    (of a folder / CSV of mixed sizes, and of every split of a named dataset).
+    Deterministic for a given seed. Missing data, unreadable files, one class or mixed
+    shapes raise UsageError.
     """
     if not (0 <= val_fraction < 1 and 0 <= test_fraction < 1 and val_fraction + test_fraction < 1):
         raise UsageError(f"val fraction {val_fraction} and test fraction {test_fraction} "
