@@ -181,11 +181,15 @@ def _whitelist(where: str, text: str, expr: ast.expr) -> None:
             if not isinstance(node.func, ast.Name):
                 why = _REFUSED.get(type(node.func), "only functions called by name are allowed")
                 raise _refuse(where, text, node.func, why)
+            seen: set[str] = set()
             for kw in node.keywords:
                 if kw.arg is None:
                     raise _refuse(where, text, kw.value, "* and ** arguments are not allowed")
                 if "__" in kw.arg:
                     raise UsageError(f"{where}: dunder names are not allowed: '{kw.arg}'")
+                if kw.arg in seen:  # Python's parser leaves this to the compiler: f(a=1, a=2)
+                    raise _refuse(where, text, kw, f"the keyword argument '{kw.arg}' is given twice")
+                seen.add(kw.arg)
         elif isinstance(node, (ast.List, ast.Tuple)):
             if not isinstance(node.ctx, ast.Load):
                 raise _refuse(where, text, node, "assignment inside an expression is not allowed")

@@ -146,7 +146,7 @@ def binary(op: str, a: Any, b: Any, ctx) -> Any:
     try:
         with np.errstate(divide="raise", over="raise", invalid="raise"):
             if is_number(a) and is_number(b):
-                return normalize(_scalar_op(op, a, b, ctx))
+                return _finite(normalize(_scalar_op(op, a, b, ctx)), op, ctx)
             ta, tb = tensor(a, ctx, "left operand"), tensor(b, ctx, "right operand")
             try:
                 shape = np.broadcast_shapes(ta.shape, tb.shape)
@@ -167,6 +167,14 @@ def binary(op: str, a: Any, b: Any, ctx) -> Any:
         raise UsageError(f"{ctx.where}: {what}") from None
     except OverflowError:
         raise UsageError(f"{ctx.where}: a number is too large (overflow)") from None
+
+
+def _finite(v: Any, op: str, ctx) -> Any:
+    """Python floats overflow to inf without raising: an infinite result is an error, never an answer."""
+    if isinstance(v, float) and not math.isfinite(v):
+        raise UsageError(f"{ctx.where}: the result of '{op}' is not a finite number "
+                         "(numbers must stay below about 1.8e308)")
+    return v
 
 
 def _array_power(ta: np.ndarray, tb: np.ndarray, ctx) -> np.ndarray:
