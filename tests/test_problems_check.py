@@ -231,6 +231,7 @@ def test_check_cli_exit_status_and_json(tmp_path, capsys):
     assert main(["solve", str(bad), "--format", "json"]) == 0  # solve reports, it does not fail
     data = json.loads(capsys.readouterr().out)
     assert data["parts"][1] == {"id": "b", "ask": "global_maxpool(X)", "name": None, "value": 4.0,
+                                "text": None, "label": "(b) global_maxpool(X)",
                                 "correct": None, "diagnosis": None}
     mism = data["parts"][0]["mismatches"]
     assert {"index", "claimed", "expected"} == set(mism[0]) and len(mism[0]["index"]) == 2

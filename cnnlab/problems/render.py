@@ -21,7 +21,7 @@ from cnnlab.steps import TRACERS, exact_string, render_trace, render_value, to_j
 from cnnlab.steps.layout import formatter
 from cnnlab.steps.render_latex import escape, standalone
 
-__all__ = ["FORMATS", "render_set", "render_answer", "set_to_json", "part_to_json", "render_check", "check_summary",
+__all__ = ["FORMATS", "render_set", "part_label", "render_answer", "set_to_json", "part_to_json", "render_check", "check_summary",
            "latex_prose", "ascii_latex"]
 
 FORMATS = ("text", "markdown", "latex", "json")
@@ -104,7 +104,7 @@ def _value_block(label: str, value: Any, fmt: str, round: int | None) -> str:
         return _value_block(label, value, fmt, round) + "\n\n" + _prose(note, fmt)
     body = render_value(_none_free(value), fmt, round)
     if fmt == "latex":
-        lhs = rf"\mathrm{{{escape(label)}}} = " if label else ""
+        lhs = rf"\text{{{escape(label)}}} = " if label else ""  # text mode: ^ ~ of an id compile
         return rf"\[ {lhs}{body} \]"
     if "\n" in body or body.startswith("```"):
         return f"{label} =\n{body}" if label else body
@@ -189,18 +189,28 @@ def _check_lines(part: PartResult, fmt: str) -> list[str]:
     return ["\n".join(lines)]
 
 
-def _part_block(part: PartResult, fmt: str, max_cells: int | None) -> str:
-    title = f"({part.id}) {part.part.ask}"
+def part_label(part: PartResult, fmt: str) -> str:
+    """``(a) <the question as the sheet words it>``, or ``(a) <the ask>`` without a ``text:``."""
+    text = " ".join(part.part.text.split()) if part.part.text else None
     if fmt == "latex":
-        head = rf"\subsection*{{({escape(part.id)}) {_tt(part.part.ask, fmt)}}}"
+        return f"({escape(part.id)}) " + (latex_prose(text) if text else _tt(part.part.ask, fmt))
+    if fmt == "markdown":
+        return f"({part.id}) " + (text if text else _tt(part.part.ask, fmt))
+    return f"({part.id}) " + (text or part.part.ask)
+
+
+def _part_block(part: PartResult, fmt: str, max_cells: int | None) -> str:
+    title = part_label(part, fmt)
+    if fmt == "latex":
+        head = rf"\subsection*{{{title}}}"
     elif fmt == "markdown":
-        head = f"## ({part.id}) `{part.part.ask}`"
+        head = f"## {title}"
     else:
-        bar = "═" * min(len(title), 78)
+        bar = "═" * min(max(len(line) for line in title.splitlines()), 78)
         head = f"{bar}\n{title}\n{bar}"
     pieces = [head]
-    if part.part.text:
-        pieces.append(_prose(part.part.text.strip(), fmt))
+    if part.part.text:  # the label is the sheet's question: say what was computed
+        pieces.append(_prose("Computed as ", fmt) + _tt(part.part.ask, fmt))
     pieces += _call_steps(part, fmt, max_cells)
     label = part.ask.target or f"({part.id})"
     answer_head = {"latex": r"\paragraph{Answer}", "markdown": "**Answer**"}.get(fmt, "Answer")
@@ -293,7 +303,8 @@ def _has_fraction(v: Any) -> bool:
 
 def part_to_json(part: PartResult) -> dict:
     """One part as contract §2 JSON (plus ask, name, shape, exact strings, notes)."""
-    out: dict[str, Any] = {"id": part.id, "ask": part.part.ask, "name": part.ask.target,
+    out: dict[str, Any] = {"id": part.id, "text": part.part.text, "label": part_label(part, "text"),
+                           "ask": part.part.ask, "name": part.ask.target,
                            "value": to_json_value(part.value)}
     if isinstance(part.value, np.ndarray):
         out["shape"] = list(part.value.shape)

@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from cnnlab.errors import UsageError
-from cnnlab.problems.render import _none_free, ascii_latex, latex_prose, render_answer, render_set
+from cnnlab.problems.render import _none_free, ascii_latex, latex_prose, part_label, render_answer, render_set
 from cnnlab.problems.solve import PartResult, SetResult
 from cnnlab.steps import render_value
 from cnnlab.steps.render_latex import escape, standalone
@@ -52,11 +52,11 @@ def _answer(part: PartResult, fmt: str) -> str:
 
 def _given(name: str, value: Any, fmt: str) -> str:
     if isinstance(value, str):
-        return rf"\noindent $\mathrm{{{escape(name)}}}$: \texttt{{{escape(value)}}}" if fmt == "latex" \
+        return rf"\noindent $\text{{{escape(name)}}}$: \texttt{{{escape(value)}}}" if fmt == "latex" \
             else f"{name}: `{value}`"
     body = render_value(value, fmt, None)
     if fmt == "latex":
-        return rf"\[ \mathrm{{{escape(name)}}} = {body} \]"
+        return rf"\[ \text{{{escape(name)}}} = {body} \]"
     return f"{name} =\n{body}" if "\n" in body else f"{name} = {body}"
 
 
@@ -93,13 +93,13 @@ def _key(result: SetResult, fmt: str) -> list[str]:
         name = f"Problem {prob.index + 1}"
         out.append({"latex": rf"\subsection*{{{name}}}", "markdown": f"## {name}"}.get(fmt, name))
         for part in prob.parts:
-            label = f"({part.part.id})"
+            label = part_label(part, fmt)
             if fmt == "latex":
-                out.append(rf"\paragraph{{{escape(label)}}} \texttt{{{escape(part.part.ask)}}}" + "\n" + _answer(part, fmt))
+                out.append(rf"\paragraph{{{label}}}" + "\n" + _answer(part, fmt))
             elif fmt == "markdown":
-                out.append(f"**{label}** `{part.part.ask}`\n\n{_answer(part, fmt)}")
+                out.append(f"**{label}**\n\n{_answer(part, fmt)}")
             else:
-                out.append(f"{label} {part.part.ask}\n{_answer(part, fmt)}")
+                out.append(f"{label}\n{_answer(part, fmt)}")
     return out
 
 
