@@ -185,6 +185,8 @@ _X = _p("x", "tensor", ndim=(2, 3))
 _ANY_X = _p("x", "tensor")
 _KERNEL2 = _p("k", "tensor", ndim=(2,))
 _P = "cnnlab.problems.builtins:"
+_A = "cnnlab.problems.algebra:"
+_AXIS = _p("axis", "int?", None)
 _S = "cnnlab.ops.sizes:"
 
 FUNCTIONS: dict[str, Function] = {f.name: f for f in (
@@ -216,6 +218,13 @@ FUNCTIONS: dict[str, Function] = {f.name: f for f in (
              "J[i][j] = dp_i/dx_j"),
     Function("sqrt", (_ANY_X,), _P + "sqrt", "square root, element-wise"),
     Function("abs", (_ANY_X,), _P + "absolute", "absolute value, element-wise"),
+    Function("sum", (_ANY_X, _AXIS), _A + "total", "sum of all elements, or along axis (counted from 0)"),
+    Function("mean", (_ANY_X, _AXIS), _A + "mean", "mean of all elements, or along axis (counted from 0)"),
+    Function("max", (_ANY_X, _AXIS), _A + "maximum", "largest element, or the largest along axis"),
+    Function("min", (_ANY_X, _AXIS), _A + "minimum", "smallest element, or the smallest along axis"),
+    Function("exp", (_ANY_X,), _A + "exp", "e^x, element-wise"),
+    Function("log", (_ANY_X,), _A + "log", "natural logarithm, element-wise (x > 0)"),
+    Function("transpose", (_ANY_X,), _A + "transpose", "rows and columns swapped (the last two axes)"),
     Function("row", (_p("x", "tensor", ndim=(2,)), _p("i", "int")), _P + "row", "row i (from 1)"),
     Function("column", (_p("x", "tensor", ndim=(2,)), _p("j", "int")), _P + "column", "column j (from 1)"),
     Function("channel", (_p("x", "tensor", ndim=(3,)), _p("c", "int")), _P + "channel", "channel c (from 1)"),

@@ -96,6 +96,7 @@ def tensor(v: Any, ctx, what: str = "value") -> np.ndarray:
             raise UsageError(f"{what} is not finite")
         return np.array(float(v))
     if isinstance(v, (list, tuple)):
+        v = _nested_lists(v)  # [M, D] of named H×W maps reads as a 2×H×W tensor
         depth, item = 0, v
         while isinstance(item, (list, tuple)) and item:
             depth, item = depth + 1, item[0]
@@ -103,6 +104,15 @@ def tensor(v: Any, ctx, what: str = "value") -> np.ndarray:
             raise UsageError(f"{what} has {depth} nested levels; tensors have at most {_MAX_NDIM} (C_out×C_in×H×W)")
         return as_tensor(list(v), what, exact=ctx.exact)
     raise UsageError(f"{what} must be a number or a list of numbers, got {describe(v)}")
+
+
+def _nested_lists(v: Any) -> Any:
+    """Tensors inside a list (names of earlier values) as nested lists of their numbers."""
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    if isinstance(v, (list, tuple)):
+        return [_nested_lists(e) for e in v]
+    return v
 
 
 def _check_operand(v: Any, op: str, ctx) -> None:
