@@ -172,16 +172,17 @@ def _check_lines(part: PartResult, fmt: str) -> list[str]:
         lines.append(f"  {cmp.note}")
     if cmp.mismatches and cmp.mismatches[0]["index"]:
         shown = cmp.mismatches[:8]
-        cells = "; ".join(f"[{','.join(str(i + 1) for i in m['index'])}] claimed {m['claimed']:.12g}, "
-                          f"expected {m['expected']:.12g}" for m in shown)
+        cells = "; ".join(f"[{','.join(map(str, m['index_from_1']))}] claimed {m['claimed']:.12g}, "
+                          f"expected {expected_text(m)}" for m in shown)
         more = f" (and {len(cmp.mismatches) - len(shown)} more)" if len(cmp.mismatches) > len(shown) else ""
         lines.append(f"  {len(cmp.mismatches)} cell{'s differ' if len(cmp.mismatches) != 1 else ' differs'} "
                      f"(counted from 1): {cells}{more}")
     elif cmp.mismatches:
         m = cmp.mismatches[0]
-        lines.append(f"  claimed {m['claimed']:.12g}, expected {m['expected']:.12g}")
-    lines.append(f"  likely mistake: {part.diagnosis}" if part.diagnosis else
-                 "  no common slip explains the claimed answer")
+        lines.append(f"  claimed {m['claimed']:.12g}, expected {expected_text(m)}")
+    if not cmp.unknown_keys:
+        lines.append(f"  likely mistake: {part.diagnosis}" if part.diagnosis else
+                     "  no common slip explains the claimed answer")
     if fmt == "latex":
         return [r"\noindent " + r"\\ ".join(latex_prose(l.strip()) for l in lines)]
     if fmt == "markdown":
@@ -329,6 +330,18 @@ def set_to_json(result: SetResult) -> dict:
             "wrong": sum(p["correct"] is False for p in parts)}
 
 
+def expected_text(m: dict) -> str:
+    """``0.63 (unrounded 0.625)``, ``0.33 (exactly 1/3)``, ``1/3 (≈ 0.333333333333)`` or ``4``."""
+    rounded, full = m["expected"], m.get("expected_unrounded", m["expected"])
+    text = f"{rounded:.12g}"
+    if "expected_exact" in m:
+        exact = m["expected_exact"]
+        return f"{exact} (≈ {full:.12g})" if full == rounded else f"{text} (exactly {exact})"
+    if full != rounded:
+        return text + f" (unrounded {full:.12g})"
+    return text
+
+
 def check_summary(result: SetResult) -> tuple[int, int]:
     """(right, wrong) counts of the parts that have a claimed answer."""
     checked = [p for p in result.parts if p.comparison is not None]
@@ -351,13 +364,15 @@ def render_check(result: SetResult) -> str:
             detail.append(cmp.note)
         if cmp.mismatches and cmp.mismatches[0]["index"]:
             m = cmp.mismatches[0]
-            where = ",".join(str(i + 1) for i in m["index"])
+            where = ",".join(map(str, m["index_from_1"]))
             detail.append(f"{len(cmp.mismatches)} cell{'s differ' if len(cmp.mismatches) != 1 else ' differs'}, "
-                          f"first [{where}]: claimed {m['claimed']:.12g}, expected {m['expected']:.12g}")
+                          f"first [{where}] (counted from 1): claimed {m['claimed']:.12g}, "
+                          f"expected {expected_text(m)}")
         elif cmp.mismatches:
             m = cmp.mismatches[0]
-            detail.append(f"claimed {m['claimed']:.12g}, expected {m['expected']:.12g}")
-        detail.append(f"likely mistake: {part.diagnosis}" if part.diagnosis else "no common slip explains it")
+            detail.append(f"claimed {m['claimed']:.12g}, expected {expected_text(m)}")
+        if not cmp.unknown_keys:
+            detail.append(f"likely mistake: {part.diagnosis}" if part.diagnosis else "no common slip explains it")
         lines.append(f"{part.id}: wrong — " + "; ".join(detail))
     right, wrong = check_summary(result)
     if not lines:

@@ -156,7 +156,7 @@ def solve_set(pset: ProblemSet, check: bool = True) -> SetResult:
                                 round=problem.round, exact=problem.exact)
             if check and part.has_answer:
                 result.comparison = compare(part.answer, ev.value, problem.round)
-                if not result.comparison.correct:
+                if not result.comparison.correct and not result.comparison.unknown_keys:
                     result.diagnosis = diagnose(result, env, claimed_env, ctx, set(pr.given))
             if ask.target is not None:
                 env[ask.target] = ev.value
