@@ -14,6 +14,7 @@ recomputation) on parts small enough for it.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import itertools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
@@ -22,6 +23,7 @@ import numpy as np
 
 from cnnlab.errors import UsageError
 from cnnlab.problems import values
+from cnnlab.problems.cost import WorkMeter
 from cnnlab.problems.compare import claimed_number, claimed_tensor, compare, tolerance
 from cnnlab.problems.expr import evaluate
 from cnnlab.problems.slips import SLIPS, Slip
@@ -228,6 +230,8 @@ def diagnose(result: "PartResult", env: dict, claimed_env: dict, ctx: "EvalConte
     earlier wrong parts, ``given`` the names that came from ``given`` (not from parts).
     """
     claimed, expected, rnd = result.part.answer, result.value, result.round
+    # the search has its own budget: when it is spent, every further recomputation is refused
+    ctx = dataclasses.replace(ctx, meter=WorkMeter(f"diagnosis of part {result.id}"))
     part_slip = lambda name: PART_SLIPS[name](result, env, claimed_env, ctx, given)  # noqa: E731
     # cheapest and likeliest first; generators: a group is computed only if reached
     groups = (part_slip("carried_forward"), _call_slips(result, env, ctx), part_slip("rounded_early"),

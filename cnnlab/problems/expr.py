@@ -73,6 +73,7 @@ class EvalContext:
 
     exact: bool = False
     where: str = "ask"
+    meter: Any = None  # a cost.WorkMeter: every call is charged to the file's work budget first
 
 
 @dataclass

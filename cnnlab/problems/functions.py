@@ -298,6 +298,9 @@ def implementation(name: str) -> Callable[..., Any]:
 def invoke(name: str, bound: dict[str, Any], ctx) -> Any:
     """Call the implementation with bound arguments; the result tidied (NumPy scalars to Python)."""
     impl = implementation(name)
+    meter = getattr(ctx, "meter", None)
+    if meter is not None:
+        meter.charge(name, bound, ctx.exact)
     try:
         with np.errstate(divide="raise", over="raise", invalid="raise"):
             result = impl(**bound)

@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 
 from cnnlab.errors import UsageError
+from cnnlab.ops.budget import STEPS_WORK_BUDGET, check_work
+from cnnlab.problems.cost import call_work
 from cnnlab.problems.explain import explain_call
 from cnnlab.problems.solve import PartResult, ProblemResult, SetResult
 from cnnlab.steps import TRACERS, exact_string, render_trace, render_value, to_json_value
@@ -133,6 +135,10 @@ def _call_steps(part: PartResult, fmt: str, max_cells: int | None) -> list[str]:
         if call.name == "arch":
             rendered = _arch_steps(call, fmt)
         elif call.name in TRACERS:
+            if max_cells is None:  # every cell worked out: within the steps budget?
+                check_work(call_work(call.name, call.args), STEPS_WORK_BUDGET,
+                           f"part {part.id}: the worked steps of every cell of {call.source}",
+                           "show fewer cells with --max-cells N (the default is 16)")
             try:
                 trace = TRACERS[call.name](**call.args)
                 rendered = render_trace(trace, fmt, max_cells=max_cells, round=part.round)
