@@ -61,6 +61,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", metavar="PATH", help="write to this file instead of stdout")
     p.add_argument("--max-cells", type=int, default=16, metavar="N",
                    help="output cells worked out per operation (default 16; 0 for all)")
+    p.add_argument("--steps", choices=("auto", "compact", "full"), default="auto",
+                   help="compact: one worked cell per distinct computation (each output channel), the rest "
+                        "in the result table; full: every cell; auto (default): compact for latex, else "
+                        "--max-cells")
     p.set_defaults(func=run_solve)
 
     c = subparsers.add_parser(
@@ -86,7 +90,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q.add_argument("--format", choices=["markdown", "latex", "yaml", "text"], default=None,
                    help="output format (default: from --out's extension, else markdown)")
     q.add_argument("--no-key", action="store_true", help="leave out the answer key (markdown/latex/text)")
-    q.add_argument("--steps", action="store_true", help="give worked solutions in the key, not just answers")
+    q.add_argument("--steps", nargs="?", const="compact", choices=("compact", "full"), default=None,
+                   help="give worked solutions in the key: compact (the default; one worked cell per distinct "
+                        "computation, the rest tabulated) or full (every cell)")
     q.set_defaults(func=run_quiz)
 
 
@@ -142,7 +148,7 @@ def run_solve(args: argparse.Namespace) -> int:
     if fmt == "json":
         text = dumps(set_to_json(result)) + "\n"
     else:
-        text = render_set(result, fmt, max_cells=args.max_cells or None)
+        text = render_set(result, fmt, max_cells=args.max_cells or None, steps=args.steps)
     _write(text, args.out)
     return 0
 

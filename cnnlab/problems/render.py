@@ -73,11 +73,21 @@ def _none_free(v: Any) -> Any:
     return v
 
 
+_TABULAR = re.compile(r"\\begin\{tabular\}.*?\\end\{tabular\}", re.S)
+
+
+def fit_width(latex: str) -> str:
+    """Every ``tabular`` shrunk to the text width when it is wider (graphicx's resizebox)."""
+    return _TABULAR.sub(lambda m: r"\noindent\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}{%"
+                        + "\n" + m.group(0) + "}", latex)
+
+
 def render_answer(value: Any, fmt: str, round: int | None) -> str | None:
     """An architecture table or a kernel description in its own layout; None for other values."""
     if _is_arch_table(value):
         from cnnlab.arch import render_arch
-        return render_arch(value, fmt)
+        text = render_arch(value, fmt)
+        return fit_width(text) if fmt == "latex" else text
     if _is_description(value):
         from cnnlab.kernels.render import render_describe
         return render_describe(value, value["kernel"], "k", fmt)
@@ -104,6 +114,10 @@ def _value_block(label: str, value: Any, fmt: str, round: int | None) -> str:
     value, note = _cut(value)
     if note:
         return _value_block(label, value, fmt, round) + "\n\n" + _prose(note, fmt)
+    if fmt == "latex" and isinstance(value, np.ndarray) and value.ndim >= 3:
+        return _latex_channels(label, value, round)
+    if fmt == "latex" and isinstance(value, str):  # prose that may wrap, not one line of math
+        return r"\noindent " + (rf"$\text{{{escape(label)}}}$ = " if label else "") + rf"\texttt{{{escape(value)}}}"
     body = render_value(_none_free(value), fmt, round)
     if fmt == "latex":
         lhs = rf"\text{{{escape(label)}}} = " if label else ""  # text mode: ^ ~ of an id compile
@@ -111,6 +125,18 @@ def _value_block(label: str, value: Any, fmt: str, round: int | None) -> str:
     if "\n" in body or body.startswith("```"):
         return f"{label} =\n{body}" if label else body
     return f"{label} = {body}" if label else body
+
+
+def _latex_channels(label: str, value: np.ndarray, round: int | None) -> str:
+    """A C×H×W (or 4-D) tensor as labelled matrices, a few a line, so that it fits the page."""
+    per_line = max(1, min(3, 24 // (value.shape[-1] + 1)))
+    items = []
+    for idx in np.ndindex(*value.shape[:-2]):
+        where = (f"channel {idx[0] + 1}" if len(idx) == 1 else f"filter {idx[0] + 1}, channel {idx[1] + 1}")
+        name = escape(f"{label}, {where}" if label else where)
+        items.append(rf"\underset{{\text{{{name}}}}}{{{render_value(value[idx], 'latex', round)}}}")
+    lines = [r",\quad ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
+    return r"\begin{gather*}" + "\n" + " \\\\\n".join(lines) + "\n" + r"\end{gather*}"
 
 
 def _demote(text: str, fmt: str) -> str:
@@ -127,7 +153,10 @@ def _demote(text: str, fmt: str) -> str:
     return text
 
 
-def _call_steps(part: PartResult, fmt: str, max_cells: int | None) -> list[str]:
+STEPS = ("auto", "compact", "full")  # how many cells a worked solution shows: see render_set
+
+
+def _call_steps(part: PartResult, fmt: str, max_cells: int | None, steps: str = "auto") -> list[str]:
     out = []
     last = len(part.calls) - 1
     for n, call in enumerate(part.calls):
@@ -135,13 +164,16 @@ def _call_steps(part: PartResult, fmt: str, max_cells: int | None) -> list[str]:
         if call.name == "arch":
             rendered = _arch_steps(call, fmt)
         elif call.name in TRACERS:
-            if max_cells is None:  # every cell worked out: within the steps budget?
+            compact = steps == "compact" or (steps == "auto" and fmt == "latex")
+            if steps == "full":
+                max_cells = None
+            if max_cells is None and not compact:  # every cell worked out: within the steps budget?
                 check_work(call_work(call.name, call.args), STEPS_WORK_BUDGET,
                            f"part {part.id}: the worked steps of every cell of {call.source}",
                            "show fewer cells with --max-cells N (the default is 16)")
             try:
                 trace = TRACERS[call.name](**call.args)
-                rendered = render_trace(trace, fmt, max_cells=max_cells, round=part.round)
+                rendered = render_trace(trace, fmt, max_cells=max_cells, round=part.round, compact=compact)
             except (UsageError, TypeError, ValueError):
                 rendered = None  # e.g. an activation of a single number: the equation below says it all
         if rendered is None:
@@ -164,7 +196,8 @@ def _arch_steps(call, fmt: str) -> str:
     table = arch(call.args["spec"], call.args["input"])
     spec = call.args["spec"] if isinstance(call.args["spec"], str) else "; ".join(call.args["spec"])
     with_steps = arch_table(spec, table["input"], steps=True)
-    return render_arch(with_steps, fmt, steps=True)
+    text = render_arch(with_steps, fmt, steps=True)
+    return fit_width(text) if fmt == "latex" else text
 
 
 def _check_lines(part: PartResult, fmt: str) -> list[str]:
@@ -206,7 +239,7 @@ def part_label(part: PartResult, fmt: str) -> str:
     return f"({part.id}) " + (text or part.part.ask)
 
 
-def _part_block(part: PartResult, fmt: str, max_cells: int | None) -> str:
+def _part_block(part: PartResult, fmt: str, max_cells: int | None, steps: str = "auto") -> str:
     title = part_label(part, fmt)
     if fmt == "latex":
         head = rf"\subsection*{{{title}}}"
@@ -218,7 +251,7 @@ def _part_block(part: PartResult, fmt: str, max_cells: int | None) -> str:
     pieces = [head]
     if part.part.text:  # the label is the sheet's question: say what was computed
         pieces.append(_prose("Computed as ", fmt) + _tt(part.part.ask, fmt))
-    pieces += _call_steps(part, fmt, max_cells)
+    pieces += _call_steps(part, fmt, max_cells, steps)
     label = part.ask.target or f"({part.id})"
     answer_head = {"latex": r"\paragraph{Answer}", "markdown": "**Answer**"}.get(fmt, "Answer")
     if part.calls and part.calls[-1].name == "arch" and _is_arch_table(part.value):
@@ -238,7 +271,7 @@ def _given_block(prob: ProblemResult, fmt: str) -> str:
     return head + "\n\n" + "\n\n".join(items)
 
 
-def _problem_block(prob: ProblemResult, multi: bool, fmt: str, max_cells: int | None) -> str:
+def _problem_block(prob: ProblemResult, multi: bool, fmt: str, max_cells: int | None, steps: str) -> str:
     pieces = []
     p = prob.problem
     if multi:
@@ -258,15 +291,23 @@ def _problem_block(prob: ProblemResult, multi: bool, fmt: str, max_cells: int | 
     given = _given_block(prob, fmt)
     if given:
         pieces.append(given)
-    pieces += [_part_block(part, fmt, max_cells) for part in prob.parts]
+    pieces += [_part_block(part, fmt, max_cells, steps) for part in prob.parts]
     return "\n\n".join(pieces)
 
 
-def render_set(result: SetResult, fmt: str = "text", max_cells: int | None = 16) -> str:
-    """The whole solved set in ``fmt`` ("text", "markdown", "latex"; LaTeX is a complete document)."""
+def render_set(result: SetResult, fmt: str = "text", max_cells: int | None = 16, steps: str = "auto") -> str:
+    """The whole solved set in ``fmt`` ("text", "markdown", "latex"; LaTeX is a complete document).
+
+    ``steps``: "compact" works out one cell per distinct computation (the first cell of each
+    output channel) and tabulates the rest in the result matrix; "full" works out every
+    cell (within the steps budget); "auto" is compact for LaTeX (an answer key to hand out)
+    and the first ``max_cells`` cells otherwise.
+    """
     if fmt not in ("text", "markdown", "latex"):
         raise UsageError(f"unknown format {fmt!r}: choose text, markdown, latex or json")
-    body = "\n\n".join(_problem_block(prob, result.multi, fmt, max_cells) for prob in result.problems)
+    if steps not in STEPS:
+        raise UsageError(f"unknown steps {steps!r}: choose {', '.join(STEPS)}")
+    body = "\n\n".join(_problem_block(prob, result.multi, fmt, max_cells, steps) for prob in result.problems)
     title = result.title
     if fmt == "latex":
         return ascii_latex(standalone(body, title))

@@ -103,15 +103,16 @@ def _key(result: SetResult, fmt: str) -> list[str]:
     return out
 
 
-def render_quiz(quiz: dict, result: SetResult, fmt: str, key: bool = True, steps: bool = False) -> str:
-    """The hand-out in ``fmt``: questions, then the key (worked solutions with ``steps``)."""
+def render_quiz(quiz: dict, result: SetResult, fmt: str, key: bool = True, steps: str | None = None) -> str:
+    """The hand-out in ``fmt``: questions, then the key (worked solutions with ``steps``:
+    "auto"/"compact" one worked cell per distinct computation, "full" every cell)."""
     if fmt == "yaml":
         return quiz_yaml(quiz)
     if fmt not in SHEET_FORMATS:
         raise UsageError(f"unknown quiz format {fmt!r}: choose markdown, latex, yaml or text")
     body = _questions(result, fmt)
     if key and steps:
-        solutions = render_set(result, fmt)
+        solutions = render_set(result, fmt, steps="compact" if steps is True else steps)
         if fmt == "latex":  # the body of the complete document
             solutions = solutions.split(r"\begin{document}", 1)[1].rsplit(r"\end{document}", 1)[0]
             body.append(r"\newpage" + "\n" + r"\section*{Worked solutions}" + "\n" + solutions)
