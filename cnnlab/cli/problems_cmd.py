@@ -37,6 +37,8 @@ examples:
   cnnlab quiz --topics conv,pool,act --count 3 --seed 7
   cnnlab quiz --topics conv,padding,pool,act,softmax,shapes,separable --count 7 --seed 1 --out quiz.tex
   cnnlab quiz --topics shapes,rf,params --count 3 --seed 2 --out quiz.yaml && cnnlab check quiz.yaml
+  cnnlab quiz --topics rgb,dilation,gradient,detect,chain --count 5 --seed 3 --steps full --out key.tex
+  cnnlab quiz --from examples/problems/sheet1.yaml --seed 4 --out sheet1_v4.md
 """
 
 _EXTENSIONS = {".md": "markdown", ".markdown": "markdown", ".tex": "latex", ".yaml": "yaml", ".yml": "yaml",
@@ -83,9 +85,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=QUIZ_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     q.add_argument("--topics", default="conv,pool,act",
                    help="comma-separated topics: conv, padding, pool, act, softmax, shapes, separable, rf, "
-                        "params, transposed (default conv,pool,act)")
+                        "params, transposed, rgb, dilation, gradient, detect, chain (default conv,pool,act)")
+    q.add_argument("--from", dest="from_file", metavar="FILE",
+                   help="your own problem file with new numbers: every non-constant tensor in given is drawn "
+                        "again (same shape, integers in its range, at most -9..9) and the key recomputed; "
+                        "--topics and --count are then not used")
     q.add_argument("--count", type=int, default=3, help="number of problems (default 3)")
-    q.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    q.add_argument("--seed", type=int, default=0, help="random seed (default 0); the same seed, the same quiz")
     q.add_argument("--out", metavar="PATH", help="write to PATH; .md, .tex or .yaml picks the format")
     q.add_argument("--format", choices=["markdown", "latex", "yaml", "text"], default=None,
                    help="output format (default: from --out's extension, else markdown)")
@@ -173,8 +179,14 @@ def run_quiz(args: argparse.Namespace) -> int:
     from cnnlab.problems.sheet import render_quiz
 
     fmt = _format_for(args.out, args.format, "markdown", ("markdown", "latex", "yaml", "text"))
-    topics = [t.strip().lower() for t in args.topics.split(",") if t.strip()]
-    quiz = generate_quiz(topics, args.count, args.seed)
+    if args.from_file:
+        from cnnlab.problems import load_problem_file
+        from cnnlab.problems.redraw import quiz_from
+
+        quiz = quiz_from(load_problem_file(args.from_file), args.seed)
+    else:
+        topics = [t.strip().lower() for t in args.topics.split(",") if t.strip()]
+        quiz = generate_quiz(topics, args.count, args.seed)
     result = quiz_key(quiz)
     _write(render_quiz(quiz, result, fmt, key=not args.no_key, steps=args.steps), args.out)
     return 0
