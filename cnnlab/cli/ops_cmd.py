@@ -183,12 +183,13 @@ def _check_cells(args) -> None:
     _check_round(args.round)
 
 
-def _check_budgets(args, cells: int, window: int) -> None:
-    """Exact work, worked cells and printed numbers within their budgets (docs/problems.md)."""
+def _check_budgets(args, cells: int, window: int, inputs: int = 0) -> None:
+    """Exact work (the inputs made fractions too), worked cells and printed numbers within
+    their budgets (docs/problems.md)."""
     from cnnlab.ops import budget as B
 
     if args.exact:
-        B.check_work(cells * window, B.EXACT_WORK_BUDGET, "exact arithmetic", B.exact_hint())
+        B.check_work(max(cells * window, inputs), B.EXACT_WORK_BUDGET, "exact arithmetic", B.exact_hint())
     if args.steps:
         B.check_work(min(args.max_cells, cells) * window, B.STEPS_WORK_BUDGET, "the worked steps",
                      "show fewer cells with --max-cells N (the default is 16)")
@@ -202,7 +203,7 @@ def _read_within_budget(args, specs: list, work) -> list:
     a fraction tensor over the budget is never built."""
     tensors = [_tensor(text, what, False, ndims) for text, what, ndims in specs]
     cells, window = work(*(t.shape for t in tensors))
-    _check_budgets(args, cells, window)
+    _check_budgets(args, cells, window, sum(t.size for t in tensors))
     if args.exact:
         tensors = [_tensor(text, what, True, ndims) for text, what, ndims in specs]
     return tensors

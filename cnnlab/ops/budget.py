@@ -18,7 +18,7 @@ over these (documented in docs/problems.md):
 >>> check_work(10**9, EXACT_WORK_BUDGET, "exact arithmetic", "use float mode")
 Traceback (most recent call last):
 ...
-cnnlab.errors.UsageError: exact arithmetic needs 1,000,000,000 multiply-adds (cells × window size), over the budget of 5,000,000; use float mode
+cnnlab.errors.UsageError: exact arithmetic needs 1,000,000,000 multiply-adds (cells × window size), over the budget of 2,000,000; use float mode
 """
 
 from __future__ import annotations
@@ -33,11 +33,11 @@ from cnnlab.ops.padding import pair, resolve_padding
 __all__ = ["EXACT_WORK_BUDGET", "FILE_WORK_BUDGET", "STEPS_WORK_BUDGET", "RENDER_CELL_BUDGET", "CALL_COST",
            "Budget", "conv_work", "pool_work", "transposed_work", "check_work", "exact_hint", "render_hint"]
 
-EXACT_WORK_BUDGET = 5_000_000  # Fraction multiply-adds: about 10-20 s on a slow laptop core
+EXACT_WORK_BUDGET = 2_000_000  # Fraction multiply-adds (and inputs converted): a few seconds a core
 FILE_WORK_BUDGET = 500_000_000  # float multiply-adds of all the calls of one problem file
 CALL_COST = 50_000  # what one call costs at least (parse, check, trace, render): 10,000 calls a file
 STEPS_WORK_BUDGET = 1_000_000  # cells worked out step by step × their window size
-RENDER_CELL_BUDGET = 1_000_000  # numbers written as text/Markdown/LaTeX (a 1000×1000 matrix)
+RENDER_CELL_BUDGET = 250_000  # numbers written as text/Markdown/LaTeX (a 500×500 matrix)
 
 
 def exact_hint(exact_flag: str = "--exact", round_flag: str = "--round N") -> str:

@@ -32,7 +32,9 @@ MAX_INDEX_AXES = 4  # x[i, j, k, l] at most: tensors of the language are at most
 
 
 def _scalar(out: Any) -> Any:
-    return out.item() if isinstance(out, np.ndarray) and out.ndim == 0 else out
+    if isinstance(out, np.generic) or (isinstance(out, np.ndarray) and out.ndim == 0):
+        return out.item()
+    return out
 
 
 def _axis(x: np.ndarray, axis: int | None) -> int | None:

@@ -10,7 +10,7 @@ root of a negative, a division by zero) is drawn again.
 
 >>> import random
 >>> redraw_value([[0, 5], [2, 1]], random.Random(1))
-[[1, 0], [4, 4]]
+[[1, 4], [0, 2]]
 """
 
 from __future__ import annotations
