@@ -243,7 +243,8 @@ FUNCTIONS: dict[str, Function] = {f.name: f for f in (
                                _p("dilation", "int", 1)), _S + "solve_padding", "per-side padding giving n_out"),
     Function("solve_kernel", (_p("n_in", "int"), _p("n_out", "int"), _p("stride", "int", 1), _p("padding", "int", 0),
                               _p("dilation", "int", 1)), _S + "solve_kernel", "kernel size giving n_out"),
-    Function("arch", (_p("spec", "any"), _p("input", "any")), _P + "arch", "the architecture table (contract §3)"),
+    Function("arch", (_p("spec", "any"), _p("input", "any")), _P + "arch",
+             "the architecture table of `cnnlab arch` (layers, shapes, parameters, MACs)"),
 )}
 
 
