@@ -111,7 +111,8 @@ def test_compact_steps_work_one_cell_per_output_channel():
 def test_unknown_answer_key_is_named_with_did_you_mean(capsys, tmp_path):
     f = tmp_path / "k.yaml"
     f.write_text('given: {net: "conv 3x3 8; relu"}\nparts:\n'
-                 "- {id: a, ask: 'arch(net, [1, 8, 8])', answer: {layers: [{output: [8, 6, 6]}, {output: [8, 6, 6]}]}}\n")
+                 "- {id: a, ask: 'arch(net, [1, 8, 8])', answer: {layers: [{output: [8, 6, 6]}, "
+                 "{output: [8, 6, 6]}]}}\n")
     assert main(["check", str(f)]) == 1
     out = capsys.readouterr().out
     assert "unknown key output; did you mean output_shape?" in out and "no common slip" not in out

@@ -83,7 +83,8 @@ def register(subparsers) -> None:
              "K may be a named kernel (sobel_x, gaussian:5:1.0).", CONV_EXAMPLES)
     p.add_argument("--input", required=True, metavar="M", help=_INPUT_HELP)
     p.add_argument("--kernel", required=True, metavar="K",
-                   help="kernel: kh×kw, C_in×kh×kw (one filter, input channels split by '|') or C_out×C_in×kh×kw, "
+                   help="kernel: kh×kw, C_in×kh×kw (one filter, input channels split by '|') or "
+                        "C_out×C_in×kh×kw, "
                         "or a kernel name (box:3 is 1/9 everywhere; `cnnlab kernel list`)")
     p.add_argument("--bias", metavar="B", default=None, help="a number or one per output channel ('1,-1')")
     p.add_argument("--stride", metavar="S", default="1", help="int or 'a,b' (default 1)")

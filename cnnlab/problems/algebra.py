@@ -116,7 +116,8 @@ def index(x: Any, key: tuple) -> Any:
         raise UsageError("a tensor is indexed by integers counted from 0, not by names")
     if len(key) > x.ndim:
         shape = "x".join(map(str, x.shape))
-        raise UsageError(f"{len(key)} indices for a {shape} tensor, which has {x.ndim} ax{'es' if x.ndim > 1 else 'is'}")
+        axes = f"{x.ndim} ax{'es' if x.ndim > 1 else 'is'}"
+        raise UsageError(f"{len(key)} indices for a {shape} tensor, which has {axes}")
     for axis, k in enumerate(key):
         n = x.shape[axis]
         if isinstance(k, slice):

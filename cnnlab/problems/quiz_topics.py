@@ -101,7 +101,8 @@ def _detect(rng: random.Random) -> dict:
             {"id": "a", "ask": 'describe_kernel(K)["best_probe"]',
              "text": "Which probe pattern does K respond to most: a horizontal or vertical edge, a "
                      "horizontal, vertical or diagonal line, a dot, a ring, a corner or a flat region?"},
-            {"id": "b", "ask": "sum(K)", "text": "What is the sum of K's weights, and what does it say about flat regions?"},
+            {"id": "b", "ask": "sum(K)",
+             "text": "What is the sum of K's weights, and what does it say about flat regions?"},
         ],
     }
 

@@ -23,7 +23,8 @@ from cnnlab.steps import TRACERS, exact_string, render_trace, render_value, to_j
 from cnnlab.steps.layout import formatter
 from cnnlab.steps.render_latex import escape, standalone
 
-__all__ = ["FORMATS", "render_set", "part_label", "render_answer", "set_to_json", "part_to_json", "render_check", "check_summary",
+__all__ = ["FORMATS", "render_set", "part_label", "render_answer", "set_to_json", "part_to_json", "render_check",
+           "check_summary", "expected_text", "fit_width",
            "latex_prose", "ascii_latex"]
 
 FORMATS = ("text", "markdown", "latex", "json")
