@@ -104,6 +104,16 @@ def test_overflow_is_an_error_naming_the_part(tmp_path, capsys, expr):
     assert err.startswith("error: part q") and err.count("\n") == 1
 
 
+@pytest.mark.parametrize("text", [
+    "exact: true\nparts:\n- {id: q, ask: '1e308*10', answer: 5}\n",
+    "exact: true\ngiven: {X: [[1e308, 1e308]]}\nparts:\n- {id: q, ask: sum(X), answer: 5}\n",
+    "parts:\n- {id: q, ask: '10**400 - 10**400', answer: 0}\n",
+])
+def test_exact_numbers_beyond_float_range_are_errors_not_answers(text):
+    with pytest.raises(UsageError, match="part q"):
+        solve_set(load_problem_text(text))
+
+
 def test_stable_softmax_and_jacobian_match_torch(tmp_path, capsys):
     torch = pytest.importorskip("torch")
     f = tmp_path / "p.yaml"
