@@ -306,7 +306,8 @@ def invoke(name: str, bound: dict[str, Any], ctx) -> Any:
         with np.errstate(divide="raise", over="raise", invalid="raise"):
             result = impl(**bound)
     except UsageError as exc:
-        raise UsageError(f"{ctx.where}: {name}: {exc}") from None
+        named = str(exc).startswith((f"{name}:", f"{name} "))  # "arch: spec must be..." names itself
+        raise UsageError(f"{ctx.where}: {exc}" if named else f"{ctx.where}: {name}: {exc}") from None
     except (ZeroDivisionError, FloatingPointError, OverflowError) as exc:
         raise UsageError(f"{ctx.where}: {name}: arithmetic error ({exc})") from None
     if isinstance(result, float) and not math.isfinite(result):
