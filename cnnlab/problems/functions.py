@@ -312,9 +312,9 @@ def invoke(name: str, bound: dict[str, Any], ctx) -> Any:
         raise UsageError(f"{ctx.where}: {name}: arithmetic error ({exc})") from None
     if isinstance(result, float) and not math.isfinite(result):
         raise UsageError(f"{ctx.where}: {name}: the result is not finite")
-    if not isinstance(result, dict) and not values.in_range(result):  # exact numbers beyond the float range
-        raise UsageError(f"{ctx.where}: {name}: the result is over about 1.8e308, beyond any number shown")
     # BLAS sums do not raise under errstate: an overflow shows up as inf in the array
     if isinstance(result, np.ndarray) and result.dtype != object and not np.isfinite(result).all():
+        raise UsageError(f"{ctx.where}: {name}: the result overflows (values over about 1.8e308)")
+    if not isinstance(result, dict) and not values.in_range(result):  # exact numbers beyond the float range
         raise UsageError(f"{ctx.where}: {name}: the result overflows (values over about 1.8e308)")
     return values.normalize(result) if not isinstance(result, dict) else result
