@@ -99,9 +99,11 @@ class WorkMeter:
         self.file.charge(work)
 
 
-def check_file_size(trees: list[ast.expr], source: str) -> None:
-    """Refuse a file with more calls than the budget allows, before computing any."""
-    calls = sum(max(1, sum(isinstance(n, ast.Call) for n in ast.walk(t))) for t in trees)
+def check_file_size(trees: list[ast.expr] | int, source: str) -> None:
+    """Refuse a file with more calls (or parts, given a count) than the budget allows, before
+    computing any."""
+    calls = trees if isinstance(trees, int) else \
+        sum(max(1, sum(isinstance(n, ast.Call) for n in ast.walk(t))) for t in trees)
     if calls * B.CALL_COST > B.FILE_WORK_BUDGET:
         raise UsageError(f"{source}: {calls:,} calls (at least {B.CALL_COST:,} multiply-adds each) are over "
                          f"the problem-file budget of {B.FILE_WORK_BUDGET:,} ({B.FILE_WORK_BUDGET // B.CALL_COST:,} "
