@@ -189,7 +189,7 @@ def run_quiz(args: argparse.Namespace) -> int:
         from cnnlab.problems import load_problem_file
         from cnnlab.problems.redraw import quiz_from
 
-        quiz = quiz_from(load_problem_file(args.from_file), args.seed)
+        quiz = quiz_from(load_problem_file(resolve_example(args.from_file)), args.seed)
     else:
         topics = [t.strip().lower() for t in args.topics.split(",") if t.strip()]
         quiz = generate_quiz(topics, args.count, args.seed)

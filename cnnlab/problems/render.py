@@ -352,8 +352,8 @@ def _has_fraction(v: Any) -> bool:
 
 def part_to_json(part: PartResult) -> dict:
     """One part as contract §2 JSON (plus ask, name, shape, exact strings, notes)."""
-    out: dict[str, Any] = {"id": part.id, "text": part.part.text, "label": part_label(part, "text"),
-                           "ask": part.part.ask, "name": part.ask.target,
+    out: dict[str, Any] = {"id": part.id, "ask": part.part.ask, "name": part.ask.target, "text": part.part.text,
+                           "label": part_label(part, "text"),
                            "value": to_json_value(part.value)}
     if isinstance(part.value, np.ndarray):
         out["shape"] = list(part.value.shape)
