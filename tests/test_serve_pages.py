@@ -169,7 +169,11 @@ def test_solve_page(site, capsys):
     assert f"({expected['parts'][0]['id']})" in by_testid(browser, "solve-worked").text
     shot(site, "solve")
 
-    # a new quiz: questions first, the key on request
+    # a new quiz: the topics of `cnnlab quiz`; questions first, the key on request
+    from cnnlab.problems.quiz import TOPICS
+
+    boxes = wait(browser, lambda b: by_testid(b, "quiz-topics").find_elements(By.TAG_NAME, "input"))
+    assert [box.get_attribute("value") for box in boxes] == list(TOPICS)
     by_testid(browser, "quiz-new").click()
     wait(browser, lambda b: by_testid(b, "quiz-questions").text.strip())
     key = by_testid(browser, "quiz-key")

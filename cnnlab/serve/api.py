@@ -23,7 +23,7 @@ from typing import Any
 from cnnlab.errors import UsageError
 from cnnlab.serve.capture import captured_stdout
 
-__all__ = ["run_command", "solve", "quiz", "kernel_list", "command_fields", "MAX_CELLS", "OPS"]
+__all__ = ["run_command", "solve", "quiz", "quiz_topics", "kernel_list", "command_fields", "MAX_CELLS", "OPS"]
 
 OPS = ("conv", "pool", "act", "arch")
 MAX_CELLS = 4096  # worked cells one request may ask for (each is computed in Python)
@@ -249,6 +249,13 @@ def quiz(body: dict) -> dict:
                           "latex": render_quiz(q, result, "latex", key=False)},
             "key": {"markdown": key, "html": markdown_to_html(key),
                     "latex": render_quiz(q, result, "latex", key=True, steps=steps)}}
+
+
+def quiz_topics() -> dict:
+    """The topics ``cnnlab quiz --topics`` takes: ``{"topics": [names]}``."""
+    from cnnlab.problems.quiz import TOPICS
+
+    return {"topics": list(TOPICS)}
 
 
 def kernel_list() -> dict:

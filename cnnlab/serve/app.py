@@ -140,6 +140,9 @@ def create_app(runs_dir: str | Path = "runs", allowed_hosts: list[str] | None = 
     async def run_info(request: Request) -> Response:
         return await _answer(lambda: info({"run": request.query_params.get("run")}))
 
+    async def topics(request: Request) -> Response:
+        return await _answer(api.quiz_topics)
+
     async def kernels(request: Request) -> Response:
         return await _answer(api.kernel_list)
 
@@ -155,6 +158,7 @@ def create_app(runs_dir: str | Path = "runs", allowed_hosts: list[str] | None = 
         *ops,
         Route("/api/solve", _json_route(api.solve), methods=["POST"]),
         Route("/api/quiz", _json_route(api.quiz), methods=["POST"]),
+        Route("/api/quiz/topics", topics),
         Route("/api/runs", run_list),
         Route("/api/kernels", kernels),
         Route("/api/explore/info", run_info),

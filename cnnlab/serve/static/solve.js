@@ -1,7 +1,6 @@
 // The /solve page: /api/solve (marks and diagnosis, worked solutions as HTML) and /api/quiz.
 "use strict";
 
-const TOPICS = ["conv", "padding", "pool", "act", "softmax", "shapes", "separable", "rf", "params", "transposed"];
 let quizDoc = null;
 
 function compact(v) {
@@ -66,11 +65,16 @@ async function newQuiz() {
   $("quiz-show-key").textContent = "Show the key";
 }
 
-document.addEventListener("DOMContentLoaded", () => {
-  for (const t of TOPICS) {
+async function loadTopics() {
+  const {topics} = await api("/api/quiz/topics");
+  for (const t of topics) {
     $("quiz-topics").append(el("label", {class: "inline"},
       el("input", {type: "checkbox", value: t, ...(["conv", "pool", "act"].includes(t) ? {checked: ""} : {})}), t));
   }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  loadTopics().catch((e) => { $("solve-error").textContent = "error: " + e.message; });
   $("solve-run").addEventListener("click", solve);
   $("solve-download-md").addEventListener("click", () => downloadKey("markdown"));
   $("solve-download-tex").addEventListener("click", () => downloadKey("latex"));
