@@ -143,3 +143,14 @@ def cnn6_bn(in_channels: int, num_classes: int, input_size: tuple[int, int],
                    ("maxpool", 2)]
     return SheetCNN(layers, in_channels, num_classes, input_size, [128], dropout=dropout,
                     name="cnn6-bn")
+
+
+@register("fast-cnn", "conv 24@5x5 > maxpool 2 > ReLU > conv 32@3x3 > maxpool 2 > ReLU > "
+                      "fc 256 > ReLU > fc classes (the model of the fast recipes)")
+def fast_cnn(in_channels: int, num_classes: int, input_size: tuple[int, int],
+             channels: Sequence[int] = (24, 32), hidden: int = 256) -> SheetCNN:
+    # The shape of tuomaso/train_mnist_fast (99% on MNIST in one epoch); pooling before the
+    # ReLU gives the same output for 4x fewer ReLU evaluations.
+    c1, c2 = (int(c) for c in channels)
+    layers = [_conv(c1, 5), ("maxpool", 2), ("relu",), _conv(c2, 3), ("maxpool", 2), ("relu",)]
+    return SheetCNN(layers, in_channels, num_classes, input_size, [int(hidden)], name="fast-cnn")
