@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from cnnlab.errors import UsageError
@@ -86,6 +87,9 @@ def register(subparsers) -> None:
     p.add_argument("--model-opt", action="append", default=[], metavar="KEY=VALUE",
                    help="model option, e.g. hidden=[512,256] or dropout=0.3 (repeatable)")
     p.add_argument("--threads", type=int, help="CPU threads (default: all cores available)")
+    p.add_argument("--nproc", type=int, metavar="N",
+                   help="train data-parallel in N processes (torch.distributed; --batch-size "
+                        "is the global batch; docs/distributed.md)")
     p.add_argument("--resize", metavar="HxW",
                    help="resize the images of a folder / CSV of mixed sizes to HxW")
     p.add_argument("--strict", action="store_true", default=None,
@@ -161,13 +165,26 @@ def train_handler(args: argparse.Namespace) -> int:
         from cnnlab.train.runs import default_run_dir
 
         config.out = str(default_run_dir(config.model, config.data))
+    dist = None
+    if args.nproc is not None or "WORLD_SIZE" in os.environ:  # data-parallel (docs/distributed.md)
+        from cnnlab.train.distributed import from_cli
+
+        dist = from_cli(config, args.nproc, ["--json"] if args.json else [])
+        if isinstance(dist, int):  # this process launched the ranks: their exit status
+            return dist
     try:
         result = fit(config, progress=show_progress(not args.json),
-                     log=None if args.json else print)
+                     log=None if args.json else print, dist=dist)
+    except UsageError:
+        if dist is not None and not dist.is_main:
+            return 2  # rank 0 meets the same error and prints it once
+        raise
     except KeyboardInterrupt:
         print(f"error: interrupted; run the same command with --out {config.out} to resume "
               f"from the last finished epoch", file=sys.stderr)
         return 130
+    if dist is not None and not dist.is_main:
+        return 0
     if args.json:
         print(json.dumps(result.summary))
     else:

@@ -77,17 +77,21 @@ def train_epoch(model: nn.Module, optimizer, x: torch.Tensor,
                 mean: torch.Tensor | None = None, std: torch.Tensor | None = None,
                 amp_dtype: torch.dtype | None = None, scaler=None,
                 advance: Callable[[int], None] | None = None,
-                frozen_bn_eval: bool = False) -> tuple[float, float]:
+                frozen_bn_eval: bool = False, dist=None) -> tuple[float, float]:
     """One pass over (x, y) in random batches; returns (mean loss, accuracy).
 
     x: (N, C, H, W) normalised, on the training device; y: (N,) long. ``scheduler`` is
     stepped after every batch (give it only for per-batch schedules).
     ``frozen_bn_eval``: batch-norm layers with frozen weights keep their running stats.
+    ``dist``: a :class:`cnnlab.train.distributed.Dist`; this rank trains on its shard of
+    each global batch and steps with the global batch's mean gradient.
     """
     N = x.shape[0]
     perm = torch.randperm(N, device=x.device, generator=gen)
     if N > 1 and N % batch_size == 1:
         perm = perm[:-1]  # a last batch of one example breaks batch norm
+    if dist is not None and 0 < len(perm) % batch_size < dist.world:
+        perm = perm[:len(perm) - len(perm) % batch_size]  # a rank would get no example
     model.train()
     if frozen_bn_eval:
         _frozen_bn_eval(model)
@@ -95,6 +99,9 @@ def train_epoch(model: nn.Module, optimizer, x: torch.Tensor,
     correct = torch.zeros((), device=x.device, dtype=torch.long)
     for start in range(0, len(perm), batch_size):
         idx = perm[start:start + batch_size]
+        n_batch = len(idx)
+        if dist is not None:
+            idx = dist.shard(idx)  # (about B / world,)
         xb, yb = x[idx], y[idx]  # (B, C, H, W), (B,)
         if augment:
             xb = augment_batch(xb, augment, mean, std, gen)
@@ -106,12 +113,18 @@ def train_epoch(model: nn.Module, optimizer, x: torch.Tensor,
                 out = model(xb)
                 loss = loss_fn(out, yb)
         optimizer.zero_grad(set_to_none=True)
+        # this shard's share of the global batch's mean loss; the gradients are summed next
+        share = loss if dist is None else loss * (len(idx) / n_batch)
         if scaler is not None:
-            scaler.scale(loss).backward()
+            scaler.scale(share).backward()
+            if dist is not None:
+                dist.reduce_gradients(model)
             scaler.step(optimizer)
             scaler.update()
         else:
-            loss.backward()
+            share.backward()
+            if dist is not None:
+                dist.reduce_gradients(model)
             optimizer.step()
         if scheduler is not None:
             scheduler.step()
@@ -120,6 +133,8 @@ def train_epoch(model: nn.Module, optimizer, x: torch.Tensor,
         if advance is not None:
             advance(len(idx))
     n = max(1, len(perm))
+    if dist is not None:  # the sums of every rank's shard
+        total_loss, correct = dist.sum(total_loss, correct)
     return float(total_loss) / n, int(correct) / n
 
 
@@ -209,17 +224,23 @@ def _finite(value):
 
 def fit(config: TrainConfig, dataset=None, *, progress: bool = False,
         log: Callable[[str], None] | None = None,
-        on_epoch: Callable[[dict], None] | None = None) -> RunResult:
+        on_epoch: Callable[[dict], None] | None = None, dist=None) -> RunResult:
     """Train ``config.model`` on ``dataset`` (or ``config.data``) and write the run folder.
 
     Resumes from ``last.pt`` when ``config.out`` holds an unfinished run of the same
     config. ``on_epoch(row)`` is called after each epoch's checkpoint is saved (raising
-    in it stops the run, which stays resumable). Returns a :class:`RunResult`.
+    in it stops the run, which stays resumable). ``dist``: this process's
+    :class:`cnnlab.train.distributed.Dist` in data-parallel training (rank 0 alone writes
+    and logs; the other ranks return an empty summary). Returns a :class:`RunResult`.
     """
+    from cnnlab.train import distributed
+
     started = time.perf_counter()
-    say = log or (lambda _message: None)
+    main = dist is None or dist.is_main
+    say = (log if main else None) or (lambda _message: None)
+    progress = progress and main
     config.validate()
-    device = pick_device(config.device)
+    device = distributed.device_for(dist, pick_device(config.device))
     run_dir = Path(config.out) if config.out else default_run_dir(config.model, config.data)
     config = dataclasses.replace(_absolute_paths(config), out=str(run_dir))
     resuming = check_run_dir(run_dir, config.resume_key())
@@ -234,6 +255,7 @@ def fit(config: TrainConfig, dataset=None, *, progress: bool = False,
         raise UsageError(f"dataset {config.data} has no validation examples; raise --val-fraction")
     augment = parse_augment(config.augment)
     threads, why = (config.threads, "--threads") if config.threads else choose_threads()
+    threads = threads if config.threads else distributed.threads_for(dist, threads)
     with _torch_state(threads, device):
         torch.manual_seed(config.seed)
         model = get_model(config.model, C, K, (H, W), **config.model_cfg)
@@ -243,18 +265,26 @@ def fit(config: TrainConfig, dataset=None, *, progress: bool = False,
                 f"{report['head']} left new" + "".join(
                     f", {what} {', '.join(report[what])}" for what in ("adapted", "skipped", "missing")
                     if report[what]))
-        run_dir.mkdir(parents=True, exist_ok=True)  # only now: everything is validated
-        write_atomic(run_dir / "config.yaml", config.to_yaml())
+        model = distributed.convert_batchnorm(model, dist, device)
+        if dist is not None:  # every rank has checked the run folder; now rank 0 may write
+            dist.barrier()
+        if main:
+            run_dir.mkdir(parents=True, exist_ok=True)  # only now: everything is validated
+            write_atomic(run_dir / "config.yaml", config.to_yaml())
         meta = {"model": config.model, "model_cfg": config.model_cfg, "in_channels": C,
                 "num_classes": K, "input_size": [H, W], "classes": list(map(str, dataset.classes)),
                 "mean": [float(v) for v in dataset.mean], "std": [float(v) for v in dataset.std],
                 "data": config.data, "params": count_params(model)}
-        write_json(run_dir / "model.json", meta)
+        if main:
+            write_json(run_dir / "model.json", meta)
         run = _Run(config, dataset, model, device, augment, run_dir, say, progress, on_epoch)
+        run.dist = dist
         wait = os.environ.get("OMP_WAIT_POLICY", "default")
         say(f"{device}: {threads} thread(s) ({why}; OpenMP wait policy {wait}), "
             f"{'channels-last' if run.channels_last else 'NCHW'} memory format")
         earlier = _train(run, resuming)
+        if not main:  # rank 0 measures every split and writes the summary
+            return RunResult(run_dir, model.cpu().eval(), {}, run.state.history)
         summary, history = _finish(run)
         # wall time of this call plus the training time of the calls it resumed
         summary["total_seconds"] = round(time.perf_counter() - started + earlier, 3)
@@ -316,6 +346,7 @@ class _Run:
                           if self.use_amp else None)
         self.scaler = torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16 else None
         self.state = RunState()
+        self.dist = None  # a Dist in data-parallel training (cnnlab.train.distributed)
 
     def images(self, x: np.ndarray) -> torch.Tensor:
         """Images (N, C, H, W) in [0, 1] -> normalised tensor on the device, in the run's layout."""
@@ -366,7 +397,7 @@ def _train(run: _Run, resuming: bool) -> float:
     while state.epoch < config.epochs and not state.stopped:
         epoch = state.epoch + 1
         seed = epoch_seed(config.seed, epoch)
-        torch.manual_seed(seed)  # dropout
+        torch.manual_seed(seed if run.dist is None else run.dist.local_seed(seed))  # dropout
         gen = torch.Generator(device=run.device).manual_seed(seed)  # order, augmentation
         if run.freezing:
             _set_frozen(run.model, epoch <= config.unfreeze_after if config.unfreeze_after else True)
@@ -379,10 +410,12 @@ def _train(run: _Run, resuming: bool) -> float:
                 run.model, run.optimizer, run.x_train, run.y_train, config.batch_size, gen,
                 loss_fn=loss_fn, scheduler=per_batch, augment=run.augment, mean=run.mean_t,
                 std=run.std_t, amp_dtype=run.amp_dtype, scaler=run.scaler, advance=advance,
-                frozen_bn_eval=run.freezing)
+                frozen_bn_eval=run.freezing, dist=run.dist)
         if run.scheduler is not None and per_batch is None:
             run.scheduler.step()
         val = run.score(run.x_val, run.y_val)
+        if run.dist is not None:  # rank 0's numbers decide early stopping on every rank
+            val["loss"], val["accuracy"] = run.dist.broadcast([val["loss"], val["accuracy"]])
         seconds = time.perf_counter() - tic
         row = {"epoch": epoch, "train_loss": round(train_loss, 6), "train_accuracy": round(train_acc, 6),
                "val_loss": round(val["loss"], 6), "val_accuracy": round(val["accuracy"], 6),
@@ -392,12 +425,14 @@ def _train(run: _Run, resuming: bool) -> float:
         state.epoch = epoch
         if state.best_epoch == 0 or val["loss"] < state.best_val_loss:
             state.best_val_loss, state.best_epoch, state.bad_epochs = val["loss"], epoch, 0
-            save_state(run.run_dir / "best.pt", run.model.state_dict())
+            if run.dist is None or run.dist.is_main:
+                save_state(run.run_dir / "best.pt", run.model.state_dict())
         else:
             state.bad_epochs += 1
             state.stopped = bool(config.patience and state.bad_epochs >= config.patience)
-        write_metrics_csv(run.run_dir / "metrics.csv", state.history)
-        save_state(run.run_dir / "last.pt", run.checkpoint())
+        if run.dist is None or run.dist.is_main:
+            write_metrics_csv(run.run_dir / "metrics.csv", state.history)
+            save_state(run.run_dir / "last.pt", run.checkpoint())
         say(f"epoch {epoch}/{config.epochs}  train loss {train_loss:.4f} acc {train_acc:.2%}  "
             f"val loss {val['loss']:.4f} acc {val['accuracy']:.2%}  lr {lr:.3g}  {seconds:.1f}s"
             + ("  (early stop)" if state.stopped else ""))
