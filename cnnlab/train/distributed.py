@@ -210,7 +210,7 @@ class SyncBatchNormCPU(nn.modules.batchnorm._BatchNorm):
             raise ValueError(f"expected at least 2-D input, got {x.dim()}-D")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not (self.training and tdist.is_initialized() and tdist.get_world_size() > 1):
+        if not (self.training and tdist.is_initialized()):
             return super().forward(x)
         self._check_input_dim(x)
         out, mean, var = _SyncBN.apply(x, self.weight, self.bias, self.eps)
@@ -237,6 +237,11 @@ def _convert_cpu(module: nn.Module) -> nn.Module:
     if isinstance(module, nn.modules.batchnorm._BatchNorm) and not isinstance(module, SyncBatchNormCPU):
         new = SyncBatchNormCPU(module.num_features, module.eps, module.momentum, module.affine,
                                module.track_running_stats)
+        like = next(iter(module.state_dict().values()), None)
+        if like is not None and module.affine:
+            new = new.to(device=module.weight.device, dtype=module.weight.dtype)
+        elif like is not None:
+            new = new.to(device=like.device, dtype=module.running_mean.dtype)
         new.load_state_dict(module.state_dict())
         new.train(module.training)
         for p_new, p_old in zip(new.parameters(), module.parameters()):
