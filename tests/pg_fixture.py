@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-__all__ = ["pg_server", "pg_url", "PgServer", "pg_bindir"]
+__all__ = ["pg_server", "pg_url", "PgServer", "pg_bindir", "start_server", "stop_server"]
 
 NEEDED = ("initdb", "pg_ctl", "createdb")
 
@@ -84,7 +84,8 @@ class PgServer:
         return self.url(name)
 
 
-def _start(bindir: Path) -> PgServer:
+def start_server(bindir: Path) -> PgServer:
+    """initdb + pg_ctl start on a free localhost port in a new temporary folder."""
     as_postgres = os.geteuid() == 0
     root = Path(tempfile.mkdtemp(prefix="cnnlab-pg-"))
     if as_postgres:
@@ -107,11 +108,12 @@ def _start(bindir: Path) -> PgServer:
             return server
         except RuntimeError:
             time.sleep(0.5)
-    _stop(server)
+    stop_server(server)
     raise RuntimeError(f"the throwaway PostgreSQL server did not start; see {root}/server.log")
 
 
-def _stop(server: PgServer) -> None:
+def stop_server(server: PgServer) -> None:
+    """Stop the cluster and remove its folder."""
     subprocess.run(server.command("pg_ctl", "-D", str(server.root / "data"), "-m", "immediate",
                                   "-w", "stop"), capture_output=True, timeout=120, cwd=server.root)
     shutil.rmtree(server.root, ignore_errors=True)
@@ -129,11 +131,11 @@ def pg_server():
         import psycopg2  # noqa: F401  (the driver of postgresql:// URLs)
     except ImportError:
         pytest.fail("psycopg2 is missing: pip install 'cnnlab[distributed]'", pytrace=False)
-    server = _start(bindir)
+    server = start_server(bindir)
     try:
         yield server
     finally:
-        _stop(server)
+        stop_server(server)
 
 
 @pytest.fixture

@@ -171,7 +171,10 @@ def test_torchrun_two_processes_reach_the_one_process_accuracy(tmp_path):
               "--device", "cpu", "--threads", "1", "--seed", "1"]
     one = _cli(*common, "--out", str(tmp_path / "one"))
     assert one.returncode == 0, one.stderr
-    two = subprocess.run([str(torchrun), "--nproc-per-node", "2", "--master-port", "0", "-m",
+    from cnnlab.train.distributed import _free_port
+
+    two = subprocess.run([str(torchrun), "--nproc-per-node", "2", "--master-port",
+                          str(_free_port()), "-m",
                           "cnnlab", "train", *common, "--out", str(tmp_path / "two")],
                          capture_output=True, text=True, timeout=600, env=ENV)
     assert two.returncode == 0, two.stderr
