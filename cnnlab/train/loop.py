@@ -344,9 +344,18 @@ class _Run:
         self.state = RunState()
 
     def images(self, x: np.ndarray) -> torch.Tensor:
-        """Images (N, C, H, W) in [0, 1] -> normalised tensor on the device, in the run's layout."""
-        t = to_normalised_tensor(x, self.mean_np, self.std_np, self.device)
-        return t.contiguous(memory_format=self.memory_format)
+        """Images (N, C, H, W) in [0, 1] -> normalised tensor on the device, in the run's layout.
+
+        One new tensor is written (no float copies in between), as ``to_normalised_tensor``.
+        """
+        N, C, H, W = x.shape
+        if self.device.type != "cpu":
+            t = to_normalised_tensor(x, self.mean_np, self.std_np, self.device)
+            return t.contiguous(memory_format=self.memory_format)
+        src = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))  # shares x's memory
+        out = torch.empty((N, C, H, W), memory_format=self.memory_format)
+        torch.sub(src, torch.from_numpy(self.mean_np).view(1, C, 1, 1), out=out)
+        return out.div_(torch.from_numpy(self.std_np).view(1, C, 1, 1))
 
     def score(self, x: torch.Tensor, y: torch.Tensor, positive: int = 1) -> dict:
         """Metrics of the model on normalised images x: (N, C, H, W) and labels y: (N,)."""
@@ -447,6 +456,20 @@ def train_score_indices(n: int, limit: int | None, seed: int) -> torch.Tensor:
 def _finish(run: _Run) -> tuple[dict, list[dict]]:
     """Restore the best epoch, measure every split, draw the pictures; returns (summary, history)."""
     config, dataset, state, model = run.config, run.dataset, run.state, run.model
+    from cnnlab.train import plots
+
+    # the learning curves need only the history: drawn on another thread while the model
+    # scores the splits (torch releases the GIL in its kernels)
+    failed: list[BaseException] = []
+
+    def draw_curves() -> None:
+        try:
+            plots.plot_learning_curves(state.history, run.run_dir / "learning_curves.png", state.best_epoch)
+        except BaseException as exc:  # re-raised on the main thread below
+            failed.append(exc)
+
+    curves = threading.Thread(target=draw_curves, name="cnnlab-curves")
+    curves.start()
     model.load_state_dict(load_state(run.run_dir / "best.pt"))
     K = run.K
     pos = positive_index(config, dataset.classes)
@@ -477,9 +500,9 @@ def _finish(run: _Run) -> tuple[dict, list[dict]]:
         summary.update({k: test[k] for k in ("precision", "recall", "f1", "roc_auc")})
         summary["positive_class"] = str(dataset.classes[pos])
     summary = {k: _finite(v) for k, v in summary.items()}
-    from cnnlab.train import plots
-
-    plots.plot_learning_curves(history, run.run_dir / "learning_curves.png", state.best_epoch)
+    curves.join()
+    if failed:
+        raise failed[0]
     plots.plot_confusion(test["confusion"], dataset.classes, run.run_dir / "confusion_matrix.png")
     scored = "" if len(idx) == len(run.x_train) else f" (on {len(idx):,} of its images)"
     run.say(f"best epoch {state.best_epoch}: test accuracy {test['accuracy']:.2%}, "
