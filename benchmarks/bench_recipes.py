@@ -133,10 +133,13 @@ def profile_run(threads: int, tmp: Path) -> list[tuple[str, float]]:
         ("optimiser (Adam step, zero_grad)", cum("step", "cnnlab/train/optim.py")
          + cum("zero_grad", "cnnlab/train/optim.py")),
         ("evaluation (val each epoch, final train sample/val/test)", evaluation),
-        ("checkpoints, config, metrics files", cum("save_state", "cnnlab/train/checkpoint.py")
-         + cum("write_atomic", "cnnlab/train/runs.py")),
-        ("pictures (matplotlib import + 2 PNGs)", cum("plot_learning_curves", "cnnlab/train/plots.py")
-         + cum("plot_confusion", "cnnlab/train/plots.py")),
+        ("checkpoints and run files", cum("save_state", "cnnlab/train/checkpoint.py")
+         + cum("write_json", "cnnlab/train/runs.py") + cum("write_metrics_csv", "cnnlab/train/runs.py")),
+        # matplotlib is imported and the learning curves drawn on other threads (cProfile
+        # sees the main thread only): what shows here is the confusion matrix plus any
+        # wait for those threads
+        ("pictures (confusion matrix + waiting for the picture threads)",
+         cum("plot_confusion", "cnnlab/train/plots.py") + cum("join", "threading.py")),
     ]
     known = sum(s for _, s in phases)
     phases.append(("start-up and the rest (interpreter, imports, argument parsing, logging)",
@@ -245,7 +248,7 @@ def main() -> None:
     ]
     if fashion:
         lines += ["", f"Fashion-MNIST `fast` (same settings; seeds {args.seeds}): test accuracy "
-                  f"{', '.join(f'{f['acc']:.4f}' for f in fashion)} (mean "
+                  f"{', '.join(format(f['acc'], '.4f') for f in fashion)} (mean "
                   f"**{statistics.mean(f['acc'] for f in fashion):.4f}**, aim >= 0.91), wall "
                   f"{stats([f['wall'] for f in fashion])} s vs MNIST fast's {stats([o['wall'] for o in ours])} s."]
     if profile:
