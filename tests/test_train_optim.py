@@ -134,3 +134,23 @@ def test_library_code_never_switches_the_matplotlib_backend_at_import():
             if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 at_import += [str(path) for node in ast.walk(stmt) if is_use_call(node)]
     assert at_import == []
+
+
+def test_grad_scaler_drives_our_optimizer_as_it_drives_torch_optim():
+    """The CUDA AMP path steps through torch.amp.GradScaler; checked here with its CPU
+    variant (a power-of-two scale, so unscaling is exact)."""
+    model_a, x, y = _problem(2)
+    model_b, _, _ = _problem(2)
+    opt = Adam([{"params": model_a.parameters(), "lr": 0.01}])
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0**10)
+    for _ in range(3):
+        opt.zero_grad()
+        scaler.scale(torch.nn.functional.cross_entropy(model_a(x), y)).backward()
+        scaler.step(opt)
+        scaler.update()
+    ref = torch.optim.Adam(model_b.parameters(), lr=0.01, foreach=False)
+    for _ in range(3):
+        ref.zero_grad()
+        torch.nn.functional.cross_entropy(model_b(x), y).backward()
+        ref.step()
+    assert all(torch.allclose(p, q, atol=1e-6) for p, q in zip(model_a.parameters(), model_b.parameters()))

@@ -93,6 +93,13 @@ class TrainConfig:
     @classmethod
     def from_yaml(cls, path: str | Path, overrides: dict[str, Any] | None = None) -> "TrainConfig":
         """Read a YAML file of TrainConfig fields (safe loader); ``overrides`` win."""
+        values = cls.read_yaml(path)
+        values.update(overrides or {})
+        return cls.from_dict(values, where=str(path))
+
+    @staticmethod
+    def read_yaml(path: str | Path) -> dict[str, Any]:
+        """The mapping of settings a YAML file holds (not yet checked); UsageError otherwise."""
         import yaml
 
         path = Path(path)
@@ -104,8 +111,7 @@ class TrainConfig:
             raise UsageError(f"config file {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
         if not isinstance(values, dict):
             raise UsageError(f"config file {path} must hold a mapping of settings")
-        values.update(overrides or {})
-        return cls.from_dict(values, where=str(path))
+        return values
 
     def validate(self) -> None:
         """Raise UsageError for a setting no run can use."""
