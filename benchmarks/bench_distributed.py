@@ -125,6 +125,10 @@ def _med(rows: list[dict], key: str) -> float:
     return statistics.median(r[key] for r in rows)
 
 
+def _walls(rows: list[dict]) -> str:
+    return ", ".join(f"{r['wall']:.1f}" for r in rows)
+
+
 def report(args, tune, train, load_before: str, load_after: str) -> str:
     when = datetime.date.today().isoformat()
     lines = [
@@ -149,7 +153,7 @@ def report(args, tune, train, load_before: str, load_after: str) -> str:
         wall, window = _med(rows, "wall"), _med(rows, "window")
         lines.append(f"| {workers} | {wall:.1f} | {60 * args.trials / wall:.1f} | {window:.1f} | "
                      f"{60 * args.trials / window:.1f} | "
-                     f"{', '.join(f'{r['wall']:.1f}' for r in rows)} |")
+                     f"{_walls(rows)} |")
     speed = _med(tune[1], "wall") / _med(tune[2], "wall")
     lines += ["", f"2 workers vs 1: **{speed:.2f}x** the throughput (wall). Every trial number "
               f"0..{args.trials - 1} appeared once in every run.", "",
@@ -158,10 +162,14 @@ def report(args, tune, train, load_before: str, load_after: str) -> str:
               "|---|---:|---:|---:|---|"]
     for name, rows in train.items():
         lines.append(f"| {name} | {_med(rows, 'wall'):.1f} | {_med(rows, 'train'):.2f} | "
-                     f"{_med(rows, 'acc'):.4f} | {', '.join(f'{r['wall']:.1f}' for r in rows)} |")
+                     f"{_med(rows, 'acc'):.4f} | {_walls(rows)} |")
     ratio = _med(train["1 x 2 threads"], "train") / _med(train["2 x 1 thread"], "train")
     lines += ["", f"Training time, 1 process x 2 threads / 2 processes x 1 thread: "
-              f"**{ratio:.2f}** (above 1: the two processes were faster).", END]
+              f"**{ratio:.2f}** (above 1: the two processes were faster). Wall times include "
+              f"process start-up: `--nproc 2` starts three Python processes that each import "
+              f"torch. On 2 busy cores, neither a second worker nor a second rank adds "
+              f"compute; they pay off where each worker or rank has cores (or a GPU) of its own.",
+              END]
     return "\n".join(lines)
 
 
