@@ -88,11 +88,13 @@ def test_trial_seeded_sampler_draws_by_trial_number():
 
 
 RACE = textwrap.dedent("""
-    import sys, time
+    import os, sys, time
+    from pathlib import Path
     from cnnlab.tune.shared import create_or_load, open_storage
-    url, start = sys.argv[1], float(sys.argv[2])
-    while time.time() < start:
-        pass
+    url, folder, n = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
+    (folder / f"ready-{os.getpid()}").touch()  # imports done: wait for the others
+    while len(list(folder.glob("ready-*"))) < n:
+        time.sleep(0.001)
     storage = open_storage(url)
     study = create_or_load(storage, "race", "maximize", None, None)
     print(study._study_id)
@@ -103,9 +105,10 @@ def test_sqlite_study_created_by_many_processes_at_once(tmp_path):
     """Before the retry, about half of 4 processes opening a new SQLite study together died
     (IntegrityError on alembic_version, "table ... already exists")."""
     for attempt in range(2):
-        url = f"sqlite:///{tmp_path / f'race{attempt}.db'}"
-        start = time.time() + 6  # every process is past its imports by then
-        procs = [subprocess.Popen([sys.executable, "-c", RACE, url, str(start)], env=ENV,
+        folder = tmp_path / f"round{attempt}"
+        folder.mkdir()
+        url = f"sqlite:///{folder / 'study.db'}"
+        procs = [subprocess.Popen([sys.executable, "-c", RACE, url, str(folder), "4"], env=ENV,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                  for _ in range(4)]
         outs = [p.communicate(timeout=120) for p in procs]
