@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from cnnlab.cli.argtypes import positive_float, positive_int
+from cnnlab.cli.argtypes import add_output_format, positive_float, positive_int
 
 __all__ = ["register", "handle"]
 
@@ -84,8 +84,7 @@ def register(subparsers) -> None:
     p.add_argument("--heartbeat", type=positive_float, default=60.0, metavar="S",
                    help="seconds between a running trial's heartbeats; a trial silent for 3 "
                         "beats is marked failed by another worker (default 60)")
-    p.add_argument("--json", action="store_true",
-                   help="make the last line of stdout one JSON object with the results")
+    add_output_format(p, help="text, or json: the last line of stdout is one JSON object with the results")
     p.set_defaults(func=handle)
 
 

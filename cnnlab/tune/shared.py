@@ -173,6 +173,10 @@ def open_storage(url: str, heartbeat: float = HEARTBEAT_SECONDS,
                              f"({_first_line(exc)}); give a database URL such as "
                              f"sqlite:///study.db") from None
         except Exception as exc:  # bad URL, unknown dialect: SQLAlchemy raises many classes
+            from cnnlab.cli.extras import missing_module
+
+            if missing_module(exc):  # a driver an extra installs: the CLI names the extra
+                raise
             raise UsageError(f"--storage {mask_url(url)}: cannot open the database "
                              f"({_first_line(exc)}); give a database URL such as "
                              f"sqlite:///study.db") from None
