@@ -144,6 +144,7 @@ def open_storage(url: str, heartbeat: float = HEARTBEAT_SECONDS,
     import optuna
     import sqlalchemy.exc
 
+    shown = mask_url(url)  # as the user wrote it
     url = resolve_driver(url)
     engine_kwargs: dict[str, Any] = {}
     if _dialect(url) == "sqlite":
@@ -169,7 +170,7 @@ def open_storage(url: str, heartbeat: float = HEARTBEAT_SECONDS,
             if attempt + 1 < OPEN_ATTEMPTS and _is_start_race(exc):
                 time.sleep(0.1 * 2 ** attempt * (1 + random.random()))
                 continue
-            raise UsageError(f"--storage {mask_url(url)}: cannot open the database "
+            raise UsageError(f"--storage {shown}: cannot open the database "
                              f"({_first_line(exc)}); give a database URL such as "
                              f"sqlite:///study.db") from None
         except Exception as exc:  # bad URL, unknown dialect: SQLAlchemy raises many classes
@@ -177,7 +178,7 @@ def open_storage(url: str, heartbeat: float = HEARTBEAT_SECONDS,
 
             if missing_module(exc):  # a driver an extra installs: the CLI names the extra
                 raise
-            raise UsageError(f"--storage {mask_url(url)}: cannot open the database "
+            raise UsageError(f"--storage {shown}: cannot open the database "
                              f"({_first_line(exc)}); give a database URL such as "
                              f"sqlite:///study.db") from None
     raise AssertionError("unreachable")
