@@ -199,3 +199,16 @@ def test_postgresql_url_without_the_driver_names_the_extra(tmp_path):
     assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
     assert "pip install 'cnnlab[distributed]'" in lines[0] and "hunter2" not in lines[0]
     assert not out.exists()
+
+
+def test_unreachable_postgresql_server_is_one_line(tmp_path, capsys):
+    """A server that is not there: one error line with the URL as given, password hidden."""
+    from cnnlab.cli.main import main
+
+    out = tmp_path / "out"
+    url = "postgresql://me:hunter2@127.0.0.1:1/optuna"  # port 1: nothing listens
+    assert main(["tune", *BASE[:-1], "--storage", url, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: --storage postgresql://me:***@127.0.0.1:1/optuna: "
+                                               "cannot open the database"), err
+    assert "hunter2" not in err[0] and not out.exists()

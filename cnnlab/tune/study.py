@@ -322,9 +322,12 @@ def run_study(config: TuneConfig, dataset=None, *, log: Callable[[str], None] | 
         dataset = load_config_dataset(trial_config(config, {}, out / "check"))
     C, H, W = dataset.x_train.shape[1:]
     get_model(config.model, C, len(dataset.classes), (H, W))  # the model must fit the images
-    out.mkdir(parents=True, exist_ok=True)
     url = config.storage or f"sqlite:///{(out / 'study.db').resolve()}"
-    storage = open_storage(url, config.heartbeat, say)
+    if config.storage:  # a database of its own: refused before anything is written
+        storage = open_storage(url, config.heartbeat, say)
+    out.mkdir(parents=True, exist_ok=True)
+    if not config.storage:
+        storage = open_storage(url, config.heartbeat, say)
     direction = METRICS[config.metric]
     if sampler is None and config.sampler == "grid":
         # one shuffled grid for all workers (same --seed); trial n takes grid point n
