@@ -117,25 +117,6 @@ def test_importing_train_config_does_not_import_torch():
     assert out.stdout.split() == ["False", "False"]
 
 
-def test_library_code_never_switches_the_matplotlib_backend_at_import():
-    import ast
-    import pathlib
-
-    def is_use_call(node):
-        return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and node.func.attr == "use" and isinstance(node.func.value, ast.Name)
-                and node.func.value.id == "matplotlib")
-
-    root = pathlib.Path(__file__).resolve().parents[1] / "cnnlab"
-    at_import = []
-    for path in root.rglob("*.py"):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for stmt in tree.body:  # module level only: what runs on import
-            if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                at_import += [str(path) for node in ast.walk(stmt) if is_use_call(node)]
-    assert at_import == []
-
-
 def test_grad_scaler_drives_our_optimizer_as_it_drives_torch_optim():
     """The CUDA AMP path steps through torch.amp.GradScaler; checked here with its CPU
     variant (a power-of-two scale, so unscaling is exact)."""

@@ -76,3 +76,13 @@ def test_config_file_sits_between_recipe_and_flags(digits_recipe, tmp_path, caps
                  "--json", "--out", str(out)]) == 0
     config = yaml.safe_load((out / "config.yaml").read_text())
     assert (config["lr"], config["batch_size"], config["epochs"]) == (0.02, 64, 2)
+
+
+def test_listing_recipes_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom cnnlab.cli.main import main\nmain(['train', '--list-recipes'])\n"
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "False"

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import importlib
 import math
 import os
 import threading
@@ -35,6 +34,7 @@ from cnnlab.train.metrics import predict_logits, safe_std, summarise_logits, to_
 from cnnlab.train.optim import PER_BATCH_SCHEDULES, make_optimizer, make_scheduler
 from cnnlab.train.progress import batch_progress
 from cnnlab.train.runs import check_run_dir, default_run_dir, write_atomic, write_json, write_metrics_csv
+from cnnlab.train.speed import eval_batch_size, import_in_background, train_score_indices, use_channels_last
 from cnnlab.train.threads import choose_threads
 
 __all__ = ["fit", "RunResult", "RunState", "train_epoch", "pick_device", "epoch_seed",
@@ -174,46 +174,6 @@ def _torch_state(threads: int, device: torch.device) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
-def use_channels_last(config: TrainConfig, model: nn.Module, device: torch.device) -> bool:
-    """Whether the run keeps images and conv weights in NHWC (channels-last) order.
-
-    ``config.channels_last`` decides when set; by default it is on for models with a 2-D
-    convolution on the CPU, where it ran the MNIST loop 2.3x faster (max-pooling and conv
-    backward in NCHW are the slow parts; docs/training.md, "Speed").
-    """
-    if config.channels_last is not None:
-        return config.channels_last
-    return device.type == "cpu" and any(isinstance(m, nn.Conv2d) for m in model.modules())
-
-
-def eval_batch_size(C: int, H: int, W: int) -> int:
-    """Images per forward pass when scoring: ~0.5M input values a batch (32 to 1,024).
-
-    Larger is not faster on the CPU: fast-cnn scored 2,050-2,200 MNIST images/s at batch
-    512 and 1,000-1,350 at 2,675-4,096, whose activations no longer fit the caches.
-    """
-    return max(32, min(1024, 2**19 // max(1, C * H * W)))
-
-
-def _import_in_background(*modules: str) -> threading.Thread:
-    """Import ``modules`` on another thread while the run trains.
-
-    matplotlib's import (0.7 s idle, several seconds under load) is needed only for the two
-    pictures at the end; torch's kernels release the GIL, so the import overlaps training
-    instead of adding to the run's wall time.
-    """
-    def work() -> None:
-        for name in modules:
-            try:
-                importlib.import_module(name)
-            except ImportError:  # reported when the pictures are drawn
-                return
-
-    thread = threading.Thread(target=work, name="cnnlab-import", daemon=True)
-    thread.start()
-    return thread
-
-
 def _set_frozen(model: nn.Module, frozen: bool) -> None:
     from cnnlab.models import freeze_backbone, unfreeze
 
@@ -301,7 +261,7 @@ def fit(config: TrainConfig, dataset=None, *, progress: bool = False,
                 "data": config.data, "params": count_params(model)}
         if main:
             write_json(run_dir / "model.json", meta)
-        pictures = _import_in_background("cnnlab.train.plots", "matplotlib.backends.backend_agg")
+        pictures = import_in_background("cnnlab.train.plots", "matplotlib.backends.backend_agg")
         run = _Run(config, dataset, model, device, augment, run_dir, say, progress, on_epoch)
         run.dist = dist
         wait = os.environ.get("OMP_WAIT_POLICY", "default")
@@ -474,18 +434,6 @@ def _train(run: _Run, resuming: bool) -> float:
         if run.on_epoch is not None:
             run.on_epoch(row)
     return earlier
-
-
-def train_score_indices(n: int, limit: int | None, seed: int) -> torch.Tensor:
-    """Indices of the training images re-scored at the end: all, or a fixed sample of ``limit``.
-
-    The sample depends on ``seed`` (the split seed) only, so every run of a split scores
-    the same images. 10,000 images give the accuracy to within about ±0.3% (95%).
-    """
-    if limit is None or limit >= n:
-        return torch.arange(n)
-    gen = torch.Generator().manual_seed(seed)
-    return torch.randperm(n, generator=gen)[:limit].sort().values
 
 
 def _finish(run: _Run) -> tuple[dict, list[dict]]:
