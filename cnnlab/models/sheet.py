@@ -143,3 +143,25 @@ def cnn6_bn(in_channels: int, num_classes: int, input_size: tuple[int, int],
                    ("maxpool", 2)]
     return SheetCNN(layers, in_channels, num_classes, input_size, [128], dropout=dropout,
                     name="cnn6-bn")
+
+
+@register("fast-cnn", "[centre crop] > conv 24@5x5 > maxpool 2 > ReLU > conv 32@3x3 > maxpool 2 > "
+                      "ReLU > fc 256 > ReLU > fc classes (the model of the fast recipes)")
+def fast_cnn(in_channels: int, num_classes: int, input_size: tuple[int, int],
+             channels: Sequence[int] = (24, 32), hidden: int = 256, crop: int = 0) -> nn.Module:
+    """``crop``: pixels dropped from each border first (MNIST digits sit in the central 20x20,
+    so ``crop=3`` halves the arithmetic without losing ink); the model still takes the full
+    image, so evaluation and explanations feed it unchanged."""
+    # The shape of tuomaso/train_mnist_fast (99% on MNIST in one epoch); pooling before the
+    # ReLU gives the same output for 4x fewer ReLU evaluations.
+    c1, c2, crop = int(channels[0]), int(channels[1]), int(crop)
+    h, w = input_size
+    if crop < 0 or 2 * crop >= min(h, w):
+        raise UsageError(f"fast-cnn: crop must be between 0 and {(min(h, w) - 1) // 2} for "
+                         f"{h}x{w} images, got {crop}")
+    layers = [_conv(c1, 5), ("maxpool", 2), ("relu",), _conv(c2, 3), ("maxpool", 2), ("relu",)]
+    net = SheetCNN(layers, in_channels, num_classes, (h - 2 * crop, w - 2 * crop), [int(hidden)],
+                   name="fast-cnn")
+    if crop:
+        net.features.insert(0, nn.ZeroPad2d(-crop))  # negative padding: a centre crop
+    return net

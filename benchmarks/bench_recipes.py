@@ -1,0 +1,268 @@
+"""``cnnlab train --recipe fast`` against the public one-epoch MNIST recipe, whole process.
+
+For each seed (0, 1, 2 by default) it runs, alternating which goes first (A B, B A, ...):
+
+- A: ``benchmarks/public_mnist_recipe.py --seed S`` (plain PyTorch, written from the
+  recipe's published description);
+- B: ``cnnlab train --data mnist --recipe fast --seed S --json``;
+
+each as a fresh Python process timed from outside (interpreter start to exit), both with
+the same thread count and OpenMP wait policy, so the comparison credits the loop, the
+start-up and the model, not the thread choice. It then runs the Fashion-MNIST ``fast``
+recipe over the same seeds, measures the machine's fp32 sgemm peak (``torch.mm`` 4096²,
+best of 3, before, between and after), counts the training FLOPs of both models with
+``torch.utils.flop_counter.FlopCounterMode``, and profiles one cnnlab run with cProfile
+to say where its time goes. The machine's load average is recorded with every run.
+
+    python benchmarks/bench_recipes.py [--seeds 0,1,2] [--threads N] [--no-fashion] [--no-profile]
+
+Writes its section of benchmarks/RESULTS.md (between <!-- recipes --> markers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import pstats
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path[:0] = [str(ROOT), str(HERE)]
+
+from results import write_section  # noqa: E402  (benchmarks/results.py)
+
+START, END = "<!-- recipes -->", "<!-- /recipes -->"
+
+
+def load() -> float:
+    return os.getloadavg()[0]
+
+
+def env(threads: int) -> dict:
+    e = dict(os.environ, PYTHONPATH=str(ROOT), OMP_WAIT_POLICY="PASSIVE", OMP_NUM_THREADS=str(threads))
+    return e
+
+
+def timed(cmd: list[str], threads: int) -> tuple[float, dict, float]:
+    """(wall seconds, the JSON of the last stdout line, load average at the start)."""
+    before = load()
+    tic = time.perf_counter()
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env(threads), cwd=ROOT)
+    wall = time.perf_counter() - tic
+    if out.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{out.stderr[-2000:]}")
+    return wall, json.loads(out.stdout.strip().splitlines()[-1]), before
+
+
+def public_run(seed: int, threads: int) -> dict:
+    wall, result, before = timed([sys.executable, str(HERE / "public_mnist_recipe.py"), "--seed",
+                                  str(seed), "--threads", str(threads)], threads)
+    return {"wall": wall, "acc": result["test_accuracy"], "loop": result["train_seconds"],
+            "n_train": 60000, "load": before}
+
+
+def cnnlab_run(data: str, seed: int, threads: int, tmp: Path, extra: list[str] = ()) -> dict:
+    out = tmp / f"{data}-{seed}-{time.monotonic_ns()}"
+    wall, s, before = timed([sys.executable, "-m", "cnnlab.cli.main", "train", "--data", data,
+                             "--recipe", "fast", "--seed", str(seed), "--threads", str(threads),
+                             "--json", "--out", str(out), *extra], threads)
+    return {"wall": wall, "acc": s["test_accuracy"], "loop": s["train_seconds"],
+            "n_train": s["n_train"], "n_val": s["n_val"], "epochs": s["epochs"], "load": before}
+
+
+def sgemm_peak(threads: int) -> float:
+    """Best of 3 fp32 ``torch.mm`` 4096² in GFLOP/s with ``threads`` threads."""
+    import torch
+
+    torch.set_num_threads(threads)
+    a, b = torch.randn(4096, 4096), torch.randn(4096, 4096)
+    torch.mm(a, b)
+    best = float("inf")
+    for _ in range(3):
+        tic = time.perf_counter()
+        torch.mm(a, b)
+        best = min(best, time.perf_counter() - tic)
+    return 2 * 4096**3 / best / 1e9
+
+
+def training_flops(model, batch: int = 64) -> tuple[float, float]:
+    """(FLOPs of one training step per image, FLOPs of one forward pass per image)."""
+    import torch
+    import torch.nn.functional as F
+    from torch.utils.flop_counter import FlopCounterMode
+
+    x, y = torch.randn(batch, 1, 28, 28), torch.randint(0, 10, (batch,))
+    with FlopCounterMode(display=False) as fwd:
+        with torch.no_grad():
+            model(x)
+    with FlopCounterMode(display=False) as step:
+        F.cross_entropy(model(x), y).backward()
+    return step.get_total_flops() / batch, fwd.get_total_flops() / batch
+
+
+def profile_run(threads: int, tmp: Path) -> list[tuple[str, float]]:
+    """Seconds per phase of one cnnlab fast run (cProfile's cumulative times)."""
+    prof = tmp / "fast.prof"
+    tic = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "cProfile", "-o", str(prof), "-m", "cnnlab.cli.main",
+                    "train", "--data", "mnist", "--recipe", "fast", "--threads", str(threads),
+                    "--json", "--out", str(tmp / "profiled")], check=True, capture_output=True,
+                   env=env(threads), cwd=ROOT)
+    wall = time.perf_counter() - tic
+    stats = pstats.Stats(str(prof)).stats
+
+    def cum(name: str, file_end: str) -> float:
+        return sum(v[3] for (f, _, fn), v in stats.items() if fn == name and f.endswith(file_end))
+
+    forward_all = cum("forward", "cnnlab/models/sheet.py")
+    evaluation = cum("predict_logits", "cnnlab/train/metrics.py")
+    phases = [
+        ("data (read + split + normalise)", cum("load_config_dataset", "cnnlab/train/loop.py")
+         + cum("images", "cnnlab/train/loop.py")),
+        ("forward + loss (training)", forward_all - evaluation + cum("cross_entropy", "torch/nn/functional.py")),
+        ("backward", cum("backward", "torch/autograd/__init__.py")),
+        ("optimiser (Adam step, zero_grad)", cum("step", "cnnlab/train/optim.py")
+         + cum("zero_grad", "cnnlab/train/optim.py")),
+        ("evaluation (val each epoch, final train sample/val/test)", evaluation),
+        ("checkpoints and run files", cum("save_state", "cnnlab/train/checkpoint.py")
+         + cum("write_json", "cnnlab/train/runs.py") + cum("write_metrics_csv", "cnnlab/train/runs.py")),
+        # matplotlib is imported and the learning curves drawn on other threads (cProfile
+        # sees the main thread only): what shows here is the confusion matrix plus any
+        # wait for those threads
+        ("pictures (confusion matrix + waiting for the picture threads)",
+         cum("plot_confusion", "cnnlab/train/plots.py") + cum("join", "threading.py")),
+    ]
+    known = sum(s for _, s in phases)
+    phases.append(("start-up and the rest (interpreter, imports, argument parsing, logging)",
+                   wall - known))
+    return [("whole process (under cProfile)", wall)] + phases
+
+
+def stats(values: list[float]) -> str:
+    if len(values) == 1:
+        return f"{values[0]:.3f}"
+    return f"{statistics.mean(values):.3f} (min {min(values):.3f}, max {max(values):.3f})"
+
+
+def machine() -> str:
+    try:
+        model = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                     if line.startswith("model name"))
+    except (OSError, StopIteration):
+        model = platform.processor() or platform.machine()
+    return f"{model}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads for both (default: what cnnlab would choose at the start)")
+    parser.add_argument("--no-fashion", action="store_true")
+    parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument("--dry", action="store_true", help="print the section, do not write it")
+    args = parser.parse_args()
+    from cnnlab.train.threads import choose_threads
+
+    threads, why = (args.threads, "--threads") if args.threads else choose_threads()
+    seeds = [int(s) for s in args.seeds.split(",")]
+    import torch
+
+    from cnnlab.models import get_model
+
+    from public_mnist_recipe import Net
+
+    flops_public, _ = training_flops(Net())
+    fast_model = get_model("fast-cnn", 1, 10, (28, 28))
+    flops_fast, fwd_fast = training_flops(fast_model)
+    peaks = [sgemm_peak(threads)]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        for i, seed in enumerate(seeds):
+            pair = {}
+            order = ("public", "cnnlab") if i % 2 == 0 else ("cnnlab", "public")
+            for who in order:
+                pair[who] = public_run(seed, threads) if who == "public" else cnnlab_run("mnist", seed, threads, tmp)
+                print(seed, who, pair[who], flush=True)
+            rows.append((seed, order, pair))
+        peaks.append(sgemm_peak(threads))
+        fashion = []
+        if not args.no_fashion:
+            for seed in seeds:
+                fashion.append(cnnlab_run("fashion-mnist", seed, threads, tmp))
+                print(seed, "fashion", fashion[-1], flush=True)
+        profile = [] if args.no_profile else profile_run(threads, tmp)
+        peaks.append(sgemm_peak(threads))
+    torch.set_num_threads(threads)
+
+    pub = [r[2]["public"] for r in rows]
+    ours = [r[2]["cnnlab"] for r in rows]
+    ratios = [o["wall"] / p["wall"] for o, p in zip(ours, pub)]
+    peak = statistics.median(peaks)
+    gf_pub = [flops_public * p["n_train"] / p["loop"] / 1e9 for p in pub]
+    gf_ours = [(flops_fast * o["n_train"] * o["epochs"] + fwd_fast * o["n_val"] * o["epochs"]) / o["loop"] / 1e9
+               for o in ours]
+    mean_acc = statistics.mean(o["acc"] for o in ours)
+    lines = [
+        START,
+        "## Recipes: `cnnlab train --data mnist --recipe fast` vs the public one-epoch recipe",
+        "",
+        f"{datetime.date.today().isoformat()}, {machine()}; {threads} thread(s) for both "
+        f"({why}), OMP_WAIT_POLICY=PASSIVE; load average at the runs' starts "
+        f"{min(r['load'] for r in pub + ours):.1f}-{max(r['load'] for r in pub + ours):.1f} "
+        f"(other jobs shared the cores: absolute times are inflated, the interleaved ratio is "
+        f"the figure to read). `python benchmarks/bench_recipes.py`.",
+        "",
+        "| seed | order | public acc | public wall s | cnnlab fast acc | cnnlab wall s | ratio |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for (seed, order, pair), ratio in zip(rows, ratios):
+        p, o = pair["public"], pair["cnnlab"]
+        lines.append(f"| {seed} | {' then '.join(order)} | {p['acc']:.4f} | {p['wall']:.1f} | "
+                     f"{o['acc']:.4f} | {o['wall']:.1f} | {ratio:.3f} |")
+    lines += [
+        "",
+        f"- cnnlab fast: mean test accuracy **{mean_acc:.4f}** over seeds {args.seeds} "
+        f"(goal >= 0.990: {'met' if mean_acc >= 0.99 else 'NOT met'}); public recipe "
+        f"{statistics.mean(p['acc'] for p in pub):.4f}.",
+        f"- Whole-process wall ratio cnnlab / public: **{stats(ratios)}** "
+        f"(goal <= 0.5: {'met' if max(ratios) <= 0.5 else ('met on the mean' if statistics.mean(ratios) <= 0.5 else 'NOT met')}).",
+        f"- fp32 sgemm peak (`torch.mm` 4096², {threads} thread(s)): {', '.join(f'{v:.0f}' for v in peaks)} "
+        f"GFLOP/s (median {peak:.0f}).",
+        f"- Training FLOPs per image (FlopCounterMode, forward + backward): public model "
+        f"{flops_public / 1e6:.2f} MFLOP, fast-cnn {flops_fast / 1e6:.2f} MFLOP.",
+        f"- Loop throughput: public {stats(gf_pub)} GFLOP/s = {statistics.mean(gf_pub) / peak:.0%} of peak; "
+        f"cnnlab fast {stats(gf_ours)} GFLOP/s = **{statistics.mean(gf_ours) / peak:.0%} of peak** "
+        f"(goal >= 40%; cnnlab's loop time includes its per-epoch validation pass).",
+        f"- Loop seconds: public {stats([p['loop'] for p in pub])}, cnnlab {stats([o['loop'] for o in ours])}.",
+    ]
+    if fashion:
+        lines += ["", f"Fashion-MNIST `fast` (same settings; seeds {args.seeds}): test accuracy "
+                  f"{', '.join(format(f['acc'], '.4f') for f in fashion)} (mean "
+                  f"**{statistics.mean(f['acc'] for f in fashion):.4f}**, aim >= 0.91), wall "
+                  f"{stats([f['wall'] for f in fashion])} s vs MNIST fast's {stats([o['wall'] for o in ours])} s."]
+    if profile:
+        total = profile[0][1]
+        lines += ["", "Where one cnnlab fast run's time goes (cProfile cumulative times, so "
+                  "Python-heavy parts are inflated a little):", "",
+                  "| phase | seconds | share |", "|---|---|---|"]
+        lines += [f"| {name} | {sec:.2f} | {sec / total:.0%} |" for name, sec in profile]
+    lines.append(END)
+    text = "\n".join(lines)
+    print(text)
+    if not args.dry:
+        write_section(text, START, END)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,20 @@
+"""Shared test settings.
+
+Hypothesis runs under the ``ci`` profile by default: derandomised (the same examples on
+every run, so a failure is reproducible and CI is repeatable), a fixed example budget and
+no per-example deadline (timings are not asserted in unit tests; the 2-core machine is
+shared). ``HYPOTHESIS_PROFILE=explore`` draws new, random examples for a local hunt.
+Tests that pass their own ``settings(max_examples=...)`` keep that budget, and inherit
+the rest (derandomisation included) from the loaded profile.
+"""
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "ci", derandomize=True, max_examples=40, deadline=None, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.register_profile(
+    "explore", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
