@@ -7,6 +7,7 @@ FILE`` gives any of them in YAML) and a run folder is resumed only by the same c
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 import types
@@ -17,7 +18,8 @@ from typing import Any
 
 from cnnlab.errors import UsageError
 
-__all__ = ["TrainConfig", "OPTIMIZERS", "SCHEDULES", "DEVICES", "LOSSES", "RESUME_IGNORES"]
+__all__ = ["TrainConfig", "OPTIMIZERS", "SCHEDULES", "DEVICES", "LOSSES", "RESUME_IGNORES",
+           "MAX_LR", "MAX_WEIGHT_DECAY", "MAX_EPOCHS", "MAX_BATCH_SIZE"]
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("none", "step", "cosine", "onecycle")
@@ -26,6 +28,12 @@ LOSSES = ("cross_entropy", "nll")
 # Fields that may change between an interrupted run and its resumption.
 # strict changes nothing it lets through; positive_class only names what the metrics report
 RESUME_IGNORES = ("out", "device", "threads", "strict", "positive_class")
+# Bounds of the numeric settings (docs/runs.md, "Settings that cannot train"): beyond
+# them a run only diverges or allocates without end, so they are refused up front.
+MAX_LR = 10.0  # no optimizer here trains at a step size beyond 10
+MAX_WEIGHT_DECAY = 1.0  # a decay of 1 already erases the weights in a few steps
+MAX_EPOCHS = 100_000
+MAX_BATCH_SIZE = 2**20
 
 
 @dataclass
@@ -130,10 +138,35 @@ class TrainConfig:
         need(self.unfreeze_after >= 0, f"--unfreeze-after must be >= 0, got {self.unfreeze_after}")
         need(0 < self.backbone_lr_factor <= 1, "backbone_lr_factor must be in (0, 1]")
         need(self.threads is None or self.threads >= 1, "threads must be >= 1")
+        self._check_bounds()
         need(self.weights is None or Path(self.weights).is_file(),
              f"weights file {self.weights} does not exist")
         parse_augment(self.augment)
         self.resize_hw()
+
+    def _check_bounds(self) -> None:
+        """Finite floats within their documented ranges; counts below their caps."""
+        for name in ("lr", "momentum", "weight_decay", "gamma", "val_fraction",
+                     "backbone_lr_factor"):
+            value = getattr(self, name)
+            if not math.isfinite(value):
+                raise UsageError(f"--{name.replace('_', '-')} must be a finite number, got {value}")
+        checks = (
+            (0 < self.lr <= MAX_LR, f"--lr must be in (0, {MAX_LR:g}], got {self.lr:g}"),
+            (0 <= self.weight_decay <= MAX_WEIGHT_DECAY,
+             f"--weight-decay must be in [0, {MAX_WEIGHT_DECAY:g}], got {self.weight_decay:g}"),
+            (1 <= self.epochs <= MAX_EPOCHS, f"--epochs must be in 1..{MAX_EPOCHS}, got {self.epochs}"),
+            (1 <= self.batch_size <= MAX_BATCH_SIZE,
+             f"--batch-size must be in 1..{MAX_BATCH_SIZE}, got {self.batch_size}"),
+            (self.step_size is None or 1 <= self.step_size <= MAX_EPOCHS,
+             f"--step-size must be in 1..{MAX_EPOCHS}, got {self.step_size}"),
+            (0 <= self.patience <= MAX_EPOCHS, f"--patience must be in 0..{MAX_EPOCHS}, got {self.patience}"),
+            (0 <= self.unfreeze_after <= MAX_EPOCHS,
+             f"--unfreeze-after must be in 0..{MAX_EPOCHS}, got {self.unfreeze_after}"),
+        )
+        for ok, message in checks:
+            if not ok:
+                raise UsageError(message)
 
     def resize_hw(self) -> tuple[int, int] | None:
         """``resize`` as (H, W) ("64x64", "64", "64,48"); None when not set.

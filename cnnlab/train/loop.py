@@ -28,6 +28,7 @@ from cnnlab.models import count_params, count_trainable, get_model, load_pretrai
 from cnnlab.train import plots
 from cnnlab.train.augment import augment_batch, parse_augment
 from cnnlab.train.checkpoint import CHECKPOINT_VERSION, load_state, save_state
+from cnnlab.train.divergence import stop_if_diverged
 from cnnlab.train.config import TrainConfig
 from cnnlab.train.metrics import predict_logits, safe_std, summarise_logits, to_normalised_tensor
 from cnnlab.train.optim import PER_BATCH_SCHEDULES, make_optimizer, make_scheduler
@@ -202,7 +203,26 @@ def fit(config: TrainConfig, dataset=None, *, progress: bool = False,
     device = pick_device(config.device)
     run_dir = Path(config.out) if config.out else default_run_dir(config.model, config.data)
     config = dataclasses.replace(_absolute_paths(config), out=str(run_dir))
+    with _run_lock(run_dir):  # one writer per run folder (docs/runs.md)
+        return _fit_locked(config, dataset, device, run_dir, started, progress, say, on_epoch)
+
+
+def _run_lock(run_dir: Path):
+    """The run folder's lock; ranks other than 0 of a distributed run write nothing."""
+    from cnnlab.train.lock import folder_lock
+
+    dist = torch.distributed
+    if dist.is_available() and dist.is_initialized() and dist.get_rank() != 0:
+        return contextlib.nullcontext()
+    return folder_lock(run_dir)
+
+
+def _fit_locked(config, dataset, device, run_dir, started, progress, say, on_epoch):
+    from cnnlab.train.runs import record_legacy_run
+
     resuming = check_run_dir(run_dir, config.resume_key())
+    for note in record_legacy_run(run_dir) if resuming else ():
+        say(f"note: {note}")
     if dataset is None:
         dataset = load_config_dataset(config)
     N, C, H, W = dataset.x_train.shape
@@ -234,6 +254,7 @@ def fit(config: TrainConfig, dataset=None, *, progress: bool = False,
         # wall time of this call plus the training time of the calls it resumed
         summary["total_seconds"] = round(time.perf_counter() - started + earlier, 3)
         summary["skipped_files"] = int(dataset.skipped)
+        summary["status"] = "finished"
         write_json(run_dir / "summary.json", summary)
     return RunResult(run_dir, model.cpu().eval(), summary, history)
 
@@ -257,15 +278,10 @@ def _train(config, dataset, model, device, augment, run_dir, resuming, progress,
     scaler = torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None
     state = {"epoch": 0, "history": [], "best_val_loss": float("inf"), "best_epoch": 0,
              "bad_epochs": 0, "stopped": False, "train_seconds": 0.0}
-    if resuming:
-        saved = load_state(run_dir / "last.pt")
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        if scheduler is not None:
-            scheduler.load_state_dict(saved["scheduler"])
-        if scaler is not None and saved.get("scaler"):
-            scaler.load_state_dict(saved["scaler"])
-        state.update({k: saved[k] for k in state})
+    if resuming:  # hash, structure and shapes checked first (docs/runs.md)
+        from cnnlab.train.resume import restore_run
+
+        state.update(restore_run(run_dir, model, optimizer, scheduler, scaler, config, steps, say))
         say(f"resuming {run_dir} after epoch {state['epoch']}")
         if state["stopped"] and state["epoch"] < config.epochs:
             say(f"the run stopped early at epoch {state['epoch']} (no better validation loss for "
@@ -294,6 +310,8 @@ def _train(config, dataset, model, device, augment, run_dir, resuming, progress,
         if scheduler is not None and per_batch is None:
             scheduler.step()
         val = summarise_logits(predict_logits(model, x_val, amp=use_amp), y_val, len(dataset.classes))
+        stop_if_diverged(run_dir, config, epoch, train_loss, val["loss"], state["epoch"],
+                         state["best_epoch"])  # before this epoch's checkpoints are written
         seconds = time.perf_counter() - tic
         row = {"epoch": epoch, "train_loss": round(train_loss, 6), "train_accuracy": round(train_acc, 6),
                "val_loss": round(val["loss"], 6), "val_accuracy": round(val["accuracy"], 6),
@@ -307,12 +325,13 @@ def _train(config, dataset, model, device, augment, run_dir, resuming, progress,
         else:
             state["bad_epochs"] += 1
             state["stopped"] = bool(config.patience and state["bad_epochs"] >= config.patience)
-        write_metrics_csv(run_dir / "metrics.csv", state["history"])
         save_state(run_dir / "last.pt", {
             "version": CHECKPOINT_VERSION, **state, "model": model.state_dict(),
             "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict() if scheduler is not None else {},
             "scaler": scaler.state_dict() if scaler is not None else {}})
+        # after last.pt: metrics.csv without last.pt means last.pt was removed (go on from best.pt)
+        write_metrics_csv(run_dir / "metrics.csv", state["history"])
         say(f"epoch {epoch}/{config.epochs}  train loss {train_loss:.4f} acc {train_acc:.2%}  "
             f"val loss {val['loss']:.4f} acc {val['accuracy']:.2%}  lr {lr:.3g}  {seconds:.1f}s"
             + ("  (early stop)" if state["stopped"] else ""))
