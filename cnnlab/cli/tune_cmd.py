@@ -96,7 +96,12 @@ def handle(args: argparse.Namespace) -> int:
         space=args.space, storage=args.storage, study=args.study, sampler=args.sampler,
         pruner=args.pruner, metric=args.metric, seed=args.seed, limit=args.limit,
         device=args.device, threads=args.threads, out=args.out, data_dir=args.data_dir)
-    result = run_study(config)
+    from cnnlab.train.lock import folder_lock
+    from cnnlab.tune.study import default_out
+
+    # shared: the workers of one study may share a folder; train/explain there are refused
+    with folder_lock(args.out or default_out(args.model, args.data), "study folder", shared=True):
+        result = run_study(config)
     print(terminal_table(result))
     print(f"\nreport: {result.report}\nstudy folder: {result.study_dir} ({result.total_seconds:.1f} s)")
     if args.json:

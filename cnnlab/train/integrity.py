@@ -116,10 +116,9 @@ def recovery_hint(path: Path) -> str:
     """How to go on when ``path`` (a file of a run folder) cannot be used."""
     run = path.parent
     if path.name == "last.pt":
-        return (f"the best epoch's weights (best.pt) are checked on their own, and `cnnlab "
-                f"evaluate`/`explain` still use them; to train again, delete {path} and run "
-                f"the same `cnnlab train` command (it resumes from best.pt), or start over "
-                f"with another --out")
+        return (f"to go on, delete {path} and run the same `cnnlab train` command again (it "
+                f"resumes from best.pt, which is checked on its own), or start over with "
+                f"another --out")
     return f"start the run over with another --out (or delete {run})"
 
 

@@ -362,10 +362,11 @@ def run_study(config: TuneConfig, dataset=None, *, log: Callable[[str], None] | 
         f"sampler, {config.pruner} pruner")
     import torch
 
+    from cnnlab.train.divergence import TrainingDiverged  # a diverged trial fails; the study goes on
     objective = _objective(config, space, dataset, study_dir, say)
     n_before = len(study.trials)
     study.optimize(objective, n_trials=config.trials, timeout=config.timeout,
-                   catch=(torch.cuda.OutOfMemoryError,),
+                   catch=(torch.cuda.OutOfMemoryError, TrainingDiverged),
                    callbacks=[lambda s, t: say(_trial_line(t, config.metric))])
     importances, note = _importances(study)
     result = TuneResult(
