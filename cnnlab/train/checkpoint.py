@@ -52,8 +52,8 @@ def load_state(path: Path, notes: list[str] | None = None) -> Any:
     try:
         return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise UsageError(f"cannot read checkpoint {path} ({type(exc).__name__}); "
-                         f"is it a file written by cnnlab train?") from None
+        raise UsageError(f"cannot read checkpoint {path} ({type(exc).__name__}): it is not "
+                         f"a file written by cnnlab train; {recovery_hint(path)}") from None
 
 
 def _bad(path: Path, what: str) -> UsageError:

@@ -121,6 +121,7 @@ class TrainConfig:
 
         need(self.model in list_models(),
              f"unknown model {self.model!r}; choose one of: {', '.join(list_models())}")
+        self._check_finite()
         need(self.epochs >= 1, f"--epochs must be >= 1, got {self.epochs}")
         need(self.batch_size >= 1, f"--batch-size must be >= 1, got {self.batch_size}")
         need(self.optimizer in OPTIMIZERS, f"--optimizer must be one of {', '.join(OPTIMIZERS)}")
@@ -144,13 +145,15 @@ class TrainConfig:
         parse_augment(self.augment)
         self.resize_hw()
 
-    def _check_bounds(self) -> None:
-        """Finite floats within their documented ranges; counts below their caps."""
+    def _check_finite(self) -> None:
         for name in ("lr", "momentum", "weight_decay", "gamma", "val_fraction",
                      "backbone_lr_factor"):
             value = getattr(self, name)
             if not math.isfinite(value):
                 raise UsageError(f"--{name.replace('_', '-')} must be a finite number, got {value}")
+
+    def _check_bounds(self) -> None:
+        """Floats within their documented ranges; counts below their caps."""
         checks = (
             (0 < self.lr <= MAX_LR, f"--lr must be in (0, {MAX_LR:g}], got {self.lr:g}"),
             (0 <= self.weight_decay <= MAX_WEIGHT_DECAY,
