@@ -1,7 +1,7 @@
 """One writer per folder: an OS file lock held while a run, study or explanation writes there.
 
 ``folder_lock(path)`` takes ``fcntl.flock`` on ``path/.cnnlab.lock`` and holds it until
-the block ends. The kernel drops the lock when the process ends in any way (a crash, a
+the block ends (an exclusive holder then removes the file). The kernel drops the lock when the process ends in any way (a crash, a
 SIGKILL), so a stale lock file never blocks the next run; a second process that asks
 for a held lock is refused at once with the holder's process id (docs/runs.md).
 
@@ -107,11 +107,23 @@ def folder_lock(folder: str | Path, what: str = "run folder", *, shared: bool = 
         yield folder
         ok = True
     finally:
-        if not ok and cleanup and created is not None and _only_lock_file(folder):
+        if _last_holder(fd, shared, fcntl):  # removed while held: a newcomer sees a new file
             with contextlib.suppress(OSError):
                 path.unlink()
+        if not ok and cleanup and created is not None:
             _remove_empty(created, folder)
         os.close(fd)  # releases the lock
+
+
+def _last_holder(fd: int, shared: bool, fcntl) -> bool:
+    """Whether no other process holds the lock (a shared holder tries to turn exclusive)."""
+    if not shared:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
 
 
 def _acquire(path: Path, folder: Path, what: str, shared: bool, fcntl) -> int:
@@ -143,9 +155,3 @@ def _acquire(path: Path, folder: Path, what: str, shared: bool, fcntl) -> int:
         os.close(fd)  # a refused run removed the file between our open and lock: again
     raise UsageError(f"cannot lock {what} {folder}: its lock file keeps changing")
 
-
-def _only_lock_file(folder: Path) -> bool:
-    try:
-        return {p.name for p in folder.iterdir()} <= {LOCK_NAME}
-    except OSError:
-        return False
