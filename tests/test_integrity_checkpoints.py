@@ -21,7 +21,7 @@ from cnnlab.data import load_dataset
 from cnnlab.errors import UsageError
 from cnnlab.train import TrainConfig, fit, load_run
 from cnnlab.train.integrity import (IntegrityError, read_verified, sha256_hex, sidecar,
-                                    write_recorded)
+                                    verify_run, write_recorded)
 from cnnlab.train.runs import RECORDED_FILES
 
 EPOCHS = 2
@@ -75,6 +75,7 @@ def _resume(run, digits, epochs=EPOCHS + 1):
 
 
 def test_every_run_file_has_its_hash(run):
+    assert verify_run(run) == []
     for name in RECORDED_FILES:
         path = run / name
         line = sidecar(path).read_text()
@@ -122,6 +123,8 @@ def test_copied_sidecar_names_the_other_file(run, digits):
 @pytest.mark.parametrize("name", ["best.pt", "config.yaml", "model.json"])
 def test_evaluate_and_explain_refuse_an_altered_file(run, name, capsys):
     _flip(run / name, 20, 1)
+    with pytest.raises(IntegrityError, match=name):
+        verify_run(run)
     for argv in (["evaluate", str(run)], ["explain", str(run), "--what", "coef"]):
         assert main(argv) == 2
         err = capsys.readouterr().err
@@ -149,6 +152,7 @@ def _make_legacy(run):
 
 def test_a_run_older_than_the_hashes_loads_with_a_note(run, capsys):
     _make_legacy(run)
+    assert len(verify_run(run)) == len(RECORDED_FILES)
     assert load_run(run).notes and "cannot be verified" in load_run(run).notes[0]
     assert main(["evaluate", str(run), "--json"]) == 0
     out, err = capsys.readouterr()

@@ -25,7 +25,7 @@ from pathlib import Path
 from cnnlab.errors import UsageError
 
 __all__ = ["write_recorded", "read_verified", "record_existing", "sidecar", "HASH_SUFFIX",
-           "IntegrityError", "sha256_hex", "recovery_hint"]
+           "IntegrityError", "sha256_hex", "recovery_hint", "verify_run"]
 
 HASH_SUFFIX = ".sha256"
 _LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
@@ -157,3 +157,22 @@ def read_verified(path: str | Path, notes: list[str] | None = None, *,
     raise IntegrityError(f"{path} does not match the SHA-256 recorded when cnnlab wrote it "
                          f"({sidecar(path).name}): it was changed or damaged since; "
                          f"{recovery_hint(path)}")
+
+
+def verify_run(run_dir: str | Path) -> list[str]:
+    """Check the hash of every file of a run folder that has one (no torch needed).
+
+    Returns notes for files of an older run that cannot be verified; raises
+    IntegrityError for the first file that does not match. (``load_run`` in
+    :mod:`cnnlab.train.evaluate` also checks what is inside the files.)
+    """
+    from cnnlab.train.runs import RECORDED_FILES
+
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise UsageError(f"run folder {run_dir} does not exist (or is not a folder)")
+    notes: list[str] = []
+    for name in RECORDED_FILES:
+        if (run_dir / name).exists():
+            read_verified(run_dir / name, notes)
+    return notes
