@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from cnnlab.cli.argtypes import positive_int
+from cnnlab.cli.argtypes import add_output_format, positive_int
 from cnnlab.errors import UsageError
 
 __all__ = ["register"]
@@ -81,8 +81,7 @@ def register(subparsers) -> None:
                         help="where the torch models train (default: auto)")
     parser.add_argument("--threads", type=positive_int, default=None, metavar="N",
                         help="CPU threads for training (default: all cores but one)")
-    parser.add_argument("--json", action="store_true",
-                        help="make the last line of stdout one JSON object with the results")
+    add_output_format(parser, help="text, or json: the last line of stdout is one JSON object with the results")
     parser.set_defaults(func=handle)
 
 

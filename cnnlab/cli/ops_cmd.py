@@ -13,7 +13,7 @@ import re
 import sys
 from typing import Any
 
-from cnnlab.cli.argtypes import finite_float
+from cnnlab.cli.argtypes import add_output_format, finite_float
 from cnnlab.errors import UsageError
 
 __all__ = ["register", "run_conv", "run_pool", "run_act", "emit"]
@@ -52,7 +52,7 @@ def _common(p: argparse.ArgumentParser, exact: bool = True, steps: bool = True) 
                        help="show the worked solution: padded input, kernel, every cell's window, products and sum")
         p.add_argument("--max-cells", type=int, metavar="N", default=16,
                        help="cells worked out with --steps (default 16; the rest are counted)")
-    p.add_argument("--format", choices=FORMATS, default="text", help="output format (default text)")
+    add_output_format(p, FORMATS)
     p.add_argument("--standalone", action="store_true",
                    help="with --format latex: a complete document instead of a fragment")
 

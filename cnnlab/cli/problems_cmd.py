@@ -7,10 +7,13 @@ import json
 import os
 import sys
 
+from cnnlab.cli.argtypes import add_output_format
+from cnnlab.cli.examples_cmd import resolve_example
 from cnnlab.errors import UsageError
 
 SOLVE_EXAMPLES = """\
 examples:
+  cnnlab solve sheet1                      # an example shipped with cnnlab (cnnlab examples list)
   cnnlab solve examples/problems/sheet1.yaml
   cnnlab solve examples/problems/sheet1.yaml --format latex --out sheet1.tex
   cnnlab solve examples/problems/sizes.yaml --format json
@@ -55,9 +58,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "solve", help="solve a problem file with worked steps",
         description="Solve every part of a problem file (YAML) with worked steps; check claimed answers.",
         epilog=SOLVE_EXAMPLES + _function_list(), formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("file", metavar="FILE", help="problem file (YAML, at most 1 MB)")
-    p.add_argument("--format", choices=["text", "markdown", "latex", "json"], default=None,
-                   help="output format (default: from --out's extension, else text); latex is a complete document")
+    p.add_argument("file", metavar="FILE",
+                   help="problem file (YAML, at most 1 MB), or an example's name (cnnlab examples list)")
+    add_output_format(p, ("text", "markdown", "latex", "json"), default=None,
+                      help="output format (default: from --out's extension, else text); "
+                           "latex is a complete document")
     p.add_argument("--out", metavar="PATH", help="write to this file instead of stdout")
     p.add_argument("--max-cells", type=int, default=16, metavar="N",
                    help="output cells worked out per operation (default 16; 0 for all)")
@@ -68,8 +73,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Compare each claimed answer with the computed one (under the file's rounding) and "
                     "name the likely mistake.",
         epilog=CHECK_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    c.add_argument("file", metavar="FILE", help="problem file (YAML) with `answer:` in its parts")
-    c.add_argument("--format", choices=["text", "json"], default="text")
+    c.add_argument("file", metavar="FILE",
+                   help="problem file (YAML) with `answer:` in its parts, or an example's name")
+    add_output_format(c, ("text", "json"))
     c.set_defaults(func=run_check)
 
     q = subparsers.add_parser(
@@ -138,7 +144,7 @@ def run_solve(args: argparse.Namespace) -> int:
     fmt = _format_for(args.out, args.format, "text", ("text", "markdown", "latex", "json"))
     if args.max_cells < 0:
         raise UsageError("--max-cells must be >= 0")
-    result = solve_set(load_problem_file(args.file))
+    result = solve_set(load_problem_file(resolve_example(args.file)))
     if fmt == "json":
         text = dumps(set_to_json(result)) + "\n"
     else:
@@ -151,7 +157,7 @@ def run_check(args: argparse.Namespace) -> int:
     from cnnlab.problems import load_problem_file, solve_set
     from cnnlab.problems.render import check_summary, render_check, set_to_json
 
-    result = solve_set(load_problem_file(args.file))
+    result = solve_set(load_problem_file(resolve_example(args.file)))
     if args.format == "json":
         data = set_to_json(result)
         data["parts"] = [p for p in data["parts"] if p["correct"] is not None]

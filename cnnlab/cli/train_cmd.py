@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 
+from cnnlab.cli.argtypes import add_output_format
 from cnnlab.errors import UsageError
 
 __all__ = ["register", "train_handler", "evaluate_handler"]
@@ -70,7 +71,7 @@ def register(subparsers) -> None:
     p.add_argument("--amp", action="store_true", default=None, help="mixed precision (cuda only)")
     p.add_argument("--out", metavar="DIR", help="run folder (default runs/<model>-<data>-<time>)")
     p.add_argument("--config", metavar="FILE", help="YAML file of settings; flags override it")
-    p.add_argument("--json", action="store_true", help="last line of stdout: one JSON summary")
+    add_output_format(p, help="text, or json: the last line of stdout is one JSON summary")
     p.add_argument("--limit", type=int, help="use at most N training examples (stratified)")
     p.add_argument("--val-fraction", type=float, help="validation share of train (default 0.1)")
     p.add_argument("--data-dir", metavar="PATH", help="folder to look for named datasets in first")
@@ -105,7 +106,7 @@ def register(subparsers) -> None:
     e.add_argument("--split", choices=("test", "val", "train"), default="test")
     e.add_argument("--shift", metavar="DX,DY", help="pixels right (DX) and down (DY)")
     e.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu")
-    e.add_argument("--json", action="store_true", help="print one JSON object")
+    add_output_format(e, help="text, or json: print one JSON object")
     e.set_defaults(func=evaluate_handler)
 
     try:

@@ -137,6 +137,10 @@ def open_storage(url: str):
             return optuna.storages.RDBStorage(url, heartbeat_interval=HEARTBEAT_SECONDS,
                                               grace_period=GRACE_SECONDS)
     except Exception as exc:  # SQLAlchemy raises a different class per dialect and failure
+        from cnnlab.cli.extras import missing_module
+
+        if missing_module(exc):  # the driver of cnnlab[distributed]: the CLI names the extra to install
+            raise
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UsageError(f"--storage {mask_url(url)}: cannot open the database ({detail[:200]}); "
                          f"give a database URL such as sqlite:///study.db") from None
