@@ -23,7 +23,7 @@ from cnnlab.errors import UsageError
 from cnnlab.train.integrity import read_verified, recovery_hint
 from cnnlab.train.runs import write_atomic
 
-__all__ = ["save_state", "load_state", "check_state_dict", "check_resume_state",
+__all__ = ["save_state", "load_state", "check_state_dict", "check_resume_state", "optimizer_slots",
            "CHECKPOINT_VERSION", "RESUME_KEYS"]
 
 CHECKPOINT_VERSION = 1
@@ -88,6 +88,16 @@ def check_state_dict(state: Any, model: torch.nn.Module, path: Path, name: str |
                              f"the file was altered): it gives no answer to report")
 
 
+def optimizer_slots(optimizer: Mapping) -> list[tuple[Any, Any]]:
+    """(position, buffers) of each parameter in a saved optimizer state.
+
+    torch.optim keys the buffers by the parameter's position; cnnlab's own optimizers
+    keep a list in parameter order. Either way position i is the i-th parameter.
+    """
+    state = optimizer["state"]
+    return list(state.items()) if isinstance(state, Mapping) else list(enumerate(state))
+
+
 def _int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -132,9 +142,9 @@ def check_resume_state(saved: Any, path: Path, epochs: int) -> None:
         raise _bad(path, f"has best_val_loss {loss!r}, not a finite loss")
     optimizer = saved["optimizer"]
     if not isinstance(optimizer, Mapping) or not isinstance(optimizer.get("param_groups"), list) \
-            or not isinstance(optimizer.get("state"), Mapping):
+            or not isinstance(optimizer.get("state"), (Mapping, list)):
         raise _bad(path, "holds no optimizer state dict (state and param_groups)")
-    for slot in optimizer["state"].values():
+    for _, slot in optimizer_slots(optimizer):
         for name, value in (slot.items() if isinstance(slot, Mapping) else ()):
             if isinstance(value, torch.Tensor) and value.is_floating_point() \
                     and not bool(torch.isfinite(value).all()):

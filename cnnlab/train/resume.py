@@ -17,7 +17,7 @@ import torch
 
 from cnnlab.errors import UsageError
 from cnnlab.train.checkpoint import (RESUME_KEYS, _bad, check_resume_state, check_state_dict,
-                                     load_state)
+                                     load_state, optimizer_slots)
 from cnnlab.train.integrity import read_verified
 from cnnlab.train.runs import resumable
 
@@ -38,6 +38,7 @@ def restore_run(run_dir: Path, model, optimizer, scheduler, scaler, config, step
         saved = load_state(last, notes)
         check_resume_state(saved, last, config.epochs)
         check_state_dict(saved["model"], model, last)
+        _check_optimizer_shapes(saved["optimizer"], optimizer, last)
         model.load_state_dict(saved["model"])
         try:
             optimizer.load_state_dict(saved["optimizer"])
@@ -49,7 +50,6 @@ def restore_run(run_dir: Path, model, optimizer, scheduler, scaler, config, step
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise _bad(last, f"holds optimizer or scheduler state that does not fit this run "
                              f"({first})") from None
-        _check_optimizer_shapes(optimizer, last)
         state = {k: saved[k] for k in RESUME_KEYS}
     else:
         state = _from_best(run_dir, model, scheduler, config, steps, notes)
@@ -58,13 +58,22 @@ def restore_run(run_dir: Path, model, optimizer, scheduler, scaler, config, step
     return state
 
 
-def _check_optimizer_shapes(optimizer, path: Path) -> None:
-    for group in optimizer.param_groups:
-        for p in group["params"]:
-            for name, value in optimizer.state.get(p, {}).items():
-                if isinstance(value, torch.Tensor) and value.ndim > 0 and value.shape != p.shape:
-                    raise _bad(path, f"holds optimizer state {name} of shape {tuple(value.shape)} "
-                                     f"for a parameter of shape {tuple(p.shape)}")
+def _check_optimizer_shapes(saved: dict, optimizer, path: Path) -> None:
+    """Each saved buffer has its parameter's shape (position i is the i-th parameter)."""
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    for position, slot in optimizer_slots(saved):
+        if not _is_index(position) or not 0 <= position < len(params):
+            raise _bad(path, f"holds optimizer state for parameter {position!r}; the model has "
+                             f"{len(params)}")
+        p = params[position]
+        for name, value in (slot.items() if isinstance(slot, dict) else ()):
+            if isinstance(value, torch.Tensor) and value.ndim > 0 and value.shape != p.shape:
+                raise _bad(path, f"holds optimizer state {name} of shape {tuple(value.shape)} "
+                                 f"for a parameter of shape {tuple(p.shape)}")
+
+
+def _is_index(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def read_history(path: Path, notes: list[str]) -> list[dict]:
