@@ -23,7 +23,13 @@ from cnnlab.data import load_dataset
 from cnnlab.train import TrainConfig, fit
 from cnnlab.train.integrity import write_recorded
 
-N_EVALUATE, N_RESUME, N_EXPLAIN = 60, 30, 12  # cases drawn per command
+N_EVALUATE, N_RESUME, N_EXPLAIN = 60, 30, 12  # cases drawn per command (make test-all)
+FAST_SHARE = 3  # the default run draws the first third of each; the rest are marked slow
+
+
+def _seeds(n: int) -> list:
+    return [seed if seed < n // FAST_SHARE else pytest.param(seed, marks=pytest.mark.slow)
+            for seed in range(n)]
 
 
 @pytest.fixture(scope="module")
@@ -249,7 +255,7 @@ def _one_error_line(capsys, run):
     return errors[0]
 
 
-@pytest.mark.parametrize("seed", range(N_EVALUATE))
+@pytest.mark.parametrize("seed", _seeds(N_EVALUATE))
 def test_evaluate_refuses_a_damaged_run(pristine, tmp_path, capsys, seed):
     rng = random.Random(seed)
     run = _copy(pristine, tmp_path)
@@ -261,7 +267,7 @@ def test_evaluate_refuses_a_damaged_run(pristine, tmp_path, capsys, seed):
     assert name in message or name == "config.yaml" and "config.yaml" in message, message
 
 
-@pytest.mark.parametrize("seed", range(N_RESUME))
+@pytest.mark.parametrize("seed", _seeds(N_RESUME))
 def test_resume_refuses_a_damaged_run(pristine, tmp_path, capsys, seed):
     rng = random.Random(1000 + seed)
     run = _copy(pristine, tmp_path)
@@ -274,7 +280,7 @@ def test_resume_refuses_a_damaged_run(pristine, tmp_path, capsys, seed):
     assert name in message or "already holds a different run" in message, message
 
 
-@pytest.mark.parametrize("seed", range(N_EXPLAIN))
+@pytest.mark.parametrize("seed", _seeds(N_EXPLAIN))
 def test_explain_refuses_a_damaged_run(pristine, tmp_path, capsys, seed):
     rng = random.Random(2000 + seed)
     run = _copy(pristine, tmp_path)
