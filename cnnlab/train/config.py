@@ -18,13 +18,14 @@ from typing import Any
 
 from cnnlab.errors import UsageError
 
-__all__ = ["TrainConfig", "OPTIMIZERS", "SCHEDULES", "DEVICES", "LOSSES", "RESUME_IGNORES",
+__all__ = ["TrainConfig", "OPTIMIZERS", "SCHEDULES", "DEVICES", "LOSSES", "NORMALIZE", "RESUME_IGNORES",
            "MAX_LR", "MAX_WEIGHT_DECAY", "MAX_EPOCHS", "MAX_BATCH_SIZE"]
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("none", "step", "cosine", "onecycle")
 DEVICES = ("cpu", "cuda", "auto")
 LOSSES = ("cross_entropy", "nll")
+NORMALIZE = ("data", "imagenet")
 # Fields that may change between an interrupted run and its resumption.
 # strict changes nothing it lets through; positive_class only names what the metrics report
 RESUME_IGNORES = ("out", "device", "threads", "strict", "positive_class")
@@ -41,7 +42,7 @@ class TrainConfig:
     """Settings of one training run (units in the comments)."""
 
     data: str  # dataset name (mnist, fashion-mnist, digits, cifar10) or folder / CSV path
-    model: str  # a name from cnnlab.models.list_models()
+    model: str  # a name from cnnlab.models.list_models(), or an architecture spec (docs/models.md)
     epochs: int = 5  # passes over the training split (early stopping may end sooner)
     batch_size: int = 64  # examples per optimizer step
     optimizer: str = "adam"  # sgd | adam | adamw
@@ -71,6 +72,7 @@ class TrainConfig:
     resize: str | None = None  # "HxW": resize the images of a folder / CSV of mixed sizes
     strict: bool = False  # refuse a folder / CSV with corrupt images instead of skipping them
     positive_class: str | None = None  # two classes: the class of precision/recall/F1/ROC-AUC
+    normalize: str = "data"  # data (train-split mean/std) | imagenet (what pretrained weights expect)
 
     # --- building ------------------------------------------------------------------
 
@@ -84,6 +86,10 @@ class TrainConfig:
             raise UsageError(f"{where}: unknown setting(s) {', '.join(unknown)}; "
                              f"known: {', '.join(fields)}")
         hints = typing.get_type_hints(cls)
+        if isinstance(values.get("model"), list):  # a spec as a YAML list of layers: kept as its YAML text
+            import yaml
+
+            values = {**values, "model": yaml.safe_dump(values["model"], sort_keys=False)}
         clean = {name: _coerce(name, value, hints[name], where) for name, value in values.items()}
         for name in ("data", "model"):
             if not clean.get(name):
@@ -112,15 +118,23 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Raise UsageError for a setting no run can use."""
-        from cnnlab.models import list_models
+        from cnnlab.models import is_model, list_models
         from cnnlab.train.augment import parse_augment
 
         def need(ok: bool, message: str) -> None:
             if not ok:
                 raise UsageError(message)
 
-        need(self.model in list_models(),
-             f"unknown model {self.model!r}; choose one of: {', '.join(list_models())}")
+        need(is_model(self.model),
+             f"unknown model {self.model!r}; choose one of: {', '.join(list_models())}, "
+             f"or give an architecture spec such as \"conv 3x3 32 p1; relu; maxpool 2; fc 10\"")
+        if self.model not in list_models():
+            from cnnlab.models.spec_model import check_spec
+
+            check_spec(self.model)  # a spec that does not parse is refused naming the layer
+        need(self.weights is not None or not (self.freeze or self.unfreeze_after),
+             "--freeze and --unfreeze-after need --weights: without pretrained weights they would "
+             "freeze a randomly initialised backbone")
         self._check_finite()
         need(self.epochs >= 1, f"--epochs must be >= 1, got {self.epochs}")
         need(self.batch_size >= 1, f"--batch-size must be >= 1, got {self.batch_size}")
@@ -142,6 +156,8 @@ class TrainConfig:
         self._check_bounds()
         need(self.weights is None or Path(self.weights).is_file(),
              f"weights file {self.weights} does not exist")
+        need(self.normalize in NORMALIZE, f"--normalize must be one of {', '.join(NORMALIZE)}, "
+                                          f"got {self.normalize!r}")
         parse_augment(self.augment)
         self.resize_hw()
 

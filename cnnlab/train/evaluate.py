@@ -87,6 +87,7 @@ def check_model_meta(meta: dict, path: Path) -> None:
     need(not lacking, f"lacks {', '.join(lacking)}")
     need(isinstance(meta["model"], str) and bool(meta["model"]), "has no model name")
     need(isinstance(meta.get("model_cfg", {}), dict), "has model_cfg that is not a mapping")
+    need(meta.get("spec") is None or isinstance(meta["spec"], str), "has a spec that is not text")
     C, K, size = meta["in_channels"], meta["num_classes"], meta["input_size"]
     need(_is_int(C) and C >= 1, f"has in_channels {C!r}, not a positive integer")
     need(_is_int(K) and 1 <= K <= MAX_CLASSES, f"has num_classes {K!r}, not an integer in 1..{MAX_CLASSES}")
@@ -112,7 +113,9 @@ def _build_model(meta: dict, path: Path) -> nn.Module:
 
     from cnnlab.models import count_params, get_model
 
-    args = (meta["model"], meta["in_channels"], meta["num_classes"], tuple(meta["input_size"]))
+    # a spec run rebuilds from the spec it trained (saved whole, so a moved spec file is not needed)
+    args = (meta.get("spec") or meta["model"], meta["in_channels"], meta["num_classes"],
+            tuple(meta["input_size"]))
     options = meta.get("model_cfg", {})
     try:
         with torch.device("meta"):
