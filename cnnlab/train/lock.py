@@ -1,9 +1,10 @@
 """One writer per folder: an OS file lock held while a run, study or explanation writes there.
 
 ``folder_lock(path)`` takes ``fcntl.flock`` on ``path/.cnnlab.lock`` and holds it until
-the block ends (an exclusive holder then removes the file). The kernel drops the lock when the process ends in any way (a crash, a
-SIGKILL), so a stale lock file never blocks the next run; a second process that asks
-for a held lock is refused at once with the holder's process id (docs/runs.md).
+the block ends (the last holder then removes the file). The kernel drops the lock when
+the process ends in any way (a crash, a SIGKILL), so a stale lock file never blocks the
+next run; a second process that asks for a held lock is refused at once with the
+holder's process id (docs/runs.md).
 
 ``shared=True`` takes a shared lock: any number of shared holders (the workers of one
 ``cnnlab tune`` study) coexist, and an exclusive holder (``train``, ``explain``) excludes
