@@ -13,6 +13,7 @@ import torch
 from cnnlab.cli.main import main
 from cnnlab.data import load_dataset
 from cnnlab.errors import UsageError
+from cnnlab.train.integrity import record_existing
 from cnnlab.models import get_model
 from cnnlab.train import TrainConfig, evaluate_model, evaluate_run, fit, load_run, shift_images
 
@@ -58,6 +59,8 @@ def test_checkpoint_of_another_architecture_is_refused(run, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(run.run_dir, copy)
     torch.save(get_model("mlp", 1, 10, (8, 8)).state_dict(), copy / "best.pt")
+    (copy / "best.pt.sha256").unlink()  # record the new file's hash: the shapes are the point
+    record_existing(copy / "best.pt")
     with pytest.raises(UsageError, match="does not match the cnn3 architecture"):
         load_run(copy)
     assert main(["evaluate", str(copy)]) == 2

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from cnnlab.cli.argtypes import add_output_format
 from cnnlab.errors import UsageError
@@ -156,6 +157,8 @@ def explain_handler(args: argparse.Namespace) -> int:
                            steps=args.steps, seed=args.seed, max_shift=args.max_shift,
                            split=args.split, limit=args.limit, device=args.device)
     summary = explain_run(args.run_dir, config, log=None if args.json else print)
+    for note in summary.get("notes", ()):
+        print(f"note: {note}", file=sys.stderr)
     if args.json:
         print(json.dumps(summary))
     else:

@@ -287,6 +287,8 @@ def evaluate_handler(args: argparse.Namespace) -> int:
 
     result = evaluate_run(args.run_dir, data=args.data, split=args.split, shift=shift,
                           device=args.device)
+    for note in result.get("notes", ()):
+        print(f"note: {note}", file=sys.stderr)
     if args.json:
         print(json.dumps(result))
         return 0

@@ -288,14 +288,18 @@ def _coef(ctx: _Context) -> dict:
     return {"shape": list(coef.shape), "max_abs": float(np.abs(coef).max()), "picture": str(path)}
 
 
-def _test_accuracy(run_dir: Path) -> float | None:
-    """The test accuracy ``cnnlab train`` wrote to summary.json (None for an unfinished run)."""
-    import json
+def _test_accuracy(run_dir: Path, notes: list[str]) -> float | None:
+    """The test accuracy ``cnnlab train`` wrote to summary.json (None for an unfinished run).
 
-    try:
-        return json.loads((run_dir / "summary.json").read_text(encoding="utf-8")).get("test_accuracy")
-    except (OSError, ValueError, AttributeError):
+    The file's recorded hash is checked: a changed summary is refused, not shown.
+    """
+    from cnnlab.train.runs import read_run_json
+
+    path = run_dir / "summary.json"
+    if not path.exists():
         return None
+    value = read_run_json(path, notes).get("test_accuracy")
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 _PARTS: dict[str, Callable[[_Context], dict]] = {
@@ -312,6 +316,7 @@ def explain_run(run_dir: str | Path, config: ExplainConfig | None = None, *,
     each part's dict holds its numbers and the path of its picture(s).
     """
     from cnnlab.explain.page import write_explain_page
+    from cnnlab.train.lock import folder_lock
     from cnnlab.train.loop import pick_device
 
     config = config or ExplainConfig()
@@ -322,13 +327,17 @@ def explain_run(run_dir: str | Path, config: ExplainConfig | None = None, *,
     parts += [p for p in what if p != "all" and p not in parts]
     if ctx.out.exists() and not ctx.out.is_dir():
         raise UsageError(f"--out {ctx.out} is a file, not a folder")
-    ctx.out.mkdir(parents=True, exist_ok=True)
+    notes = ctx.run.notes
+    accuracy = _test_accuracy(ctx.run.run_dir, notes)
     summary: dict = {"run_dir": str(ctx.run.run_dir), "model": ctx.run.meta["model"],
                      "data": ctx.run.config.data, "out": str(ctx.out), "parts": parts,
-                     "input": list(ctx.shape), "test_accuracy": _test_accuracy(ctx.run.run_dir)}
-    for part in parts:
-        if log:
-            log(f"{part}...")
-        summary[part] = _PARTS[part](ctx)
-    summary["html"] = str(write_explain_page(ctx.out / "explain.html", summary, ctx.classes))
+                     "input": list(ctx.shape), "test_accuracy": accuracy}
+    if notes:
+        summary["notes"] = notes  # files of an older run that could not be verified
+    with folder_lock(ctx.out, "explain folder"):  # one writer per folder (docs/runs.md)
+        for part in parts:
+            if log:
+                log(f"{part}...")
+            summary[part] = _PARTS[part](ctx)
+        summary["html"] = str(write_explain_page(ctx.out / "explain.html", summary, ctx.classes))
     return summary

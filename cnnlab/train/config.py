@@ -7,6 +7,8 @@ FILE`` gives any of them in YAML) and a run folder is resumed only by the same c
 from __future__ import annotations
 
 import dataclasses
+import math
+import os
 import re
 import types
 import typing
@@ -16,7 +18,8 @@ from typing import Any
 
 from cnnlab.errors import UsageError
 
-__all__ = ["TrainConfig", "OPTIMIZERS", "SCHEDULES", "DEVICES", "LOSSES", "NORMALIZE", "RESUME_IGNORES"]
+__all__ = ["TrainConfig", "OPTIMIZERS", "SCHEDULES", "DEVICES", "LOSSES", "NORMALIZE", "RESUME_IGNORES",
+           "MAX_LR", "MAX_WEIGHT_DECAY", "MAX_EPOCHS", "MAX_BATCH_SIZE"]
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("none", "step", "cosine", "onecycle")
@@ -27,6 +30,12 @@ NORMALIZE = ("data", "imagenet")
 # strict changes nothing it lets through; positive_class only names what the metrics report
 # recipe only names where the settings came from (the settings themselves are compared)
 RESUME_IGNORES = ("out", "device", "threads", "strict", "positive_class", "recipe")
+# Bounds of the numeric settings (docs/runs.md, "Settings that cannot train"): beyond
+# them a run only diverges or allocates without end, so they are refused up front.
+MAX_LR = 10.0  # no optimizer here trains at a step size beyond 10
+MAX_WEIGHT_DECAY = 1.0  # a decay of 1 already erases the weights in a few steps
+MAX_EPOCHS = 100_000
+MAX_BATCH_SIZE = 2**20
 
 
 @dataclass
@@ -138,6 +147,7 @@ class TrainConfig:
         need(self.weights is not None or not (self.freeze or self.unfreeze_after),
              "--freeze and --unfreeze-after need --weights: without pretrained weights they would "
              "freeze a randomly initialised backbone")
+        self._check_finite()
         need(self.epochs >= 1, f"--epochs must be >= 1, got {self.epochs}")
         need(self.batch_size >= 1, f"--batch-size must be >= 1, got {self.batch_size}")
         need(self.optimizer in OPTIMIZERS, f"--optimizer must be one of {', '.join(OPTIMIZERS)}")
@@ -159,12 +169,39 @@ class TrainConfig:
         need(self.unfreeze_after >= 0, f"--unfreeze-after must be >= 0, got {self.unfreeze_after}")
         need(0 < self.backbone_lr_factor <= 1, "backbone_lr_factor must be in (0, 1]")
         need(self.threads is None or self.threads >= 1, "threads must be >= 1")
+        self._check_bounds()
         need(self.weights is None or Path(self.weights).is_file(),
              f"weights file {self.weights} does not exist")
         need(self.normalize in NORMALIZE, f"--normalize must be one of {', '.join(NORMALIZE)}, "
                                           f"got {self.normalize!r}")
         parse_augment(self.augment)
         self.resize_hw()
+
+    def _check_finite(self) -> None:
+        for name in ("lr", "momentum", "weight_decay", "gamma", "val_fraction",
+                     "backbone_lr_factor"):
+            value = getattr(self, name)
+            if not math.isfinite(value):
+                raise UsageError(f"--{name.replace('_', '-')} must be a finite number, got {value}")
+
+    def _check_bounds(self) -> None:
+        """Floats within their documented ranges; counts below their caps."""
+        checks = (
+            (0 < self.lr <= MAX_LR, f"--lr must be in (0, {MAX_LR:g}], got {self.lr:g}"),
+            (0 <= self.weight_decay <= MAX_WEIGHT_DECAY,
+             f"--weight-decay must be in [0, {MAX_WEIGHT_DECAY:g}], got {self.weight_decay:g}"),
+            (1 <= self.epochs <= MAX_EPOCHS, f"--epochs must be in 1..{MAX_EPOCHS}, got {self.epochs}"),
+            (1 <= self.batch_size <= MAX_BATCH_SIZE,
+             f"--batch-size must be in 1..{MAX_BATCH_SIZE}, got {self.batch_size}"),
+            (self.step_size is None or 1 <= self.step_size <= MAX_EPOCHS,
+             f"--step-size must be in 1..{MAX_EPOCHS}, got {self.step_size}"),
+            (0 <= self.patience <= MAX_EPOCHS, f"--patience must be in 0..{MAX_EPOCHS}, got {self.patience}"),
+            (0 <= self.unfreeze_after <= MAX_EPOCHS,
+             f"--unfreeze-after must be in 0..{MAX_EPOCHS}, got {self.unfreeze_after}"),
+        )
+        for ok, message in checks:
+            if not ok:
+                raise UsageError(message)
 
     def resize_hw(self) -> tuple[int, int] | None:
         """``resize`` as (H, W) ("64x64", "64", "64,48"); None when not set.

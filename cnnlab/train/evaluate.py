@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from torch import nn
 
 from cnnlab.errors import UsageError
-from cnnlab.train.checkpoint import load_state
+from cnnlab.errors import check_shape
+from cnnlab.train.checkpoint import check_state_dict, load_state
 from cnnlab.train.config import TrainConfig
 from cnnlab.train.metrics import evaluate_model
-from cnnlab.train.runs import read_run_config
+from cnnlab.train.runs import read_run_config, read_run_json
 from cnnlab.train.shift import shift_images
 
-__all__ = ["LoadedRun", "load_run", "evaluate_run", "SPLITS"]
+__all__ = ["LoadedRun", "load_run", "evaluate_run", "check_model_meta", "SPLITS", "MAX_PARAMS",
+           "MAX_CLASSES"]
 
 SPLITS = ("test", "val", "train")
+MAX_PARAMS = 2**30  # a model.json asking for more (4 GiB of float32) is not a run of ours
+MAX_CLASSES = 100_000
 
 
 @dataclass
@@ -30,40 +33,102 @@ class LoadedRun:
     config: TrainConfig
     meta: dict  # model, model_cfg, in_channels, num_classes, input_size, classes, mean, std
     model: nn.Module  # best checkpoint, eval mode, CPU
+    notes: list[str] = field(default_factory=list)  # files that could not be verified (older runs)
 
 
 def load_run(run_dir: str | Path) -> LoadedRun:
-    """Rebuild the model of ``run_dir`` and load ``best.pt`` into it.
+    """Rebuild the model of ``run_dir`` and load ``best.pt`` into it, everything checked.
 
-    UsageError when the folder holds no run, no checkpoint yet, or a checkpoint that
-    does not fit the architecture the run names.
+    Each file's recorded SHA-256 is verified (a run older than the hashes loads, with a
+    note in ``notes``), ``model.json`` is checked for types and sizes before anything is
+    allocated, and ``best.pt`` must fit the architecture and hold finite weights.
+    UsageError (one line naming the file and what is wrong) otherwise. This is what
+    ``evaluate``, ``explain`` and the ``serve`` page call.
     """
-    from cnnlab.models import get_model
-
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise UsageError(f"run folder {run_dir} does not exist (or is not a folder)")
-    config = TrainConfig.from_dict(read_run_config(run_dir), where=str(run_dir / "config.yaml"),
+    notes: list[str] = []
+    config_path = run_dir / "config.yaml"
+    config = TrainConfig.from_dict(read_run_config(run_dir, notes), where=str(config_path),
                                    validate=False)
-    try:
-        meta = json.loads((run_dir / "model.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        raise UsageError(f"{run_dir} does not hold a cnnlab run (model.json missing or unreadable)") from None
+    meta_path = run_dir / "model.json"
+    if not meta_path.exists():
+        raise UsageError(f"{run_dir} does not hold a cnnlab run (model.json missing)")
+    meta = read_run_json(meta_path, notes)
+    check_model_meta(meta, meta_path)
+    if meta["model"] != config.model:
+        raise UsageError(f"{meta_path} names the model {meta['model']!r} but {config_path} "
+                         f"names {config.model!r}; start the run over with another --out")
     best = run_dir / "best.pt"
-    if not best.is_file():
+    if not best.exists():
         raise UsageError(f"{run_dir} holds no checkpoint yet (no best.pt): the run stopped "
                          f"before its first epoch ended")
-    # a spec run rebuilds from the spec it trained (saved whole, so a moved spec file is not needed)
-    model = get_model(meta.get("spec") or meta["model"], meta["in_channels"], meta["num_classes"],
-                      tuple(meta["input_size"]), **meta.get("model_cfg", {}))
-    state = load_state(best)
+    state = load_state(best, notes)
+    model = _build_model(meta, meta_path)
+    check_state_dict(state, model, best, meta["model"])
+    model.load_state_dict(state)
+    return LoadedRun(run_dir, config, meta, model.eval(), notes)
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_model_meta(meta: dict, path: Path) -> None:
+    """Refuse a ``model.json`` whose keys, types or sizes no run of cnnlab writes."""
+    def need(ok: bool, what: str) -> None:
+        if not ok:
+            raise UsageError(f"{path} {what}; start the run over with another --out")
+
+    need(isinstance(meta, dict), "is not a JSON object")
+    lacking = [k for k in ("model", "in_channels", "num_classes", "input_size", "classes",
+                           "mean", "std") if k not in meta]
+    need(not lacking, f"lacks {', '.join(lacking)}")
+    need(isinstance(meta["model"], str) and bool(meta["model"]), "has no model name")
+    need(isinstance(meta.get("model_cfg", {}), dict), "has model_cfg that is not a mapping")
+    need(meta.get("spec") is None or isinstance(meta["spec"], str), "has a spec that is not text")
+    C, K, size = meta["in_channels"], meta["num_classes"], meta["input_size"]
+    need(_is_int(C) and C >= 1, f"has in_channels {C!r}, not a positive integer")
+    need(_is_int(K) and 1 <= K <= MAX_CLASSES, f"has num_classes {K!r}, not an integer in 1..{MAX_CLASSES}")
+    need(isinstance(size, list) and len(size) == 2 and all(_is_int(v) and v >= 1 for v in size),
+         f"has input_size {size!r}, not [H, W] of positive integers")
     try:
-        model.load_state_dict(state)
-    except (RuntimeError, TypeError, AttributeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UsageError(f"checkpoint {best} does not match the {meta['model']} architecture of "
-                         f"this run ({first})") from None
-    return LoadedRun(run_dir, config, meta, model.eval())
+        check_shape((C, *size), what="the input")
+    except UsageError as exc:
+        need(False, f"asks for {exc}")
+    classes = meta["classes"]
+    need(isinstance(classes, list) and len(classes) == K and all(isinstance(c, str) for c in classes),
+         f"has classes that are not {K} names")
+    for key in ("mean", "std"):
+        v = meta[key]
+        need(isinstance(v, list) and len(v) == C and all(
+            isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in v),
+            f"has {key} {str(v)[:40]!r}, not {C} finite numbers (one per channel)")
+
+
+def _build_model(meta: dict, path: Path) -> nn.Module:
+    """The run's architecture, sized on the meta device first (nothing big is allocated)."""
+    import torch
+
+    from cnnlab.models import count_params, get_model
+
+    # a spec run rebuilds from the spec it trained (saved whole, so a moved spec file is not needed)
+    args = (meta.get("spec") or meta["model"], meta["in_channels"], meta["num_classes"],
+            tuple(meta["input_size"]))
+    options = meta.get("model_cfg", {})
+    try:
+        with torch.device("meta"):
+            n = count_params(get_model(*args, **options))
+    except UsageError as exc:
+        raise UsageError(f"{path}: {exc}") from None
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise UsageError(f"{path} describes no model cnnlab can build ({type(exc).__name__}: "
+                         f"{(str(exc).splitlines() or [''])[0][:120]})") from None
+    if n > MAX_PARAMS:
+        raise UsageError(f"{path} describes a model of {n:,} parameters, over the limit of "
+                         f"{MAX_PARAMS:,}; start the run over with another --out")
+    return get_model(*args, **options)
 
 
 def evaluate_run(run_dir: str | Path, data: str | None = None, split: str = "test",
@@ -105,6 +170,8 @@ def evaluate_run(run_dir: str | Path, data: str | None = None, split: str = "tes
     if "f1" in base:
         result["positive_class"] = str(run.meta["classes"][pos])
     result["confusion"] = base["confusion"].tolist()
+    if run.notes:
+        result["notes"] = run.notes  # files of an older run that could not be verified
     dx, dy = shift
     if (dx, dy) != (0, 0):
         moved = evaluate_model(run.model, shift_images(x, dx, dy), y, mean, std, device=dev,

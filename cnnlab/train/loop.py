@@ -30,6 +30,7 @@ from cnnlab.models import count_params, count_trainable, get_model, load_pretrai
 from cnnlab.models.pretrained import write_safetensors
 from cnnlab.train.augment import augment_batch, parse_augment
 from cnnlab.train.checkpoint import CHECKPOINT_VERSION, load_state, save_state
+from cnnlab.train.divergence import TrainingDiverged, stop_if_diverged
 from cnnlab.train.config import TrainConfig
 from cnnlab.train.metrics import predict_logits, safe_std, summarise_logits, to_normalised_tensor
 from cnnlab.train.optim import PER_BATCH_SCHEDULES, make_optimizer, make_scheduler
@@ -228,7 +229,28 @@ def fit(config: TrainConfig, dataset=None, *, progress: bool = False,
     device = distributed.device_for(dist, pick_device(config.device))
     run_dir = Path(config.out) if config.out else default_run_dir(config.model, config.data)
     config = dataclasses.replace(_absolute_paths(config), out=str(run_dir))
+    with _run_lock(run_dir):  # one writer per run folder (docs/runs.md)
+        return _fit_locked(config, dataset, device, run_dir, started, progress, say, on_epoch, dist)
+
+
+def _run_lock(run_dir: Path):
+    """The run folder's lock; ranks other than 0 of a distributed run write nothing."""
+    from cnnlab.train.lock import folder_lock
+
+    dist = torch.distributed
+    if dist.is_available() and dist.is_initialized() and dist.get_rank() != 0:
+        return contextlib.nullcontext()
+    return folder_lock(run_dir)
+
+
+def _fit_locked(config, dataset, device, run_dir, started, progress, say, on_epoch, dist):
+    from cnnlab.train import distributed
+    from cnnlab.train.runs import record_legacy_run
+
+    main = dist is None or dist.is_main
     resuming = check_run_dir(run_dir, config.resume_key())
+    for note in record_legacy_run(run_dir) if resuming and main else ():
+        say(f"note: {note}")
     if dataset is None:
         dataset = load_config_dataset(config)
     if config.normalize == "imagenet":  # the statistics pretrained ImageNet weights expect
@@ -288,6 +310,7 @@ def fit(config: TrainConfig, dataset=None, *, progress: bool = False,
         summary["total_seconds"] = round(time.perf_counter() - started + earlier, 3)
         summary["skipped_files"] = int(dataset.skipped)
         summary["threads"] = threads
+        summary["status"] = "finished"
         write_json(run_dir / "summary.json", summary)
     return RunResult(run_dir, model.cpu().eval(), summary, history)
 
@@ -371,26 +394,16 @@ class _Run:
                 "scheduler": self.scheduler.state_dict() if self.scheduler is not None else {},
                 "scaler": self.scaler.state_dict() if self.scaler is not None else {}}
 
-    def restore(self, saved: dict) -> None:
-        self.model.load_state_dict(saved["model"])
-        try:
-            self.optimizer.load_state_dict(saved["optimizer"])
-        except (ValueError, KeyError, TypeError):
-            raise UsageError(f"{self.run_dir / 'last.pt'} holds optimizer state this version of "
-                             f"cnnlab cannot resume (written by an older one?); train into a new "
-                             f"--out") from None
-        if self.scheduler is not None:
-            self.scheduler.load_state_dict(saved["scheduler"])
-        if self.scaler is not None and saved.get("scaler"):
-            self.scaler.load_state_dict(saved["scaler"])
-        self.state = RunState.from_saved(saved)
 
 
 def _train(run: _Run, resuming: bool) -> float:
     """Train the remaining epochs; returns the training seconds of earlier calls."""
     config, state, say = run.config, run.state, run.say
     if resuming:
-        run.restore(load_state(run.run_dir / "last.pt"))
+        from cnnlab.train.resume import restore_run  # hash, structure and shapes checked first
+
+        run.state = RunState.from_saved(restore_run(run.run_dir, run.model, run.optimizer, run.scheduler,
+                                                    run.scaler, config, run.steps, say))
         state = run.state
         say(f"resuming {run.run_dir} after epoch {state.epoch}")
         if state.stopped and state.epoch < config.epochs:
@@ -423,6 +436,11 @@ def _train(run: _Run, resuming: bool) -> float:
         val = run.score(run.x_val, run.y_val)
         if run.dist is not None:  # rank 0's numbers decide early stopping on every rank
             val["loss"], val["accuracy"] = run.dist.broadcast([val["loss"], val["accuracy"]])
+        if run.dist is None or run.dist.is_main:  # before this epoch's checkpoints are written
+            stop_if_diverged(run.run_dir, config, epoch, train_loss, val["loss"], state.epoch,
+                             state.best_epoch)
+        elif not (math.isfinite(train_loss) and math.isfinite(val["loss"])):
+            raise TrainingDiverged(f"training diverged in epoch {epoch} (rank 0 says how)")
         seconds = time.perf_counter() - tic
         row = {"epoch": epoch, "train_loss": round(train_loss, 6), "train_accuracy": round(train_acc, 6),
                "val_loss": round(val["loss"], 6), "val_accuracy": round(val["accuracy"], 6),
@@ -438,8 +456,9 @@ def _train(run: _Run, resuming: bool) -> float:
             state.bad_epochs += 1
             state.stopped = bool(config.patience and state.bad_epochs >= config.patience)
         if run.dist is None or run.dist.is_main:
-            write_metrics_csv(run.run_dir / "metrics.csv", state.history)
             save_state(run.run_dir / "last.pt", run.checkpoint())
+            # after last.pt: metrics.csv without last.pt means last.pt was removed (go on from best.pt)
+            write_metrics_csv(run.run_dir / "metrics.csv", state.history)
         say(f"epoch {epoch}/{config.epochs}  train loss {train_loss:.4f} acc {train_acc:.2%}  "
             f"val loss {val['loss']:.4f} acc {val['accuracy']:.2%}  lr {lr:.3g}  {seconds:.1f}s"
             + ("  (early stop)" if state.stopped else ""))

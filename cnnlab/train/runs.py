@@ -4,7 +4,10 @@ A run folder holds ``config.yaml`` (the TrainConfig), ``model.json`` (what is ne
 rebuild the model and its input normalisation), ``metrics.csv`` (one row per epoch),
 ``best.pt`` (state dict of the best epoch), ``last.pt`` (everything needed to resume),
 ``summary.json``, ``learning_curves.png`` and ``confusion_matrix.png``. Every file is
-written under a temporary name and renamed, so a killed run never leaves half a file.
+written under a temporary name and renamed, so a killed run never leaves half a file,
+and each file cnnlab reads back gets its SHA-256 in ``NAME.sha256`` (checked on reading:
+:mod:`cnnlab.train.integrity`). ``.cnnlab.lock`` is the lock a writer holds
+(:mod:`cnnlab.train.lock`). docs/runs.md describes it all.
 """
 
 from __future__ import annotations
@@ -19,12 +22,18 @@ from pathlib import Path
 from typing import Any
 
 from cnnlab.errors import UsageError
+from cnnlab.train.integrity import HASH_SUFFIX, read_verified, record_existing, write_recorded
+from cnnlab.train.lock import LOCK_NAME
 
 __all__ = ["default_run_dir", "check_run_dir", "read_run_config", "write_atomic",
-           "write_json", "write_metrics_csv", "RUN_FILES"]
+           "write_json", "write_metrics_csv", "RUN_FILES", "RECORDED_FILES",
+           "record_legacy_run", "read_run_json", "resumable", "MAX_TEXT_BYTES"]
 
 RUN_FILES = ("config.yaml", "model.json", "metrics.csv", "summary.json", "best.pt", "last.pt",
              "learning_curves.png", "confusion_matrix.png")
+# the files read back (resume, evaluate, explain, serve): each has a NAME.sha256
+RECORDED_FILES = ("config.yaml", "model.json", "metrics.csv", "summary.json", "best.pt", "last.pt")
+MAX_TEXT_BYTES = 4 * 2**20  # config.yaml, model.json, summary.json: far larger is not ours
 
 
 def default_run_dir(model: str, data: str, when: float | None = None) -> Path:
@@ -51,20 +60,49 @@ def default_run_dir(model: str, data: str, when: float | None = None) -> Path:
     return path
 
 
-def read_run_config(run_dir: Path) -> dict[str, Any]:
-    """The values of ``run_dir/config.yaml``; UsageError when it is not a run folder."""
+def read_run_config(run_dir: Path, notes: list[str] | None = None) -> dict[str, Any]:
+    """The values of ``run_dir/config.yaml`` (hash checked); UsageError when it is not a run folder."""
     import yaml
 
     path = Path(run_dir) / "config.yaml"
-    if not path.is_file():
+    if not path.exists():
         raise UsageError(f"{run_dir} does not hold a cnnlab run (no config.yaml)")
+    data = read_verified(path, notes, max_bytes=MAX_TEXT_BYTES)
     try:
-        values = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError:
+        values = yaml.safe_load(data.decode("utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError, RecursionError):
         values = None
     if not isinstance(values, dict):
-        raise UsageError(f"{path} is not a valid run config")
+        raise UsageError(f"{path} is not a valid run config (a YAML mapping of settings)")
     return values
+
+
+def read_run_json(path: Path, notes: list[str] | None = None) -> dict[str, Any]:
+    """A JSON object of a run folder (``model.json``, ``summary.json``), hash checked."""
+    path = Path(path)
+    data = read_verified(path, notes, max_bytes=MAX_TEXT_BYTES)
+    try:
+        value = json.loads(data.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        value = None
+    if not isinstance(value, dict):
+        raise UsageError(f"{path} is not a JSON object written by cnnlab train")
+    return value
+
+
+def record_legacy_run(run_dir: Path) -> list[str]:
+    """Record hashes for the files of a run written before cnnlab kept them.
+
+    Called when such a run is resumed (so that from then on every file is checked);
+    returns a note per file that could not be verified. A run that keeps hashes is left
+    alone.
+    """
+    run_dir = Path(run_dir)
+    if any(run_dir.glob("*" + HASH_SUFFIX)):
+        return []
+    return [f"{run_dir / name} was written before cnnlab recorded hashes: it cannot be "
+            f"verified (its hash is recorded from now on)"
+            for name in RECORDED_FILES if record_existing(run_dir / name)]
 
 
 def check_run_dir(run_dir: Path, resume_key: dict[str, Any]) -> bool:
@@ -81,7 +119,7 @@ def check_run_dir(run_dir: Path, resume_key: dict[str, Any]) -> bool:
     if not run_dir.exists():
         return False
     if not (run_dir / "config.yaml").exists():
-        if any(run_dir.iterdir()):
+        if any(p.name != LOCK_NAME for p in run_dir.iterdir()):
             raise UsageError(f"--out {run_dir} is a non-empty folder that does not hold a cnnlab "
                              f"run; choose a new or empty folder")
         return False
@@ -91,7 +129,7 @@ def check_run_dir(run_dir: Path, resume_key: dict[str, Any]) -> bool:
     old = {k: v for k, v in old.items() if k not in RESUME_IGNORES}
     differ = sorted(k for k in set(old) | set(resume_key) if old.get(k) != resume_key.get(k))
     if differ == ["epochs"] and _extendable(old, resume_key):
-        return (run_dir / "last.pt").exists()
+        return resumable(run_dir)
     if differ:
         shown = ", ".join(f"{k}: {old.get(k)!r} -> {resume_key.get(k)!r}" for k in differ[:4])
         hint = ""
@@ -102,7 +140,15 @@ def check_run_dir(run_dir: Path, resume_key: dict[str, Any]) -> bool:
                     f"{old.get('schedule')})")
         raise UsageError(f"{run_dir} already holds a different run ({shown}){hint}; "
                          f"use another --out, or the same settings to resume it")
-    return (run_dir / "last.pt").exists()
+    return resumable(run_dir)
+
+
+def resumable(run_dir: Path) -> bool:
+    """Whether ``run_dir`` holds a state to go on from: last.pt, or best.pt with metrics.csv
+    (a run whose damaged last.pt was deleted goes on from its best epoch)."""
+    run_dir = Path(run_dir)
+    return (run_dir / "last.pt").exists() or \
+        ((run_dir / "best.pt").exists() and (run_dir / "metrics.csv").exists())
 
 
 def _extendable(old: dict[str, Any], new: dict[str, Any]) -> bool:
@@ -113,9 +159,15 @@ def _extendable(old: dict[str, Any], new: dict[str, Any]) -> bool:
     return schedule == "none" or (schedule == "step" and old.get("step_size") is not None)
 
 
-def write_atomic(path: Path, data: bytes | str) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename."""
+def write_atomic(path: Path, data: bytes | str, record: bool = True) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename.
+
+    ``record``: keep its SHA-256 in ``path.sha256`` too (every file of a run folder).
+    """
     path = Path(path)
+    if record:
+        write_recorded(path, data)
+        return
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
     os.replace(tmp, path)

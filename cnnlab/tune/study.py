@@ -345,6 +345,7 @@ def run_study(config: TuneConfig, dataset=None, *, log: Callable[[str], None] | 
         f"sampler, {config.pruner} pruner")
     import torch
 
+    from cnnlab.train.divergence import TrainingDiverged  # a diverged trial fails; the study goes on
     objective = _objective(config, space, dataset, study_dir, say)
     mine: list[int] = []  # the trials this worker ran (others may share the study)
 
@@ -353,7 +354,7 @@ def run_study(config: TuneConfig, dataset=None, *, log: Callable[[str], None] | 
         say(_trial_line(trial, config.metric))
 
     study.optimize(objective, n_trials=config.trials, timeout=config.timeout,
-                   catch=(torch.cuda.OutOfMemoryError,), callbacks=[finished])
+                   catch=(torch.cuda.OutOfMemoryError, TrainingDiverged), callbacks=[finished])
     importances, note = _importances(study)
     result = TuneResult(
         study=name, storage=mask_url(url), metric=config.metric, direction=direction, out=out,

@@ -1,0 +1,178 @@
+"""Content hashes of run files: ``NAME.sha256`` beside ``NAME``, checked before it is used.
+
+Each file of a run folder that cnnlab reads back (checkpoints, config, model facts,
+summary, metrics) is written with :func:`write_recorded`, which keeps a SHA-256 of its
+content in ``NAME.sha256`` (``sha256sum`` format). The update is ordered so that a kill
+at any instant leaves a pair that verifies (docs/runs.md):
+
+1. the sidecar is rewritten to list the new hash *and* the old one;
+2. the file is replaced (temporary file + rename);
+3. the sidecar is rewritten to list the new hash alone.
+
+:func:`read_verified` accepts a file whose hash is listed in its sidecar, refuses one
+whose hash is not (the file was changed after cnnlab wrote it), and accepts a file of a
+run that predates these hashes (no sidecar in the folder at all) with a note that it
+cannot be verified.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+
+from cnnlab.errors import UsageError
+
+__all__ = ["write_recorded", "read_verified", "record_existing", "sidecar", "HASH_SUFFIX",
+           "IntegrityError", "sha256_hex", "recovery_hint", "verify_run"]
+
+HASH_SUFFIX = ".sha256"
+_LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
+MAX_SIDECAR_BYTES = 4096
+
+
+class IntegrityError(UsageError):
+    """A run file does not match the hash recorded when cnnlab wrote it."""
+
+
+def sha256_hex(data: bytes) -> str:
+    """Hex SHA-256 of ``data``.
+
+    >>> sha256_hex(b"")[:16]
+    'e3b0c44298fc1c14'
+    """
+    return hashlib.sha256(data).hexdigest()
+
+
+def sidecar(path: Path) -> Path:
+    """Where the hash of ``path`` is kept (``best.pt`` -> ``best.pt.sha256``)."""
+    path = Path(path)
+    return path.with_name(path.name + HASH_SUFFIX)
+
+
+def _replace(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _lines(hashes: list[str], name: str) -> bytes:
+    return "".join(f"{h}  {name}\n" for h in hashes).encode("ascii")
+
+
+def _recorded(path: Path) -> tuple[list[str], str | None] | None:
+    """(hashes, problem) from the sidecar of ``path``; None when there is no sidecar."""
+    side = sidecar(path)
+    try:
+        if side.stat().st_size > MAX_SIDECAR_BYTES:
+            return [], f"{side} is not a hash file (too large)"
+        text = side.read_text(encoding="ascii")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError):
+        return [], f"{side} is unreadable"
+    hashes = []
+    for line in text.splitlines():
+        match = _LINE.match(line.strip())
+        if not match:
+            return [], f"{side} is not a hash file"
+        if match[2] != path.name:
+            return [], (f"{side} records the hash of {match[2]!r}, not of {path.name!r} "
+                        f"(was a file copied over another?)")
+        hashes.append(match[1])
+    if not hashes:
+        return [], f"{side} is empty"
+    return hashes, None
+
+
+def write_recorded(path: str | Path, data: bytes | str) -> None:
+    """Write ``data`` to ``path`` atomically and record its SHA-256 in ``path.sha256``."""
+    path = Path(path)
+    data = data.encode("utf-8") if isinstance(data, str) else data
+    new = sha256_hex(data)
+    old = _recorded(path)
+    keep = [h for h in (old[0] if old else []) if h != new][:1]
+    if keep and path.exists():
+        _replace(sidecar(path), _lines([new, *keep], path.name))  # 1. both are valid
+    _replace(path, data)  # 2.
+    _replace(sidecar(path), _lines([new], path.name))  # 3.
+
+
+def record_existing(path: str | Path) -> bool:
+    """Record the hash of a file written before hashes were kept; True when one was added."""
+    path = Path(path)
+    if not path.is_file() or sidecar(path).exists():
+        return False
+    _replace(sidecar(path), _lines([sha256_hex(path.read_bytes())], path.name))
+    return True
+
+
+def _run_records_hashes(folder: Path) -> bool:
+    return any(folder.glob("*" + HASH_SUFFIX))
+
+
+def recovery_hint(path: Path) -> str:
+    """How to go on when ``path`` (a file of a run folder) cannot be used."""
+    run = path.parent
+    if path.name == "last.pt":
+        return (f"to go on, delete {path} and run the same `cnnlab train` command again (it "
+                f"resumes from best.pt, which is checked on its own), or start over with "
+                f"another --out")
+    return f"start the run over with another --out (or delete {run})"
+
+
+def read_verified(path: str | Path, notes: list[str] | None = None, *,
+                  max_bytes: int | None = None) -> bytes:
+    """The bytes of ``path`` once its hash matches its sidecar.
+
+    IntegrityError (one line: the file, what is wrong, how to recover) on a mismatch or
+    a missing sidecar in a folder that keeps them; a file of an older run (no sidecar in
+    its folder) is returned with a note appended to ``notes``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        what = "a folder" if path.is_dir() else "missing" if not path.exists() else "not a regular file"
+        raise UsageError(f"{path} is {what}")
+    size = path.stat().st_size
+    if max_bytes is not None and size > max_bytes:
+        raise UsageError(f"{path} is {size:,} bytes, over the limit of {max_bytes:,} for this file")
+    for _ in range(3):  # a writer may be between steps 2 and 3 of write_recorded: read again
+        recorded = _recorded(path)
+        data = path.read_bytes()
+        if recorded is None:
+            if _run_records_hashes(path.parent):
+                raise IntegrityError(f"{path} has no recorded hash ({sidecar(path).name} is "
+                                     f"missing) although its run keeps them; "
+                                     f"{recovery_hint(path)}")
+            if notes is not None:
+                notes.append(f"{path} was written before cnnlab recorded hashes: it cannot be "
+                             f"verified")
+            return data
+        hashes, problem = recorded
+        if problem:
+            raise IntegrityError(f"{problem}; {recovery_hint(path)}")
+        if sha256_hex(data) in hashes:
+            return data
+    raise IntegrityError(f"{path} does not match the SHA-256 recorded when cnnlab wrote it "
+                         f"({sidecar(path).name}): it was changed or damaged since; "
+                         f"{recovery_hint(path)}")
+
+
+def verify_run(run_dir: str | Path) -> list[str]:
+    """Check the hash of every file of a run folder that has one (no torch needed).
+
+    Returns notes for files of an older run that cannot be verified; raises
+    IntegrityError for the first file that does not match. (``load_run`` in
+    :mod:`cnnlab.train.evaluate` also checks what is inside the files.)
+    """
+    from cnnlab.train.runs import RECORDED_FILES
+
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise UsageError(f"run folder {run_dir} does not exist (or is not a folder)")
+    notes: list[str] = []
+    for name in RECORDED_FILES:
+        if (run_dir / name).exists():
+            read_verified(run_dir / name, notes)
+    return notes
