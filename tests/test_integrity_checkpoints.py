@@ -63,7 +63,10 @@ def _tensor_offset(path, key_path):
     state = torch.load(path, weights_only=True)
     t = state
     for k in key_path:
-        t = t[next(iter(t)) if k is None else k]  # None: the first entry
+        if k is None:  # the first entry (torch.optim keeps a dict of states, cnnlab's own a list)
+            t = t[0] if isinstance(t, list) else t[next(iter(t))]
+        else:
+            t = t[k]
     needle = t.contiguous().view(-1)[:4].numpy().tobytes()
     offset = path.read_bytes().find(needle)
     assert offset > 0
@@ -90,7 +93,8 @@ def test_flipped_weight_bytes_in_last_pt_are_refused(run, digits):
 
 def test_flipped_optimizer_bytes_are_refused(run, digits):
     saved = torch.load(run / "last.pt", weights_only=True)
-    slot = next(iter(saved["optimizer"]["state"]))
+    states = saved["optimizer"]["state"]  # a list by position (cnnlab's optimizers) or a dict
+    slot = 0 if isinstance(states, list) else next(iter(states))
     _flip(run / "last.pt", _tensor_offset(run / "last.pt", ["optimizer", "state", slot, "exp_avg"]))
     with pytest.raises(IntegrityError, match=r"last\.pt does not match"):
         _resume(run, digits)

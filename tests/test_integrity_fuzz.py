@@ -131,15 +131,21 @@ def last_counters(saved, rng):
 
 def last_optimizer(saved, rng):
     opt = saved["optimizer"]
+    # cnnlab's own optimizers keep one dict of buffers per parameter, by position; torch.optim
+    # a dict keyed by parameter index, with the indices listed in each group
+    slots = opt["state"] if isinstance(opt["state"], list) else list(opt["state"].values())
     choice = rng.randrange(4)
     if choice == 0:
-        slot = rng.choice(list(opt["state"].values()))
+        slot = rng.choice([s for s in slots if "exp_avg" in s])
         slot["exp_avg"].view(-1)[0] = float("nan")
     elif choice == 1:
-        slot = rng.choice(list(opt["state"].values()))
+        slot = rng.choice([s for s in slots if "exp_avg_sq" in s])
         slot["exp_avg_sq"] = torch.zeros(slot["exp_avg_sq"].numel() + 1)
     elif choice == 2:
-        opt["param_groups"][0]["params"] = opt["param_groups"][0]["params"][:-1]
+        if isinstance(opt["state"], list):
+            opt["state"] = opt["state"][:-1]
+        else:
+            opt["param_groups"][0]["params"] = opt["param_groups"][0]["params"][:-1]
     else:
         saved["optimizer"] = rng.choice([[], "adam", {"state": {}}])
     return saved
