@@ -12,5 +12,6 @@ EXAMPLES = ["cnnlab.examples"] + [
 setup(
     packages=find_packages(include=["cnnlab", "cnnlab.*"]) + EXAMPLES,
     package_dir={"cnnlab.examples": "examples"},
-    package_data={"cnnlab": ["py.typed"], **{name: ["*"] for name in EXAMPLES}},
+    # cnnlab/serve/static: the pages of `cnnlab serve` (HTML, CSS, JavaScript, icon)
+    package_data={"cnnlab": ["py.typed"], "cnnlab.serve": ["static/*"], **{name: ["*"] for name in EXAMPLES}},
 )

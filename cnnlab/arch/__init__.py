@@ -20,13 +20,15 @@ __all__ = ["arch_table", "render_arch", "render_solution", "analyze", "analyze_t
 
 def analyze(module, input_shape, **options) -> dict:
     """The §3 table of a ``torch.nn.Module`` (see :func:`cnnlab.arch.torch_analyze.analyze`)."""
+    from cnnlab.arch.render import ArchTable
     from cnnlab.arch.torch_analyze import analyze as _analyze
 
-    return _analyze(module, input_shape, **options)
+    return ArchTable(_analyze(module, input_shape, **options))
 
 
 def analyze_torchvision(name: str, input_shape=None, **options) -> dict:
     """The §3 table of a torchvision model built without weights."""
+    from cnnlab.arch.render import ArchTable
     from cnnlab.arch.torch_analyze import analyze_torchvision as _analyze_tv
 
-    return _analyze_tv(name, input_shape, **options)
+    return ArchTable(_analyze_tv(name, input_shape, **options))

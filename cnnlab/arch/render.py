@@ -13,7 +13,7 @@ import io
 import json
 import re
 
-__all__ = ["FORMATS", "render_arch", "render_solution", "shape_text", "latex_formula"]
+__all__ = ["FORMATS", "render_arch", "render_solution", "shape_text", "latex_formula", "ArchTable"]
 
 FORMATS = ("table", "text", "markdown", "latex", "json")
 
@@ -312,3 +312,19 @@ def render_solution(result: dict, fmt: str = "text") -> str:
         body += [r"\end{align*}"] + [_latex_escape(line) + r"\\" for line in lines[len(result.get("steps", [])) + 1:]]
         return "\n".join(body)
     return "\n".join(lines)
+
+
+class ArchTable(dict):
+    """The §3 table as returned by :func:`cnnlab.arch.arch_table`: a plain dict that also
+    shows itself as a table in a notebook."""
+
+    def _repr_markdown_(self) -> str:
+        return render_arch(dict(self), "markdown")
+
+    def _repr_latex_(self) -> str:
+        return render_arch(dict(self), "latex")
+
+    def _repr_html_(self) -> str:
+        from cnnlab.serve.markdown import markdown_to_html
+
+        return markdown_to_html(self._repr_markdown_())

@@ -29,6 +29,7 @@ layers (any order of a layer's options; ';' or new lines between layers):
   conv KxK[/S] C_OUT [pP|pPHxPW|same|valid|full] [dD] [gG|dw] [nobias]   (also 10@5x5, 3->96)
   convt KxK[/S] C_OUT [pP] [opN] [dD] [gG] [nobias]    transposed convolution
   maxpool KxK[/S] [pP|same] [dD] [ceil]   avgpool KxK[/S] [pP|same] [ceil]   (S defaults to K)
+  res [KxK][/S] C_OUT    residual block: conv-bn-relu-conv-bn + shortcut (1x1 conv + bn if the shape changes), relu
   gap  gmp  fc N [nobias]  flatten  dropout [P]  bn  lrn
   relu leakyrelu relu6 sigmoid tanh softmax gelu elu silu identity
   YAML: - {type: conv, kernel: 3, stride: 2, out: 64, padding: same}   or a mapping

@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "explain": "cnnlab.cli.explain_cmd",
     "tune": "cnnlab.cli.tune_cmd",
     "examples": "cnnlab.cli.examples_cmd",
+    "serve": "cnnlab.cli.serve_cmd",
 }
 
 

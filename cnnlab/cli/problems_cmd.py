@@ -40,6 +40,8 @@ examples:
   cnnlab quiz --topics conv,pool,act --count 3 --seed 7
   cnnlab quiz --topics conv,padding,pool,act,softmax,shapes,separable --count 7 --seed 1 --out quiz.tex
   cnnlab quiz --topics shapes,rf,params --count 3 --seed 2 --out quiz.yaml && cnnlab check quiz.yaml
+  cnnlab quiz --topics rgb,dilation,gradient,detect,chain --count 5 --seed 3 --steps full --out key.tex
+  cnnlab quiz --from examples/problems/sheet1.yaml --seed 4 --out sheet1_v4.md
 """
 
 _EXTENSIONS = {".md": "markdown", ".markdown": "markdown", ".tex": "latex", ".yaml": "yaml", ".yml": "yaml",
@@ -66,6 +68,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", metavar="PATH", help="write to this file instead of stdout")
     p.add_argument("--max-cells", type=int, default=16, metavar="N",
                    help="output cells worked out per operation (default 16; 0 for all)")
+    p.add_argument("--steps", choices=("auto", "compact", "full"), default="auto",
+                   help="compact: one worked cell per distinct computation (each output channel), the rest "
+                        "in the result table; full: every cell; auto (default): compact for latex, else "
+                        "--max-cells")
     p.set_defaults(func=run_solve)
 
     c = subparsers.add_parser(
@@ -85,14 +91,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=QUIZ_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     q.add_argument("--topics", default="conv,pool,act",
                    help="comma-separated topics: conv, padding, pool, act, softmax, shapes, separable, rf, "
-                        "params, transposed (default conv,pool,act)")
+                        "params, transposed, rgb, dilation, gradient, detect, chain (default conv,pool,act)")
+    q.add_argument("--from", dest="from_file", metavar="FILE",
+                   help="your own problem file with new numbers: every non-constant tensor in given is drawn "
+                        "again (same shape, integers in its range, at most -9..9) and the key recomputed; "
+                        "--topics and --count are then not used")
     q.add_argument("--count", type=int, default=3, help="number of problems (default 3)")
-    q.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    q.add_argument("--seed", type=int, default=0, help="random seed (default 0); the same seed, the same quiz")
     q.add_argument("--out", metavar="PATH", help="write to PATH; .md, .tex or .yaml picks the format")
     q.add_argument("--format", choices=["markdown", "latex", "yaml", "text"], default=None,
                    help="output format (default: from --out's extension, else markdown)")
     q.add_argument("--no-key", action="store_true", help="leave out the answer key (markdown/latex/text)")
-    q.add_argument("--steps", action="store_true", help="give worked solutions in the key, not just answers")
+    q.add_argument("--steps", nargs="?", const="compact", choices=("compact", "full"), default=None,
+                   help="give worked solutions in the key: compact (the default; one worked cell per distinct "
+                        "computation, the rest tabulated) or full (every cell)")
     q.set_defaults(func=run_quiz)
 
 
@@ -148,7 +160,7 @@ def run_solve(args: argparse.Namespace) -> int:
     if fmt == "json":
         text = dumps(set_to_json(result)) + "\n"
     else:
-        text = render_set(result, fmt, max_cells=args.max_cells or None)
+        text = render_set(result, fmt, max_cells=args.max_cells or None, steps=args.steps)
     _write(text, args.out)
     return 0
 
@@ -173,8 +185,14 @@ def run_quiz(args: argparse.Namespace) -> int:
     from cnnlab.problems.sheet import render_quiz
 
     fmt = _format_for(args.out, args.format, "markdown", ("markdown", "latex", "yaml", "text"))
-    topics = [t.strip().lower() for t in args.topics.split(",") if t.strip()]
-    quiz = generate_quiz(topics, args.count, args.seed)
+    if args.from_file:
+        from cnnlab.problems import load_problem_file
+        from cnnlab.problems.redraw import quiz_from
+
+        quiz = quiz_from(load_problem_file(resolve_example(args.from_file)), args.seed)
+    else:
+        topics = [t.strip().lower() for t in args.topics.split(",") if t.strip()]
+        quiz = generate_quiz(topics, args.count, args.seed)
     result = quiz_key(quiz)
     _write(render_quiz(quiz, result, fmt, key=not args.no_key, steps=args.steps), args.out)
     return 0

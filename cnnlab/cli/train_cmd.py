@@ -21,10 +21,9 @@ TRAIN_EXAMPLES = """examples:
   cnnlab train --data digits --model cnn3 --epochs 20 --schedule onecycle --patience 5 --json
   cnnlab train --data fashion-mnist --model cnn6-bn --augment shift:2,hflip --out runs/fm
   cnnlab train --data tiles/ --model resnet18 --weights resnet18.pth --unfreeze-after 3
+  cnnlab train --data mnist --model "conv 3x3 32 p1; relu; maxpool 2; fc 128; dropout 0.3"   # your own CNN
+  cnnlab train --data digits --model net.yaml --weights runs/fm/best.safetensors --freeze
   cnnlab train --config run.yaml --lr 3e-4        # flags override the YAML file
-  cnnlab train --list-recipes
-  cnnlab train --data mnist --recipe fast --seed 1  # >= 99% test accuracy in one epoch
-  cnnlab train --data fashion-mnist --recipe fast --epochs 3   # flags override the recipe
   cnnlab train --data tiles/ --model cnn3 --resize 64x64 --strict   # corrupt image -> error
 
 An interrupted run continues from its last checkpoint when started again with the
@@ -39,14 +38,12 @@ EVALUATE_EXAMPLES = """examples:
   cnnlab evaluate runs/mnist-run --data fashion-mnist
 """
 
-
-def _config_fields(args: argparse.Namespace) -> list[str]:
-    """TrainConfig fields that have a flag of the same name (flags left out override nothing)."""
-    import dataclasses
-
-    from cnnlab.train.config import TrainConfig
-
-    return [f.name for f in dataclasses.fields(TrainConfig) if hasattr(args, f.name)]
+# CLI flag -> TrainConfig field (flags left out are not overridden)
+_FIELDS = ("data", "model", "epochs", "batch_size", "optimizer", "lr", "momentum",
+           "weight_decay", "schedule", "step_size", "gamma", "patience", "augment", "seed",
+           "device", "amp", "out", "val_fraction", "limit", "data_dir", "loss", "weights",
+           "freeze", "unfreeze_after", "backbone_lr_factor", "threads", "resize", "strict", "positive_class",
+           "normalize")
 
 
 def register(subparsers) -> None:
@@ -57,19 +54,16 @@ def register(subparsers) -> None:
                     "metrics.csv, summary.json, best.pt/last.pt and PNG pictures to the run folder.",
         epilog=TRAIN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", help="mnist, fashion-mnist, digits, cifar10, or a folder / CSV path")
-    p.add_argument("--model", help="model name (see --list-models)")
-    p.add_argument("--list-models", action="store_true", help="print the model names and exit")
-    p.add_argument("--recipe", metavar="NAME",
-                   help="a named configuration for --data (see --list-recipes); flags override it")
-    p.add_argument("--list-recipes", action="store_true",
-                   help="print the recipes with their target accuracy and measured time, and exit")
+    p.add_argument("--model", help="model name (see --list-models), or an architecture spec as for "
+                                   "cnnlab arch: \"conv 3x3 32 p1; relu; maxpool 2; fc 10\", a file "
+                                   "holding one, or a YAML list (docs/models.md)")
+    p.add_argument("--list-models", action="store_true",
+                   help="print the models with their options (types, defaults) and exit")
     p.add_argument("--epochs", type=int, help="passes over the training split (default 5)")
     p.add_argument("--batch-size", type=int, help="examples per step (default 64)")
     p.add_argument("--optimizer", choices=("sgd", "adam", "adamw"), help="default adam")
     p.add_argument("--lr", type=float, help="learning rate (peak for onecycle; default 1e-3)")
     p.add_argument("--momentum", type=float, help="SGD momentum (default 0.9)")
-    p.add_argument("--beta1", type=float, help="Adam/AdamW beta1 (default 0.9)")
-    p.add_argument("--beta2", type=float, help="Adam/AdamW beta2 (default 0.999)")
     p.add_argument("--weight-decay", type=float, help="default 0")
     p.add_argument("--schedule", choices=("none", "step", "cosine", "onecycle"), help="default none")
     p.add_argument("--step-size", type=int, help="epochs between decays of --schedule step")
@@ -91,21 +85,20 @@ def register(subparsers) -> None:
     p.add_argument("--weights", metavar="PATH",
                    help="start from a local state dict (first conv adapted, head dropped)")
     p.add_argument("--freeze", action="store_true", default=None,
-                   help="train the head only (feature extraction)")
+                   help="train the head only (feature extraction; needs --weights)")
     p.add_argument("--unfreeze-after", type=int, metavar="N",
-                   help="train the head only for N epochs, then fine-tune everything")
+                   help="train the head only for N epochs, then fine-tune everything (needs --weights)")
+    p.add_argument("--normalize", choices=("data", "imagenet"),
+                   help="input statistics: data (train split's mean/std, default) or imagenet "
+                        "(what ImageNet-pretrained weights expect)")
     p.add_argument("--backbone-lr-factor", type=float,
                    help="backbone lr / head lr after unfreezing (default 0.1)")
     p.add_argument("--model-opt", action="append", default=[], metavar="KEY=VALUE",
                    help="model option, e.g. hidden=[512,256] or dropout=0.3 (repeatable)")
-    p.add_argument("--threads", type=int,
-                   help="CPU threads (default: the cores the load average leaves free, at least 1)")
-    p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
-                   help="NHWC memory format (default: on for conv models on the CPU)")
-    p.add_argument("--score-train-limit", type=int, metavar="N",
-                   help="re-score at most N training images for train_accuracy (default 10000)")
+    p.add_argument("--threads", type=int, help="CPU threads (default: all cores available)")
     p.add_argument("--resize", metavar="HxW",
-                   help="resize the images of a folder / CSV of mixed sizes to HxW")
+                   help="resize every image to HxW (bilinear): a folder / CSV of mixed sizes, or a "
+                        "named dataset (e.g. 32x32 MNIST; limit: 1 GiB of float32 in all)")
     p.add_argument("--strict", action="store_true", default=None,
                    help="refuse a folder / CSV holding corrupt images (default: skip and count them)")
     p.add_argument("--positive-class", metavar="NAME",
@@ -149,32 +142,24 @@ def _model_options(items: list[str]) -> dict:
 
 
 def _list_models(as_json: bool) -> int:
-    from cnnlab.models import list_models, model_description
+    from cnnlab.models import list_models, model_description, option_help
 
     names = list_models()
     if as_json:
-        print(json.dumps({"models": [{"name": n, "description": model_description(n)} for n in names]}))
-    else:
-        width = max(map(len, names))
-        for name in names:
-            print(f"{name:<{width}}  {model_description(name)}")
-    return 0
-
-
-def _list_recipes(as_json: bool) -> int:
-    from cnnlab.train.recipes import list_recipes
-
-    recipes = list_recipes()
-    if as_json:
-        print(json.dumps({"recipes": [
-            {"name": r.name, "data": r.data, "settings": r.settings, "target": r.target,
-             "measured": r.measured, "measurable_here": r.measurable_here, "notes": r.notes}
-            for r in recipes]}))
+        print(json.dumps({"models": [
+            {"name": n, "description": model_description(n),
+             "options": [{"name": o, "type": t, "default": d} for o, t, d in option_help(n)]}
+            for n in names]}))
         return 0
-    for r in recipes:
-        settings = ", ".join(f"{k}={v}" for k, v in r.settings.items())
-        print(f"{r.name} --data {r.data}\n  target:   {r.target}\n  measured: {r.measured}\n"
-              f"  settings: {settings}\n  {r.notes}")
+    width = max(map(len, names))
+    for name in names:
+        print(f"{name:<{width}}  {model_description(name)}")
+        options = option_help(name)
+        print(f"{'':<{width}}    options: " + (", ".join(f"{o}={d!r} ({t})" for o, t, d in options)
+                                               if options else "none"))
+    print("\nset options with --model-opt KEY=VALUE (repeatable). Or train your own network: "
+          "--model \"conv 3x3 32 p1; relu; maxpool 2; fc 10\" (the spec language of cnnlab arch; "
+          "docs/models.md)")
     return 0
 
 
@@ -182,25 +167,13 @@ def train_handler(args: argparse.Namespace) -> int:
     """Parse flags (over ``--config``) into a TrainConfig and run :func:`cnnlab.train.fit`."""
     if args.list_models:
         return _list_models(args.json)
-    if args.list_recipes:
-        return _list_recipes(args.json)
-    from cnnlab.train.threads import prefer_passive_wait
-
-    prefer_passive_wait()  # before torch is imported (docs/training.md, "Speed")
     from cnnlab.train import TrainConfig, fit
     from cnnlab.train.progress import show_progress
 
-    overrides = {f: getattr(args, f) for f in _config_fields(args) if getattr(args, f) is not None}
+    overrides = {f: getattr(args, f) for f in _FIELDS if getattr(args, f) is not None}
     if args.model_opt:
         overrides["model_cfg"] = _model_options(args.model_opt)
-    if args.recipe:  # the recipe's fields, then the --config file's, then the flags
-        from cnnlab.train.recipes import get_recipe
-
-        file_values = TrainConfig.read_yaml(args.config) if args.config else {}
-        recipe = get_recipe(args.recipe, overrides.get("data", file_values.get("data")))
-        values = {**recipe.settings, **file_values, **overrides, "recipe": recipe.name}
-        config = TrainConfig.from_dict(values, where=args.config or "cnnlab train")
-    elif args.config:
+    if args.config:
         config = TrainConfig.from_yaml(args.config, overrides)
     else:
         config = TrainConfig.from_dict(overrides, where="cnnlab train")

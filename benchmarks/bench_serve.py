@@ -1,0 +1,166 @@
+"""`cnnlab serve`: page load times in headless Chromium, API latency, 100 concurrent requests.
+
+Starts a real server (``cnnlab serve --port 0``) on a runs folder holding a tiny trained
+run (cnn3 on the 8x8 digits), then measures:
+
+- each page's load (navigation start to the load event) and time until its first result
+  is on screen (the page's own first API call answered and drawn), in Chromium;
+- the latency of each API route (median and 90th percentile of sequential requests;
+  the first, cold call of torch-backed routes reported apart);
+- the wall time of 100 concurrent /api/conv requests (all checked).
+
+Writes its section of benchmarks/RESULTS.md between the ``<!-- serve -->`` markers.
+
+Usage: python benchmarks/bench_serve.py [--repeats 20] [--no-write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from results import write_section  # noqa: E402  benchmarks/results.py
+from serve_helpers import ROOT, chrome, serving, train_tiny_run  # noqa: E402
+
+START, END = "<!-- serve -->", "<!-- /serve -->"
+FIRST_RESULT = {  # page -> JS condition true once its first result is drawn
+    "conv": 'document.querySelectorAll("[data-testid=conv-output] td").length > 0',
+    "solve": "true",
+    "arch": 'document.querySelectorAll("[data-testid=arch-table] tbody tr").length > 0',
+    "explore?run=digits": 'document.querySelectorAll("[data-testid=explore-filters] canvas").length > 0',
+}
+
+
+def post(url: str, path: str, body) -> tuple[float, int]:
+    data = json.dumps(body).encode()
+    t0 = time.perf_counter()
+    request = urllib.request.Request(url + path, data=data, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=120) as response:
+        response.read()
+        status = response.status
+    return time.perf_counter() - t0, status
+
+
+def get(url: str, path: str) -> float:
+    t0 = time.perf_counter()
+    with urllib.request.urlopen(url + path, timeout=120) as response:
+        response.read()
+    return time.perf_counter() - t0
+
+
+def digit_png() -> str:
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    pixels = np.kron(np.round(load_digits().images[0] / 16 * 255).astype(np.uint8), np.ones((35, 35), np.uint8))
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def api_cases() -> dict:
+    sheet = (ROOT / "examples" / "problems" / "sheet1.yaml").read_text()
+    return {
+        "conv 4×4, no steps": ("/api/conv", {"input": "1 2 0 1; 0 1 3 2; 2 1 0 1; 1 0 2 3", "kernel": "sobel_x",
+                                              "padding": 1}),
+        "conv 4×4 with every step (/conv page)": ("/api/conv", {"input": "1 2 0 1; 0 1 3 2; 2 1 0 1; 1 0 2 3",
+                                                                 "kernel": "1 0 -1; 1 1 0; 0 -1 1", "padding": 1,
+                                                                 "bias": -1, "steps": True, "max_cells": 4096}),
+        "pool 4×4 avg, exact, steps": ("/api/pool", {"input": "1 2 3 4; 5 6 7 8; 9 10 11 12; 13 14 15 16", "op": "avg",
+                                                     "size": 2, "exact": True, "steps": True}),
+        "act softmax": ("/api/act", {"input": "1 2 3", "fn": "softmax", "steps": True}),
+        "solve sheet1.yaml (JSON + HTML)": ("/api/solve", {"text": sheet, "render": "html"}),
+        "arch LeNet spec": ("/api/arch", {"spec": "conv 5x5 6 p2; relu; maxpool 2x2; conv 5x5 16; relu; maxpool 2x2; "
+                                                  "fc 120; fc 84; fc 10", "input": "1x28x28"}),
+        "arch torchvision resnet18": ("/api/arch", {"torchvision": "resnet18", "input": "3x224x224"}),
+        "quiz 3 problems": ("/api/quiz", {"topics": "conv,pool,shapes", "count": 3, "seed": 1}),
+        "explore predict (digits cnn3)": ("/api/explore/predict", {"run": "digits", "image": digit_png()}),
+    }
+
+
+def measure(repeats: int) -> dict:
+    out: dict = {"api": {}, "pages": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        train_tiny_run(Path(tmp) / "runs" / "digits")
+        with serving(Path(tmp) / "runs") as (url, _proc):
+            for name, (path, body) in api_cases().items():
+                cold, status = post(url, path, body)
+                assert status == 200, name
+                times = [post(url, path, body)[0] for _ in range(repeats)]
+                out["api"][name] = {"cold": cold, "median": statistics.median(times),
+                                    "p90": sorted(times)[int(0.9 * (len(times) - 1))]}
+            bodies = [{"input": [[(i * j + k) % 9 for k in range(6)] for j in range(6)], "kernel": "1 0; 0 -1",
+                       "padding": 1} for i in range(100)]
+            t0 = time.perf_counter()
+            with ThreadPoolExecutor(max_workers=100) as pool:
+                statuses = list(pool.map(lambda b: post(url, "/api/conv", b)[1], bodies))
+            out["concurrent"] = {"requests": 100, "seconds": time.perf_counter() - t0,
+                                 "all_ok": all(s == 200 for s in statuses)}
+            browser = chrome(Path(tmp) / "profile")
+            try:
+                for page, ready in FIRST_RESULT.items():
+                    loads, firsts = [], []
+                    for _ in range(3):
+                        t0 = time.perf_counter()
+                        browser.get(f"{url}/{page}")
+                        while not browser.execute_script(f"return {ready}"):
+                            time.sleep(0.02)
+                        firsts.append(time.perf_counter() - t0)
+                        nav = browser.execute_script("const n = performance.getEntriesByType('navigation')[0];"
+                                                     "return n.loadEventEnd - n.startTime;")
+                        loads.append(nav / 1000)
+                    out["pages"][page.split("?")[0]] = {"load": statistics.median(loads),
+                                                        "first_result": statistics.median(firsts)}
+            finally:
+                browser.quit()
+    return out
+
+
+def section(r: dict, repeats: int) -> str:
+    from cnnlab.report.machine import machine_info
+
+    m = machine_info()
+    ms = lambda s: f"{1000 * s:.0f} ms" if s >= 0.01 else f"{1000 * s:.1f} ms"  # noqa: E731
+    lines = [START, "## `cnnlab serve`: page loads, API latency, concurrency", "",
+             f"Machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, torch {m['torch']}; {m['date']}. "
+             "Shared machine: other jobs ran at the same time, so read these as orders of magnitude.", "",
+             "Page load in headless Chromium (median of 3; the server and browser on this machine):", "",
+             "| page | load event | first result drawn |", "|---|---:|---:|"]
+    for page, v in r["pages"].items():
+        lines.append(f"| /{page} | {ms(v['load'])} | {ms(v['first_result'])} |")
+    lines += ["", f"API latency, sequential requests from Python (median and 90th percentile of {repeats}; "
+                  "cold = the first call, which imports torch or builds the model):", "",
+              "| request | cold | median | p90 |", "|---|---:|---:|---:|"]
+    for name, v in r["api"].items():
+        lines.append(f"| {name} | {ms(v['cold'])} | {ms(v['median'])} | {ms(v['p90'])} |")
+    c = r["concurrent"]
+    lines += ["", f"{c['requests']} concurrent /api/conv requests (6×6 input): all answered correctly: "
+                  f"{c['all_ok']}; {c['seconds']:.2f} s for all of them.", END]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    text = section(measure(args.repeats), args.repeats)
+    print(text)
+    if not args.no_write:
+        write_section(text, START, END)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,20 @@
+"""``cnnlab serve``: the interactive pages and the JSON API (docs/serve.md).
+
+Needs the ``serve`` extra (Starlette, uvicorn), imported only when the app is built, so
+:mod:`cnnlab.serve.markdown` (used by the notebook display of results) needs neither.
+The pages are plain HTML, CSS and JavaScript in ``cnnlab/serve/static``, served by the
+app itself. torch is imported only when a run is explored.
+"""
+
+from __future__ import annotations
+
+__all__ = ["create_app", "MAX_BODY_BYTES"]
+
+MAX_BODY_BYTES = 2_000_000  # a problem file may be 1 MB; JSON escaping can nearly double it
+
+
+def create_app(runs_dir="runs", allowed_hosts=None):
+    """The ASGI app (see :func:`cnnlab.serve.app.create_app`)."""
+    from cnnlab.serve.app import create_app as _create_app
+
+    return _create_app(runs_dir, allowed_hosts)

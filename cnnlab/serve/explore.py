@@ -1,0 +1,153 @@
+"""What the /explore page shows of a trained run, computed by :mod:`cnnlab.explain`.
+
+The image a user draws or uploads arrives as PNG/JPEG bytes. It goes through
+:func:`cnnlab.explain.load_image`, the same conversion as ``cnnlab explain --image``
+(grey or RGB as the model takes, pixels scaled to [0, 1], resized to the training size),
+then is normalised with the run's own mean and std, as in training. Every array in the
+answers is channel-first nested lists, rounded to keep the JSON small.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cnnlab.errors import UsageError
+from cnnlab.serve.runs import ServedRun
+
+__all__ = ["run_info", "predict", "decode_image", "MAX_MAPS"]
+
+MAX_MAPS = 32  # channels of a layer whose feature maps are sent
+_MAGIC = {b"\x89PNG\r\n\x1a\n": ".png", b"\xff\xd8\xff": ".jpg"}
+
+
+def _round(a: np.ndarray, digits: int = 4) -> list:
+    return np.round(np.asarray(a, dtype=np.float64), digits).tolist()
+
+
+def _rf_rows(served: ServedRun) -> dict[str, dict]:
+    """Receptive field, jump and start of every named layer (cnnlab arch on the module)."""
+    from cnnlab.arch import analyze
+
+    try:
+        table = analyze(served.model, served.shape)
+    except UsageError:
+        return {}
+    return {row["name"]: {k: row.get(k) for k in ("receptive_field", "jump", "start", "output_shape")}
+            for row in table["layers"] if row.get("name")}
+
+
+def _test_accuracy(path: Path) -> float | None:
+    try:
+        return json.loads((path / "summary.json").read_text(encoding="utf-8")).get("test_accuracy")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def run_info(served: ServedRun, name: str) -> dict:
+    """The run's facts, conv layers (with receptive-field geometry) and first-layer filters."""
+    from cnnlab.explain import conv_layer_names, default_cam_layer
+    from cnnlab.explain.feature_maps import layer_table
+    from cnnlab.explain.filters import describe_filters, filter_weights, normalise_filters
+
+    meta = served.meta
+    with served.lock:
+        convs = conv_layer_names(served.model)
+        shapes = {row["name"]: row["shape"] for row in layer_table(served.model, served.shape)}
+        rf = _rf_rows(served)
+        info: dict[str, Any] = {
+            "run": name, "model": meta.get("model"), "data": meta.get("data"),
+            "classes": [str(c) for c in meta["classes"]], "input": list(served.shape),
+            "mean": [float(v) for v in meta["mean"]], "std": [float(v) for v in meta["std"]],
+            "test_accuracy": _test_accuracy(served.path), "params": meta.get("params"),
+            "layers": [{"name": n, "shape": shapes.get(n), **rf.get(n, {})} for n in convs],
+            "cam_layer": default_cam_layer(served.model) if convs else None, "filters": None}
+        if convs:
+            layer, w = filter_weights(served.model)  # (N, C, kh, kw)
+            info["filters"] = {"layer": layer, "shape": list(w.shape),
+                               "weights": _round(w, 5), "normalised": _round(normalise_filters(w), 3),
+                               "best_probe": [r["best_probe"] for r in describe_filters(w)]}
+    return info
+
+
+def decode_image(data: Any) -> tuple[bytes, str]:
+    """PNG or JPEG bytes (and their suffix) from base64 text or a ``data:`` URL."""
+    if not isinstance(data, str) or not data:
+        raise UsageError("image: give the picture as a data URL or base64 text (PNG or JPEG)")
+    if data.startswith("data:"):
+        _, _, data = data.partition(",")
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise UsageError("image: not valid base64") from None
+    for magic, suffix in _MAGIC.items():
+        if raw.startswith(magic):
+            return raw, suffix
+    raise UsageError("image: only PNG and JPEG pictures are read")
+
+
+def _load_input(served: ServedRun, data: Any) -> np.ndarray:
+    """The picture as the model's input in [0, 1], (C, H, W), exactly as ``cnnlab explain --image``."""
+    from cnnlab.explain import load_image
+
+    raw, suffix = decode_image(data)
+    C, H, W = served.shape
+    with tempfile.TemporaryDirectory(prefix="cnnlab-serve-") as tmp:
+        path = Path(tmp) / f"drawing{suffix}"
+        path.write_bytes(raw)
+        try:
+            return load_image(path, C, (H, W))
+        except UsageError as exc:  # the message names the temporary file: name the upload instead
+            raise UsageError(str(exc).replace(f"--image {path}", "the picture")) from None
+
+
+def predict(served: ServedRun, body: dict) -> dict:
+    """Probabilities, every conv layer's feature maps and Grad-CAM for one picture.
+
+    Body: ``image`` (data URL or base64 of a PNG/JPEG), optional ``target`` (class index
+    for Grad-CAM; default the predicted class). Maps: ``{"layer", "shape", "channels",
+    "maps": (min(K, 32), h, w), "min", "max"}`` per conv layer, before its activation.
+    """
+    import torch
+
+    from cnnlab.explain import conv_layer_names, default_cam_layer, feature_maps, grad_cam
+    from cnnlab.explain.gradcam import normalise_cam, upsample_cam
+    from cnnlab.explain.run import resolve_class
+    from cnnlab.train.metrics import to_normalised_tensor
+
+    if not isinstance(body, dict):
+        raise UsageError("the request body must be a JSON object")
+    unknown = set(body) - {"run", "image", "target"}
+    if unknown:
+        raise UsageError(f"unknown field {sorted(unknown)[0]!r}; fields: image, run, target")
+    x = _load_input(served, body.get("image"))  # (C, H, W)
+    classes = [str(c) for c in served.meta["classes"]]
+    target = body.get("target")
+    target = None if target is None else resolve_class(target, classes)
+    xt = to_normalised_tensor(x[None], served.meta["mean"], served.meta["std"])  # (1, C, H, W)
+    with served.lock, torch.no_grad():
+        names = conv_layer_names(served.model)
+        logits = served.model(xt)  # (1, classes)
+        prob = torch.softmax(logits, dim=1)[0]
+        maps = feature_maps(served.model, xt, names) if names else {}
+        cam = None
+        if names:
+            layer = default_cam_layer(served.model)
+            result = grad_cam(served.model, xt, layer, target)
+            heat = normalise_cam(upsample_cam(result.cam, served.shape[1:]))[0]  # (H, W)
+            cam = {"layer": layer, "target": int(result.target[0]), "heat": _round(heat.numpy(), 3),
+                   "raw_max": float(result.cam.max())}
+    layers = []
+    for name in names:
+        a = maps[name][0].numpy()  # (K, h, w)
+        layers.append({"layer": name, "shape": list(a.shape), "channels": int(a.shape[0]),
+                       "maps": _round(a[:MAX_MAPS], 3), "min": float(a.min()), "max": float(a.max())})
+    predicted = int(prob.argmax())
+    return {"input": _round(x, 4), "probabilities": [float(p) for p in prob],
+            "predicted": predicted, "label": classes[predicted], "maps": layers, "gradcam": cam}

@@ -1,0 +1,92 @@
+// cnnlab serve: helpers shared by the pages (no framework, nothing fetched from elsewhere).
+"use strict";
+
+const PAGES = [["conv", "Convolution"], ["solve", "Solve a sheet"], ["arch", "Architecture"], ["explore", "Explore a run"]];
+
+function nav(current) {
+  const header = document.createElement("header");
+  header.className = "top";
+  header.innerHTML = '<span class="brand">cnnlab</span>';
+  for (const [path, title] of PAGES) {
+    const a = document.createElement("a");
+    a.href = "/" + path; a.textContent = title;
+    if (path === current) a.className = "here";
+    header.appendChild(a);
+  }
+  document.body.prepend(header);
+}
+
+function $(id) { return document.querySelector(`[data-testid="${id}"]`); }
+
+function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "text") e.textContent = v;
+    else if (k === "html") e.innerHTML = v;
+    else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v);
+  }
+  for (const c of children) if (c != null) e.append(c);
+  return e;
+}
+
+async function api(path, body) {
+  const opts = body === undefined ? {} : {method: "POST", headers: {"Content-Type": "application/json"},
+                                          body: JSON.stringify(body)};
+  const response = await fetch(path, opts);
+  let data;
+  try { data = await response.json(); } catch (e) { data = {error: `HTTP ${response.status}`}; }
+  if (!response.ok) throw new Error(data.error || `HTTP ${response.status}`);
+  return data;
+}
+
+// A number as the CLI shows it: integers plain, others with up to 4 decimals.
+function num(v) {
+  if (v === null || v === undefined) return "·";
+  if (typeof v === "string") return v;
+  if (Array.isArray(v)) return "[" + v.map(num).join(", ") + "]";
+  if (Number.isInteger(v)) return String(v);
+  const s = v.toFixed(4).replace(/0+$/, "").replace(/\.$/, "");
+  return s === "-0" ? "0" : s;
+}
+// ASCII minus everywhere: a table cell's text is the value as the CLI writes it.
+const minus = (s) => s;
+const paren = (v) => (typeof v === "number" && v < 0 ? `(${num(v)})` : num(v));
+
+function download(name, text, type = "text/plain") {
+  const a = el("a", {href: URL.createObjectURL(new Blob([text], {type})), download: name});
+  document.body.append(a); a.click(); a.remove();
+}
+
+// Grey-scale picture of a 2-D array on a canvas (one canvas pixel per value).
+function drawArray(canvas, a, lo, hi, colour) {
+  const h = a.length, w = a[0].length;
+  canvas.width = w; canvas.height = h;
+  const ctx = canvas.getContext("2d"), img = ctx.createImageData(w, h);
+  if (lo === undefined) { lo = Math.min(...a.flat()); hi = Math.max(...a.flat()); }
+  const span = hi - lo || 1;
+  for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) {
+    const t = Math.max(0, Math.min(1, (a[i][j] - lo) / span)), p = 4 * (i * w + j);
+    const [r, g, b] = colour ? colour(t) : [255 * t, 255 * t, 255 * t];
+    img.data[p] = r; img.data[p + 1] = g; img.data[p + 2] = b; img.data[p + 3] = 255;
+  }
+  ctx.putImageData(img, 0, 0);
+}
+
+// "jet"-like colours for heat maps: blue -> cyan -> yellow -> red.
+function heat(t) {
+  const c = (x) => Math.round(255 * Math.max(0, Math.min(1, x)));
+  return [c(1.5 - Math.abs(4 * t - 3)), c(1.5 - Math.abs(4 * t - 2)), c(1.5 - Math.abs(4 * t - 1))];
+}
+
+// Receptive field geometry as `cnnlab arch` gives it: a number, or [h, w] when they differ.
+const axis = (v, i) => (Array.isArray(v) ? v[i] : v);
+function fieldOf(row, y, x) {
+  const out = [];
+  for (const [i, u] of [[0, y], [1, x]]) {
+    const rf = axis(row.receptive_field, i), jump = axis(row.jump, i), start = axis(row.start, i);
+    const centre = start + u * jump;
+    out.push([centre - (rf - 1) / 2, centre + (rf - 1) / 2]);
+  }
+  return out;  // [[top, bottom], [left, right]] in input pixels, possibly outside the image
+}

@@ -1,0 +1,143 @@
+"""/explore and its API on a real (tiny) trained run: numbers against torch, then the page in Chromium."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from serve_helpers import chrome, serving, train_tiny_run
+from test_serve_api import call
+from test_serve_pages import by_testid, wait
+
+torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
+
+
+def test_explore(tmp_path):
+    """One test, so that the run is trained once even when xdist spreads tests over workers."""
+    run = train_tiny_run(tmp_path / "runs" / "digits-cnn3")
+    with serving(tmp_path / "runs") as (url, _proc):
+        check_info_and_prediction(url, run)
+        check_page(url, tmp_path)
+
+
+def png_data_url(pixels: np.ndarray) -> str:
+    """(H, W) uint8 grey pixels as a PNG data URL."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(pixels, mode="L").save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def reference(run: Path, x: np.ndarray):
+    """Probabilities and first-conv maps of the run's checkpoint for x (1, 8, 8) in [0, 1], by hand."""
+    from cnnlab.models import get_model
+
+    meta = json.loads((run / "model.json").read_text())
+    model = get_model(meta["model"], meta["in_channels"], meta["num_classes"], tuple(meta["input_size"]))
+    state = torch.load(run / "best.pt", weights_only=True)
+    model.load_state_dict(state)
+    model.eval()
+    xn = (torch.tensor(x[None], dtype=torch.float32) - meta["mean"][0]) / meta["std"][0]
+    with torch.no_grad():
+        prob = torch.softmax(model(xn), 1)[0].numpy()
+    w, b = state["features.0.weight"], state["features.0.bias"]
+    maps = torch.nn.functional.conv2d(xn, w, b, padding=2)[0].numpy()
+    return prob, maps, w.numpy()
+
+
+def check_info_and_prediction(url: str, run: Path) -> None:
+    """The API's numbers against the run's checkpoint run by hand in torch."""
+    status, info = call(url, "/api/explore/info?run=digits-cnn3")
+    assert status == 200 and info["input"] == [1, 8, 8] and info["classes"] == [str(i) for i in range(10)]
+    assert [l["name"] for l in info["layers"]] == ["features.0", "features.3", "features.6"]
+    # cnn3: conv 5x5 p2 -> field 5, jump 1; maxpool 2 -> 6, jump 2; conv 5x5 -> 6 + 4*2 = 14
+    assert [(l["receptive_field"], l["jump"]) for l in info["layers"][:2]] == [(5, 1), (14, 2)]
+
+    from sklearn.datasets import load_digits
+
+    digit = load_digits().images[0]  # (8, 8) values 0..16
+    pixels = np.round(digit / 16 * 255).astype(np.uint8)
+    x = (pixels / 255.0).astype(np.float32)[None]  # what the server must feed: no resize at 8x8
+    status, doc = call(url, "/api/explore/predict", {"run": "digits-cnn3", "image": png_data_url(pixels)})
+    assert status == 200
+    prob, maps, weights = reference(run, x)
+    np.testing.assert_allclose(doc["input"], x, atol=1e-4)
+    np.testing.assert_allclose(doc["probabilities"], prob, atol=1e-5)
+    assert doc["predicted"] == int(prob.argmax())
+    first = doc["maps"][0]
+    assert first["layer"] == "features.0" and first["channels"] == 32
+    np.testing.assert_allclose(first["maps"], maps, atol=2e-3)  # sent rounded to 3 decimals
+    np.testing.assert_allclose(info["filters"]["weights"], weights, atol=1e-5)
+    heat = np.asarray(doc["gradcam"]["heat"])
+    assert heat.shape == (8, 8) and heat.min() >= 0 and heat.max() in (0, 1)
+
+    # a bigger picture is resized as `cnnlab explain --image` does; a wrong shape is refused
+    big = np.kron(pixels, np.ones((4, 4), np.uint8))  # 32x32
+    assert call(url, "/api/explore/predict", {"run": "digits-cnn3", "image": png_data_url(big)})[0] == 200
+    status, bad = call(url, "/api/explore/predict", {"run": "digits-cnn3", "image": png_data_url(big[:, :16])})
+    assert status == 400 and "aspect ratio" in bad["error"]
+    status, bad = call(url, "/api/explore/predict", {"run": "digits-cnn3", "image": "data:image/gif;base64,R0lGODlh"})
+    assert status == 400 and "PNG and JPEG" in bad["error"]
+
+
+def check_page(url: str, tmp: Path) -> None:
+    """Draw, read the probabilities, click a unit, upload a picture: in Chromium."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    browser = chrome(tmp / "profile")
+    try:
+        browser.get(url + "/explore?run=digits-cnn3")
+        wait(browser, lambda b: "cnn3 on digits" in by_testid(b, "explore-info").text, 60)
+        wait(browser, lambda b: len(by_testid(b, "explore-filters").find_elements(By.TAG_NAME, "canvas")) == 32)
+        canvas = by_testid(browser, "explore-canvas")
+        strokes = ActionChains(browser).move_to_element_with_offset(canvas, -10, -90).click_and_hold()
+        for dx, dy in [(0, 40), (0, 40), (0, 40), (0, 40)]:  # a vertical bar: a "1"
+            strokes = strokes.move_by_offset(dx, dy)
+        strokes.release().perform()
+        wait(browser, lambda b: by_testid(b, "explore-prediction").get_attribute("data-predicted"), 60)
+        shown = {e.get_attribute("data-class"): float(e.text)
+                 for e in by_testid(browser, "explore-prediction").find_elements(By.CSS_SELECTOR, "[data-class]")}
+        # the same drawing through the API gives the probabilities the page shows
+        drawing = browser.execute_script(
+            'return document.querySelector("[data-testid=explore-canvas]").toDataURL("image/png")')
+        status, doc = call(url, "/api/explore/predict", {"run": "digits-cnn3", "image": drawing})
+        assert status == 200
+        assert [shown[str(k)] for k in range(10)] == pytest.approx(doc["probabilities"], abs=1e-4)
+        maps = by_testid(browser, "explore-maps").find_elements(By.CSS_SELECTOR, "[data-layer='features.3'] canvas")
+        assert len(maps) == 32
+        # 56-pixel canvas of a 4x4 map, offsets from its centre: unit (row 3, column 3)
+        ActionChains(browser).move_to_element_with_offset(maps[0], 20, 20).click().perform()
+        region = json.loads(wait(browser, lambda b: by_testid(b, "explore-rf").get_attribute("data-region")))
+        # features.3: field 14, jump 2, start 0.5 -> unit 2 centred on pixel 4.5: rows -2..11, clipped to 0..7
+        assert region == [0, 7, 0, 7]
+        ActionChains(browser).move_to_element_with_offset(by_testid(browser, "explore-maps").find_elements(
+            By.CSS_SELECTOR, "[data-layer='features.0'] canvas")[0], -27, -27).click().perform()  # unit (0, 0)
+        wait(browser, lambda b: json.loads(by_testid(b, "explore-rf").get_attribute("data-region")) == [0, 2, 0, 2])
+        browser.save_screenshot(str(tmp / "explore.png"))
+        import os
+
+        if os.environ.get("CNNLAB_SCREENSHOTS"):
+            browser.save_screenshot(str(Path(os.environ["CNNLAB_SCREENSHOTS"]) / "explore.png"))
+        # an uploaded picture goes the same way
+        from PIL import Image
+
+        upload = tmp / "three.png"
+        Image.fromarray(np.kron(np.eye(8, dtype=np.uint8) * 255, np.ones((4, 4), np.uint8))).save(upload)
+        by_testid(browser, "explore-upload").send_keys(str(upload))
+        from test_serve_api import call as api_call
+
+        expected = api_call(url, "/api/explore/predict", {"run": "digits-cnn3",
+                                                          "image": png_data_url(np.asarray(Image.open(upload)))})[1]
+        wait(browser, lambda b: [float(e.text) for e in by_testid(b, "explore-prediction").find_elements(
+            By.CSS_SELECTOR, "[data-class]")] == pytest.approx(expected["probabilities"], abs=1e-4), 60)
+    finally:
+        browser.quit()

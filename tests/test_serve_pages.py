@@ -1,0 +1,213 @@
+"""The /conv, /solve and /arch pages in headless Chromium: type, click, read, compare with the CLI.
+
+Screenshots go to the test's temporary folder (and to $CNNLAB_SCREENSHOTS when set, which
+is how docs/img is made).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from cnnlab.cli.main import main as cli_main
+from serve_helpers import ROOT, chrome, serving
+
+pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """(base URL, browser, screenshot folder): one server and one browser for the module."""
+    tmp = tmp_path_factory.mktemp("pages")
+    browser = chrome(tmp / "profile")
+    try:
+        with serving(tmp / "runs") as (url, _proc):
+            yield url, browser, tmp
+    finally:
+        browser.quit()
+
+
+def shot(site, name: str) -> None:
+    _, browser, tmp = site
+    browser.save_screenshot(str(tmp / f"{name}.png"))
+    if os.environ.get("CNNLAB_SCREENSHOTS"):
+        browser.save_screenshot(str(Path(os.environ["CNNLAB_SCREENSHOTS"]) / f"{name}.png"))
+
+
+def cli(argv: list[str], capsys):
+    capsys.readouterr()
+    assert cli_main(argv) in (0, 1)
+    return json.loads(capsys.readouterr().out)
+
+
+def by_testid(browser, testid: str):
+    from selenium.webdriver.common.by import By
+
+    return browser.find_element(By.CSS_SELECTOR, f'[data-testid="{testid}"]')
+
+
+def wait(browser, condition, timeout: float = 30):
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(browser, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda b: condition(b))
+
+
+def fill(browser, testid: str, text: str) -> None:
+    box = by_testid(browser, testid)
+    box.clear()
+    box.send_keys(text)
+
+
+def output_cells(browser) -> list[str]:
+    from selenium.webdriver.common.by import By
+
+    return [td.text for td in by_testid(browser, "conv-output").find_elements(By.TAG_NAME, "td")]
+
+
+def number_text(v: float) -> str:
+    """How the page writes a number: integers plain, else up to 4 decimals."""
+    if isinstance(v, str):  # an exact value, "5/8"
+        return v
+    return str(int(v)) if float(v).is_integer() else f"{v:.4f}".rstrip("0").rstrip(".")
+
+
+def test_conv_page(site, capsys):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    url, browser, _ = site
+    browser.get(url + "/conv")
+    wait(browser, lambda b: output_cells(b))  # the page computes its example on load
+    fill(browser, "conv-input", "0 1 2 3; 4 5 6 7; 8 9 10 11; 12 13 14 15")
+    fill(browser, "conv-kernel", "1 0 -1; 2 0 -2; 1 0 -1")
+    fill(browser, "conv-padding", "1")
+    fill(browser, "conv-stride", "2")
+    fill(browser, "conv-bias", "")
+    by_testid(browser, "conv-flip").click()
+    by_testid(browser, "conv-run").click()
+    expected = cli(["conv", "--input", "0 1 2 3; 4 5 6 7; 8 9 10 11; 12 13 14 15", "--kernel", "1 0 -1; 2 0 -2; 1 0 -1",
+                    "--padding", "1", "--stride", "2", "--flip", "--steps", "--max-cells", "100", "--format", "json"],
+                   capsys)
+    want = [number_text(v) for row in expected["output"] for v in row]
+    wait(browser, lambda b: output_cells(b) == want)
+
+    cells = by_testid(browser, "conv-output").find_elements(By.TAG_NAME, "td")
+    cells[3].click()
+    cell = expected["steps"]["cells"][3]
+    step = by_testid(browser, "conv-step").text
+    assert "cell 4 of 4: output row 2, column 2" in step
+    products = [number_text(p) for row in cell["products"][0] for p in row]
+    assert all(p in step for p in products) and f"sum = {number_text(cell['sum'])}" in step
+    window = [td.text for td in by_testid(browser, "conv-padded").find_elements(By.CSS_SELECTOR, "td.win")]
+    assert window == [number_text(v) for row in cell["window"][0] for v in row]
+    shot(site, "conv")
+
+    by_testid(browser, "conv-step-prev").click()
+    assert "cell 3 of 4" in by_testid(browser, "conv-step").text
+    browser.find_element(By.TAG_NAME, "body").send_keys(Keys.ARROW_LEFT)
+    assert "cell 2 of 4" in by_testid(browser, "conv-step").text
+    by_testid(browser, "conv-step-next").click()
+    assert "cell 3 of 4" in by_testid(browser, "conv-step").text
+    by_testid(browser, "conv-play").click()  # the animation runs on to the last cell
+    wait(browser, lambda b: "cell 4 of 4" in by_testid(b, "conv-step").text)
+
+    # pooling in the same view
+    from selenium.webdriver.support.ui import Select
+
+    Select(by_testid(browser, "conv-op")).select_by_value("avg")
+    fill(browser, "conv-input", "1 2 3; 4 5 6; 7 8 10")
+    fill(browser, "conv-size", "2")
+    fill(browser, "conv-stride", "1")
+    fill(browser, "conv-padding", "0")
+    by_testid(browser, "conv-exact").click()
+    by_testid(browser, "conv-run").click()
+    pooled = cli(["pool", "--input", "1 2 3; 4 5 6; 7 8 10", "--op", "avg", "--size", "2", "--stride", "1",
+                  "--exact", "--format", "json"], capsys)
+    assert pooled["exact"][1][1] == "29/4"  # (5 + 6 + 8 + 10) / 4 stays a fraction
+    wait(browser, lambda b: output_cells(b) == [number_text(v) for row in pooled["exact"] for v in row])
+    cells = by_testid(browser, "conv-output").find_elements(By.TAG_NAME, "td")
+    cells[1].click()
+    assert "(2 + 3 + 5 + 6) / 4 = 16 / 4 = 4" in by_testid(browser, "conv-step").text
+    assert "⌊(3 + 2·0 − 1·(2 − 1) − 1) / 1⌋ + 1 = 2" in by_testid(browser, "conv-formula").text
+
+    # a mistake shows the CLI's message
+    fill(browser, "conv-input", "1 2; 3")
+    by_testid(browser, "conv-run").click()
+    wait(browser, lambda b: by_testid(b, "conv-error").text.startswith("error: input"))
+
+    # every built-in example is valid input and shows its first worked cell
+    examples = Select(by_testid(browser, "conv-example"))
+    for option in [o.get_attribute("value") for o in examples.options if o.get_attribute("value")]:
+        before = by_testid(browser, "conv-cli").text
+        examples.select_by_value(option)
+        wait(browser, lambda b: by_testid(b, "conv-cli").text != before and by_testid(b, "conv-step").text.startswith("cell 1 of"))
+        assert by_testid(browser, "conv-error").text == "", option
+
+
+def test_solve_page(site, capsys):
+    from selenium.webdriver.common.by import By
+
+    url, browser, _ = site
+    path = ROOT / "examples" / "problems" / "wrong_key.yaml"
+    expected = cli(["solve", str(path), "--format", "json"], capsys)
+    browser.get(url + "/solve")
+    box = by_testid(browser, "solve-text")
+    box.clear()
+    browser.execute_script("arguments[0].value = arguments[1]", box, path.read_text())
+    by_testid(browser, "solve-run").click()
+    parts = wait(browser, lambda b: by_testid(b, "solve-parts").find_elements(By.CSS_SELECTOR, "[data-part-id]"))
+    shown = [(p.get_attribute("data-part-id"), p.get_attribute("data-correct")) for p in parts]
+    marks = {None: "none", True: "true", False: "false"}
+    assert shown == [(p["id"], marks[p["correct"]]) for p in expected["parts"]]
+    diagnosed = [p for p in expected["parts"] if p["diagnosis"]]
+    assert diagnosed and diagnosed[0]["diagnosis"] in by_testid(browser, "solve-parts").text
+    assert f"({expected['parts'][0]['id']})" in by_testid(browser, "solve-worked").text
+    shot(site, "solve")
+
+    # a new quiz: the topics of `cnnlab quiz`; questions first, the key on request
+    from cnnlab.problems.quiz import TOPICS
+
+    boxes = wait(browser, lambda b: by_testid(b, "quiz-topics").find_elements(By.TAG_NAME, "input"))
+    assert [box.get_attribute("value") for box in boxes] == list(TOPICS)
+    by_testid(browser, "quiz-new").click()
+    wait(browser, lambda b: by_testid(b, "quiz-questions").text.strip())
+    key = by_testid(browser, "quiz-key")
+    assert not key.is_displayed()
+    by_testid(browser, "quiz-show-key").click()
+    assert key.is_displayed() and key.text.strip()
+
+
+def test_arch_page(site, capsys):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    url, browser, _ = site
+    spec = "conv 3x3 8 p1; relu; maxpool 2x2; conv 3x3 16; gap; fc 10"
+    expected = cli(["arch", spec, "--input", "3x16x16", "--format", "json"], capsys)
+    browser.get(url + "/arch")
+    fill(browser, "arch-spec", spec)
+    fill(browser, "arch-input", "3x16x16")
+    by_testid(browser, "arch-run").click()
+    rows = wait(browser, lambda b: [r for r in by_testid(b, "arch-table").find_elements(By.CSS_SELECTOR, "tbody tr")
+                                    if r.text.startswith("1 conv 3x3 8 p1")] and
+                by_testid(b, "arch-table").find_elements(By.CSS_SELECTOR, "tbody tr"))
+    assert len(rows) == len(expected["layers"])
+    for row, layer in zip(rows, expected["layers"]):
+        tds = [td.text for td in row.find_elements(By.TAG_NAME, "td")]
+        assert tds[1] == layer["spec"] and tds[7] == f"{layer['params']:,}"
+        assert tds[2] == "×".join(map(str, layer["output_shape"]))
+    assert by_testid(browser, "arch-total-params").text == f"{expected['total_params']:,}"
+    ActionChains(browser).move_to_element(rows[3]).perform()
+    layer = expected["layers"][3]  # conv 3x3 16 on 8x8 -> 6x6; centre unit (3, 3), counted from 1
+    rf, jump, start = layer["receptive_field"], layer["jump"], layer["start"]
+    centre = start + 2 * jump
+    top = int(centre - (rf - 1) / 2)
+    text = by_testid(browser, "arch-rf-text").text
+    assert f"layer 4 ({layer['spec']})" in text and f"receptive field {rf}×{rf}, jump {jump}" in text
+    assert f"input rows {top + 1} to {top + rf}" in text
+    shot(site, "arch")
