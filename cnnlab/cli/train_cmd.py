@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from cnnlab.cli.argtypes import add_output_format
@@ -24,6 +25,9 @@ TRAIN_EXAMPLES = """examples:
   cnnlab train --data mnist --model "conv 3x3 32 p1; relu; maxpool 2; fc 128; dropout 0.3"   # your own CNN
   cnnlab train --data digits --model net.yaml --weights runs/fm/best.safetensors --freeze
   cnnlab train --config run.yaml --lr 3e-4        # flags override the YAML file
+  cnnlab train --list-recipes
+  cnnlab train --data mnist --recipe fast --seed 1  # >= 99% test accuracy in one epoch
+  cnnlab train --data fashion-mnist --recipe fast --epochs 3   # flags override the recipe
   cnnlab train --data tiles/ --model cnn3 --resize 64x64 --strict   # corrupt image -> error
 
 An interrupted run continues from its last checkpoint when started again with the
@@ -38,12 +42,14 @@ EVALUATE_EXAMPLES = """examples:
   cnnlab evaluate runs/mnist-run --data fashion-mnist
 """
 
-# CLI flag -> TrainConfig field (flags left out are not overridden)
-_FIELDS = ("data", "model", "epochs", "batch_size", "optimizer", "lr", "momentum",
-           "weight_decay", "schedule", "step_size", "gamma", "patience", "augment", "seed",
-           "device", "amp", "out", "val_fraction", "limit", "data_dir", "loss", "weights",
-           "freeze", "unfreeze_after", "backbone_lr_factor", "threads", "resize", "strict", "positive_class",
-           "normalize")
+
+def _config_fields(args: argparse.Namespace) -> list[str]:
+    """TrainConfig fields that have a flag of the same name (flags left out override nothing)."""
+    import dataclasses
+
+    from cnnlab.train.config import TrainConfig
+
+    return [f.name for f in dataclasses.fields(TrainConfig) if hasattr(args, f.name)]
 
 
 def register(subparsers) -> None:
@@ -59,11 +65,17 @@ def register(subparsers) -> None:
                                    "holding one, or a YAML list (docs/models.md)")
     p.add_argument("--list-models", action="store_true",
                    help="print the models with their options (types, defaults) and exit")
+    p.add_argument("--recipe", metavar="NAME",
+                   help="a named configuration for --data (see --list-recipes); flags override it")
+    p.add_argument("--list-recipes", action="store_true",
+                   help="print the recipes with their target accuracy and measured time, and exit")
     p.add_argument("--epochs", type=int, help="passes over the training split (default 5)")
     p.add_argument("--batch-size", type=int, help="examples per step (default 64)")
     p.add_argument("--optimizer", choices=("sgd", "adam", "adamw"), help="default adam")
     p.add_argument("--lr", type=float, help="learning rate (peak for onecycle; default 1e-3)")
     p.add_argument("--momentum", type=float, help="SGD momentum (default 0.9)")
+    p.add_argument("--beta1", type=float, help="Adam/AdamW beta1 (default 0.9)")
+    p.add_argument("--beta2", type=float, help="Adam/AdamW beta2 (default 0.999)")
     p.add_argument("--weight-decay", type=float, help="default 0")
     p.add_argument("--schedule", choices=("none", "step", "cosine", "onecycle"), help="default none")
     p.add_argument("--step-size", type=int, help="epochs between decays of --schedule step")
@@ -95,7 +107,15 @@ def register(subparsers) -> None:
                    help="backbone lr / head lr after unfreezing (default 0.1)")
     p.add_argument("--model-opt", action="append", default=[], metavar="KEY=VALUE",
                    help="model option, e.g. hidden=[512,256] or dropout=0.3 (repeatable)")
-    p.add_argument("--threads", type=int, help="CPU threads (default: all cores available)")
+    p.add_argument("--threads", type=int,
+                   help="CPU threads (default: the cores the load average leaves free, at least 1)")
+    p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
+                   help="NHWC memory format (default: on for conv models on the CPU)")
+    p.add_argument("--score-train-limit", type=int, metavar="N",
+                   help="re-score at most N training images for train_accuracy (default 10000)")
+    p.add_argument("--nproc", type=int, metavar="N",
+                   help="train data-parallel in N processes (torch.distributed; --batch-size "
+                        "is the global batch; docs/distributed.md)")
     p.add_argument("--resize", metavar="HxW",
                    help="resize every image to HxW (bilinear): a folder / CSV of mixed sizes, or a "
                         "named dataset (e.g. 32x32 MNIST; limit: 1 GiB of float32 in all)")
@@ -163,17 +183,46 @@ def _list_models(as_json: bool) -> int:
     return 0
 
 
+def _list_recipes(as_json: bool) -> int:
+    from cnnlab.train.recipes import list_recipes
+
+    recipes = list_recipes()
+    if as_json:
+        print(json.dumps({"recipes": [
+            {"name": r.name, "data": r.data, "settings": r.settings, "target": r.target,
+             "measured": r.measured, "measurable_here": r.measurable_here, "notes": r.notes}
+            for r in recipes]}))
+        return 0
+    for r in recipes:
+        settings = ", ".join(f"{k}={v}" for k, v in r.settings.items())
+        print(f"{r.name} --data {r.data}\n  target:   {r.target}\n  measured: {r.measured}\n"
+              f"  settings: {settings}\n  {r.notes}")
+    return 0
+
+
 def train_handler(args: argparse.Namespace) -> int:
     """Parse flags (over ``--config``) into a TrainConfig and run :func:`cnnlab.train.fit`."""
     if args.list_models:
         return _list_models(args.json)
+    if args.list_recipes:
+        return _list_recipes(args.json)
+    from cnnlab.train.threads import prefer_passive_wait
+
+    prefer_passive_wait()  # before torch is imported (docs/training.md, "Speed")
     from cnnlab.train import TrainConfig, fit
     from cnnlab.train.progress import show_progress
 
-    overrides = {f: getattr(args, f) for f in _FIELDS if getattr(args, f) is not None}
+    overrides = {f: getattr(args, f) for f in _config_fields(args) if getattr(args, f) is not None}
     if args.model_opt:
         overrides["model_cfg"] = _model_options(args.model_opt)
-    if args.config:
+    if args.recipe:  # the recipe's fields, then the --config file's, then the flags
+        from cnnlab.train.recipes import get_recipe
+
+        file_values = TrainConfig.read_yaml(args.config) if args.config else {}
+        recipe = get_recipe(args.recipe, overrides.get("data", file_values.get("data")))
+        values = {**recipe.settings, **file_values, **overrides, "recipe": recipe.name}
+        config = TrainConfig.from_dict(values, where=args.config or "cnnlab train")
+    elif args.config:
         config = TrainConfig.from_yaml(args.config, overrides)
     else:
         config = TrainConfig.from_dict(overrides, where="cnnlab train")
@@ -181,13 +230,26 @@ def train_handler(args: argparse.Namespace) -> int:
         from cnnlab.train.runs import default_run_dir
 
         config.out = str(default_run_dir(config.model, config.data))
+    dist = None
+    if args.nproc is not None or "WORLD_SIZE" in os.environ:  # data-parallel (docs/distributed.md)
+        from cnnlab.train.distributed import from_cli
+
+        dist = from_cli(config, args.nproc, ["--json"] if args.json else [])
+        if isinstance(dist, int):  # this process launched the ranks: their exit status
+            return dist
     try:
         result = fit(config, progress=show_progress(not args.json),
-                     log=None if args.json else print)
+                     log=None if args.json else print, dist=dist)
+    except UsageError:
+        if dist is not None and not dist.is_main:
+            return 2  # rank 0 meets the same error and prints it once
+        raise
     except KeyboardInterrupt:
         print(f"error: interrupted; run the same command with --out {config.out} to resume "
               f"from the last finished epoch", file=sys.stderr)
         return 130
+    if dist is not None and not dist.is_main:
+        return 0
     if args.json:
         print(json.dumps(result.summary))
     else:

@@ -36,7 +36,11 @@ model takes it. --sampler grid takes every choice and 3 points of each continuou
 The study is kept in <out>/study.db (or --storage); running the same command again
 continues it. Each trial is a run folder <out>/<study>/trial-NNNN (cnnlab evaluate works
 on it); the table, pictures, report.html and results.json go to <out>/<study>/.
-Several machines sharing one --storage should each get their own --seed.
+Any number of workers (processes, machines) may run the same command with the same
+--storage: each trial is numbered once by the database and draws its values from
+(--seed, trial number), so workers never repeat each other's trials; a worker killed
+mid-trial stops its heartbeat and its trial is marked failed (after 3 missed beats) by
+the next worker. PostgreSQL URLs need: pip install 'cnnlab[distributed]'.
 """
 
 
@@ -77,6 +81,9 @@ def register(subparsers) -> None:
                    help="CPU threads per trial (default: all cores available)")
     p.add_argument("--data-dir", metavar="PATH", help="folder to look for named datasets in first")
     p.add_argument("--out", metavar="DIR", help="study folder (default runs/tune-<model>-<data>)")
+    p.add_argument("--heartbeat", type=positive_float, default=60.0, metavar="S",
+                   help="seconds between a running trial's heartbeats; a trial silent for 3 "
+                        "beats is marked failed by another worker (default 60)")
     add_output_format(p, help="text, or json: the last line of stdout is one JSON object with the results")
     p.set_defaults(func=handle)
 
@@ -94,9 +101,13 @@ def handle(args: argparse.Namespace) -> int:
         data=args.data, model=args.model, trials=trials, timeout=args.timeout, epochs=args.epochs,
         space=args.space, storage=args.storage, study=args.study, sampler=args.sampler,
         pruner=args.pruner, metric=args.metric, seed=args.seed, limit=args.limit,
-        device=args.device, threads=args.threads, out=args.out, data_dir=args.data_dir)
+        device=args.device, threads=args.threads, out=args.out, data_dir=args.data_dir,
+        heartbeat=args.heartbeat)
     result = run_study(config)
     print(terminal_table(result))
+    if len(result.trials) > result.ran:  # others share the study: say which trials were ours
+        shown = ", ".join(map(str, result.ran_trials)) or "none"
+        print(f"this worker ran {result.ran} of the study's {len(result.trials)} trials: {shown}")
     print(f"\nreport: {result.report}\nstudy folder: {result.study_dir} ({result.total_seconds:.1f} s)")
     if args.json:
         print(json.dumps(result.as_json()))

@@ -7,7 +7,6 @@ FILE`` gives any of them in YAML) and a run folder is resumed only by the same c
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 import types
 import typing
@@ -26,7 +25,8 @@ LOSSES = ("cross_entropy", "nll")
 NORMALIZE = ("data", "imagenet")
 # Fields that may change between an interrupted run and its resumption.
 # strict changes nothing it lets through; positive_class only names what the metrics report
-RESUME_IGNORES = ("out", "device", "threads", "strict", "positive_class")
+# recipe only names where the settings came from (the settings themselves are compared)
+RESUME_IGNORES = ("out", "device", "threads", "strict", "positive_class", "recipe")
 
 
 @dataclass
@@ -39,7 +39,9 @@ class TrainConfig:
     batch_size: int = 64  # examples per optimizer step
     optimizer: str = "adam"  # sgd | adam | adamw
     lr: float = 1e-3  # learning rate (the peak rate for onecycle)
-    momentum: float = 0.9  # SGD momentum (Adam's beta1 is left at 0.9)
+    momentum: float = 0.9  # SGD momentum
+    beta1: float = 0.9  # Adam/AdamW first-moment decay (onecycle cycles it 0.95 -> 0.85 -> 0.95)
+    beta2: float = 0.999  # Adam/AdamW second-moment decay
     weight_decay: float = 0.0  # L2 penalty (decoupled for adamw)
     schedule: str = "none"  # none | step (x gamma every step_size epochs) | cosine | onecycle
     step_size: int | None = None  # epochs between step decays; default max(1, epochs // 3)
@@ -64,6 +66,9 @@ class TrainConfig:
     resize: str | None = None  # "HxW": resize the images of a folder / CSV of mixed sizes
     strict: bool = False  # refuse a folder / CSV with corrupt images instead of skipping them
     positive_class: str | None = None  # two classes: the class of precision/recall/F1/ROC-AUC
+    recipe: str | None = None  # the named recipe these settings started from (--list-recipes)
+    channels_last: bool | None = None  # NHWC memory format; None: on for conv models on CPU
+    score_train_limit: int | None = 10_000  # train images re-scored at the end (fixed sample); None: all
     normalize: str = "data"  # data (train-split mean/std) | imagenet (what pretrained weights expect)
 
     # --- building ------------------------------------------------------------------
@@ -94,6 +99,13 @@ class TrainConfig:
     @classmethod
     def from_yaml(cls, path: str | Path, overrides: dict[str, Any] | None = None) -> "TrainConfig":
         """Read a YAML file of TrainConfig fields (safe loader); ``overrides`` win."""
+        values = cls.read_yaml(path)
+        values.update(overrides or {})
+        return cls.from_dict(values, where=str(path))
+
+    @staticmethod
+    def read_yaml(path: str | Path) -> dict[str, Any]:
+        """The mapping of settings a YAML file holds (not yet checked); UsageError otherwise."""
         import yaml
 
         path = Path(path)
@@ -105,8 +117,7 @@ class TrainConfig:
             raise UsageError(f"config file {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
         if not isinstance(values, dict):
             raise UsageError(f"config file {path} must hold a mapping of settings")
-        values.update(overrides or {})
-        return cls.from_dict(values, where=str(path))
+        return values
 
     def validate(self) -> None:
         """Raise UsageError for a setting no run can use."""
@@ -132,6 +143,10 @@ class TrainConfig:
         need(self.optimizer in OPTIMIZERS, f"--optimizer must be one of {', '.join(OPTIMIZERS)}")
         need(self.lr > 0, f"--lr must be > 0, got {self.lr}")
         need(0 <= self.momentum < 1, f"--momentum must be in [0, 1), got {self.momentum}")
+        need(0 <= self.beta1 < 1 and 0 <= self.beta2 < 1,
+             f"beta1 and beta2 must be in [0, 1), got {self.beta1} and {self.beta2}")
+        need(self.score_train_limit is None or self.score_train_limit >= 1,
+             f"score_train_limit must be >= 1, got {self.score_train_limit}")
         need(self.weight_decay >= 0, f"--weight-decay must be >= 0, got {self.weight_decay}")
         need(self.schedule in SCHEDULES, f"--schedule must be one of {', '.join(SCHEDULES)}")
         need(self.step_size is None or self.step_size >= 1, "step_size must be >= 1")
@@ -181,13 +196,11 @@ class TrainConfig:
         return {k: v for k, v in self.to_dict().items() if k not in RESUME_IGNORES}
 
     def default_threads(self) -> int:
-        """CPU threads for torch: ``threads`` or the cores this process may run on."""
-        if self.threads:
-            return self.threads
-        try:
-            return len(os.sched_getaffinity(0))
-        except AttributeError:  # not Linux
-            return os.cpu_count() or 1
+        """CPU threads for torch: ``threads``, or what the machine's load leaves free
+        (see :func:`cnnlab.train.threads.choose_threads`)."""
+        from cnnlab.train.threads import choose_threads
+
+        return self.threads or choose_threads()[0]
 
 
 def _coerce(name: str, value: Any, hint: Any, where: str) -> Any:

@@ -13,8 +13,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+import os
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -26,7 +28,6 @@ from torch import nn
 from cnnlab.errors import UsageError
 from cnnlab.models import count_params, count_trainable, get_model, load_pretrained, param_groups
 from cnnlab.models.pretrained import write_safetensors
-from cnnlab.train import plots
 from cnnlab.train.augment import augment_batch, parse_augment
 from cnnlab.train.checkpoint import CHECKPOINT_VERSION, load_state, save_state
 from cnnlab.train.config import TrainConfig
@@ -34,9 +35,12 @@ from cnnlab.train.metrics import predict_logits, safe_std, summarise_logits, to_
 from cnnlab.train.optim import PER_BATCH_SCHEDULES, make_optimizer, make_scheduler
 from cnnlab.train.progress import batch_progress
 from cnnlab.train.runs import check_run_dir, default_run_dir, write_atomic, write_json, write_metrics_csv
+from cnnlab.train.speed import eval_batch_size, import_in_background, train_score_indices, use_channels_last
+from cnnlab.train.threads import choose_threads
 
-__all__ = ["fit", "RunResult", "train_epoch", "pick_device", "epoch_seed", "load_config_dataset",
-           "positive_index"]
+__all__ = ["fit", "RunResult", "RunState", "train_epoch", "pick_device", "epoch_seed",
+           "load_config_dataset", "positive_index", "use_channels_last", "eval_batch_size",
+           "train_score_indices"]
 
 
 @dataclass
@@ -69,23 +73,27 @@ def _loss_fn(name: str) -> Callable:
     return F.cross_entropy
 
 
-def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor,
+def train_epoch(model: nn.Module, optimizer, x: torch.Tensor,
                 y: torch.Tensor, batch_size: int, gen: torch.Generator, *,
                 loss_fn: Callable = F.cross_entropy, scheduler=None, augment=(),
                 mean: torch.Tensor | None = None, std: torch.Tensor | None = None,
                 amp_dtype: torch.dtype | None = None, scaler=None,
                 advance: Callable[[int], None] | None = None,
-                frozen_bn_eval: bool = False) -> tuple[float, float]:
+                frozen_bn_eval: bool = False, dist=None) -> tuple[float, float]:
     """One pass over (x, y) in random batches; returns (mean loss, accuracy).
 
     x: (N, C, H, W) normalised, on the training device; y: (N,) long. ``scheduler`` is
     stepped after every batch (give it only for per-batch schedules).
     ``frozen_bn_eval``: batch-norm layers with frozen weights keep their running stats.
+    ``dist``: a :class:`cnnlab.train.distributed.Dist`; this rank trains on its shard of
+    each global batch and steps with the global batch's mean gradient.
     """
     N = x.shape[0]
     perm = torch.randperm(N, device=x.device, generator=gen)
     if N > 1 and N % batch_size == 1:
         perm = perm[:-1]  # a last batch of one example breaks batch norm
+    if dist is not None and 0 < len(perm) % batch_size < dist.world:
+        perm = perm[:len(perm) - len(perm) % batch_size]  # a rank would get no example
     model.train()
     if frozen_bn_eval:
         _frozen_bn_eval(model)
@@ -93,6 +101,9 @@ def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Ten
     correct = torch.zeros((), device=x.device, dtype=torch.long)
     for start in range(0, len(perm), batch_size):
         idx = perm[start:start + batch_size]
+        n_batch = len(idx)
+        if dist is not None:
+            idx = dist.shard(idx)  # (about B / world,)
         xb, yb = x[idx], y[idx]  # (B, C, H, W), (B,)
         if augment:
             xb = augment_batch(xb, augment, mean, std, gen)
@@ -104,12 +115,18 @@ def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Ten
                 out = model(xb)
                 loss = loss_fn(out, yb)
         optimizer.zero_grad(set_to_none=True)
+        # this shard's share of the global batch's mean loss; the gradients are summed next
+        share = loss if dist is None else loss * (len(idx) / n_batch)
         if scaler is not None:
-            scaler.scale(loss).backward()
+            scaler.scale(share).backward()
+            if dist is not None:
+                dist.reduce_gradients(model)
             scaler.step(optimizer)
             scaler.update()
         else:
-            loss.backward()
+            share.backward()
+            if dist is not None:
+                dist.reduce_gradients(model)
             optimizer.step()
         if scheduler is not None:
             scheduler.step()
@@ -118,6 +135,8 @@ def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Ten
         if advance is not None:
             advance(len(idx))
     n = max(1, len(perm))
+    if dist is not None:  # the sums of every rank's shard
+        total_loss, correct = dist.sum(total_loss, correct)
     return float(total_loss) / n, int(correct) / n
 
 
@@ -190,17 +209,23 @@ def _finite(value):
 
 def fit(config: TrainConfig, dataset=None, *, progress: bool = False,
         log: Callable[[str], None] | None = None,
-        on_epoch: Callable[[dict], None] | None = None) -> RunResult:
+        on_epoch: Callable[[dict], None] | None = None, dist=None) -> RunResult:
     """Train ``config.model`` on ``dataset`` (or ``config.data``) and write the run folder.
 
     Resumes from ``last.pt`` when ``config.out`` holds an unfinished run of the same
     config. ``on_epoch(row)`` is called after each epoch's checkpoint is saved (raising
-    in it stops the run, which stays resumable). Returns a :class:`RunResult`.
+    in it stops the run, which stays resumable). ``dist``: this process's
+    :class:`cnnlab.train.distributed.Dist` in data-parallel training (rank 0 alone writes
+    and logs; the other ranks return an empty summary). Returns a :class:`RunResult`.
     """
+    from cnnlab.train import distributed
+
     started = time.perf_counter()
-    say = log or (lambda _message: None)
+    main = dist is None or dist.is_main
+    say = (log if main else None) or (lambda _message: None)
+    progress = progress and main
     config.validate()
-    device = pick_device(config.device)
+    device = distributed.device_for(dist, pick_device(config.device))
     run_dir = Path(config.out) if config.out else default_run_dir(config.model, config.data)
     config = dataclasses.replace(_absolute_paths(config), out=str(run_dir))
     resuming = check_run_dir(run_dir, config.resume_key())
@@ -219,7 +244,9 @@ def fit(config: TrainConfig, dataset=None, *, progress: bool = False,
     if len(dataset.x_val) == 0:
         raise UsageError(f"dataset {config.data} has no validation examples; raise --val-fraction")
     augment = parse_augment(config.augment)
-    with _torch_state(config.default_threads(), device):
+    threads, why = (config.threads, "--threads") if config.threads else choose_threads()
+    threads = threads if config.threads else distributed.threads_for(dist, threads)
+    with _torch_state(threads, device):
         torch.manual_seed(config.seed)
         model = get_model(config.model, C, K, (H, W), log=say, **config.model_cfg)
         if config.weights:
@@ -232,138 +259,248 @@ def fit(config: TrainConfig, dataset=None, *, progress: bool = False,
                 say(f"not in the weights, so trained from the start and never frozen: "
                     f"{', '.join(report['fresh'])}")
         spec = getattr(model, "spec", None)  # a model built from an architecture spec
-        run_dir.mkdir(parents=True, exist_ok=True)  # only now: everything is validated
-        write_atomic(run_dir / "config.yaml", config.to_yaml())
-        if spec is not None:
-            write_atomic(run_dir / "spec.txt", spec)
+        model = distributed.convert_batchnorm(model, dist, device)
+        if dist is not None:  # every rank has checked the run folder; now rank 0 may write
+            dist.barrier()
+        if main:
+            run_dir.mkdir(parents=True, exist_ok=True)  # only now: everything is validated
+            write_atomic(run_dir / "config.yaml", config.to_yaml())
+            if spec is not None:
+                write_atomic(run_dir / "spec.txt", spec)
         meta = {"model": config.model, "model_cfg": config.model_cfg, "spec": spec, "in_channels": C,
                 "num_classes": K, "input_size": [H, W], "classes": list(map(str, dataset.classes)),
                 "mean": [float(v) for v in dataset.mean], "std": [float(v) for v in dataset.std],
                 "data": config.data, "params": count_params(model)}
-        write_json(run_dir / "model.json", meta)
-        summary, history, earlier = _train(config, dataset, model, device, augment, run_dir,
-                                           resuming, progress, say, on_epoch)
+        if main:
+            write_json(run_dir / "model.json", meta)
+        pictures = import_in_background("cnnlab.train.plots", "matplotlib.backends.backend_agg")
+        run = _Run(config, dataset, model, device, augment, run_dir, say, progress, on_epoch)
+        run.dist = dist
+        wait = os.environ.get("OMP_WAIT_POLICY", "default")
+        say(f"{device}: {threads} thread(s) ({why}; OpenMP wait policy {wait}), "
+            f"{'channels-last' if run.channels_last else 'NCHW'} memory format")
+        earlier = _train(run, resuming)
+        pictures.join()
+        if not main:  # rank 0 measures every split and writes the summary
+            return RunResult(run_dir, model.cpu().eval(), {}, run.state.history)
+        summary, history = _finish(run)
         # wall time of this call plus the training time of the calls it resumed
         summary["total_seconds"] = round(time.perf_counter() - started + earlier, 3)
         summary["skipped_files"] = int(dataset.skipped)
+        summary["threads"] = threads
         write_json(run_dir / "summary.json", summary)
     return RunResult(run_dir, model.cpu().eval(), summary, history)
 
 
-def _train(config, dataset, model, device, augment, run_dir, resuming, progress, say, on_epoch):
-    mean_np, std_np = np.asarray(dataset.mean, np.float32), safe_std(dataset.std)
-    x_train = to_normalised_tensor(dataset.x_train, mean_np, std_np, device)  # (N, C, H, W)
-    x_val = to_normalised_tensor(dataset.x_val, mean_np, std_np, device)
-    y_train = torch.as_tensor(dataset.y_train, dtype=torch.long, device=device)
-    y_val = torch.as_tensor(dataset.y_val, dtype=torch.long, device=device)
-    mean_t, std_t = torch.as_tensor(mean_np, device=device), torch.as_tensor(std_np, device=device)
-    model.to(device)
-    freezing = config.freeze or config.unfreeze_after > 0
-    factor = config.backbone_lr_factor if config.unfreeze_after > 0 else 1.0
-    optimizer = make_optimizer(param_groups(model, config.lr, factor), config)
-    n_used = len(x_train) - (len(x_train) > 1 and len(x_train) % config.batch_size == 1)
-    steps = max(1, math.ceil(n_used / config.batch_size))  # batches per epoch, as train_epoch
-    scheduler = make_scheduler(optimizer, config, steps)
-    use_amp = config.amp and device.type == "cuda"
-    amp_dtype = (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16) if use_amp else None
-    scaler = torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None
-    state = {"epoch": 0, "history": [], "best_val_loss": float("inf"), "best_epoch": 0,
-             "bad_epochs": 0, "stopped": False, "train_seconds": 0.0}
+@dataclass
+class RunState:
+    """What a run has done so far; saved in ``last.pt`` so that a run resumes exactly."""
+
+    epoch: int = 0  # epochs finished
+    history: list[dict] = field(default_factory=list)  # one row per epoch (metrics.csv)
+    best_val_loss: float = float("inf")
+    best_epoch: int = 0  # epoch whose weights are in best.pt
+    bad_epochs: int = 0  # epochs since the validation loss last improved
+    stopped: bool = False  # stopped early (patience)
+    train_seconds: float = 0.0  # training time of all calls so far
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_saved(cls, saved: dict) -> "RunState":
+        return cls(**{f.name: saved[f.name] for f in dataclasses.fields(cls)})
+
+
+class _Run:
+    """Everything one run works on: tensors on the device, model, optimizer, schedule."""
+
+    def __init__(self, config: TrainConfig, dataset, model: nn.Module, device: torch.device,
+                 augment, run_dir: Path, say, progress: bool, on_epoch):
+        self.config, self.dataset, self.model, self.device = config, dataset, model, device
+        self.augment, self.run_dir, self.say, self.progress, self.on_epoch = \
+            augment, run_dir, say, progress, on_epoch
+        self.K = len(dataset.classes)
+        self.mean_np, self.std_np = np.asarray(dataset.mean, np.float32), safe_std(dataset.std)
+        self.channels_last = use_channels_last(config, model, device)
+        self.memory_format = torch.channels_last if self.channels_last else torch.contiguous_format
+        self.x_train = self.images(dataset.x_train)  # (N, C, H, W), normalised, on the device
+        self.x_val = self.images(dataset.x_val)
+        self.y_train = torch.as_tensor(dataset.y_train, dtype=torch.long, device=device)
+        self.y_val = torch.as_tensor(dataset.y_val, dtype=torch.long, device=device)
+        self.mean_t = torch.as_tensor(self.mean_np, device=device)
+        self.std_t = torch.as_tensor(self.std_np, device=device)
+        model.to(device=device, memory_format=self.memory_format)
+        self.eval_batch = eval_batch_size(*self.x_train.shape[1:])
+        self.freezing = config.freeze or config.unfreeze_after > 0
+        factor = config.backbone_lr_factor if config.unfreeze_after > 0 else 1.0
+        self.optimizer = make_optimizer(param_groups(model, config.lr, factor), config)
+        n = len(self.x_train)
+        n_used = n - (n > 1 and n % config.batch_size == 1)
+        self.steps = max(1, math.ceil(n_used / config.batch_size))  # batches per epoch, as train_epoch
+        self.scheduler = make_scheduler(self.optimizer, config, self.steps)
+        self.use_amp = config.amp and device.type == "cuda"
+        self.amp_dtype = ((torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
+                          if self.use_amp else None)
+        self.scaler = torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16 else None
+        self.state = RunState()
+        self.dist = None  # a Dist in data-parallel training (cnnlab.train.distributed)
+
+    def images(self, x: np.ndarray) -> torch.Tensor:
+        """Images (N, C, H, W) in [0, 1] -> normalised tensor on the device, in the run's layout.
+
+        One new tensor is written (no float copies in between), as ``to_normalised_tensor``.
+        """
+        N, C, H, W = x.shape
+        if self.device.type != "cpu":
+            t = to_normalised_tensor(x, self.mean_np, self.std_np, self.device)
+            return t.contiguous(memory_format=self.memory_format)
+        src = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))  # shares x's memory
+        out = torch.empty((N, C, H, W), memory_format=self.memory_format)
+        torch.sub(src, torch.from_numpy(self.mean_np).view(1, C, 1, 1), out=out)
+        return out.div_(torch.from_numpy(self.std_np).view(1, C, 1, 1))
+
+    def score(self, x: torch.Tensor, y: torch.Tensor, positive: int = 1) -> dict:
+        """Metrics of the model on normalised images x: (N, C, H, W) and labels y: (N,)."""
+        logits = predict_logits(self.model, x, self.eval_batch, amp=self.use_amp)
+        return summarise_logits(logits, y, self.K, positive)
+
+    def checkpoint(self) -> dict:
+        return {"version": CHECKPOINT_VERSION, **self.state.as_dict(), "model": self.model.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict() if self.scheduler is not None else {},
+                "scaler": self.scaler.state_dict() if self.scaler is not None else {}}
+
+    def restore(self, saved: dict) -> None:
+        self.model.load_state_dict(saved["model"])
+        try:
+            self.optimizer.load_state_dict(saved["optimizer"])
+        except (ValueError, KeyError, TypeError):
+            raise UsageError(f"{self.run_dir / 'last.pt'} holds optimizer state this version of "
+                             f"cnnlab cannot resume (written by an older one?); train into a new "
+                             f"--out") from None
+        if self.scheduler is not None:
+            self.scheduler.load_state_dict(saved["scheduler"])
+        if self.scaler is not None and saved.get("scaler"):
+            self.scaler.load_state_dict(saved["scaler"])
+        self.state = RunState.from_saved(saved)
+
+
+def _train(run: _Run, resuming: bool) -> float:
+    """Train the remaining epochs; returns the training seconds of earlier calls."""
+    config, state, say = run.config, run.state, run.say
     if resuming:
-        saved = load_state(run_dir / "last.pt")
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        if scheduler is not None:
-            scheduler.load_state_dict(saved["scheduler"])
-        if scaler is not None and saved.get("scaler"):
-            scaler.load_state_dict(saved["scaler"])
-        state.update({k: saved[k] for k in state})
-        say(f"resuming {run_dir} after epoch {state['epoch']}")
-        if state["stopped"] and state["epoch"] < config.epochs:
-            say(f"the run stopped early at epoch {state['epoch']} (no better validation loss for "
+        run.restore(load_state(run.run_dir / "last.pt"))
+        state = run.state
+        say(f"resuming {run.run_dir} after epoch {state.epoch}")
+        if state.stopped and state.epoch < config.epochs:
+            say(f"the run stopped early at epoch {state.epoch} (no better validation loss for "
                 f"{config.patience} epochs): nothing more to train")
-    say(f"{config.model}: {count_params(model):,} parameters, {len(x_train):,} training examples "
-        f"{tuple(x_train.shape[1:])}, {device}")
-    earlier = state["train_seconds"]
+    say(f"{config.model}: {count_params(run.model):,} parameters, {len(run.x_train):,} training "
+        f"examples {tuple(run.x_train.shape[1:])}")
+    earlier = state.train_seconds
     loss_fn = _loss_fn(config.loss)
-    per_batch = scheduler if config.schedule in PER_BATCH_SCHEDULES else None
-    while state["epoch"] < config.epochs and not state["stopped"]:
-        epoch = state["epoch"] + 1
+    per_batch = run.scheduler if config.schedule in PER_BATCH_SCHEDULES else None
+    while state.epoch < config.epochs and not state.stopped:
+        epoch = state.epoch + 1
         seed = epoch_seed(config.seed, epoch)
-        torch.manual_seed(seed)  # dropout
-        gen = torch.Generator(device=device).manual_seed(seed)  # order, augmentation
-        if freezing:
-            _set_frozen(model, epoch <= config.unfreeze_after if config.unfreeze_after else True)
+        torch.manual_seed(seed if run.dist is None else run.dist.local_seed(seed))  # dropout
+        gen = torch.Generator(device=run.device).manual_seed(seed)  # order, augmentation
+        if run.freezing:
+            _set_frozen(run.model, epoch <= config.unfreeze_after if config.unfreeze_after else True)
             if config.unfreeze_after and epoch == config.unfreeze_after + 1:
                 say(f"epoch {epoch}: backbone unfrozen, its lr x{config.backbone_lr_factor:g}")
-        lr = optimizer.param_groups[0]["lr"]
+        lr = run.optimizer.param_groups[0]["lr"]
         tic = time.perf_counter()
-        with batch_progress(progress, len(x_train), f"epoch {epoch}/{config.epochs}") as advance:
+        with batch_progress(run.progress, len(run.x_train), f"epoch {epoch}/{config.epochs}") as advance:
             train_loss, train_acc = train_epoch(
-                model, optimizer, x_train, y_train, config.batch_size, gen, loss_fn=loss_fn,
-                scheduler=per_batch, augment=augment, mean=mean_t, std=std_t,
-                amp_dtype=amp_dtype, scaler=scaler, advance=advance, frozen_bn_eval=freezing)
-        if scheduler is not None and per_batch is None:
-            scheduler.step()
-        val = summarise_logits(predict_logits(model, x_val, amp=use_amp), y_val, len(dataset.classes))
+                run.model, run.optimizer, run.x_train, run.y_train, config.batch_size, gen,
+                loss_fn=loss_fn, scheduler=per_batch, augment=run.augment, mean=run.mean_t,
+                std=run.std_t, amp_dtype=run.amp_dtype, scaler=run.scaler, advance=advance,
+                frozen_bn_eval=run.freezing, dist=run.dist)
+        if run.scheduler is not None and per_batch is None:
+            run.scheduler.step()
+        val = run.score(run.x_val, run.y_val)
+        if run.dist is not None:  # rank 0's numbers decide early stopping on every rank
+            val["loss"], val["accuracy"] = run.dist.broadcast([val["loss"], val["accuracy"]])
         seconds = time.perf_counter() - tic
         row = {"epoch": epoch, "train_loss": round(train_loss, 6), "train_accuracy": round(train_acc, 6),
                "val_loss": round(val["loss"], 6), "val_accuracy": round(val["accuracy"], 6),
                "lr": lr, "seconds": round(seconds, 3)}
-        state["history"].append(row)
-        state["train_seconds"] += seconds
-        state["epoch"] = epoch
-        if state["best_epoch"] == 0 or val["loss"] < state["best_val_loss"]:
-            state.update(best_val_loss=val["loss"], best_epoch=epoch, bad_epochs=0)
-            save_state(run_dir / "best.pt", model.state_dict())
+        state.history.append(row)
+        state.train_seconds += seconds
+        state.epoch = epoch
+        if state.best_epoch == 0 or val["loss"] < state.best_val_loss:
+            state.best_val_loss, state.best_epoch, state.bad_epochs = val["loss"], epoch, 0
+            if run.dist is None or run.dist.is_main:
+                save_state(run.run_dir / "best.pt", run.model.state_dict())
         else:
-            state["bad_epochs"] += 1
-            state["stopped"] = bool(config.patience and state["bad_epochs"] >= config.patience)
-        write_metrics_csv(run_dir / "metrics.csv", state["history"])
-        save_state(run_dir / "last.pt", {
-            "version": CHECKPOINT_VERSION, **state, "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict() if scheduler is not None else {},
-            "scaler": scaler.state_dict() if scaler is not None else {}})
+            state.bad_epochs += 1
+            state.stopped = bool(config.patience and state.bad_epochs >= config.patience)
+        if run.dist is None or run.dist.is_main:
+            write_metrics_csv(run.run_dir / "metrics.csv", state.history)
+            save_state(run.run_dir / "last.pt", run.checkpoint())
         say(f"epoch {epoch}/{config.epochs}  train loss {train_loss:.4f} acc {train_acc:.2%}  "
             f"val loss {val['loss']:.4f} acc {val['accuracy']:.2%}  lr {lr:.3g}  {seconds:.1f}s"
-            + ("  (early stop)" if state["stopped"] else ""))
-        if on_epoch is not None:
-            on_epoch(row)
-    summary, history = _finish(config, dataset, model, device, run_dir, state, x_train, y_train,
-                               x_val, y_val, mean_np, std_np, use_amp, say)
-    return summary, history, earlier
+            + ("  (early stop)" if state.stopped else ""))
+        if run.on_epoch is not None:
+            run.on_epoch(row)
+    return earlier
 
 
-def _finish(config, dataset, model, device, run_dir, state, x_train, y_train, x_val, y_val,
-            mean_np, std_np, use_amp, say):
+def _finish(run: _Run) -> tuple[dict, list[dict]]:
     """Restore the best epoch, measure every split, draw the pictures; returns (summary, history)."""
-    model.load_state_dict(load_state(run_dir / "best.pt"))
-    write_safetensors(run_dir / "best.safetensors", model.state_dict())
-    K = len(dataset.classes)
+    config, dataset, state, model = run.config, run.dataset, run.state, run.model
+    from cnnlab.train import plots
+
+    # the learning curves need only the history: drawn on another thread while the model
+    # scores the splits (torch releases the GIL in its kernels)
+    failed: list[BaseException] = []
+
+    def draw_curves() -> None:
+        try:
+            plots.plot_learning_curves(state.history, run.run_dir / "learning_curves.png", state.best_epoch)
+        except BaseException as exc:  # re-raised on the main thread below
+            failed.append(exc)
+
+    curves = threading.Thread(target=draw_curves, name="cnnlab-curves")
+    curves.start()
+    model.load_state_dict(load_state(run.run_dir / "best.pt"))
+    K = run.K
+    write_safetensors(run.run_dir / "best.safetensors", model.state_dict())
     pos = positive_index(config, dataset.classes)
-    train = summarise_logits(predict_logits(model, x_train, amp=use_amp), y_train, K, pos)
-    val = summarise_logits(predict_logits(model, x_val, amp=use_amp), y_val, K, pos)
-    x_test = to_normalised_tensor(dataset.x_test, mean_np, std_np, device)
-    y_test = torch.as_tensor(dataset.y_test, dtype=torch.long, device=device)
-    test = summarise_logits(predict_logits(model, x_test, amp=use_amp), y_test, K, pos)
-    history = state["history"]
+    idx = train_score_indices(len(run.x_train), config.score_train_limit, config.split_seed)
+    if len(idx) < len(run.x_train):
+        idx = idx.to(run.device)
+        train = run.score(run.x_train[idx], run.y_train[idx], pos)
+    else:
+        train = run.score(run.x_train, run.y_train, pos)
+    val = run.score(run.x_val, run.y_val, pos)
+    x_test = run.images(dataset.x_test)
+    y_test = torch.as_tensor(dataset.y_test, dtype=torch.long, device=run.device)
+    test = run.score(x_test, y_test, pos)
+    history = state.history
     summary = {
         "model": config.model, "data": config.data,
         "test_accuracy": test["accuracy"], "val_accuracy": val["accuracy"],
         "train_accuracy": train["accuracy"], "test_loss": test["loss"], "val_loss": val["loss"],
-        "train_loss": train["loss"], "epochs": state["epoch"], "best_epoch": state["best_epoch"],
-        "stopped_early": state["stopped"], "params": count_params(model),
-        "trainable_params": count_trainable(model), "train_seconds": round(state["train_seconds"], 3),
-        "seconds_per_epoch": round(state["train_seconds"] / max(1, len(history)), 3),
-        "num_classes": K, "n_train": len(x_train), "n_val": len(x_val), "n_test": len(x_test),
-        "device": str(device), "run_dir": str(run_dir)}
+        "train_loss": train["loss"], "epochs": state.epoch, "best_epoch": state.best_epoch,
+        "stopped_early": state.stopped, "params": count_params(model),
+        "trainable_params": count_trainable(model), "train_seconds": round(state.train_seconds, 3),
+        "seconds_per_epoch": round(state.train_seconds / max(1, len(history)), 3),
+        "num_classes": K, "n_train": len(run.x_train), "n_val": len(run.x_val), "n_test": len(x_test),
+        "n_train_scored": len(idx), "device": str(run.device), "run_dir": str(run.run_dir)}
+    if config.recipe:
+        summary["recipe"] = config.recipe
     if K == 2:
         summary.update({k: test[k] for k in ("precision", "recall", "f1", "roc_auc")})
         summary["positive_class"] = str(dataset.classes[pos])
     summary = {k: _finite(v) for k, v in summary.items()}
-    plots.plot_learning_curves(history, run_dir / "learning_curves.png", state["best_epoch"])
-    plots.plot_confusion(test["confusion"], dataset.classes, run_dir / "confusion_matrix.png")
-    say(f"best epoch {state['best_epoch']}: test accuracy {test['accuracy']:.2%}, "
-        f"val {val['accuracy']:.2%}, train {train['accuracy']:.2%}  -> {run_dir}")
+    curves.join()
+    if failed:
+        raise failed[0]
+    plots.plot_confusion(test["confusion"], dataset.classes, run.run_dir / "confusion_matrix.png")
+    scored = "" if len(idx) == len(run.x_train) else f" (on {len(idx):,} of its images)"
+    run.say(f"best epoch {state.best_epoch}: test accuracy {test['accuracy']:.2%}, "
+            f"val {val['accuracy']:.2%}, train {train['accuracy']:.2%}{scored}  -> {run.run_dir}")
     return summary, history

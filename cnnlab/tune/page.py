@@ -32,16 +32,28 @@ def _varied(result) -> list[str]:
     return names + sorted(seen - set(names))  # params of an earlier space of the same study
 
 
+def _worker(trial: dict) -> str:
+    return f"{trial.get('host') or '?'}:{trial.get('pid') or '?'}"
+
+
+def _shared(result) -> bool:
+    """Whether the study's trials were run by more than one worker (process or machine)."""
+    return len({_worker(t) for t in result.trials}) > 1
+
+
 def table_columns(result) -> list[str]:
-    """trial, state, <metric>, epochs, seconds, then one column per parameter."""
-    return ["trial", "state", result.metric, "epochs", "seconds"] + _varied(result)
+    """trial, state, <metric>, epochs, seconds, [worker,] then one column per parameter."""
+    worker = ["worker"] if _shared(result) else []
+    return ["trial", "state", result.metric, "epochs", "seconds"] + worker + _varied(result)
 
 
 def table_rows(result) -> list[list[Any]]:
-    """One row per trial, in ``table_columns`` order."""
+    """One row per trial, in ``table_columns`` order (worker = host:pid of a shared study)."""
     names = _varied(result)
+    shared = _shared(result)
     return [[t["number"], t["state"].lower(), t["value"], t["epochs"],
              None if t["seconds"] is None else f"{t['seconds']:.1f}"]
+            + ([_worker(t)] if shared else [])
             + [_short(t["params"].get(n)) for n in names] for t in result.trials]
 
 
@@ -208,7 +220,9 @@ def write_report(result, config) -> Path:
                     f"{len(result.trials)} trials in {result.storage}, {result.metric} "
                     f"{result.direction}d, {config.epochs} epoch(s) per trial, {config.sampler} "
                     f"sampler, {config.pruner} pruner. This call ran {result.ran} trial(s) in "
-                    f"{result.total_seconds:.1f} s.")]
+                    f"{result.total_seconds:.1f} s" + (
+                        f" (trials {', '.join(map(str, result.ran_trials))}; the others were run "
+                        f"by other workers sharing the study)." if _shared(result) else "."))]
     if result.best:
         b = result.best
         summary.append(Table(["parameter", "value"], [[k, _short(v)] for k, v in b["params"].items()],

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import re
 import socket
 import sys
@@ -25,6 +26,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from cnnlab.errors import UsageError
+from cnnlab.tune.shared import HEARTBEAT_SECONDS, check_driver, create_or_load, mask_url, \
+    open_storage, trial_seeded_sampler
 from cnnlab.tune.space import Param, default_space, grid_values, load_space, parse_space, \
     space_to_dict, split_params, suggest
 
@@ -37,10 +40,6 @@ METRICS = {"val_accuracy": "maximize", "val_loss": "minimize"}
 # Optuna's MedianPruner waits for 5 finished trials; a study here is often 6-20 trials of a
 # few epochs, so it starts comparing after 3.
 MEDIAN_STARTUP_TRIALS = 3
-# A trial whose process died (killed machine) stops beating; a later start of the study
-# marks it FAIL after GRACE_SECONDS instead of leaving it RUNNING for ever.
-HEARTBEAT_SECONDS = 60
-GRACE_SECONDS = 180
 # Settings a rerun must share with the study it continues (trials are comparable only then).
 STUDY_KEYS = ("model", "data", "metric", "epochs", "limit")
 
@@ -66,6 +65,7 @@ class TuneConfig:
     threads: int | None = None  # CPU threads per trial; default: all cores
     out: str | None = None  # study folder; default runs/tune-<model>-<data>
     data_dir: str | None = None  # where named datasets are looked for first
+    heartbeat: float = HEARTBEAT_SECONDS  # seconds between a running trial's beats (shared studies)
 
 
 @dataclass
@@ -83,10 +83,11 @@ class TuneResult:
     best: dict | None  # number, value, params, run_dir, epochs; None before a trial completes
     importances: dict[str, float] | None
     importance_note: str
-    ran: int  # trials this call ran
+    ran: int  # trials this call (this worker) ran
     total_seconds: float
     figures: dict[str, Path] = field(default_factory=dict)
     report: Path | None = None
+    ran_trials: list[int] = field(default_factory=list)  # their numbers
 
     def as_json(self) -> dict[str, Any]:
         """Plain data: study, storage, best_value, best_params, best_run_dir, trials, total_seconds, ..."""
@@ -95,6 +96,7 @@ class TuneResult:
                 "direction": self.direction, "best_value": best.get("value"),
                 "best_params": best.get("params"), "best_run_dir": best.get("run_dir"),
                 "best_trial": best.get("number"), "trials": self.trials, "ran": self.ran,
+                "ran_trials": self.ran_trials,
                 "importances": self.importances, "space": self.space,
                 "out": str(self.study_dir), "report": str(self.report) if self.report else None,
                 "total_seconds": round(self.total_seconds, 3)}
@@ -113,44 +115,13 @@ def default_out(model: str, data: str) -> Path:
     return Path("runs") / f"tune-{_slug(model)}-{_slug(Path(data.rstrip('/')).name or data)}"
 
 
-def mask_url(url: str) -> str:
-    """The URL with its password replaced by ``***`` (for output and error lines).
-
-    >>> mask_url("postgresql://me:secret@db/optuna")
-    'postgresql://me:***@db/optuna'
-    """
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not a URL at all: nothing that parses as a password to hide
-        return url
-
-
-def open_storage(url: str):
-    """An Optuna RDB storage for ``url``; UsageError when it cannot be opened."""
-    import optuna
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(url, heartbeat_interval=HEARTBEAT_SECONDS,
-                                              grace_period=GRACE_SECONDS)
-    except Exception as exc:  # SQLAlchemy raises a different class per dialect and failure
-        from cnnlab.cli.extras import missing_module
-
-        if missing_module(exc):  # the driver of cnnlab[distributed]: the CLI names the extra to install
-            raise
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UsageError(f"--storage {mask_url(url)}: cannot open the database ({detail[:200]}); "
-                         f"give a database URL such as sqlite:///study.db") from None
-
-
 def _make_sampler(name: str, space: dict[str, Param], seed: int):
     import optuna
 
-    if name == "tpe":
-        return optuna.samplers.TPESampler(seed=seed)
+    if name == "tpe":  # constant liar: workers running at once do not crowd one spot
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.TPESampler(seed=seed, constant_liar=True)
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     grid = {n: grid_values(p) for n, p in space.items() if p.type != "fixed"}
@@ -186,6 +157,10 @@ def _check(config: TuneConfig) -> None:
     need(config.limit is None or config.limit >= 1, f"--limit must be >= 1, got {config.limit}")
     need(config.threads is None or config.threads >= 1, f"--threads must be >= 1, got {config.threads}")
     need(config.study is None or bool(config.study.strip()), "--study must not be empty")
+    need(math.isfinite(config.heartbeat) and config.heartbeat >= 1,
+         f"--heartbeat must be >= 1 second, got {config.heartbeat}")
+    if config.storage:
+        check_driver(config.storage)
 
 
 def _resolve_space(config: TuneConfig) -> dict[str, Param]:
@@ -242,6 +217,7 @@ def _objective(config: TuneConfig, space: dict[str, Param], dataset, study_dir: 
         train_config = trial_config(config, params, run_dir)
         trial.set_user_attr("run_dir", str(run_dir))
         trial.set_user_attr("host", socket.gethostname())
+        trial.set_user_attr("pid", os.getpid())
         shown = ", ".join(f"{k}={_short(v)}" for k, v in trial.params.items())
         say(f"trial {trial.number}: {shown}")
 
@@ -271,7 +247,7 @@ def _short(value: Any) -> str:
 
 
 def trial_rows(study) -> list[dict]:
-    """One dict per trial: number, state, params, value, epochs, seconds, run_dir, host."""
+    """One dict per trial: number, state, params, value, epochs, seconds, run_dir, host, pid."""
     rows = []
     for t in study.get_trials(deepcopy=False):
         seconds = t.duration.total_seconds() if t.duration is not None else None
@@ -280,6 +256,7 @@ def trial_rows(study) -> list[dict]:
                      "value": value, "epochs": t.user_attrs.get("epochs"),
                      "seconds": round(seconds, 3) if seconds is not None else None,
                      "run_dir": t.user_attrs.get("run_dir"), "host": t.user_attrs.get("host"),
+                     "pid": t.user_attrs.get("pid"),
                      "intermediate": {int(k): v if math.isfinite(v) else None
                                       for k, v in sorted(t.intermediate_values.items())}})
     return rows
@@ -345,20 +322,22 @@ def run_study(config: TuneConfig, dataset=None, *, log: Callable[[str], None] | 
         dataset = load_config_dataset(trial_config(config, {}, out / "check"))
     C, H, W = dataset.x_train.shape[1:]
     get_model(config.model, C, len(dataset.classes), (H, W))  # the model must fit the images
-    out.mkdir(parents=True, exist_ok=True)
     url = config.storage or f"sqlite:///{(out / 'study.db').resolve()}"
-    storage = open_storage(url)
+    if config.storage:  # a database of its own: refused before anything is written
+        storage = open_storage(url, config.heartbeat, say)
+    out.mkdir(parents=True, exist_ok=True)
+    if not config.storage:
+        storage = open_storage(url, config.heartbeat, say)
     direction = METRICS[config.metric]
-    try:
-        done_before = len(optuna.load_study(study_name=name, storage=storage).trials)
-    except KeyError:  # a new study
-        done_before = 0
-    # a rerun draws new values: the sampler's seed moves on with the trials already run
-    sampler_seed = (config.seed * 1_000_003 + done_before) % 2**32
-    study = optuna.create_study(
-        storage=storage, study_name=name, direction=direction, load_if_exists=True,
-        sampler=sampler or _make_sampler(config.sampler, space, sampler_seed),
-        pruner=pruner or _make_pruner(config.pruner, config.epochs))
+    if sampler is None and config.sampler == "grid":
+        # one shuffled grid for all workers (same --seed); trial n takes grid point n
+        sampler = _make_sampler("grid", space, config.seed)
+    elif sampler is None:  # trial n draws from (seed, n): workers never share a random stream
+        sampler = trial_seeded_sampler(lambda seed: _make_sampler(config.sampler, space, seed),
+                                       config.seed)
+    study = create_or_load(storage, name, direction, sampler,
+                           pruner or _make_pruner(config.pruner, config.epochs))
+    done_before = len(study.get_trials(deepcopy=False))
     study_dir = out / _slug(name)
     _check_study(study, config, direction, study_dir)
     say(f"study {name!r} in {mask_url(url)}: {done_before} trial(s) so far; "
@@ -367,16 +346,20 @@ def run_study(config: TuneConfig, dataset=None, *, log: Callable[[str], None] | 
     import torch
 
     objective = _objective(config, space, dataset, study_dir, say)
-    n_before = len(study.trials)
+    mine: list[int] = []  # the trials this worker ran (others may share the study)
+
+    def finished(_study, trial) -> None:
+        mine.append(trial.number)
+        say(_trial_line(trial, config.metric))
+
     study.optimize(objective, n_trials=config.trials, timeout=config.timeout,
-                   catch=(torch.cuda.OutOfMemoryError,),
-                   callbacks=[lambda s, t: say(_trial_line(t, config.metric))])
+                   catch=(torch.cuda.OutOfMemoryError,), callbacks=[finished])
     importances, note = _importances(study)
     result = TuneResult(
         study=name, storage=mask_url(url), metric=config.metric, direction=direction, out=out,
         study_dir=study_dir, space=space_to_dict(space), trials=trial_rows(study),
         best=_best(study), importances=importances, importance_note=note,
-        ran=len(study.trials) - n_before, total_seconds=0.0)
+        ran=len(mine), ran_trials=sorted(mine), total_seconds=0.0)
     # the report itself (a second or so) is left out, so results.json holds the same number
     result.total_seconds = time.perf_counter() - started
     if write_report:
