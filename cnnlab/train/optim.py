@@ -182,8 +182,8 @@ def onecycle_at(step: int, total: int, max_lr: float, pct_start: float = 0.3,
                 momentum: tuple[float, float] = (0.85, 0.95)) -> tuple[float, float]:
     """(lr, momentum) of ``OneCycleLR`` (cosine, two phases) after ``step`` steps.
 
-    >>> onecycle_at(0, 100, 0.1)[0] == 0.1 / 25
-    True
+    >>> [round(v, 6) for v in onecycle_at(0, 100, 0.1)]  # starts at max_lr / 25
+    [0.004, 0.95]
     """
     initial, base_m, max_m = max_lr / div_factor, momentum[0], momentum[1]
     phases = ((float(pct_start * total) - 1, initial, max_lr, max_m, base_m),
