@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 import math
 
-__all__ = ["positive_int", "positive_float", "finite_float"]
+__all__ = ["positive_int", "positive_float", "finite_float", "bounded_int", "bounded_float", "seed",
+           "threads", "cpu_count", "LIMITS"]
 
 
 def positive_int(text: str) -> int:
@@ -16,9 +17,11 @@ def positive_int(text: str) -> int:
     3
     """
     try:
-        value = int(text)
+        value = int(text) if len(str(text).strip()) <= 40 else None
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        value = None
+    if value is None:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {str(text)[:40]!r}")
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
     return value
@@ -44,4 +47,93 @@ def positive_float(text: str) -> float:
     value = finite_float(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
+    return value
+
+
+# -- bounded types: every size, count, step and seed flag has a documented upper bound
+# (docs/limits.md), checked when the flag is read, before anything is allocated or looped.
+
+MAX_SEED = 2**32 - 1  # numpy's generators take seeds below 2^32
+# The limits of the flags, by name; docs/limits.md lists them (a test keeps the two in step).
+LIMITS: dict[str, int] = {
+    "seed": MAX_SEED,
+    "epochs": 10_000,
+    "batch_size": 65_536,
+    "steps": 10_000,            # explain --what maximize: optimisation steps
+    "count": 256,               # explain --count: images / filters shown
+    "trials": 1_000,            # kernel invariance --trials
+    "repeats": 100,             # kernel cost --repeats
+    "crop": 4096,               # kernel invariance --crop (the image side limit)
+    "round": 20,                # decimals shown
+    "units": 65_536,            # one layer's width in --model-opt (hidden=[...], channels)
+    "limit": 10_000_000,        # examples kept by --limit
+}
+
+
+def bounded_int(low: int, high: int | str):
+    """An argparse type: a whole number from ``low`` to ``high`` (a number, or a key of LIMITS).
+
+    >>> bounded_int(0, "round")("4")
+    4
+    >>> bounded_int(1, 10)("11")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: expected a whole number from 1 to 10, got 11
+    """
+    top = LIMITS[high] if isinstance(high, str) else high
+
+    def parse(text: str) -> int:
+        token = str(text).strip()
+        if len(token) > 40:  # also keeps Python's own limit on digits away
+            raise argparse.ArgumentTypeError(f"expected a whole number from {low} to {top}, got {token[:20]}...")
+        try:
+            value = int(token)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if not low <= value <= top:
+            raise argparse.ArgumentTypeError(f"expected a whole number from {low} to {top}, got {value}")
+        return value
+
+    parse.__name__ = "int"  # argparse names the type in its messages
+    return parse
+
+
+seed = bounded_int(0, "seed")
+seed.__doc__ = "A random seed: 0 to 2^32 - 1 (numpy's range)."
+
+
+def bounded_float(low: float, high: float, low_open: bool = False):
+    """An argparse type: a finite number in [low, high] (or (low, high] with ``low_open``).
+
+    >>> bounded_float(0, 1, low_open=True)("0.5")
+    0.5
+    """
+    def parse(text: str) -> float:
+        value = finite_float(text)
+        if value < low or value > high or (low_open and value == low):
+            bracket = "(" if low_open else "["
+            raise argparse.ArgumentTypeError(f"expected a number in {bracket}{low:g}, {high:g}], got {text}")
+        return value
+
+    parse.__name__ = "float"
+    return parse
+
+
+def cpu_count() -> int:
+    """The cores this process may use (its affinity mask where the OS has one)."""
+    import os
+
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def threads(text: str) -> int:
+    """A thread count from 1 to the cores this process may use (more only slows it down)."""
+    value = positive_int(text)
+    cores = cpu_count()
+    if value > cores:
+        raise argparse.ArgumentTypeError(f"expected at most {cores} threads (the cores this machine "
+                                         f"lets cnnlab use), got {value}")
     return value

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from cnnlab.cli import argtypes as at
 from cnnlab.cli.argtypes import positive_int
 from cnnlab.errors import UsageError
 
@@ -64,7 +65,7 @@ def register(subparsers) -> None:
     parser.add_argument("--epochs", type=positive_int, default=DEFAULT_EPOCHS,
                         help=f"epochs for the torch models (default: {DEFAULT_EPOCHS})")
     parser.add_argument("--batch-size", type=positive_int, default=64, help="batch size (default: 64)")
-    parser.add_argument("--limit", type=_limit, default=None, metavar="N",
+    parser.add_argument("--limit", type=at.bounded_int(1, "limit"), default=None, metavar="N",
                         help="use at most N training examples (default: all)")
     parser.add_argument("--logreg-limit", type=_limit, default=DEFAULT_LOGREG_LIMIT, metavar="N",
                         help="training examples for logistic regression, 0 = all "
@@ -76,10 +77,10 @@ def register(subparsers) -> None:
                              "smooth weight pictures)")
     parser.add_argument("--models", type=_models, default=list(COMPARE_MODELS), metavar="LIST",
                         help=f"comma-separated subset of {','.join(COMPARE_MODELS)} (default: all)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of initialisation, batch order and the shifts; the split stays fixed (default: 0)")
+    parser.add_argument("--seed", type=at.seed, default=0, help="seed of initialisation, batch order and the shifts; the split stays fixed (default: 0)")
     parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto",
                         help="where the torch models train (default: auto)")
-    parser.add_argument("--threads", type=positive_int, default=None, metavar="N",
+    parser.add_argument("--threads", type=at.threads, default=None, metavar="N",
                         help="CPU threads for training (default: all cores but one)")
     parser.add_argument("--json", action="store_true",
                         help="make the last line of stdout one JSON object with the results")

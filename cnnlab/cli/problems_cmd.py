@@ -7,6 +7,7 @@ import json
 import os
 import sys
 
+from cnnlab.cli import argtypes as at
 from cnnlab.errors import UsageError
 
 SOLVE_EXAMPLES = """\
@@ -81,7 +82,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="comma-separated topics: conv, padding, pool, act, softmax, shapes, separable, rf, "
                         "params, transposed (default conv,pool,act)")
     q.add_argument("--count", type=int, default=3, help="number of problems (default 3)")
-    q.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    q.add_argument("--seed", type=at.seed, default=0, help="random seed (default 0)")
     q.add_argument("--out", metavar="PATH", help="write to PATH; .md, .tex or .yaml picks the format")
     q.add_argument("--format", choices=["markdown", "latex", "yaml", "text"], default=None,
                    help="output format (default: from --out's extension, else markdown)")

@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 
+from cnnlab.cli import argtypes as at
 from cnnlab.errors import UsageError
 
 __all__ = ["register", "train_handler", "evaluate_handler"]
@@ -52,8 +53,8 @@ def register(subparsers) -> None:
     p.add_argument("--data", help="mnist, fashion-mnist, digits, cifar10, or a folder / CSV path")
     p.add_argument("--model", help="model name (see --list-models)")
     p.add_argument("--list-models", action="store_true", help="print the model names and exit")
-    p.add_argument("--epochs", type=int, help="passes over the training split (default 5)")
-    p.add_argument("--batch-size", type=int, help="examples per step (default 64)")
+    p.add_argument("--epochs", type=at.bounded_int(1, "epochs"), help="passes over the training split (default 5)")
+    p.add_argument("--batch-size", type=at.bounded_int(1, "batch_size"), help="examples per step (default 64)")
     p.add_argument("--optimizer", choices=("sgd", "adam", "adamw"), help="default adam")
     p.add_argument("--lr", type=float, help="learning rate (peak for onecycle; default 1e-3)")
     p.add_argument("--momentum", type=float, help="SGD momentum (default 0.9)")
@@ -65,7 +66,7 @@ def register(subparsers) -> None:
                    help="stop after N epochs without a lower validation loss (0 = never)")
     p.add_argument("--augment", metavar="LIST",
                    help="comma-separated: shift:N, crop:P, hflip, vflip, noise:S, rotate:D")
-    p.add_argument("--seed", type=int, help="random seed (default 0)")
+    p.add_argument("--seed", type=at.seed, help="random seed (default 0)")
     p.add_argument("--device", choices=("cpu", "cuda", "auto"), help="default auto")
     p.add_argument("--amp", action="store_true", default=None, help="mixed precision (cuda only)")
     p.add_argument("--out", metavar="DIR", help="run folder (default runs/<model>-<data>-<time>)")
@@ -85,7 +86,7 @@ def register(subparsers) -> None:
                    help="backbone lr / head lr after unfreezing (default 0.1)")
     p.add_argument("--model-opt", action="append", default=[], metavar="KEY=VALUE",
                    help="model option, e.g. hidden=[512,256] or dropout=0.3 (repeatable)")
-    p.add_argument("--threads", type=int, help="CPU threads (default: all cores available)")
+    p.add_argument("--threads", type=at.threads, help="CPU threads (default: all cores available)")
     p.add_argument("--resize", metavar="HxW",
                    help="resize the images of a folder / CSV of mixed sizes to HxW")
     p.add_argument("--strict", action="store_true", default=None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from cnnlab.cli import argtypes as at
 from cnnlab.cli.argtypes import positive_float, positive_int
 
 __all__ = ["register", "handle"]
@@ -68,12 +69,12 @@ def register(subparsers) -> None:
                    help="default median (after 3 trials)")
     p.add_argument("--metric", choices=("val_accuracy", "val_loss"), default="val_accuracy",
                    help="what trials are ranked by (default val_accuracy, maximised)")
-    p.add_argument("--seed", type=int, default=0,
+    p.add_argument("--seed", type=at.seed, default=0,
                    help="training seed of every trial; seeds the sampler too (default 0)")
     p.add_argument("--limit", type=positive_int, metavar="N",
                    help="use at most N training examples (stratified)")
     p.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto", help="default auto")
-    p.add_argument("--threads", type=positive_int, metavar="N",
+    p.add_argument("--threads", type=at.threads, metavar="N",
                    help="CPU threads per trial (default: all cores available)")
     p.add_argument("--data-dir", metavar="PATH", help="folder to look for named datasets in first")
     p.add_argument("--out", metavar="DIR", help="study folder (default runs/tune-<model>-<data>)")
