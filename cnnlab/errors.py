@@ -65,6 +65,8 @@ def check_numeral(text: str, what: str = "value") -> None:
     cnnlab.errors.UsageError: value: a number of 401 digits is over the limit of 400 digits
     """
     token = str(text).strip()
+    if token.lower().lstrip("+-") in (".inf", ".nan", "inf", "nan", "infinity"):
+        raise UsageError(f"{what}: {token} is not a finite number")
     for part in token.split("/"):
         match = _EXPONENT.search(part)
         digits = len(_DIGITS.findall(part[:match.start()] if match else part))

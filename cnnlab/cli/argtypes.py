@@ -7,7 +7,7 @@ import argparse
 import math
 
 __all__ = ["positive_int", "positive_float", "finite_float", "bounded_int", "bounded_float", "seed",
-           "threads", "cpu_count", "LIMITS"]
+           "threads", "cpu_count", "check_model_option", "LIMITS"]
 
 
 def positive_int(text: str) -> int:
@@ -137,3 +137,35 @@ def threads(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected at most {cores} threads (the cores this machine "
                                          f"lets cnnlab use), got {value}")
     return value
+
+
+def check_model_option(key: str, value) -> None:
+    """Refuse a ``--model-opt KEY=VALUE`` value a model would choke on, before it is built.
+
+    Every number must be finite; a whole number (a width: ``hidden=[512, 256]``,
+    ``channels=64``) at most LIMITS["units"]; a dropout probability in [0, 1).
+
+    >>> check_model_option("hidden", [512, 256])
+    >>> check_model_option("dropout", 2)
+    Traceback (most recent call last):
+    ...
+    cnnlab.errors.UsageError: --model-opt dropout=2: a dropout probability must be in [0, 1)
+    """
+    from cnnlab.errors import UsageError
+
+    top = LIMITS["units"]
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, bool) or not isinstance(item, (int, float)):
+            continue
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise UsageError(f"--model-opt {key}={item}: not a finite number")
+        elif isinstance(item, int) and abs(item) > top:
+            raise UsageError(f"--model-opt {key}: {item} is over the limit of {top} (units of one layer)")
+        elif "dropout" in key.lower() and not 0 <= item < 1:
+            raise UsageError(f"--model-opt {key}={item}: a dropout probability must be in [0, 1)")

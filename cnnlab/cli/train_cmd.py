@@ -128,6 +128,7 @@ def _model_options(items: list[str]) -> dict:
             options[key.strip()] = yaml.safe_load(value)
         except yaml.YAMLError:
             raise UsageError(f"--model-opt {item!r}: value is not a number, list or word") from None
+        at.check_model_option(key.strip(), options[key.strip()])
     return options
 
 

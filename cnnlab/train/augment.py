@@ -33,6 +33,9 @@ AUGMENTS: dict[str, float | None] = {
 }
 
 
+AUGMENT_MAX = {"shift": 64, "crop": 64, "noise": 10.0, "rotate": 180.0}  # pixels, std, degrees
+
+
 def parse_augment(names: list[str] | str) -> list[tuple[str, float | None]]:
     """``["shift:2", "hflip"]`` (or ``"shift:2,hflip"``) -> ``[("shift", 2.0), ("hflip", None)]``.
 
@@ -58,6 +61,8 @@ def parse_augment(names: list[str] | str) -> list[tuple[str, float | None]]:
             raise UsageError(f"augmentation {text!r}: parameter must be a number") from None
         if value < 0 or not math.isfinite(value):
             raise UsageError(f"augmentation {text!r}: parameter must be >= 0")
+        if value > AUGMENT_MAX[name]:  # docs/limits.md
+            raise UsageError(f"augmentation {text!r}: parameter over the limit of {AUGMENT_MAX[name]:g}")
         specs.append((name, value))
     return specs
 

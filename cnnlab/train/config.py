@@ -90,9 +90,11 @@ class TrainConfig:
         """Read a YAML file of TrainConfig fields (safe loader); ``overrides`` win."""
         import yaml
 
+        from cnnlab.userfiles import read_text_file
+
         path = Path(path)
         try:
-            values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            values = yaml.safe_load(read_text_file(path, "config file")) or {}
         except OSError as exc:
             raise UsageError(f"cannot read config file {path}: {exc.strerror}") from None
         except yaml.YAMLError as exc:
