@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 
 __all__ = ["positive_int", "positive_float", "finite_float", "bounded_int", "bounded_float", "seed",
-           "threads", "cpu_count", "check_model_option", "LIMITS"]
+           "threads", "cpu_count", "check_model_option", "LIMITS",
+           "allow_negative_values"]
 
 
 def positive_int(text: str) -> int:
@@ -169,3 +171,20 @@ def check_model_option(key: str, value) -> None:
             raise UsageError(f"--model-opt {key}: {item} is over the limit of {top} (units of one layer)")
         elif "dropout" in key.lower() and not 0 <= item < 1:
             raise UsageError(f"--model-opt {key}={item}: a dropout probability must be in [0, 1)")
+
+
+# values such as "-1,2" (a bias per channel), "-4,5" (a shift) or "-1,0,1" (a one-row kernel)
+# are arguments, not options: argparse alone only takes "-1" and "-.5" as negative numbers
+NEGATIVE_VALUE = re.compile(r"^-\.?\d[\d.,;/eE+\-]*$")
+
+
+def allow_negative_values(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Let ``parser`` read ``--shift -4,5`` and ``--bias -1,2`` (no option of it looks like -1).
+
+    >>> p = allow_negative_values(argparse.ArgumentParser())
+    >>> _ = p.add_argument("--shift")
+    >>> p.parse_args(["--shift", "-4,5"]).shift
+    '-4,5'
+    """
+    parser._negative_number_matcher = NEGATIVE_VALUE
+    return parser

@@ -261,6 +261,7 @@ def register(subparsers) -> None:
 
     p = sub.add_parser("invariance", help="shift equivariance, max-pool shift absorption, noise averaging",
                        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    at.allow_negative_values(p)  # --shift -3,5
     p.add_argument("--image", default="camera", help="image file or sample (default camera), used in grey")
     p.add_argument("--kernel", default="sobel_x", metavar="K", help="kernel for the shift demos (default sobel_x)")
     p.add_argument("--crop", type=at.bounded_int(64, "crop"), default=256, help="side of the centre crop used (default 256)")

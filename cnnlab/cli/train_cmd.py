@@ -101,6 +101,7 @@ def register(subparsers) -> None:
         description="Reload a run's best checkpoint and report its metrics on a split; "
                     "--shift DX,DY adds the accuracy on inputs moved by whole pixels (zero fill).",
         epilog=EVALUATE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    at.allow_negative_values(e)  # --shift -4,5
     e.add_argument("run_dir", metavar="RUN_DIR")
     e.add_argument("--data", help="another dataset with the same image shape and classes")
     e.add_argument("--split", choices=("test", "val", "train"), default="test")

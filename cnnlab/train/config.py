@@ -132,8 +132,10 @@ class TrainConfig:
         need(self.unfreeze_after >= 0, f"--unfreeze-after must be >= 0, got {self.unfreeze_after}")
         need(0 < self.backbone_lr_factor <= 1, "backbone_lr_factor must be in (0, 1]")
         need(self.threads is None or self.threads >= 1, "threads must be >= 1")
-        need(self.weights is None or Path(self.weights).is_file(),
-             f"weights file {self.weights} does not exist")
+        if self.weights is not None:  # missing, or a folder / device / pipe: says which
+            from cnnlab.userfiles import check_regular_file
+
+            check_regular_file(self.weights, "weights file")
         parse_augment(self.augment)
         self.resize_hw()
 
