@@ -156,6 +156,20 @@ def check_depth(text: str, what: str, limit: int = MAX_DEPTH) -> None:
         raise UsageError(f"{what}: lists nested {deepest} deep, over the limit of {limit}")
 
 
+def _load_json(text: str, what: str) -> Any:
+    """``json.loads`` with every number checked as written (check_numeral) before conversion."""
+    def number(kind):
+        def convert(token: str):
+            check_numeral(token, what)
+            return kind(token)
+        return convert
+
+    def constant(token: str):
+        raise UsageError(f"{what}: {token} is not a finite number")
+
+    return json.loads(text, parse_float=number(float), parse_int=number(int), parse_constant=constant)
+
+
 def _json_numbers(value: Any, what: str) -> Any:
     if isinstance(value, list):
         return [_json_numbers(v, what) for v in value]
@@ -211,7 +225,7 @@ def _read_file(path: str, what: str) -> Any:
         _check_count(text, what)
         check_depth(text, what)
         try:
-            return _json_numbers(json.loads(text), f"{what} ({path})")
+            return _json_numbers(_load_json(text, f"{what} ({path})"), f"{what} ({path})")
         except ValueError as exc:  # JSONDecodeError, or an integer of over 4300 digits
             raise UsageError(f"{what}: {path!r} is not valid JSON ({exc})") from None
     body = "\n".join(ln if ln.strip() else "" for ln in text.splitlines()
