@@ -99,22 +99,28 @@ def _check_out(path: str) -> str:
 def _list(args: argparse.Namespace) -> int:
     from cnnlab.kernels.named import list_kernels
     from cnnlab.kernels.render import render_list
+    from cnnlab.kernels.sources import kernel_source
 
-    rows = list_kernels()
+    rows = [(n, d, kernel_source(n).line()) for n, d in list_kernels()]
     fmt = "text" if args.format == "json" else args.format
-    return _emit(args, render_list(rows, fmt) + "\n", {"kernels": [{"name": n, "description": d} for n, d in rows]})
+    return _emit(args, render_list(rows, fmt) + "\n",
+                 {"kernels": [{"name": n, "description": d, "source": s} for n, d, s in rows]})
 
 
 def _describe(args: argparse.Namespace) -> int:
     from cnnlab.kernels.describe import describe_kernel
-    from cnnlab.kernels.named import MAX_KERNEL_SIDE
+    from cnnlab.kernels.named import MAX_KERNEL_SIDE, resolve_kernel
     from cnnlab.kernels.render import render_describe
+    from cnnlab.kernels.sources import kernel_source
 
     k = read_kernel(args.kernel)
     if max(k.shape) > MAX_KERNEL_SIDE:  # rank and probes are exact: the work grows as side^3
         raise UsageError(f"kernel describe takes kernels up to {MAX_KERNEL_SIDE}x{MAX_KERNEL_SIDE}, "
                          f"got {k.shape[0]}x{k.shape[1]}")
     d = describe_kernel(k)
+    source = kernel_source(args.kernel) if resolve_kernel(args.kernel) is not None else None
+    if source is not None:  # where the named kernel is from, and its scale against other libraries
+        d["source"] = {"origin": source.origin, "reference": source.reference, "scale": source.scale}
     text = "" if args.format == "json" else render_describe(d, k, args.kernel, args.format, args.round)
     return _emit(args, text, d)
 
