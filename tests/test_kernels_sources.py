@@ -35,6 +35,13 @@ def test_named_kernel_equals_scale_times_scikit_image(name):
     np.testing.assert_allclose(ours[1:-1, 1:-1], source.scale * theirs[1:-1, 1:-1], atol=1e-12)
 
 
+def test_box_equals_scipy_uniform_filter():
+    image = np.random.default_rng(5).random((17, 19))
+    for k in (3, 5):
+        ours = ndimage.correlate(image, get_kernel(f"box:{k}"), mode="reflect")
+        np.testing.assert_allclose(ours, ndimage.uniform_filter(image, size=k, mode="reflect"), atol=1e-12)
+
+
 def test_laplacian8_is_not_scikit_images_or_opencvs_laplacian():
     image = np.random.default_rng(3).random((20, 20))
     ours = ndimage.correlate(image, get_kernel("laplacian8"), mode="reflect")[1:-1, 1:-1]

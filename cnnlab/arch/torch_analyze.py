@@ -220,6 +220,8 @@ def _walk_fx(module, x, builder: _Builder) -> None:
             if fname == "permute":
                 dims = rest[0] if len(rest) == 1 and isinstance(rest[0], (list, tuple)) else rest
                 kwargs.setdefault("dims", tuple(dims))
+            if fname == "einsum" and node.args and isinstance(node.args[0], str):
+                kwargs["equation"] = node.args[0]
             for key, value in zip(_POSITIONAL.get(fname, []), rest):
                 kwargs.setdefault(key, value)
             op = function_rule(fname, kwargs, geos, shapes, shape)

@@ -266,7 +266,21 @@ def module_rule(module, in_geo: Geo | None, in_shape, out_shape, in_shapes=None)
               note=None if same else f"receptive field not tracked through {name}")
 
 
-def _matmul_rule(name: str, in_geos: list, in_shapes: list, out_shape, tensors: int) -> Op:
+def _einsum_work(equation: str, shapes: list) -> int | None:
+    """Multiply-accumulates of an einsum: the product of the sizes of all its indices."""
+    equation = equation.replace(" ", "")
+    if "..." in equation or "->" not in equation:
+        return None
+    operands = equation.split("->")[0].split(",")
+    sizes: dict[str, int] = {}
+    for letters, shape in zip(operands, shapes):
+        if shape is None or len(letters) != len(shape):
+            return None
+        sizes.update(zip(letters, shape))
+    return math.prod(sizes.values())
+
+
+def _matmul_rule(name: str, args: dict, in_geos: list, in_shapes: list, out_shape, tensors: int) -> Op:
     """``matmul``/``bmm``: out·K multiply-accumulates (K the contracted length); attention
     MACs when both operands are activations, plain MACs when one is a parameter."""
     geo = merge(in_geos, out_shape)
@@ -275,6 +289,10 @@ def _matmul_rule(name: str, in_geos: list, in_shapes: list, out_shape, tensors: 
         work = math.prod(out_shape[:-1]) * in_shapes[1][-2] * (in_shapes[0][-1] + v[-1])
         return Op(geo, True, "attention", "attention", attention_macs=work)
     work = math.prod(out_shape) * in_shapes[0][-1]
+    if name == "einsum":
+        work = _einsum_work(args.get("equation", ""), in_shapes)
+        if work is None:
+            return Op(geo, note="an einsum with '...' is not counted")
     if tensors >= 2:
         return Op(geo, True, "matmul", name, attention_macs=work)
     return Op(geo, True, "matmul", name, work)
@@ -288,7 +306,7 @@ _ELEMENTWISE = {"add", "sub", "mul", "truediv", "iadd", "imul", "add_", "mul_", 
 _PASS = {"relu", "relu_", "relu6", "gelu", "silu", "sigmoid", "tanh", "hardswish", "hardsigmoid", "dropout",
          "leaky_relu", "elu", "contiguous", "clone", "float", "to", "type_as", "detach", "sigmoid_", "clamp",
          "hardtanh", "stochastic_depth", "layer_norm", "batch_norm"}
-_MATMULS = {"matmul", "bmm", "scaled_dot_product_attention"}  # products of two activations
+_MATMULS = {"matmul", "bmm", "einsum", "scaled_dot_product_attention"}  # products of two activations
 _ROWLESS = {"contiguous", "clone", "float", "to", "type_as", "detach", "clamp", "getitem", "getattr", "size"}
 
 
@@ -307,7 +325,7 @@ def function_rule(name: str, args: dict, in_geos: list, in_shapes: list, out_sha
                   name.rstrip("_"), stored=not name.endswith("_") and not name.startswith("i"))
     if name in _MATMULS and len(in_shapes) >= 2 and out_shape is not None \
             and all(s is not None and len(s) >= 2 for s in in_shapes[:2]):
-        return _matmul_rule(name, in_geos, in_shapes, out_shape, tensors)
+        return _matmul_rule(name, args, in_geos, in_shapes, out_shape, tensors)
     if name in ("cat", "concat", "stack"):
         return Op(merge(in_geos, out_shape), True, "cat", "cat")
     if name in _PASS:
