@@ -73,13 +73,14 @@ def check_numeral(text: str, what: str = "value") -> None:
         if digits > MAX_DIGITS:
             raise UsageError(f"{what}: a number of {digits} digits is over the limit of {MAX_DIGITS} digits")
         if match and (len(match.group(1)) > 6 or abs(int(match.group(1))) > MAX_EXPONENT):
-            raise UsageError(f"{what}: {_short(token)} has an exponent beyond ±{MAX_EXPONENT}")
+            raise UsageError(f"{what}: {_short(token)} is out of range (exponents beyond ±{MAX_EXPONENT} "
+                             "are refused)")
         try:
             value = float(part.replace("_", ""))
         except ValueError:
             continue  # not a plain number (".inf" in YAML, a name): the reader decides
         if not math.isfinite(value):
-            raise UsageError(f"{what}: {_short(token)} is out of range "
+            raise UsageError(f"{what}: {_short(token)} is out of range, not a finite number "
                              "(values over about 1.8e308 are refused)")
 
 

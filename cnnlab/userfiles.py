@@ -48,7 +48,7 @@ def check_regular_file(path: str | Path, what: str = "file") -> Path:
     """``path`` as a Path when it is a regular file; else UsageError saying what it is."""
     kind = path_kind(path)
     if kind == "missing":
-        raise UsageError(f"{what} {path} does not exist")
+        raise UsageError(f"cannot read {what} {path}: it does not exist")
     if kind != "a regular file":
         raise UsageError(f"{what} {path} is {kind}, not a regular file")
     return Path(path)

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from cnnlab.cli import argtypes
 from cnnlab.cli.main import main
 
-FUZZ = settings(max_examples=30, derandomize=True, deadline=None,
+FUZZ = settings(max_examples=30, derandomize=True, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 
@@ -58,8 +58,8 @@ def test_numbers_in_literals_and_input_files(capsys, tmp_path_factory, number, w
     refused(capsys, ["conv", "--input", path, "--kernel", "1 0; 0 1"])
 
 
-@FUZZ
-@given(number=hostile_number, key=st.sampled_from(["given", "answer"]))
+@FUZZ  # bare inf / nan are strings in YAML (a claimed answer in words, compared as text)
+@given(number=hostile_number.filter(lambda n: n not in ("inf", "nan")), key=st.sampled_from(["given", "answer"]))
 def test_numbers_in_problem_files(capsys, tmp_path_factory, number, key):
     path = tmp_path_factory.mktemp("p") / "p.yaml"
     if key == "given":
@@ -88,7 +88,7 @@ def test_numbers_in_flags_and_asks(capsys, tmp_path_factory, case):
 
 # ------------------------------------------------------------------ class 2: nesting
 
-@settings(max_examples=12, derandomize=True, deadline=None,
+@settings(max_examples=12, derandomize=True, deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(depth=st.integers(33, 6000), where=st.sampled_from(["literal", "json", "arch-flow", "arch-block",
                                                            "problem"]))
@@ -217,7 +217,7 @@ def _special_paths(tmp_path):
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
-@settings(max_examples=30, derandomize=True, deadline=None,
+@settings(max_examples=30, derandomize=True, deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(kind=st.sampled_from(["device", "null", "fifo", "folder", "binary"]),
        use=st.sampled_from(["problem", "data", "config", "arch", "input", "weights"]))
