@@ -129,6 +129,12 @@ BOUNDED = [
     (["train", "--data", "digits", "--model", "mlp", "--threads"], argtypes.cpu_count()),
     (["compare", "--limit"], argtypes.LIMITS["limit"]),
     (["compare", "--threads"], argtypes.cpu_count()),
+    (["compare", "--epochs"], argtypes.LIMITS["epochs"]),
+    (["compare", "--batch-size"], argtypes.LIMITS["batch_size"]),
+    (["tune", "--trials"], argtypes.LIMITS["tune_trials"]),
+    (["tune", "--epochs"], argtypes.LIMITS["epochs"]),
+    (["tune", "--limit"], argtypes.LIMITS["limit"]),
+    (["train", "--data", "digits", "--model", "mlp", "--limit"], argtypes.LIMITS["limit"]),
     (["data", "info", "digits", "--limit"], argtypes.LIMITS["limit"]),
 ]
 

@@ -69,6 +69,7 @@ LIMITS: dict[str, int] = {
     "round": 20,                # decimals shown
     "units": 65_536,            # one layer's width in --model-opt (hidden=[...], channels)
     "limit": 10_000_000,        # examples kept by --limit
+    "tune_trials": 10_000,      # tune --trials
 }
 
 
@@ -92,7 +93,9 @@ def bounded_int(low: int, high: int | str):
             value = int(token)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if not low <= value <= top:
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected a whole number >= {low} (at most {top}), got {value}")
+        if value > top:
             raise argparse.ArgumentTypeError(f"expected a whole number from {low} to {top}, got {value}")
         return value
 

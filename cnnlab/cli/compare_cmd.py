@@ -62,9 +62,9 @@ def register(subparsers) -> None:
                         help="dataset name (mnist, fashion-mnist, digits, cifar10) or folder/CSV (default: mnist)")
     parser.add_argument("--data-dir", metavar="DIR", help="folder to look for named datasets in first")
     parser.add_argument("--out", metavar="DIR", help="run folder (default: runs/compare-<data>-<timestamp>)")
-    parser.add_argument("--epochs", type=positive_int, default=DEFAULT_EPOCHS,
+    parser.add_argument("--epochs", type=at.bounded_int(1, "epochs"), default=DEFAULT_EPOCHS,
                         help=f"epochs for the torch models (default: {DEFAULT_EPOCHS})")
-    parser.add_argument("--batch-size", type=positive_int, default=64, help="batch size (default: 64)")
+    parser.add_argument("--batch-size", type=at.bounded_int(1, "batch_size"), default=64, help="batch size (default: 64)")
     parser.add_argument("--limit", type=at.bounded_int(1, "limit"), default=None, metavar="N",
                         help="use at most N training examples (default: all)")
     parser.add_argument("--logreg-limit", type=_limit, default=DEFAULT_LOGREG_LIMIT, metavar="N",

@@ -72,7 +72,7 @@ def register(subparsers) -> None:
     p.add_argument("--out", metavar="DIR", help="run folder (default runs/<model>-<data>-<time>)")
     p.add_argument("--config", metavar="FILE", help="YAML file of settings; flags override it")
     p.add_argument("--json", action="store_true", help="last line of stdout: one JSON summary")
-    p.add_argument("--limit", type=int, help="use at most N training examples (stratified)")
+    p.add_argument("--limit", type=at.bounded_int(1, "limit"), help="use at most N training examples (stratified)")
     p.add_argument("--val-fraction", type=float, help="validation share of train (default 0.1)")
     p.add_argument("--data-dir", metavar="PATH", help="folder to look for named datasets in first")
     p.add_argument("--loss", choices=("cross_entropy", "nll"), help="default cross_entropy")
