@@ -91,7 +91,7 @@ def test_help_shows_examples(cmd):
     r = cnnlab(cmd, "--help")
     assert r.returncode == 0
     examples = [line for line in r.stdout.splitlines() if line.strip().startswith(f"cnnlab {cmd} ")]
-    assert 2 <= len(examples) <= 3
+    assert 2 <= len(examples) <= 4
 
 
 BAD = [

@@ -122,7 +122,7 @@ def test_cli_json_last_line_and_table(tmp_path, capsys):
     result = json.loads(lines[-1])
     assert result["data"] == "digits" and [m["name"] for m in result["models"]] == ["logreg", "mlp"]
     assert result["run_dir"] == str(out) and (out / "report.html").is_file()
-    assert lines[0].split()[:3] == ["model", "params", "val"]
+    assert lines[0].split()[:4] == ["model", "params", "train", "acc"]
     assert result["models"][0]["params"] == 650  # 64 pixels x 10 classes + 10 biases
 
     # the same folder with other settings is refused before anything trains

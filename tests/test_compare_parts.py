@@ -157,15 +157,73 @@ def test_default_run_dir_is_safe_for_any_data_name():
     assert default_run_dir("/", now).name == "compare-data-20260102-030405"
 
 
+def _rows(cnn_shifted: float):
+    from types import SimpleNamespace as Row
+
+    return [Row(name="logreg", params=7850, train_accuracy=0.93, val_accuracy=0.90, test_accuracy=0.91,
+                shifted_val_accuracy=0.75, convolutional=False),
+            Row(name="mlp", params=242762, train_accuracy=0.99, val_accuracy=0.94, test_accuracy=0.95,
+                shifted_val_accuracy=0.80, convolutional=False),
+            Row(name="small-cnn", params=21840, train_accuracy=0.99, val_accuracy=0.98, test_accuracy=0.985,
+                shifted_val_accuracy=cnn_shifted, convolutional=True)]
+
+
 def test_findings_read_off_the_table():
     from types import SimpleNamespace as Row
 
     from cnnlab.compare.page import findings
 
-    rows = [Row(name="logreg", params=7850, val_accuracy=0.90, test_accuracy=0.91, shifted_val_accuracy=0.75),
-            Row(name="mlp", params=242762, val_accuracy=0.94, test_accuracy=0.95, shifted_val_accuracy=0.80),
-            Row(name="small-cnn", params=21840, val_accuracy=0.98, test_accuracy=0.985, shifted_val_accuracy=0.94)]
+    rows = _rows(0.94)
     text = findings(Row(models=rows))
-    assert text == ("small-cnn has the best test accuracy (0.9850), with 11x fewer parameters than mlp. "
-                    "Validation accuracy lost to the shifts, in points: small-cnn 4.0, mlp 14.0, logreg 15.0.")
+    assert text.startswith(
+        "small-cnn has the best test accuracy (0.9850), with 11x fewer parameters than mlp. "
+        "The widest gap between training and test accuracy is mlp's (4.0 points): it fits its training "
+        "images better than it generalises. "
+        "Validation accuracy lost to the shifts, in points: small-cnn 4.0, mlp 14.0, logreg 15.0. "
+        "Here every convolutional model lost less to the shifts")
     assert findings(Row(models=rows[:1])) == ""
+
+
+def test_robustness_sentence_follows_the_numbers_not_a_fixed_claim():
+    from types import SimpleNamespace as Row
+
+    from cnnlab.compare.page import robustness
+
+    good = robustness(Row(models=_rows(0.94)))  # the CNN lost 4 points, the flat models 14 and 15
+    bad = robustness(Row(models=_rows(0.70)))   # the CNN lost 28 points: more than both
+    assert good.startswith("Here every convolutional model lost less")
+    assert bad.startswith("Here the convolutions did not protect every model")
+    assert "small-cnn lost 28.0 points, mlp (no convolution) 14.0" in bad
+    assert "lost as much or more (28.0 vs 14.5 points)" in bad
+    only_flat = robustness(Row(models=_rows(0.94)[:2]))
+    assert "says nothing about convolutions" in only_flat
+
+
+def test_runs_folders_are_resolved_or_refused(tmp_path):
+    import json
+
+    from cnnlab.compare.user_runs import resolve_run_dir
+    from cnnlab.errors import UsageError
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "model.json").write_text("{}")
+    study = tmp_path / "study"
+    study.mkdir()
+    (study / "results.json").write_text(json.dumps({"best_run_dir": str(run)}))
+    assert resolve_run_dir(run) == run and resolve_run_dir(study) == run
+    with pytest.raises(UsageError, match="not a run folder of cnnlab train"):
+        resolve_run_dir(tmp_path)
+    (study / "results.json").write_text(json.dumps({"best_run_dir": None}))
+    with pytest.raises(UsageError, match="without a finished best trial"):
+        resolve_run_dir(study)
+
+
+def test_compare_refuses_a_bad_run_before_training(tmp_path, capsys):
+    from cnnlab.cli.main import main
+
+    out = tmp_path / "cmp"
+    assert main(["compare", "--data", "digits", "--models", "mlp", "--runs", str(tmp_path),
+                 "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not a run folder of cnnlab train" in err[0] and not out.exists()

@@ -93,9 +93,55 @@ def test_unknown_model_lists_the_names():
         get_model("vgg99", 1, 10)
 
 
-def test_bad_model_option_is_a_usage_error():
-    with pytest.raises(UsageError, match="bad model option"):
+def test_bad_model_option_is_a_usage_error_listing_the_valid_ones():
+    with pytest.raises(UsageError, match="cnn3: unknown model option 'hidden'; cnn3 takes no options"):
         get_model("cnn3", 1, 10, (28, 28), hidden=[3])
+    with pytest.raises(UsageError, match=r"unknown model option 'drop'; options of cnn3-dropout: "
+                                         r"dropout \(float, default 0.25\), fc_dropout \(float, default 0.5\)"):
+        get_model("cnn3-dropout", 1, 10, (28, 28), drop=0.1)
+    with pytest.raises(UsageError, match="dropout must be float, got 'abc'"):
+        get_model("small-cnn", 1, 10, (28, 28), dropout="abc")
+    with pytest.raises(UsageError, match="stem must be one of auto|small|imagenet, got 'tiny'"):
+        get_model("resnet18", 1, 10, (28, 28), stem="tiny")
+
+
+def test_every_registry_option_is_listed_with_type_and_default():
+    import inspect
+
+    from cnnlab.models import list_models, option_help
+    from cnnlab.models.registry import _REGISTRY
+
+    for name in list_models():
+        params = inspect.signature(_REGISTRY[name].build).parameters
+        listed = option_help(name)
+        expected = [p for p in params if p not in ("in_channels", "num_classes", "input_size")]
+        assert [o for o, _, _ in listed] == expected, name
+        for option, type_name, default in listed:
+            assert type_name and default == params[option].default
+            get_model(name, 1, 3, (32, 32), **{option: default})  # the default is a valid value
+
+
+def test_list_models_cli_prints_options_and_json(capsys):
+    import json
+
+    from cnnlab.cli.main import main
+
+    assert main(["train", "--list-models"]) == 0
+    out = capsys.readouterr().out
+    assert "options: dropout=0.5 (float)" in out and "stem='auto' (one of auto|small|imagenet)" in out
+    assert main(["train", "--list-models", "--json"]) == 0
+    models = {m["name"]: m for m in json.loads(capsys.readouterr().out.strip().splitlines()[-1])["models"]}
+    assert models["cnn3-dropout"]["options"] == [{"name": "dropout", "type": "float", "default": 0.25},
+                                                 {"name": "fc_dropout", "type": "float", "default": 0.5}]
+
+
+def test_wrong_model_opt_on_the_cli_is_one_error_line(capsys):
+    from cnnlab.cli.main import main
+
+    assert main(["train", "--data", "digits", "--model", "cnn3", "--model-opt", "dropout=0.3",
+                 "--epochs", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: cnn3: unknown model option 'dropout'; cnn3 takes no options"]
 
 
 def test_mlp_hidden_sizes_and_logreg_counts():

@@ -68,7 +68,8 @@ def test_a_single_number_answers_a_result_of_one_cell():
     assert compare(5, ops.conv2d(x, k), None).correct  # 1x1 result, claimed as "5"
     assert compare(5, ops.conv2d(x[None], k[None, None]), None).correct  # 1x1x1
     wrong = compare(6, ops.conv2d(x, k), None)
-    assert not wrong.correct and wrong.mismatches == [{"index": [0, 0], "claimed": 6, "expected": 5.0}]
+    assert not wrong.correct and wrong.mismatches == [{"index": [0, 0], "index_from_0": [0, 0], "index_from_1": [1, 1],
+                                                       "claimed": 6, "expected": 5.0, "expected_unrounded": 5.0}]
     assert not compare(5, ops.conv2d(np.ones((3, 3)), k), None).correct  # 2x2: still a shape error
 
 
@@ -107,6 +108,11 @@ SLIP_CASES = {
         ("avgpool2d(X, 2)", ops.avg_pool2d(AX, 2) * 4, "sum instead of average"),
         ("avgpool2d(X, 3, stride=1)", ops.avg_pool2d(AX, 3, 1) * 9, "sum instead of average"),
         ("global_avgpool(X)", float(AX.sum()), "sum instead of average"),
+    ],
+    "sum_for_average_kernel": [  # an average pool asked as a convolution: the same slip, the same words
+        ("conv2d(X, [[0.25, 0.25], [0.25, 0.25]], stride=2)", ops.avg_pool2d(AX, 2) * 4, "sum instead of average"),
+        ("conv2d(X, [[1/9, 1/9, 1/9], [1/9, 1/9, 1/9], [1/9, 1/9, 1/9]])", ops.avg_pool2d(AX, 3, 1) * 9,
+         "sum instead of average"),
     ],
     "stride_ignored": [
         ("conv2d(X, K, stride=2)", ops.conv2d(AX, AK), "stride ignored"),
@@ -231,9 +237,11 @@ def test_check_cli_exit_status_and_json(tmp_path, capsys):
     assert main(["solve", str(bad), "--format", "json"]) == 0  # solve reports, it does not fail
     data = json.loads(capsys.readouterr().out)
     assert data["parts"][1] == {"id": "b", "ask": "global_maxpool(X)", "name": None, "value": 4.0,
+                                "text": None, "label": "(b) global_maxpool(X)",
                                 "correct": None, "diagnosis": None}
     mism = data["parts"][0]["mismatches"]
-    assert {"index", "claimed", "expected"} == set(mism[0]) and len(mism[0]["index"]) == 2
+    assert {"index", "index_from_0", "index_from_1", "claimed", "expected", "expected_unrounded"} == set(mism[0])
+    assert len(mism[0]["index"]) == 2 and [i + 1 for i in mism[0]["index_from_0"]] == mism[0]["index_from_1"]
 
 
 def test_two_slips_at_once_are_named_together():

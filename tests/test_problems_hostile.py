@@ -47,7 +47,7 @@ HOSTILE = {
     "dup_part_id": (G + "parts: [{id: a, ask: X}, {id: a, ask: X}]\n", "part id 'a' is used twice"),
     "bad_round": (G + "round: -1\nparts: ['X']\n", "round must be an integer"),
     "attribute": (G + "parts: ['X.T']\n", "attribute access"),
-    "subscript": (G + "parts: ['X[0]']\n", "subscripts"),
+    "subscript": (G + "parts: ['X[0][0][0]']\n", "can be indexed"),
     "dunder": (G + "parts: ['__import__(\"os\").system(\"echo hacked\")']\n", "attribute access"),
     "comprehension": (G + "parts: ['[x for x in X]']\n", "comprehensions"),
     "lambda": (G + "parts: ['(lambda: 0)()']\n", "lambdas"),

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from cnnlab.arch.receptive_field import (AxisRF, through_global, through_transposed,
-                                         through_window)
+                                         through_window, union)
 from cnnlab.arch.spec import Layer
 from cnnlab.errors import UsageError
 from cnnlab.ops.sizes import (conv_output_size, effective_kernel, full_padding,
@@ -243,6 +243,10 @@ def _convt(layer: Layer, in_shape, rf: RF) -> LayerResult:
         raise UsageError(f"groups={groups} must divide both the input channels ({C}) and the output channels ({C_out})")
     stride = layer.stride or (1, 1)
     pad = layer.padding if isinstance(layer.padding, tuple) else (0, 0)
+    for op, s, d in zip(layer.output_padding, stride, layer.dilation):
+        if op >= max(s, d):  # PyTorch's rule: the extra rows must fall inside one stride step
+            raise UsageError(f"output padding {op} must be smaller than the stride ({s}) or the "
+                             f"dilation ({d})")
     sizes, steps = [], []
     for axis, (label, n) in enumerate((("H", H), ("W", W))):
         k, s, p, d, op = (layer.kernel[axis], stride[axis], pad[axis], layer.dilation[axis],
@@ -272,6 +276,53 @@ def _convt(layer: Layer, in_shape, rf: RF) -> LayerResult:
                                           layer.dilation[a]) for a in range(2))
         steps += _rf_steps(rf, new_rf, layer.kernel, stride, [(p, p) for p in pad], layer.dilation,
                            what="transposed")
+    return LayerResult((C_out, Ho, Wo), weights, biases, macs, new_rf, steps)
+
+
+def _res(layer: Layer, in_shape, rf: RF) -> LayerResult:
+    """Basic residual block (ResNet): conv k/s → bn → relu → conv k/1 → bn, plus a shortcut
+    (identity, or a 1×1/s conv + bn when the shape changes), added, then relu.
+
+    Both convs pad k//2 and have no bias; batch norm has 2·C parameters.
+    """
+    C, H, W = _spatial(layer, in_shape)
+    C_out = layer.out
+    kh, kw = layer.kernel
+    stride = layer.stride or (1, 1)
+    pads = [(kh // 2, kh // 2), (kw // 2, kw // 2)]
+    sizes = [conv_output_size(n, k, s, p) for n, k, s, p in zip((H, W), (kh, kw), stride, (kh // 2, kw // 2))]
+    Ho, Wo = sizes
+    projection = stride != (1, 1) or C != C_out
+    w1, w2 = C_out * C * kh * kw, C_out * C_out * kh * kw
+    ws = C_out * C if projection else 0
+    conv_weights = w1 + w2 + ws
+    n_bn = 3 if projection else 2
+    # as for a `bn` layer: each batch norm's γ counts as weights, its β as biases
+    weights, biases = conv_weights + n_bn * C_out, n_bn * C_out
+    macs = conv_weights * Ho * Wo
+    short = (f"1×1/{stride[0]} conv + bn ({C}→{C_out})" if projection else "identity")
+    steps = [
+        Step("H_out = W_out" if (H, kh, stride[0]) == (W, kw, stride[1]) else "H_out, W_out",
+             "floor((n + 2·(k//2) − k)/s) + 1", f"floor(({H} + 2·{kh // 2} − {kh})/{stride[0]}) + 1",
+             f"{Ho}" if Ho == Wo else f"{Ho}, {Wo}"),
+        Step("output", "C_out × H_out × W_out", f"{C_out} × {Ho} × {Wo}", _t((C_out, Ho, Wo))),
+        Step("shortcut", "identity when the shape is kept, else 1×1/s conv + bn", short, short),
+        Step("conv weights", "C_out·C_in·k_h·k_w + C_out·C_out·k_h·k_w" + (" + C_out·C_in" if projection else ""),
+             f"{C_out}·{C}·{kh}·{kw} + {C_out}·{C_out}·{kh}·{kw}" + (f" + {C_out}·{C}" if projection else ""),
+             str(conv_weights)),
+        Step("bn params", f"2·C_out per batch norm ({n_bn} of them: γ weights, β biases)",
+             f"{n_bn}·2·{C_out}", str(2 * n_bn * C_out)),
+        Step("params", "conv weights + bn params", f"{conv_weights} + {2 * n_bn * C_out}",
+             str(weights + biases)),
+        Step("MACs", "(conv weights)·H_out·W_out", f"{conv_weights}·{Ho}·{Wo}", str(macs)),
+        Step("units", "C_out·H_out·W_out", f"{C_out}·{Ho}·{Wo}", str(C_out * Ho * Wo)),
+    ]
+    new_rf = None
+    if rf is not None:
+        main = [through_window(through_window(rf[a], layer.kernel[a], stride[a], pads[a][0], sizes[a]),
+                               layer.kernel[a], 1, pads[a][0], sizes[a]) for a in range(2)]
+        side = [through_window(rf[a], 1, stride[a], 0, sizes[a]) for a in range(2)]
+        new_rf = tuple(union([main[a], side[a]], sizes[a]) for a in range(2))
     return LayerResult((C_out, Ho, Wo), weights, biases, macs, new_rf, steps)
 
 
@@ -346,11 +397,17 @@ def _elementwise(layer: Layer, in_shape, rf: RF) -> LayerResult:
     return LayerResult(tuple(in_shape), rf=rf, steps=steps, stored=layer.kind not in _IN_PLACE)
 
 
+def _lrn(layer: Layer, in_shape, rf: RF) -> LayerResult:
+    _spatial(layer, in_shape)  # normalises across neighbouring channels of a C×H×W map
+    return _elementwise(layer, in_shape, rf)
+
+
 ANALYSERS: dict[str, Callable[[Layer, tuple, RF], LayerResult]] = {
-    "conv": _conv, "convt": _convt, "maxpool": _pool, "avgpool": _pool,
+    "conv": _conv, "convt": _convt, "maxpool": _pool, "avgpool": _pool, "res": _res,
     "gap": _global_pool, "gmp": _global_pool, "fc": _fc, "flatten": _flatten, "bn": _bn,
     **{kind: _elementwise for kind in ("relu", "leakyrelu", "relu6", "sigmoid", "tanh", "softmax",
-                                       "gelu", "elu", "silu", "identity", "dropout", "lrn")},
+                                       "gelu", "elu", "silu", "identity", "dropout")},
+    "lrn": _lrn,
 }
 
 

@@ -14,11 +14,13 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
-from cnnlab.errors import MAX_ELEMENTS, UsageError, check_shape
+from cnnlab.arch.input_shape import LAYOUTS, parse_input_shape
+from cnnlab.errors import MAX_ELEMENTS, UsageError
 
-__all__ = ["Layer", "KINDS", "ALIASES", "parse_layer", "parse_spec", "load_spec", "parse_input_shape"]
+__all__ = ["Layer", "KINDS", "ALIASES", "RULES", "parse_layer", "parse_spec", "load_spec", "parse_input_shape",
+           "LAYOUTS"]
 
 MAX_LAYERS = 10_000  # a spec longer than this is surely a mistake
 
@@ -28,6 +30,7 @@ KINDS: dict[str, str] = {
     "convt": "convt KxK[/S] C_OUT [pP] [opN] [dD] [gG] [nobias]  (transposed convolution)",
     "maxpool": "maxpool KxK[/S] [pP|same] [dD] [ceil]",
     "avgpool": "avgpool KxK[/S] [pP|same] [ceil]",
+    "res": "res [KxK][/S] C_OUT  (residual block: conv-bn-relu-conv-bn plus a shortcut, then relu)",
     "gap": "gap  (global average pooling)",
     "gmp": "gmp  (global max pooling)",
     "fc": "fc N [nobias]",
@@ -50,8 +53,10 @@ ALIASES: dict[str, str] = {
     "linear": "fc", "dense": "fc",
     "batchnorm": "bn", "bn2d": "bn", "batchnorm2d": "bn", "batchnorm1d": "bn", "bn1d": "bn",
     "leaky_relu": "leakyrelu", "swish": "silu",
+    "residual": "res", "resblock": "res", "basicblock": "res",
 }
-_WINDOWED = {"conv", "convt", "maxpool", "avgpool"}
+
+
 _POOLS = {"maxpool", "avgpool"}
 
 
@@ -100,20 +105,175 @@ _IN_OUT = re.compile(r"^(\d+)->(\d+)$")          # "3->96": C_in -> C_out
 _OPTION = re.compile(r"^(p|s|d|g|op)(\d+)(?:x(\d+))?$")
 
 
-def parse_layer(text: str, index: int | None = None) -> Layer:
-    """Parse one layer of the compact language.
+@dataclass(frozen=True)
+class _KindRule:
+    """What a layer kind accepts: token readers (tried in order) and required fields.
 
-    >>> parse_layer("conv 11x11/4 96").kernel, parse_layer("conv 11x11/4 96").stride
-    ((11, 11), (4, 4))
-    >>> parse_layer("maxpool 3x3/2").stride
-    (2, 2)
+    ``readers``: names in :data:`_READERS`. ``options``: the letter options (``p``, ``s``,
+    ``d``, ``g``, ``op``) it takes; ``pad_words``: ``same``/``valid``/``full`` it takes.
+    ``defaults``: fields filled in when absent; ``required``: (field, what) pairs.
     """
-    original = text.strip()
-    cleaned = original.lower().replace("×", "x").replace(",", " ")
-    tokens = cleaned.split()
-    if not tokens:
-        raise _fail(index, original, "empty layer")
-    word = tokens[0]
+
+    readers: tuple[str, ...] = ()
+    options: frozenset = frozenset()
+    pad_words: frozenset = frozenset()
+    defaults: tuple[tuple[str, Any], ...] = ()
+    required: tuple[tuple[str, str], ...] = ()
+
+
+_CONV_READERS = ("at", "window", "count", "in_out", "pad_word", "option", "bias")
+_POOL_READERS = ("window", "pad_word", "option", "ceil")
+RULES: dict[str, _KindRule] = {
+    "conv": _KindRule(_CONV_READERS + ("dw",), frozenset({"p", "s", "d", "g"}),
+                      frozenset({"same", "valid", "full"}),
+                      required=(("kernel", "kernel size"), ("out", "output channel count"))),
+    "convt": _KindRule(_CONV_READERS, frozenset({"p", "s", "d", "g", "op"}), frozenset(),
+                       required=(("kernel", "kernel size"), ("out", "output channel count"))),
+    "maxpool": _KindRule(_POOL_READERS, frozenset({"p", "s", "d"}), frozenset({"same", "valid"}),
+                         required=(("kernel", "kernel size"),)),
+    "avgpool": _KindRule(_POOL_READERS, frozenset({"p", "s"}), frozenset({"same", "valid"}),
+                         required=(("kernel", "kernel size"),)),
+    "res": _KindRule(("window", "count", "option"), frozenset({"s"}),
+                     defaults=(("kernel", (3, 3)),), required=(("out", "output channel count"),)),
+    "fc": _KindRule(("count", "bias"), required=(("out", "unit count"),)),
+    "dropout": _KindRule(("prob",), defaults=(("p", 0.5),)),
+    **{kind: _KindRule() for kind in ("gap", "gmp", "flatten", "bn", "lrn", "relu", "leakyrelu",
+                                      "relu6", "sigmoid", "tanh", "softmax", "gelu", "elu", "silu",
+                                      "identity")},
+}
+# why a letter option is refused for a kind that does not take it (default: "unexpected")
+_REFUSED_OPTION = {("avgpool", "d"): "average pooling has no dilation (PyTorch)",
+                   ("maxpool", "op"): "output padding {token!r} is only for convt",
+                   ("avgpool", "op"): "output padding {token!r} is only for convt",
+                   ("conv", "op"): "output padding {token!r} is only for convt"}
+
+
+class _Reader:
+    """The state of one layer being parsed: its kind, text and the fields found so far."""
+
+    def __init__(self, kind: str, index: int | None, original: str):
+        self.kind, self.index, self.original = kind, index, original
+        self.rule = RULES[kind]
+        self.usage = f"write it as: {KINDS[kind]}"
+        self.opts: dict[str, Any] = {}
+
+    def fail(self, message: str) -> UsageError:
+        return _fail(self.index, self.original, message)
+
+    def put(self, key: str, value: Any, token: str) -> None:
+        if key in self.opts:
+            raise self.fail(f"{key} given twice (at {token!r}); {self.usage}")
+        self.opts[key] = value
+
+    def int(self, token: str, what: str, minimum: int = 1) -> int:
+        return _int(token, what, self.index, self.original, minimum)
+
+    def pair(self, a: str, b: str | None, what: str, minimum: int = 1) -> tuple[int, int]:
+        return _pair(a, b, what, self.index, self.original, minimum)
+
+
+def _count_name(r: _Reader) -> str:
+    return "unit count" if r.kind == "fc" else "channel count"
+
+
+def _read_at(r: _Reader, token: str) -> str | None:
+    """``10@5x5``: the count, then the rest is read again (returns the rest)."""
+    m = _CHANNELS_AT.match(token)
+    if not m:
+        return None
+    r.put("out", r.int(m.group(1), "channel count"), token)
+    return m.group(2)
+
+
+def _read_window(r: _Reader, token: str) -> bool:
+    m = _KERNEL.match(token)
+    # a bare number is a kernel only for pools (``maxpool 2``); for conv it is C_OUT
+    if not m or not ("x" in token or "/" in token or r.kind in _POOLS):
+        return False
+    kh, kw, sh, sw = m.groups()
+    r.put("kernel", r.pair(kh, kw, "kernel size"), token)
+    if sh is not None:
+        r.put("stride", r.pair(sh, sw, "stride"), token)
+    return True
+
+
+def _read_count(r: _Reader, token: str) -> bool:
+    if not token.isdigit():
+        return False
+    r.put("out", r.int(token, _count_name(r)), token)
+    return True
+
+
+def _read_in_out(r: _Reader, token: str) -> bool:
+    m = _IN_OUT.match(token)
+    if not m:
+        return False
+    r.put("in_channels", r.int(m.group(1), "input channels"), token)
+    r.put("out", r.int(m.group(2), "channel count"), token)
+    return True
+
+
+def _read_pad_word(r: _Reader, token: str) -> bool:
+    if token not in ("same", "valid", "full"):
+        return False
+    if token not in r.rule.pad_words:
+        raise r.fail(f"{token!r} padding is not available for {r.kind}; {r.usage}")
+    r.put("padding", token, token)
+    return True
+
+
+_OPTION_FIELDS = {"p": ("padding", "padding", 0), "s": ("stride", "stride", 1),
+                  "d": ("dilation", "dilation", 1), "op": ("output_padding", "output padding", 0)}
+
+
+def _read_option(r: _Reader, token: str) -> bool:
+    m = _OPTION.match(token)
+    if not m:
+        return False
+    key, a, b = m.groups()
+    if key not in r.rule.options:
+        reason = _REFUSED_OPTION.get((r.kind, key), "unexpected option {token!r}")
+        raise r.fail(f"{reason.format(token=token)}; {r.usage}")
+    if key == "g":
+        if b is not None:
+            raise r.fail(f"unexpected option {token!r}; {r.usage}")
+        r.put("groups", r.int(a, "groups"), token)
+        return True
+    name, what, minimum = _OPTION_FIELDS[key]
+    r.put(name, r.pair(a, b, what, minimum), token)
+    return True
+
+
+def _read_word(words: tuple[str, ...], key: str, value: Callable[[str], Any]) -> Callable:
+    def read(r: _Reader, token: str) -> bool:
+        if token not in words:
+            return False
+        r.put(key, value(token), token)
+        return True
+
+    return read
+
+
+def _read_prob(r: _Reader, token: str) -> bool:
+    if not re.fullmatch(r"\d*\.?\d+(e-?\d+)?", token):
+        return False
+    p = float(token)
+    if not 0 <= p < 1:
+        raise r.fail(f"dropout probability must be in [0, 1), got {token}")
+    r.put("p", p, token)
+    return True
+
+
+_READERS: dict[str, Callable[[_Reader, str], Any]] = {
+    "at": _read_at, "window": _read_window, "count": _read_count, "in_out": _read_in_out,
+    "pad_word": _read_pad_word, "option": _read_option, "prob": _read_prob,
+    "dw": _read_word(("dw", "depthwise"), "groups", lambda _t: "dw"),
+    "bias": _read_word(("nobias", "bias"), "bias", lambda t: t == "bias"),
+    "ceil": _read_word(("ceil", "ceil_mode"), "ceil_mode", lambda _t: True),
+}
+
+
+def _kind_of(word: str, index: int | None, original: str) -> str:
     kind = ALIASES.get(word, word)
     if kind not in KINDS:
         import difflib
@@ -121,77 +281,47 @@ def parse_layer(text: str, index: int | None = None) -> Layer:
         close = difflib.get_close_matches(word, list(KINDS) + list(ALIASES), n=3)
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
         raise _fail(index, original, f"unknown layer kind {word!r}{hint}; known kinds: {', '.join(KINDS)}")
-    usage = f"write it as: {KINDS[kind]}"
-    opts: dict[str, Any] = {}
+    return kind
 
-    def put(key: str, value: Any, token: str) -> None:
-        if key in opts:
-            raise _fail(index, original, f"{key} given twice (at {token!r}); {usage}")
-        opts[key] = value
 
+def _read_token(r: _Reader, token: str) -> None:
+    for name in r.rule.readers:
+        result = _READERS[name](r, token)
+        if isinstance(result, str):  # "10@5x5": the rest is a token of its own
+            return _read_token(r, result)
+        if result:
+            return None
+    raise r.fail(f"unexpected {token!r}; {r.usage}")
+
+
+def parse_layer(text: str, index: int | None = None) -> Layer:
+    """Parse one layer of the compact language (one rule per kind in :data:`RULES`).
+
+    >>> parse_layer("conv 11x11/4 96").kernel, parse_layer("conv 11x11/4 96").stride
+    ((11, 11), (4, 4))
+    >>> parse_layer("maxpool 3x3/2").stride
+    (2, 2)
+    >>> parse_layer("res 3x3/2 128").out
+    128
+    """
+    original = text.strip()
+    tokens = original.lower().replace("×", "x").replace(",", " ").split()
+    if not tokens:
+        raise _fail(index, original, "empty layer")
+    r = _Reader(_kind_of(tokens[0], index, original), index, original)
     for token in tokens[1:]:
-        m_at = _CHANNELS_AT.match(token)
-        if m_at and kind in ("conv", "convt"):
-            put("out", _int(m_at.group(1), "channel count", index, original), token)
-            token = m_at.group(2)
-        m_kernel = _KERNEL.match(token)
-        m_opt = _OPTION.match(token)
-        m_io = _IN_OUT.match(token)
-        if kind in _WINDOWED and m_kernel and ("x" in token or "/" in token or kind in _POOLS):
-            kh, kw, sh, sw = m_kernel.groups()
-            put("kernel", _pair(kh, kw, "kernel size", index, original), token)
-            if sh is not None:
-                put("stride", _pair(sh, sw, "stride", index, original), token)
-        elif kind in ("conv", "convt", "fc") and token.isdigit():
-            put("out", _int(token, "channel count" if kind != "fc" else "unit count", index, original), token)
-        elif kind in ("conv", "convt") and m_io:
-            put("in_channels", _int(m_io.group(1), "input channels", index, original), token)
-            put("out", _int(m_io.group(2), "channel count", index, original), token)
-        elif kind in _WINDOWED and token in ("same", "valid", "full"):
-            if kind == "convt" or (kind in _POOLS and token == "full"):
-                raise _fail(index, original, f"{token!r} padding is not available for {kind}; {usage}")
-            put("padding", token, token)
-        elif kind in _WINDOWED and m_opt:
-            key, a, b = m_opt.groups()
-            if key == "g":
-                if kind not in ("conv", "convt") or b is not None:
-                    raise _fail(index, original, f"unexpected option {token!r}; {usage}")
-                put("groups", _int(a, "groups", index, original), token)
-            elif key == "op":
-                if kind != "convt":
-                    raise _fail(index, original, f"output padding {token!r} is only for convt; {usage}")
-                put("output_padding", _pair(a, b, "output padding", index, original, 0), token)
-            elif key == "p":
-                put("padding", _pair(a, b, "padding", index, original, 0), token)
-            elif key == "s":
-                put("stride", _pair(a, b, "stride", index, original), token)
-            elif key == "d":
-                if kind == "avgpool":
-                    raise _fail(index, original, f"average pooling has no dilation (PyTorch); {usage}")
-                put("dilation", _pair(a, b, "dilation", index, original), token)
-        elif kind == "conv" and token in ("dw", "depthwise"):
-            put("groups", "dw", token)
-        elif kind in ("conv", "convt", "fc") and token in ("nobias", "bias"):
-            put("bias", token == "bias", token)
-        elif kind in _POOLS and token in ("ceil", "ceil_mode"):
-            put("ceil_mode", True, token)
-        elif kind == "dropout" and re.fullmatch(r"\d*\.?\d+(e-?\d+)?", token):
-            p = float(token)
-            if not 0 <= p < 1:
-                raise _fail(index, original, f"dropout probability must be in [0, 1), got {token}")
-            put("p", p, token)
-        else:
-            raise _fail(index, original, f"unexpected {token!r}; {usage}")
-
-    if kind in _WINDOWED and "kernel" not in opts:
-        raise _fail(index, original, f"missing kernel size; {usage}")
-    if kind in ("convt", "fc") and "out" not in opts:
-        raise _fail(index, original, f"missing {'unit' if kind == 'fc' else 'output channel'} count; {usage}")
-    if kind == "conv" and "out" not in opts and opts.get("groups") != "dw":
-        raise _fail(index, original, f"missing output channel count; {usage}")
-    if kind == "dropout":
-        opts.setdefault("p", 0.5)
-    return Layer(kind=kind, text=" ".join(original.split()), **opts)
+        _read_token(r, token)
+    for key, value in r.rule.defaults:
+        r.opts.setdefault(key, value)
+    for key, what in r.rule.required:
+        if key == "out" and r.opts.get("groups") == "dw":
+            continue  # depthwise: C_out = C_in unless given
+        if key not in r.opts:
+            raise r.fail(f"missing {what}; {r.usage}")
+    if r.kind == "res" and any(k % 2 == 0 for k in r.opts["kernel"]):
+        raise r.fail(f"a residual block needs an odd kernel (padding k//2 keeps the size), "
+                     f"got {r.opts['kernel'][0]}x{r.opts['kernel'][1]}")
+    return Layer(kind=r.kind, text=" ".join(original.split()), **r.opts)
 
 
 _DICT_KEYS = {
@@ -232,7 +362,7 @@ def _dict_to_text(item: dict, index: int) -> str:
     parts = [str(fields["type"])]
     if "kernel" in fields:
         kernel = axes(fields["kernel"])
-        parts.append(kernel if ("x" in kernel or kind not in ("conv", "convt")) else f"{kernel}x{kernel}")
+        parts.append(kernel if ("x" in kernel or kind not in ("conv", "convt", "res")) else f"{kernel}x{kernel}")
     if "stride" in fields:
         parts.append(f"s{axes(fields['stride'])}")
     if "in" in fields and "out" in fields:
@@ -325,48 +455,3 @@ def load_spec(spec: str | list | dict) -> tuple[list[Layer], tuple[int, ...] | N
             shape = parse_input_shape(source["input"])
         source = source["layers"]
     return parse_spec(source), shape
-
-
-LAYOUTS = ("chw", "nchw", "nhwc")
-
-
-def parse_input_shape(value: str | list | tuple, layout: str = "chw") -> tuple[int, ...]:
-    """Input shape as channel-first ``(C, H, W)``, or ``(N,)`` for a flat vector.
-
-    ``value`` is ``"CxHxW"`` (``"HxW"`` means one channel; ``"N"`` a vector), or a list.
-    With ``layout="nhwc"`` it reads ``[N×]H×W×C``; with ``"nchw"`` ``[N×]C×H×W``
-    (the batch size, if given, is only displayed: every number is per example).
-
-    >>> parse_input_shape("3x227x227")
-    (3, 227, 227)
-    >>> parse_input_shape("1x32x32x3", layout="nhwc")
-    (3, 32, 32)
-    """
-    if layout not in LAYOUTS:
-        raise UsageError(f"unknown layout {layout!r}; choose from {', '.join(LAYOUTS)}")
-    if isinstance(value, str):
-        text = value.strip().lower()
-        parts = re.split(r"\s*[x×,]\s*|\s+", text)
-        if not re.fullmatch(r"\d+(\s*[x×,]\s*\d+|\s+\d+)*", text):
-            raise UsageError(f"input shape {value!r} is not like CxHxW (e.g. 3x224x224)")
-        dims = [int(p) for p in parts]
-    elif isinstance(value, (list, tuple)) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-        dims = list(value)
-    else:
-        raise UsageError(f"input shape {value!r} is not like CxHxW (e.g. 3x224x224)")
-    if layout != "chw":
-        if len(dims) == 4:
-            dims = dims[1:]
-        if layout == "nhwc" and len(dims) == 3:
-            dims = [dims[2], dims[0], dims[1]]
-    if len(dims) == 2:
-        dims = [1] + dims
-    if len(dims) not in (1, 3):
-        raise UsageError(f"input shape {value!r} must have 3 sizes (CxHxW), 2 (HxW) or 1 (a vector)")
-    if any(d <= 0 for d in dims):
-        raise UsageError(f"input shape {value!r} has a size that is not positive")
-    if len(dims) == 1 and dims[0] > MAX_ELEMENTS:
-        raise UsageError(f"input vector of {dims[0]} values is over the limit of 2^26 = {MAX_ELEMENTS}")
-    if len(dims) == 3:
-        check_shape(dims, "input")
-    return tuple(dims)

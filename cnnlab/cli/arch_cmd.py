@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from cnnlab.cli.argtypes import add_output_format
 from cnnlab.errors import UsageError
 
 __all__ = ["register", "handle"]
@@ -28,6 +29,7 @@ layers (any order of a layer's options; ';' or new lines between layers):
   conv KxK[/S] C_OUT [pP|pPHxPW|same|valid|full] [dD] [gG|dw] [nobias]   (also 10@5x5, 3->96)
   convt KxK[/S] C_OUT [pP] [opN] [dD] [gG] [nobias]    transposed convolution
   maxpool KxK[/S] [pP|same] [dD] [ceil]   avgpool KxK[/S] [pP|same] [ceil]   (S defaults to K)
+  res [KxK][/S] C_OUT    residual block: conv-bn-relu-conv-bn + shortcut (1x1 conv + bn if the shape changes), relu
   gap  gmp  fc N [nobias]  flatten  dropout [P]  bn  lrn
   relu leakyrelu relu6 sigmoid tanh softmax gelu elu silu identity
   YAML: - {type: conv, kernel: 3, stride: 2, out: 64, padding: same}   or a mapping
@@ -65,7 +67,7 @@ def register(subparsers) -> None:
     parser.add_argument("--input", metavar="CxHxW", help="input shape, e.g. 3x224x224 (HxW: one channel)")
     parser.add_argument("--torchvision", metavar="NAME", help="analyse a torchvision model (no weights needed)")
     parser.add_argument("--list-torchvision", action="store_true", help="list torchvision model names")
-    parser.add_argument("--format", default="table", choices=("table", "text", "markdown", "latex", "json"))
+    add_output_format(parser, ("table", "text", "markdown", "latex", "json"), "table")
     parser.add_argument("--dtype", default="fp32", choices=("fp32", "fp16", "bf16"),
                         help="bytes per value for the memory columns (fp32 = 4, fp16/bf16 = 2)")
     parser.add_argument("--steps", action="store_true", help="show every formula with the numbers put in")
@@ -213,9 +215,8 @@ def _check_yaml_depth(text: str, source: str) -> None:
 
 
 def _torch_call(fn, *args, **kwargs):
-    try:
-        import torch  # noqa: F401
-        import torchvision  # noqa: F401
-    except ImportError:
-        raise UsageError("--torchvision needs PyTorch and torchvision: pip install 'cnnlab[train]'") from None
+    # imported before the call, so that a plain install is refused (cnnlab.cli.extras) before any work
+    import torch  # noqa: F401
+    import torchvision  # noqa: F401
+
     return fn(*args, **kwargs)

@@ -7,8 +7,8 @@ import argparse
 import math
 import re
 
-__all__ = ["positive_int", "positive_float", "finite_float", "bounded_int", "bounded_float", "seed",
-           "threads", "cpu_count", "check_model_option", "LIMITS",
+__all__ = ["positive_int", "positive_float", "finite_float", "add_output_format", "bounded_int",
+           "bounded_float", "seed", "threads", "cpu_count", "check_model_option", "LIMITS",
            "allow_negative_values"]
 
 
@@ -191,3 +191,41 @@ def allow_negative_values(parser: argparse.ArgumentParser) -> argparse.ArgumentP
     """
     parser._negative_number_matcher = NEGATIVE_VALUE
     return parser
+
+
+# -- output format: `--json` and `--format json` mean the same on every command (docs/json.md)
+class _FormatAction(argparse.Action):
+    """``--format F``: sets ``args.format`` and keeps ``args.json`` in step with it."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        namespace.format = values
+        namespace.json = values == "json"
+
+
+class _JsonAction(argparse.Action):
+    """``--json``: the same as ``--format json``."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        namespace.format = "json"
+        namespace.json = True
+
+
+def add_output_format(parser: argparse.ArgumentParser, formats=("text", "json"),
+                      default: str | None = "text", help: str | None = None) -> None:
+    """Add ``--format {formats}`` and ``--json`` to a command that can print JSON.
+
+    Handlers may read either ``args.format`` or ``args.json`` (a bool): both flags set both.
+
+    >>> p = argparse.ArgumentParser()
+    >>> add_output_format(p, ("text", "markdown", "json"))
+    >>> a, b = p.parse_args(["--json"]), p.parse_args(["--format", "json"])
+    >>> (a.format, a.json) == (b.format, b.json) == ("json", True)
+    True
+    >>> p.parse_args([]).json
+    False
+    """
+    assert "json" in formats, "a command gets --json only if it prints JSON"
+    parser.add_argument("--format", choices=formats, default=default, action=_FormatAction,
+                        help=help or f"output format (default {default})")
+    parser.add_argument("--json", nargs=0, action=_JsonAction, default=default == "json",
+                        help="the same as --format json")

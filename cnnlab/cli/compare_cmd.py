@@ -6,7 +6,7 @@ import argparse
 import json
 
 from cnnlab.cli import argtypes as at
-from cnnlab.cli.argtypes import positive_int
+from cnnlab.cli.argtypes import add_output_format, positive_int
 from cnnlab.errors import UsageError
 
 __all__ = ["register"]
@@ -18,8 +18,12 @@ examples:
   cnnlab compare --data digits --models logreg,mlp --json   # 8x8: too small for small-cnn
   cnnlab compare --data fashion-mnist --limit 5000 --seed 1
 
+  cnnlab compare --data mnist --models small-cnn --models "conv 3x3 32 p1; relu; maxpool 2; fc 10"
+  cnnlab compare --data mnist --models logreg,small-cnn --runs runs/my-cnn runs/tune-cnn3-mnist
+
 models: logreg (scikit-learn), mlp (256-128-64, SGD), small-cnn (Adam),
-mlp-budget (an MLP sized to small-cnn's parameter count). Every model is also scored
+mlp-budget (an MLP sized to small-cnn's parameter count); any other model or spec trains
+like small-cnn; --runs adds finished runs as they are. Every model is also scored
 on the validation set shifted horizontally at random by up to 10% of the width.
 Writes <out>/report.html (self-contained), results.json/.csv, table.md, figures/*.png.
 """
@@ -33,13 +37,18 @@ def _limit(text: str) -> int | None:
 
 
 def _models(text: str) -> list[str]:
+    """Comma-separated names, or one architecture spec (a value with spaces or ';', or a file)."""
     from cnnlab.compare.compare import COMPARE_MODELS
+    from cnnlab.models import is_model
 
+    if ";" in text or " " in text.strip() or "\n" in text:
+        return [text.strip()]
     names = [n.strip() for n in text.split(",") if n.strip()]
-    unknown = [n for n in names if n not in COMPARE_MODELS]
+    unknown = [n for n in names if n not in COMPARE_MODELS and not is_model(n)]
     if unknown or not names:
         raise argparse.ArgumentTypeError(
-            f"unknown model(s) {', '.join(unknown) or '(none given)'}; choose from {', '.join(COMPARE_MODELS)}")
+            f"unknown model(s) {', '.join(unknown) or '(none given)'}; choose from {', '.join(COMPARE_MODELS)}, "
+            f"a model of cnnlab train --list-models, or an architecture spec")
     return names
 
 
@@ -75,20 +84,24 @@ def register(subparsers) -> None:
     parser.add_argument("--logreg-c", type=float, default=DEFAULT_LOGREG_C, metavar="C",
                         help=f"inverse L2 strength of logistic regression (default: {DEFAULT_LOGREG_C}: "
                              "smooth weight pictures)")
-    parser.add_argument("--models", type=_models, default=list(COMPARE_MODELS), metavar="LIST",
-                        help=f"comma-separated subset of {','.join(COMPARE_MODELS)} (default: all)")
+    parser.add_argument("--models", type=_models, action="append", default=None, metavar="LIST",
+                        help=f"comma-separated subset of {','.join(COMPARE_MODELS)} (default: all), other "
+                             "models of cnnlab train --list-models, or an architecture spec such as "
+                             "\"conv 3x3 32 p1; relu; maxpool 2; fc 10\" (repeat --models for several)")
+    parser.add_argument("--runs", nargs="+", default=[], metavar="DIR",
+                        help="your own run folders (cnnlab train, spec runs) or tune study folders (their "
+                             "best trial): scored on the same splits, added to the table and the curves")
     parser.add_argument("--seed", type=at.seed, default=0, help="seed of initialisation, batch order and the shifts; the split stays fixed (default: 0)")
     parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto",
                         help="where the torch models train (default: auto)")
     parser.add_argument("--threads", type=at.threads, default=None, metavar="N",
                         help="CPU threads for training (default: all cores but one)")
-    parser.add_argument("--json", action="store_true",
-                        help="make the last line of stdout one JSON object with the results")
+    add_output_format(parser, help="text, or json: the last line of stdout is one JSON object with the results")
     parser.set_defaults(func=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
-    from cnnlab.compare.compare import CompareConfig, run_compare
+    from cnnlab.compare.compare import COMPARE_MODELS, CompareConfig, run_compare
     from cnnlab.compare.page import findings, terminal_table
 
     if args.device == "cuda":
@@ -99,7 +112,9 @@ def handle(args: argparse.Namespace) -> int:
     config = CompareConfig(
         data=args.data, out=args.out, epochs=args.epochs, batch_size=args.batch_size, limit=args.limit,
         logreg_limit=args.logreg_limit, logreg_max_iter=args.logreg_max_iter, logreg_c=args.logreg_c, seed=args.seed,
-        models=args.models, device=args.device, data_dir=args.data_dir, threads=args.threads,
+        models=[m for group in args.models for m in group] if args.models else
+        ([] if args.runs else list(COMPARE_MODELS)), runs=list(args.runs), device=args.device,
+        data_dir=args.data_dir, threads=args.threads,
     )
     result = run_compare(config)
     print(terminal_table(result))

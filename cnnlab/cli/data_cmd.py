@@ -8,6 +8,7 @@ import re
 import sys
 
 from cnnlab.cli import argtypes as at
+from cnnlab.cli.argtypes import add_output_format
 from cnnlab.errors import MAX_SIDE, UsageError
 
 __all__ = ["register", "render_info"]
@@ -51,7 +52,7 @@ def register(subparsers) -> None:
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     fetch.add_argument("name", metavar="NAME", help="mnist or fashion-mnist")
     fetch.add_argument("--dir", metavar="PATH", help="a folder holding the IDX files (raw or .gz), tried first")
-    fetch.add_argument("--json", action="store_true", help="end with one JSON line")
+    add_output_format(fetch, help="text, or json: end with one JSON line")
     fetch.set_defaults(func=run_fetch)
 
     info = actions.add_parser(
@@ -69,7 +70,7 @@ def register(subparsers) -> None:
     info.add_argument("--limit", type=at.bounded_int(1, "limit"), metavar="N", help="cap the training split (stratified)")
     info.add_argument("--strict", action="store_true", help="refuse corrupt images instead of skipping them")
     info.add_argument("--resize", type=_size, metavar="HxW", help="resize images of mixed sizes to HxW")
-    info.add_argument("--json", action="store_true", help="print one JSON object")
+    add_output_format(info, help="text, or json: print one JSON object")
     info.set_defaults(func=run_info)
 
 

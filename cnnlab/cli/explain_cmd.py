@@ -11,6 +11,7 @@ import argparse
 import json
 
 from cnnlab.cli import argtypes as at
+from cnnlab.cli.argtypes import add_output_format
 from cnnlab.errors import UsageError
 
 __all__ = ["register", "explain_handler"]
@@ -87,7 +88,7 @@ def register(subparsers) -> None:
                    help="use the first N images of the split for the shift curves")
     p.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu",
                    help="device of the shift curves (default cpu)")
-    p.add_argument("--json", action="store_true", help="last line of stdout: one JSON summary")
+    add_output_format(p, help="text, or json: the last line of stdout is one JSON summary")
     p.set_defaults(func=explain_handler)
 
 

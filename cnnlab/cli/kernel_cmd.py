@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from cnnlab.cli import argtypes as at
+from cnnlab.cli.argtypes import add_output_format
 from cnnlab.errors import MAX_SIDE, UsageError
 
 __all__ = ["register", "read_kernel"]
@@ -209,7 +210,7 @@ def _int_list_signed(text: str) -> list[int]:
 # ---------------------------------------------------------------- parsers
 
 def _format_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", choices=FORMATS, default="text", help="output format (default text)")
+    add_output_format(p, FORMATS)
 
 
 def register(subparsers) -> None:

@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "kernel": "cnnlab.cli.kernel_cmd",
     "explain": "cnnlab.cli.explain_cmd",
     "tune": "cnnlab.cli.tune_cmd",
+    "examples": "cnnlab.cli.examples_cmd",
 }
 
 
@@ -74,6 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     first = next((a for a in argv if not a.startswith("-")), None)
     from cnnlab.cli.guard import debug, describe_unexpected, library_warnings_hidden
 
+    parser = None
     try:
         with library_warnings_hidden():
             parser = build_parser(first)
@@ -84,6 +86,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             status = args.func(args)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ImportError as exc:  # an optional library the command needs is not installed
+        from cnnlab.cli.extras import command_words, refusal
+
+        message = refusal(exc, command_words(parser, argv) if parser else "cnnlab")
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

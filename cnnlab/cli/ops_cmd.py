@@ -12,7 +12,7 @@ import json
 import sys
 from typing import Any
 
-from cnnlab.cli.argtypes import allow_negative_values, finite_float
+from cnnlab.cli.argtypes import add_output_format, allow_negative_values, finite_float
 from cnnlab.errors import UsageError
 
 __all__ = ["register", "run_conv", "run_pool", "run_act", "emit"]
@@ -23,6 +23,7 @@ ACT_FUNCTIONS = ("relu", "sigmoid", "tanh", "softmax", "leaky_relu")
 PADDING_MODES = ("zeros", "reflect", "symmetric", "replicate", "circular")
 
 CONV_EXAMPLES = """examples:
+  cnnlab conv --input '1 2; 3 4 | 0 1; 1 0' --kernel '1 0; 0 1 | 1 1; 1 1'   # two channels, split by |
   cnnlab conv --input '[[0,1,2],[3,4,5],[6,7,8]]' --kernel '[[1,0],[0,-1]]' --padding 1 --flip --steps --format latex
   cnnlab conv --input image.csv --kernel sobel_x --padding same --padding-mode reflect --format json
   cnnlab conv --input '1 2; 3 4' --kernel '1 1; 1 1' --transposed --stride 2 --steps
@@ -39,6 +40,10 @@ ACT_EXAMPLES = """examples:
 """
 
 
+_INPUT_HELP = ("input: H×W or C×H×W, as '1 2; 3 4' (rows split by ';'), '[[1, 2], [3, 4]]', a file "
+               "(.csv, .npy, .txt, .json), with channels split by '|': '1 2; 3 4 | 5 6; 7 8' is 2×2×2")
+
+
 # -- argument parsing --------------------------------------------------------------
 def _common(p: argparse.ArgumentParser, exact: bool = True, steps: bool = True) -> None:
     if exact:
@@ -51,7 +56,7 @@ def _common(p: argparse.ArgumentParser, exact: bool = True, steps: bool = True) 
                        help="show the worked solution: padded input, kernel, every cell's window, products and sum")
         p.add_argument("--max-cells", type=int, metavar="N", default=16,
                        help="cells worked out with --steps (default 16; the rest are counted)")
-    p.add_argument("--format", choices=FORMATS, default="text", help="output format (default text)")
+    add_output_format(p, FORMATS)
     p.add_argument("--standalone", action="store_true",
                    help="with --format latex: a complete document instead of a fragment")
 
@@ -70,9 +75,11 @@ def register(subparsers) -> None:
              "(cross-correlation); --flip rotates the kernel by 180° (true convolution). "
              "M and K are literals ('1 2; 3 4', '[[1,2],[3,4]]') or .json/.csv/.txt/.npy files; "
              "K may be a named kernel (sobel_x, gaussian:5:1.0).", CONV_EXAMPLES)
-    p.add_argument("--input", required=True, metavar="M", help="input: H×W or C×H×W")
+    p.add_argument("--input", required=True, metavar="M", help=_INPUT_HELP)
     p.add_argument("--kernel", required=True, metavar="K",
-                   help="kernel: kh×kw, C_in×kh×kw (one filter) or C_out×C_in×kh×kw, or a kernel name")
+                   help="kernel: kh×kw, C_in×kh×kw (one filter, input channels split by '|') or "
+                        "C_out×C_in×kh×kw, "
+                        "or a kernel name (box:3 is 1/9 everywhere; `cnnlab kernel list`)")
     p.add_argument("--bias", metavar="B", default=None, help="a number or one per output channel ('1,-1')")
     p.add_argument("--stride", metavar="S", default="1", help="int or 'a,b' (default 1)")
     p.add_argument("--padding", metavar="P", default="0",
@@ -95,7 +102,7 @@ def register(subparsers) -> None:
     p = _add(subparsers, "pool", "max or average pooling of one input",
              "Max or average pooling, as torch.nn.functional.max_pool2d / avg_pool2d. "
              "The stride defaults to the window size.", POOL_EXAMPLES)
-    p.add_argument("--input", required=True, metavar="M", help="input: H×W or C×H×W")
+    p.add_argument("--input", required=True, metavar="M", help=_INPUT_HELP)
     p.add_argument("--op", required=True, choices=("max", "avg"), help="max or avg")
     p.add_argument("--size", required=True, metavar="K", help="window size: int or 'a,b'")
     p.add_argument("--stride", metavar="S", default=None, help="int or 'a,b' (default: the size)")
@@ -110,7 +117,8 @@ def register(subparsers) -> None:
     p = _add(subparsers, "act", "an activation function element-wise (softmax per vector)",
              "Apply relu, sigmoid, tanh, leaky_relu or softmax (of a vector; of each row of a "
              "matrix; over the channels of a C×H×W tensor).", ACT_EXAMPLES)
-    p.add_argument("--input", required=True, metavar="M", help="a number, vector, matrix or C×H×W tensor")
+    p.add_argument("--input", required=True, metavar="M",
+                   help="a number, vector, matrix or C×H×W tensor (channels split by '|': '1 -2 | 3 4')")
     p.add_argument("--fn", required=True, choices=ACT_FUNCTIONS, help="the function")
     p.add_argument("--slope", type=finite_float, default=0.01,
                    help="negative slope of leaky_relu (default 0.01)")
@@ -170,11 +178,39 @@ def _check_cells(args) -> None:
     _check_round(args.round)
 
 
+def _check_budgets(args, cells: int, window: int, inputs: int = 0) -> None:
+    """Exact work (the inputs made fractions too), worked cells and printed numbers within
+    their budgets (docs/problems.md)."""
+    from cnnlab.ops import budget as B
+
+    if args.exact:
+        B.check_work(max(cells * window, inputs), B.EXACT_WORK_BUDGET, "exact arithmetic", B.exact_hint())
+    if args.steps:
+        B.check_work(min(args.max_cells, cells) * window, B.STEPS_WORK_BUDGET, "the worked steps",
+                     "show fewer cells with --max-cells N (the default is 16)")
+    if args.format != "json" and cells > B.RENDER_CELL_BUDGET:
+        raise UsageError(f"the result has {cells:,} numbers, over the budget of {B.RENDER_CELL_BUDGET:,} "
+                         f"written as {args.format}; {B.render_hint()}")
+
+
+def _read_within_budget(args, specs: list, work) -> list:
+    """Read the tensors as floats, check the budgets on their shapes, then read them exactly if asked:
+    a fraction tensor over the budget is never built."""
+    tensors = [_tensor(text, what, False, ndims) for text, what, ndims in specs]
+    cells, window = work(*(t.shape for t in tensors))
+    _check_budgets(args, cells, window, sum(t.size for t in tensors))
+    if args.exact:
+        tensors = [_tensor(text, what, True, ndims) for text, what, ndims in specs]
+    return tensors
+
+
 # -- handlers ----------------------------------------------------------------------
 def run_conv(args) -> int:
     """cnnlab conv: read, convolve (or trace), render."""
     from cnnlab import ops
     from cnnlab.cli.inputs import parse_int_pair, parse_padding
+
+    from cnnlab.ops.budget import conv_work
 
     _check_cells(args)
     if args.groups < 1:
@@ -183,32 +219,56 @@ def run_conv(args) -> int:
         return _run_conv_transposed(args)
     if args.output_padding != "0":
         raise UsageError("--output-padding applies to --transposed only")
-    x = _tensor(args.input, "input", args.exact, (2, 3))
-    k = _tensor(args.kernel, "kernel", args.exact, (2, 3, 4))
-    kw = dict(bias=_bias(args.bias, args.exact), stride=parse_int_pair(args.stride, "stride"),
-              padding=parse_padding(args.padding), padding_mode=args.padding_mode,
-              dilation=parse_int_pair(args.dilation, "dilation"), groups=args.groups, flip=args.flip)
+    stride, padding = parse_int_pair(args.stride, "stride"), parse_padding(args.padding)
+    dilation = parse_int_pair(args.dilation, "dilation")
+    x, k = _read_within_budget(args, [(args.input, "input", (2, 3)), (args.kernel, "kernel", (2, 3, 4))],
+                               lambda xs, ks: conv_work(xs, ks, stride, padding, dilation, args.groups))
+    kw = dict(bias=_bias(args.bias, args.exact), stride=stride, padding=padding, padding_mode=args.padding_mode,
+              dilation=dilation, groups=args.groups, flip=args.flip)
     if args.steps:
         from cnnlab.steps import trace_conv2d
 
         trace = trace_conv2d(x, k, **kw, act=args.act, slope=args.slope)
-        return emit(args, trace.output, trace)
-    return _activate_and_emit(args, ops.conv2d(x, k, **kw), None)
+        return emit(args, trace.output, trace, note=_kernel_note(args.kernel))
+    return _activate_and_emit(args, ops.conv2d(x, k, **kw), None, note=_kernel_note(args.kernel))
 
 
-def _activate_and_emit(args, out, trace) -> int:
+def _activate_and_emit(args, out, trace, note: str | None = None) -> int:
     from cnnlab import ops
 
     if args.act:
         fn = ops.get_activation(args.act)
         out = fn(out, args.slope) if args.act == "leaky_relu" else fn(out)
-    return emit(args, out, trace)
+    return emit(args, out, trace, note)
+
+
+def _kernel_note(text: str) -> str | None:
+    """What a named kernel's weights are, exactly: ``box:3`` is 1/9 everywhere."""
+    stripped = text.strip()
+    if not (stripped[:1].isalpha() or stripped[:1] == "_"):
+        return None
+    try:
+        from cnnlab.kernels.named import resolve_kernel
+        k = resolve_kernel(stripped, exact=True)
+    except (ImportError, UsageError):
+        return None
+    if k is None:
+        return None
+    from cnnlab.steps.numbers import exact_string
+
+    shape = "×".join(map(str, k.shape))
+    flat = list(k.flat)
+    if all(v == flat[0] for v in flat):
+        return f"kernel {stripped}: {shape}, every weight {exact_string(flat[0])}"
+    rows = "; ".join(" ".join(exact_string(v) for v in row) for row in k.reshape(-1, k.shape[-1]))
+    return f"kernel {stripped}: {shape}, weights [{rows}]"
 
 
 def _run_conv_transposed(args) -> int:
     """cnnlab conv --transposed: zero padding, int or pair padding, no flip."""
     from cnnlab import ops
     from cnnlab.cli.inputs import parse_int_pair, parse_padding
+    from cnnlab.ops.budget import transposed_work
 
     if args.flip:
         raise UsageError("--flip does not apply to --transposed (its worked steps rotate the kernel already)")
@@ -216,8 +276,8 @@ def _run_conv_transposed(args) -> int:
         raise UsageError(f"--transposed takes zero padding only, got --padding-mode {args.padding_mode}")
     if args.act and args.steps:
         raise UsageError("--act with --transposed --steps is not worked out; leave out --steps or --act")
-    x = _tensor(args.input, "input", args.exact, (2, 3))
-    k = _tensor(args.kernel, "kernel", args.exact, (2, 3, 4))
+    x, k = _read_within_budget(args, [(args.input, "input", (2, 3)), (args.kernel, "kernel", (2, 3, 4))],
+                               transposed_work)
     kw = dict(bias=_bias(args.bias, args.exact), stride=parse_int_pair(args.stride, "stride"),
               padding=parse_padding(args.padding, named=False),
               output_padding=parse_int_pair(args.output_padding, "output padding", minimum=0),
@@ -235,11 +295,14 @@ def run_pool(args) -> int:
     from cnnlab import ops
     from cnnlab.cli.inputs import parse_int_pair, parse_padding
 
+    from cnnlab.ops.budget import pool_work
+
     _check_cells(args)
-    x = _tensor(args.input, "input", args.exact, (2, 3))
     size = parse_int_pair(args.size, "--size")
     stride = None if args.stride is None else parse_int_pair(args.stride, "stride")
     padding = parse_padding(args.padding, named=False)
+    (x,) = _read_within_budget(args, [(args.input, "input", (2, 3))],
+                               lambda xs: pool_work(xs, size, stride, padding))
     dilation = parse_int_pair(args.dilation, "dilation")
     if args.op == "avg" and dilation not in (1, (1, 1)):
         raise UsageError("average pooling has no dilation (as in PyTorch); drop --dilation")
@@ -262,7 +325,10 @@ def run_act(args) -> int:
     from cnnlab.cli.inputs import read_tensor
 
     _check_cells(args)
-    x = read_tensor(args.input, "input", exact=args.exact)
+    x = read_tensor(args.input, "input", exact=False)
+    _check_budgets(args, x.size, x.shape[-1] if args.fn == "softmax" and x.ndim else 1)
+    if args.exact:
+        x = read_tensor(args.input, "input", exact=True)
     if x.ndim > 3:
         raise UsageError(f"input must be at most 3-D (C×H×W), got shape {'x'.join(map(str, x.shape))}")
     if args.steps:
@@ -278,8 +344,11 @@ def run_act(args) -> int:
 
 
 # -- output ------------------------------------------------------------------------
-def emit(args, output, trace) -> int:
-    """Print the result in ``args.format`` (with the worked solution when ``trace``)."""
+def emit(args, output, trace, note: str | None = None) -> int:
+    """Print the result in ``args.format`` (with the worked solution when ``trace``).
+
+    ``note`` (e.g. what a named kernel's weights are) is a line before the result; in JSON
+    the ``"note"`` field."""
     import numpy as np
 
     output = np.asarray(output)
@@ -293,6 +362,8 @@ def emit(args, output, trace) -> int:
             doc["exact"] = _nested(output, exact_string)
         if trace is not None:
             doc["steps"] = trace.to_dict(args.max_cells)
+        if note:
+            doc["note"] = note
         sys.stdout.write(json.dumps(doc) + "\n")
         return 0
     from cnnlab.steps.layout import render_trace, render_value
@@ -303,6 +374,10 @@ def emit(args, output, trace) -> int:
         text = "\\[\nO = " + render_value(output, "latex", args.round) + "\n\\]\n"
     else:
         text = render_value(output, args.format, args.round) + "\n"
+    if note:
+        from cnnlab.steps.render_latex import escape
+
+        text = (escape(note) + "\n\n" if args.format == "latex" else note + "\n\n") + text
     if args.format == "latex" and args.standalone:
         from cnnlab.steps.render_latex import standalone
 

@@ -8,10 +8,13 @@ import os
 import sys
 
 from cnnlab.cli import argtypes as at
+from cnnlab.cli.argtypes import add_output_format
+from cnnlab.cli.examples_cmd import resolve_example
 from cnnlab.errors import UsageError
 
 SOLVE_EXAMPLES = """\
 examples:
+  cnnlab solve sheet1                      # an example shipped with cnnlab (cnnlab examples list)
   cnnlab solve examples/problems/sheet1.yaml
   cnnlab solve examples/problems/sheet1.yaml --format latex --out sheet1.tex
   cnnlab solve examples/problems/sizes.yaml --format json
@@ -38,6 +41,8 @@ examples:
   cnnlab quiz --topics conv,pool,act --count 3 --seed 7
   cnnlab quiz --topics conv,padding,pool,act,softmax,shapes,separable --count 7 --seed 1 --out quiz.tex
   cnnlab quiz --topics shapes,rf,params --count 3 --seed 2 --out quiz.yaml && cnnlab check quiz.yaml
+  cnnlab quiz --topics rgb,dilation,gradient,detect,chain --count 5 --seed 3 --steps full --out key.tex
+  cnnlab quiz --from examples/problems/sheet1.yaml --seed 4 --out sheet1_v4.md
 """
 
 _EXTENSIONS = {".md": "markdown", ".markdown": "markdown", ".tex": "latex", ".yaml": "yaml", ".yml": "yaml",
@@ -56,12 +61,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "solve", help="solve a problem file with worked steps",
         description="Solve every part of a problem file (YAML) with worked steps; check claimed answers.",
         epilog=SOLVE_EXAMPLES + _function_list(), formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("file", metavar="FILE", help="problem file (YAML, at most 1 MB)")
-    p.add_argument("--format", choices=["text", "markdown", "latex", "json"], default=None,
-                   help="output format (default: from --out's extension, else text); latex is a complete document")
+    p.add_argument("file", metavar="FILE",
+                   help="problem file (YAML, at most 1 MB), or an example's name (cnnlab examples list)")
+    add_output_format(p, ("text", "markdown", "latex", "json"), default=None,
+                      help="output format (default: from --out's extension, else text); "
+                           "latex is a complete document")
     p.add_argument("--out", metavar="PATH", help="write to this file instead of stdout")
     p.add_argument("--max-cells", type=int, default=16, metavar="N",
                    help="output cells worked out per operation (default 16; 0 for all)")
+    p.add_argument("--steps", choices=("auto", "compact", "full"), default="auto",
+                   help="compact: one worked cell per distinct computation (each output channel), the rest "
+                        "in the result table; full: every cell; auto (default): compact for latex, else "
+                        "--max-cells")
     p.set_defaults(func=run_solve)
 
     c = subparsers.add_parser(
@@ -69,8 +80,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Compare each claimed answer with the computed one (under the file's rounding) and "
                     "name the likely mistake.",
         epilog=CHECK_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    c.add_argument("file", metavar="FILE", help="problem file (YAML) with `answer:` in its parts")
-    c.add_argument("--format", choices=["text", "json"], default="text")
+    c.add_argument("file", metavar="FILE",
+                   help="problem file (YAML) with `answer:` in its parts, or an example's name")
+    add_output_format(c, ("text", "json"))
     c.set_defaults(func=run_check)
 
     q = subparsers.add_parser(
@@ -80,14 +92,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=QUIZ_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     q.add_argument("--topics", default="conv,pool,act",
                    help="comma-separated topics: conv, padding, pool, act, softmax, shapes, separable, rf, "
-                        "params, transposed (default conv,pool,act)")
+                        "params, transposed, rgb, dilation, gradient, detect, chain (default conv,pool,act)")
+    q.add_argument("--from", dest="from_file", metavar="FILE",
+                   help="your own problem file with new numbers: every non-constant tensor in given is drawn "
+                        "again (same shape, integers in its range, at most -9..9) and the key recomputed; "
+                        "--topics and --count are then not used")
     q.add_argument("--count", type=int, default=3, help="number of problems (default 3)")
-    q.add_argument("--seed", type=at.seed, default=0, help="random seed (default 0)")
+    q.add_argument("--seed", type=at.seed, default=0, help="random seed (default 0); the same seed, the same quiz")
     q.add_argument("--out", metavar="PATH", help="write to PATH; .md, .tex or .yaml picks the format")
     q.add_argument("--format", choices=["markdown", "latex", "yaml", "text"], default=None,
                    help="output format (default: from --out's extension, else markdown)")
     q.add_argument("--no-key", action="store_true", help="leave out the answer key (markdown/latex/text)")
-    q.add_argument("--steps", action="store_true", help="give worked solutions in the key, not just answers")
+    q.add_argument("--steps", nargs="?", const="compact", choices=("compact", "full"), default=None,
+                   help="give worked solutions in the key: compact (the default; one worked cell per distinct "
+                        "computation, the rest tabulated) or full (every cell)")
     q.set_defaults(func=run_quiz)
 
 
@@ -139,11 +157,11 @@ def run_solve(args: argparse.Namespace) -> int:
     fmt = _format_for(args.out, args.format, "text", ("text", "markdown", "latex", "json"))
     if args.max_cells < 0:
         raise UsageError("--max-cells must be >= 0")
-    result = solve_set(load_problem_file(args.file))
+    result = solve_set(load_problem_file(resolve_example(args.file)))
     if fmt == "json":
         text = dumps(set_to_json(result)) + "\n"
     else:
-        text = render_set(result, fmt, max_cells=args.max_cells or None)
+        text = render_set(result, fmt, max_cells=args.max_cells or None, steps=args.steps)
     _write(text, args.out)
     return 0
 
@@ -152,7 +170,7 @@ def run_check(args: argparse.Namespace) -> int:
     from cnnlab.problems import load_problem_file, solve_set
     from cnnlab.problems.render import check_summary, render_check, set_to_json
 
-    result = solve_set(load_problem_file(args.file))
+    result = solve_set(load_problem_file(resolve_example(args.file)))
     if args.format == "json":
         data = set_to_json(result)
         data["parts"] = [p for p in data["parts"] if p["correct"] is not None]
@@ -168,8 +186,14 @@ def run_quiz(args: argparse.Namespace) -> int:
     from cnnlab.problems.sheet import render_quiz
 
     fmt = _format_for(args.out, args.format, "markdown", ("markdown", "latex", "yaml", "text"))
-    topics = [t.strip().lower() for t in args.topics.split(",") if t.strip()]
-    quiz = generate_quiz(topics, args.count, args.seed)
+    if args.from_file:
+        from cnnlab.problems import load_problem_file
+        from cnnlab.problems.redraw import quiz_from
+
+        quiz = quiz_from(load_problem_file(resolve_example(args.from_file)), args.seed)
+    else:
+        topics = [t.strip().lower() for t in args.topics.split(",") if t.strip()]
+        quiz = generate_quiz(topics, args.count, args.seed)
     result = quiz_key(quiz)
     _write(render_quiz(quiz, result, fmt, key=not args.no_key, steps=args.steps), args.out)
     return 0

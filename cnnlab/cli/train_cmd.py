@@ -11,6 +11,7 @@ import json
 import sys
 
 from cnnlab.cli import argtypes as at
+from cnnlab.cli.argtypes import add_output_format
 from cnnlab.errors import UsageError
 
 __all__ = ["register", "train_handler", "evaluate_handler"]
@@ -21,6 +22,8 @@ TRAIN_EXAMPLES = """examples:
   cnnlab train --data digits --model cnn3 --epochs 20 --schedule onecycle --patience 5 --json
   cnnlab train --data fashion-mnist --model cnn6-bn --augment shift:2,hflip --out runs/fm
   cnnlab train --data tiles/ --model resnet18 --weights resnet18.pth --unfreeze-after 3
+  cnnlab train --data mnist --model "conv 3x3 32 p1; relu; maxpool 2; fc 128; dropout 0.3"   # your own CNN
+  cnnlab train --data digits --model net.yaml --weights runs/fm/best.safetensors --freeze
   cnnlab train --config run.yaml --lr 3e-4        # flags override the YAML file
   cnnlab train --data tiles/ --model cnn3 --resize 64x64 --strict   # corrupt image -> error
 
@@ -40,7 +43,8 @@ EVALUATE_EXAMPLES = """examples:
 _FIELDS = ("data", "model", "epochs", "batch_size", "optimizer", "lr", "momentum",
            "weight_decay", "schedule", "step_size", "gamma", "patience", "augment", "seed",
            "device", "amp", "out", "val_fraction", "limit", "data_dir", "loss", "weights",
-           "freeze", "unfreeze_after", "backbone_lr_factor", "threads", "resize", "strict", "positive_class")
+           "freeze", "unfreeze_after", "backbone_lr_factor", "threads", "resize", "strict", "positive_class",
+           "normalize")
 
 
 def register(subparsers) -> None:
@@ -51,8 +55,11 @@ def register(subparsers) -> None:
                     "metrics.csv, summary.json, best.pt/last.pt and PNG pictures to the run folder.",
         epilog=TRAIN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", help="mnist, fashion-mnist, digits, cifar10, or a folder / CSV path")
-    p.add_argument("--model", help="model name (see --list-models)")
-    p.add_argument("--list-models", action="store_true", help="print the model names and exit")
+    p.add_argument("--model", help="model name (see --list-models), or an architecture spec as for "
+                                   "cnnlab arch: \"conv 3x3 32 p1; relu; maxpool 2; fc 10\", a file "
+                                   "holding one, or a YAML list (docs/models.md)")
+    p.add_argument("--list-models", action="store_true",
+                   help="print the models with their options (types, defaults) and exit")
     p.add_argument("--epochs", type=at.bounded_int(1, "epochs"), help="passes over the training split (default 5)")
     p.add_argument("--batch-size", type=at.bounded_int(1, "batch_size"), help="examples per step (default 64)")
     p.add_argument("--optimizer", choices=("sgd", "adam", "adamw"), help="default adam")
@@ -71,7 +78,7 @@ def register(subparsers) -> None:
     p.add_argument("--amp", action="store_true", default=None, help="mixed precision (cuda only)")
     p.add_argument("--out", metavar="DIR", help="run folder (default runs/<model>-<data>-<time>)")
     p.add_argument("--config", metavar="FILE", help="YAML file of settings; flags override it")
-    p.add_argument("--json", action="store_true", help="last line of stdout: one JSON summary")
+    add_output_format(p, help="text, or json: the last line of stdout is one JSON summary")
     p.add_argument("--limit", type=at.bounded_int(1, "limit"), help="use at most N training examples (stratified)")
     p.add_argument("--val-fraction", type=float, help="validation share of train (default 0.1)")
     p.add_argument("--data-dir", metavar="PATH", help="folder to look for named datasets in first")
@@ -79,16 +86,20 @@ def register(subparsers) -> None:
     p.add_argument("--weights", metavar="PATH",
                    help="start from a local state dict (first conv adapted, head dropped)")
     p.add_argument("--freeze", action="store_true", default=None,
-                   help="train the head only (feature extraction)")
+                   help="train the head only (feature extraction; needs --weights)")
     p.add_argument("--unfreeze-after", type=int, metavar="N",
-                   help="train the head only for N epochs, then fine-tune everything")
+                   help="train the head only for N epochs, then fine-tune everything (needs --weights)")
+    p.add_argument("--normalize", choices=("data", "imagenet"),
+                   help="input statistics: data (train split's mean/std, default) or imagenet "
+                        "(what ImageNet-pretrained weights expect)")
     p.add_argument("--backbone-lr-factor", type=float,
                    help="backbone lr / head lr after unfreezing (default 0.1)")
     p.add_argument("--model-opt", action="append", default=[], metavar="KEY=VALUE",
                    help="model option, e.g. hidden=[512,256] or dropout=0.3 (repeatable)")
     p.add_argument("--threads", type=at.threads, help="CPU threads (default: all cores available)")
     p.add_argument("--resize", metavar="HxW",
-                   help="resize the images of a folder / CSV of mixed sizes to HxW")
+                   help="resize every image to HxW (bilinear): a folder / CSV of mixed sizes, or a "
+                        "named dataset (e.g. 32x32 MNIST; limit: 1 GiB of float32 in all)")
     p.add_argument("--strict", action="store_true", default=None,
                    help="refuse a folder / CSV holding corrupt images (default: skip and count them)")
     p.add_argument("--positive-class", metavar="NAME",
@@ -107,7 +118,7 @@ def register(subparsers) -> None:
     e.add_argument("--split", choices=("test", "val", "train"), default="test")
     e.add_argument("--shift", metavar="DX,DY", help="pixels right (DX) and down (DY)")
     e.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu")
-    e.add_argument("--json", action="store_true", help="print one JSON object")
+    add_output_format(e, help="text, or json: print one JSON object")
     e.set_defaults(func=evaluate_handler)
 
     try:
@@ -134,15 +145,24 @@ def _model_options(items: list[str]) -> dict:
 
 
 def _list_models(as_json: bool) -> int:
-    from cnnlab.models import list_models, model_description
+    from cnnlab.models import list_models, model_description, option_help
 
     names = list_models()
     if as_json:
-        print(json.dumps({"models": [{"name": n, "description": model_description(n)} for n in names]}))
-    else:
-        width = max(map(len, names))
-        for name in names:
-            print(f"{name:<{width}}  {model_description(name)}")
+        print(json.dumps({"models": [
+            {"name": n, "description": model_description(n),
+             "options": [{"name": o, "type": t, "default": d} for o, t, d in option_help(n)]}
+            for n in names]}))
+        return 0
+    width = max(map(len, names))
+    for name in names:
+        print(f"{name:<{width}}  {model_description(name)}")
+        options = option_help(name)
+        print(f"{'':<{width}}    options: " + (", ".join(f"{o}={d!r} ({t})" for o, t, d in options)
+                                               if options else "none"))
+    print("\nset options with --model-opt KEY=VALUE (repeatable). Or train your own network: "
+          "--model \"conv 3x3 32 p1; relu; maxpool 2; fc 10\" (the spec language of cnnlab arch; "
+          "docs/models.md)")
     return 0
 
 

@@ -11,7 +11,7 @@ import argparse
 import json
 
 from cnnlab.cli import argtypes as at
-from cnnlab.cli.argtypes import positive_float
+from cnnlab.cli.argtypes import add_output_format, positive_float, positive_int
 
 __all__ = ["register", "handle"]
 
@@ -78,8 +78,7 @@ def register(subparsers) -> None:
                    help="CPU threads per trial (default: all cores available)")
     p.add_argument("--data-dir", metavar="PATH", help="folder to look for named datasets in first")
     p.add_argument("--out", metavar="DIR", help="study folder (default runs/tune-<model>-<data>)")
-    p.add_argument("--json", action="store_true",
-                   help="make the last line of stdout one JSON object with the results")
+    add_output_format(p, help="text, or json: the last line of stdout is one JSON object with the results")
     p.set_defaults(func=handle)
 
 

@@ -13,6 +13,10 @@ The models (``COMPARE_MODELS``, in the order they are reported):
 - ``mlp-budget``: an MLP of the same 3-layer, halving shape sized to small-cnn's parameter
   count (27-14-7 = 21,772 params vs 21,840 on MNIST), trained like small-cnn so that
   against it only the architecture differs.
+
+Any other registry model or an architecture spec may join through ``models`` (trained
+like small-cnn), and a user's finished runs through ``runs`` (scored on the same splits;
+:mod:`cnnlab.compare.user_runs`).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import numpy as np
 import yaml
 
 from cnnlab.compare.mlp_budget import mlp_hidden_for_budget, mlp_params
+from cnnlab.compare.user_runs import is_convolutional
 from cnnlab.errors import UsageError
 
 __all__ = ["CompareConfig", "CompareModel", "COMPARE_MODELS", "ModelResult", "CompareResult", "run_compare"]
@@ -92,7 +97,8 @@ class CompareConfig:
     logreg_c: float = DEFAULT_LOGREG_C  # inverse L2 strength of logistic regression
     seed: int = 0                       # initialisation, batch order, logreg subsample, shifts
     split_seed: int = 0                 # train/val/test split (fixed, as cnnlab train: seeds share a split)
-    models: list[str] = field(default_factory=lambda: list(COMPARE_MODELS))
+    models: list[str] = field(default_factory=lambda: list(COMPARE_MODELS))  # also registry names, specs
+    runs: list[str] = field(default_factory=list)  # run folders of cnnlab train / study folders of tune
     device: str = "auto"
     threads: int | None = None          # CPU threads for torch and BLAS; default cores - 1 (see default_threads)
     shift_fraction: float = SHIFT_FRACTION
@@ -111,14 +117,17 @@ class ModelResult:
     shifted_val_accuracy: float
     train_seconds: float
     train_examples: int
+    train_accuracy: float = float("nan")
     hidden: list[int] | None = None
     run_dir: str | None = None                          # trainer's run folder (torch models)
     history: list[dict] = field(default_factory=list)   # per epoch (torch models)
     notes: str = ""
+    convolutional: bool = False                         # holds a convolution (sees maps, not vectors)
 
     def as_json(self) -> dict[str, Any]:
-        out = {k: getattr(self, k) for k in ("name", "params", "val_accuracy", "test_accuracy",
-                                             "shifted_val_accuracy", "train_seconds")}
+        out = {k: getattr(self, k) for k in ("name", "params", "train_accuracy", "val_accuracy",
+                                             "test_accuracy", "shifted_val_accuracy", "train_seconds",
+                                             "convolutional")}
         out.update(description=self.description, train_examples=self.train_examples)
         if self.hidden is not None:
             out["hidden"] = self.hidden
@@ -150,11 +159,14 @@ class CompareResult:
 
 
 def _check_config(config: CompareConfig) -> None:
-    unknown = [m for m in config.models if m not in COMPARE_MODELS]
+    from cnnlab.models import is_model
+
+    unknown = [m for m in config.models if m not in COMPARE_MODELS and not is_model(m)]
     if unknown:
-        raise UsageError(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(COMPARE_MODELS)}")
-    if not config.models:
-        raise UsageError("--models: give at least one model")
+        raise UsageError(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(COMPARE_MODELS)}, "
+                         f"any model of cnnlab train --list-models, or an architecture spec")
+    if not config.models and not config.runs:
+        raise UsageError("--models: give at least one model (or --runs)")
     if config.epochs < 1:
         raise UsageError(f"--epochs must be at least 1, got {config.epochs}")
     if config.threads is not None and config.threads < 1:
@@ -236,6 +248,7 @@ def _run_logreg(config: CompareConfig, ds, x_shift: np.ndarray, log) -> tuple[Mo
         val_accuracy=logreg_accuracy(fitted, ds.x_val, ds.y_val),
         test_accuracy=logreg_accuracy(fitted, ds.x_test, ds.y_test),
         shifted_val_accuracy=logreg_accuracy(fitted, x_shift, ds.y_val),
+        train_accuracy=logreg_accuracy(fitted, ds.x_train[idx], ds.y_train[idx]),
         train_seconds=round(fitted.train_seconds, 2), train_examples=len(idx), notes=notes,
     )
     return row, logreg_coefficient_images(fitted)
@@ -276,11 +289,42 @@ def _run_torch(spec: CompareModel, hidden: list[int] | None, config: CompareConf
     return ModelResult(
         name=spec.name, description=spec.description, params=int(summary["params"]),
         val_accuracy=float(summary["val_accuracy"]), test_accuracy=float(summary["test_accuracy"]),
-        shifted_val_accuracy=float(shifted["accuracy"]),
+        shifted_val_accuracy=float(shifted["accuracy"]), train_accuracy=float(summary["train_accuracy"]),
         train_seconds=round(float(summary["train_seconds"]), 2), train_examples=len(ds.y_train),
         hidden=list(hidden) if hidden is not None else None, run_dir=str(result.run_dir),
-        history=list(result.history),
+        history=list(result.history), convolutional=is_convolutional(result.model),
     )
+
+
+def _contenders(config: CompareConfig) -> list[CompareModel]:
+    """The models to train, in report order: the built-in four, then registry models and specs."""
+    from cnnlab.models import list_models, model_description
+
+    chosen = [COMPARE_MODELS[m] for m in COMPARE_MODELS if m in config.models]
+    specs = 0
+    for name in config.models:
+        if name in COMPARE_MODELS:
+            continue
+        if name in list_models():
+            chosen.append(CompareModel(name, f"{model_description(name)}; Adam lr 0.001", "torch", name))
+        else:
+            specs += 1
+            text = "; ".join(p.strip() for p in name.replace("\n", ";").split(";") if p.strip())
+            chosen.append(CompareModel(f"spec-{specs}", f"spec: {text}; Adam lr 0.001", "torch", name))
+    return chosen
+
+
+def _check_fits(config: CompareConfig, ds) -> None:
+    """Refuse, before anything trains, a model that does not fit the images or a bad --runs."""
+    from cnnlab.compare.user_runs import resolve_run_dir
+    from cnnlab.models import get_model
+
+    C, H, W = ds.image_shape
+    for spec in _contenders(config):
+        if spec.kind == "torch" and spec.name not in COMPARE_MODELS:
+            get_model(spec.registry_name, C, ds.num_classes, (H, W))
+    for path in config.runs:
+        resolve_run_dir(path)
 
 
 def _stderr(message: str) -> None:
@@ -311,6 +355,7 @@ def run_compare(config: CompareConfig, dataset=None, *, log: Callable[[str], Non
     budget_hidden, budget = None, None
     if {"small-cnn", "mlp-budget"} & set(config.models):
         budget_hidden, budget = _budget_hidden(ds)
+    _check_fits(config, ds)
     run_dir.mkdir(parents=True, exist_ok=True)
     # written first, so that an interrupted comparison can be resumed with the same --out
     (run_dir / "config.yaml").write_text(yaml.safe_dump(config_dict(config), sort_keys=False))
@@ -320,8 +365,8 @@ def run_compare(config: CompareConfig, dataset=None, *, log: Callable[[str], Non
     x_shift = random_translate(ds.x_val, max_dx_frac=config.shift_fraction, max_dy_frac=0.0, seed=config.seed)
     rows: list[ModelResult] = []
     coef_images = None
-    for name in [m for m in COMPARE_MODELS if m in config.models]:
-        spec = COMPARE_MODELS[name]
+    for spec in _contenders(config):
+        name = spec.name
         if spec.kind == "sklearn":
             row, coef_images = _run_logreg(config, ds, x_shift, log)
         else:
@@ -333,6 +378,13 @@ def run_compare(config: CompareConfig, dataset=None, *, log: Callable[[str], Non
                                    f"expected {mlp_params(C * H * W, hidden, ds.num_classes)}")
         log(f"{name}: {row.params:,} params, val {row.val_accuracy:.4f}, test {row.test_accuracy:.4f}, "
             f"shifted val {row.shifted_val_accuracy:.4f} ({row.train_seconds:.1f} s)")
+        rows.append(row)
+    from cnnlab.compare.user_runs import score_run
+
+    for path in config.runs:
+        row = score_run(path, ds, x_shift, {r.name for r in rows})
+        log(f"{row.name} (your run): {row.params:,} params, val {row.val_accuracy:.4f}, "
+            f"test {row.test_accuracy:.4f}, shifted val {row.shifted_val_accuracy:.4f}")
         rows.append(row)
 
     dataset_info = {

@@ -47,6 +47,34 @@ def _load_named(name: str, data_dir, val_fraction, test_fraction, seed, limit) -
     return ds
 
 
+MAX_RESIZED_VALUES = 2**28  # 1 GiB of float32 for all splits together, checked before resizing
+
+
+def _resize_splits(ds: Dataset, size: tuple[int, int]) -> Dataset:
+    """Every split of a named / IDX dataset resized (bilinear) to ``size`` (H, W), stats redone."""
+    from cnnlab.data.images import _resize_bands
+    from cnnlab.data.split import channel_stats
+
+    C, H, W = ds.image_shape
+    if (H, W) == tuple(size):
+        return ds
+    h, w = size
+    total = (len(ds.y_train) + len(ds.y_val) + len(ds.y_test)) * C * h * w
+    if total > MAX_RESIZED_VALUES:
+        raise UsageError(f"--resize {h}x{w}: {ds.name} would take {total * 4 / 2**30:.1f} GiB as float32, "
+                         f"over the limit of {MAX_RESIZED_VALUES * 4 / 2**30:.0f} GiB; "
+                         f"use a smaller size or --limit")
+    for split in ("train", "val", "test"):
+        x = getattr(ds, f"x_{split}")  # (N, C, H, W)
+        resized = np.empty((len(x), C, h, w), np.float32)
+        for i, image in enumerate(x):
+            resized[i] = np.clip(_resize_bands(image, (h, w)), 0.0, 1.0)
+        setattr(ds, f"x_{split}", resized)
+    ds.mean, ds.std = channel_stats(ds.x_train)
+    ds.notes.append(f"images resized from {H}x{W} to {h}x{w} (bilinear)")
+    return ds
+
+
 def _drop_empty_classes(y: np.ndarray, classes: list[str]) -> tuple[np.ndarray, list[str]]:
     counts = np.bincount(y, minlength=len(classes))
     keep = np.flatnonzero(counts)
@@ -72,7 +100,8 @@ def _load_idx_folder(path: Path, val_fraction, seed, limit) -> Dataset:
 
 def _load_path(path: Path, val_fraction, test_fraction, seed, strict, limit, resize) -> Dataset:
     if path.is_dir() and all(find_file(path, file) for file in IDX_FILES):
-        return _load_idx_folder(path, val_fraction, seed, limit)
+        ds = _load_idx_folder(path, val_fraction, seed, limit)
+        return ds if resize is None else _resize_splits(ds, resize)
     files = list_folder(path) if path.is_dir() else list_csv(path)
     loaded = load_files(files, strict=strict, resize=resize)
     y, classes = _drop_empty_classes(loaded.y, files.classes)
@@ -103,9 +132,10 @@ def load_dataset(name_or_path: str, *, data_dir: str | None = None, val_fraction
     ``val_fraction`` of the official train split (``test_fraction`` applies only to
     digits, which has no official split). A folder or CSV is split stratified into
     train/val/test; a folder holding the four IDX files is read like MNIST. ``limit`` caps the training split (stratified subsample). ``strict``
-    refuses corrupt files instead of skipping them; ``resize`` (H, W) resizes images of
-    mixed sizes. Deterministic for a given seed. Missing data, unreadable files, one
-    class or mixed shapes raise UsageError.
+    refuses corrupt files instead of skipping them; ``resize`` (H, W) resizes the images
+    (of a folder / CSV of mixed sizes, and of every split of a named dataset).
+    Deterministic for a given seed. Missing data, unreadable files, one class or mixed
+    shapes raise UsageError.
     """
     if not (0 <= val_fraction < 1 and 0 <= test_fraction < 1 and val_fraction + test_fraction < 1):
         raise UsageError(f"val fraction {val_fraction} and test fraction {test_fraction} "
@@ -113,7 +143,8 @@ def load_dataset(name_or_path: str, *, data_dir: str | None = None, val_fraction
     if limit is not None and limit < 1:
         raise UsageError(f"limit must be at least 1, got {limit}")
     if name_or_path in LOADERS:
-        return _load_named(name_or_path, data_dir, val_fraction, test_fraction, seed, limit)
+        ds = _load_named(name_or_path, data_dir, val_fraction, test_fraction, seed, limit)
+        return ds if resize is None else _resize_splits(ds, resize)
     path = Path(name_or_path).expanduser()
     if not path.exists():
         raise UsageError(f"{name_or_path!r} is neither a dataset name ({', '.join(DATASET_NAMES)}) "

@@ -120,7 +120,7 @@ def _cifar_folder(data_dir: str | None) -> Path:
     raise UsageError(
         "cifar10 files are not present (looked for cifar-10-batches-py in "
         f"{', '.join(str(r) for r in roots)}); cnnlab cannot download CIFAR-10: unpack "
-        f"cifar-10-python.tar.gz into {cache_dir('cifar10')} or pass --dir FOLDER"
+        f"cifar-10-python.tar.gz into {cache_dir('cifar10')} or pass --data-dir FOLDER (cnnlab data info: --dir FOLDER)"
     )
 
 

@@ -31,7 +31,7 @@ def _check_name(name: str) -> None:
         hint = {
             "digits": "digits ships with scikit-learn: nothing to fetch",
             "cifar10": "cifar10 is not fetched by cnnlab: put cifar-10-batches-py in "
-                       f"{cache_dir('cifar10')} or pass --dir",
+                       f"{cache_dir('cifar10')} (or pass cnnlab train --data-dir FOLDER)",
         }.get(name, f"choose one of {', '.join(FETCHABLE)}")
         raise UsageError(f"cannot fetch {name!r}: {hint}")
 

@@ -207,10 +207,7 @@ def plot_apply(result: ApplyResult, path: str | Path, sums: list[float]) -> Path
     ``sums``: the kernels' sums; a kernel whose sum is 0 has a signed output, shown with a
     diverging colour map centred at 0 (blue negative, red positive).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from cnnlab.report.figures import new_figure  # Agg canvas: a notebook's backend is left alone
 
     panels: list[tuple[np.ndarray, str, str]] = [(result.image, result.label, "image")]
     for name, out, s in zip(result.kernel_names, result.outputs, sums):
@@ -223,7 +220,8 @@ def plot_apply(result: ApplyResult, path: str | Path, sums: list[float]) -> Path
     if result.magnitude is not None:
         panels.append((result.magnitude, "gradient magnitude", "gray"))
         panels.append((result.orientation, "orientation (deg)", "angle"))
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.4 * len(panels), 3.6), squeeze=False)
+    fig = new_figure(3.4 * len(panels), 3.6)
+    axes = fig.subplots(1, len(panels), squeeze=False)
     for ax, (a, title, kind) in zip(axes[0], panels):
         if kind == "angle":
             mag = result.magnitude.mean(axis=-1) if result.magnitude.ndim == 3 else result.magnitude
@@ -249,5 +247,4 @@ def plot_apply(result: ApplyResult, path: str | Path, sums: list[float]) -> Path
     if path.parent and not path.parent.exists():
         raise UsageError(f"cannot write {path}: folder {path.parent} does not exist")
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path

@@ -128,17 +128,17 @@ def measure_cost(sizes: Sequence[int], ks: Sequence[int], repeats: int = 3, seed
 
 def plot_cost(result: CostResult, path: str | Path) -> Path:
     """Log-log: multiplies (left) and measured seconds (right) against K, full vs separable."""
-    import matplotlib
+    from matplotlib import colormaps
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from cnnlab.report.figures import new_figure  # Agg canvas: a notebook's backend is left alone
 
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig = new_figure(11, 4.2)
+    ax1, ax2 = fig.subplots(1, 2)
     sizes = sorted({r.n for r in result.rows})
     for i, n in enumerate(sizes):
         rows = [r for r in result.rows if r.n == n]
         ks = [r.k for r in rows]
-        color = plt.cm.viridis(i / max(1, len(sizes) - 1) * 0.8)
+        color = colormaps["viridis"](i / max(1, len(sizes) - 1) * 0.8)
         ax1.loglog(ks, [r.counts["full_mults"] for r in rows], "o-", color=color, label=f"full N={n}: N²K²")
         ax1.loglog(ks, [r.counts["separable_mults"] for r in rows], "s--", color=color,
                    label=f"separable N={n}: 2N²K")
@@ -168,5 +168,4 @@ def plot_cost(result: CostResult, path: str | Path) -> Path:
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path

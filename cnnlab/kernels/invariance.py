@@ -230,13 +230,11 @@ def _pool_example(x: np.ndarray, k: np.ndarray, p: int = 4, s: int = 1) -> dict[
 
 def plot_invariance(report: dict[str, Any], path: str) -> str:
     """One PNG, a row per demonstration present in ``report``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from cnnlab.report.figures import new_figure  # Agg canvas: a notebook's backend is left alone
 
     parts = [p for p in ("shift", "pool", "noise") if p in report["parts"]]
-    fig, axes = plt.subplots(len(parts), 4, figsize=(15, 3.8 * len(parts)), squeeze=False)
+    fig = new_figure(15, 3.8 * len(parts))
+    axes = fig.subplots(len(parts), 4, squeeze=False)
 
     def show(ax, a, title, cmap="gray", signed=False):
         ax.set_title(title, fontsize=8)
@@ -292,5 +290,4 @@ def plot_invariance(report: dict[str, Any], path: str) -> str:
             ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
-    plt.close(fig)
     return str(path)

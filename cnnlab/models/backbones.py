@@ -10,6 +10,8 @@ No weights are downloaded; see :mod:`cnnlab.models.pretrained` for local files.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from torch import nn
 
 from cnnlab.errors import UsageError
@@ -18,6 +20,8 @@ from cnnlab.models.registry import register
 __all__ = ["SMALL_INPUT", "small_stem"]
 
 SMALL_INPUT = 64  # shorter side below which the stem keeps full resolution
+# auto: the small-input stem below SMALL_INPUT px; small / imagenet force one stem
+Stem = Literal["auto", "small", "imagenet"]
 
 
 def small_stem(input_size: tuple[int, int], stem: str) -> bool:
@@ -48,34 +52,38 @@ def _adapt_first_conv(model: nn.Module, in_channels: int, small: bool) -> nn.Mod
     return model
 
 
-@register("resnet18", "torchvision ResNet-18, stem adapted to channels and small inputs")
+@register("resnet18", "torchvision ResNet-18, stem adapted to channels and small inputs "
+                      "(stem auto: one 3x3/1 conv, no max pool, below 64 px)")
 def resnet18(in_channels: int, num_classes: int, input_size: tuple[int, int],
-             stem: str = "auto") -> nn.Module:
+             stem: Stem = "auto") -> nn.Module:
     from torchvision.models import resnet18 as build
 
     return _resnet(build, in_channels, num_classes, input_size, stem)
 
 
-@register("resnet34", "torchvision ResNet-34, stem adapted to channels and small inputs")
+@register("resnet34", "torchvision ResNet-34, stem adapted to channels and small inputs "
+                      "(stem auto: one 3x3/1 conv, no max pool, below 64 px)")
 def resnet34(in_channels: int, num_classes: int, input_size: tuple[int, int],
-             stem: str = "auto") -> nn.Module:
+             stem: Stem = "auto") -> nn.Module:
     from torchvision.models import resnet34 as build
 
     return _resnet(build, in_channels, num_classes, input_size, stem)
 
 
-@register("mobilenet_v2", "torchvision MobileNetV2, first conv adapted to channels and small inputs")
+@register("mobilenet_v2", "torchvision MobileNetV2, first conv adapted to channels and small inputs "
+                          "(stem auto: stride 1 below 64 px)")
 def mobilenet_v2(in_channels: int, num_classes: int, input_size: tuple[int, int],
-                 stem: str = "auto") -> nn.Module:
+                 stem: Stem = "auto") -> nn.Module:
     from torchvision.models import mobilenet_v2 as build
 
     model = build(weights=None, num_classes=num_classes)
     return _adapt_first_conv(model, in_channels, small_stem(input_size, stem))
 
 
-@register("efficientnet_b0", "torchvision EfficientNet-B0, first conv adapted to channels and small inputs")
+@register("efficientnet_b0", "torchvision EfficientNet-B0, first conv adapted to channels and small inputs "
+                             "(stem auto: stride 1 below 64 px)")
 def efficientnet_b0(in_channels: int, num_classes: int, input_size: tuple[int, int],
-                    stem: str = "auto") -> nn.Module:
+                    stem: Stem = "auto") -> nn.Module:
     from torchvision.models import efficientnet_b0 as build
 
     model = build(weights=None, num_classes=num_classes)

@@ -37,10 +37,16 @@ def _is_head(param_name: str, head: str) -> bool:
 
 
 def freeze_backbone(model: nn.Module) -> int:
-    """Freeze every parameter but the head's; returns how many parameters stay trainable."""
+    """Freeze every parameter but the head's; returns how many parameters stay trainable.
+
+    Parameters that pretrained weights did not provide (``model.cnnlab_fresh``, set by
+    :func:`cnnlab.models.pretrained.load_pretrained`, e.g. a small-input stem that replaced
+    the pretrained one) stay trainable too: freezing them would freeze random weights.
+    """
     head = head_name(model)
+    fresh = getattr(model, "cnnlab_fresh", frozenset())
     for name, p in model.named_parameters():
-        p.requires_grad_(_is_head(name, head))
+        p.requires_grad_(_is_head(name, head) or name in fresh)
     return count_trainable(model)
 
 

@@ -4,7 +4,10 @@ Pretrained ImageNet weights cannot be downloaded here, so cnnlab reads a file th
 has. Parameters are matched by name; the first conv is adapted to the model's channel
 count (RGB filters averaged for one channel), the head is dropped (it is trained for the
 new classes) and anything else whose shape differs is reported and left as initialised.
-Files are read with ``torch.load(..., weights_only=True)``: no code runs.
+Files are read with ``torch.load(..., weights_only=True)``, or as ``.safetensors``: no
+code runs. Parameters the file does not provide (e.g. the 3×3 stem a small input puts in
+place of ResNet's 7×7 one) are listed as ``fresh``: freezing never freezes them
+(:func:`cnnlab.models.finetune.freeze_backbone`), since they were never trained.
 """
 
 from __future__ import annotations
@@ -19,7 +22,47 @@ from cnnlab.errors import UsageError
 from cnnlab.userfiles import check_regular_file
 from cnnlab.models.finetune import first_conv_name, head_name
 
-__all__ = ["read_state_dict", "adapt_conv_channels", "load_pretrained"]
+__all__ = ["read_state_dict", "adapt_conv_channels", "load_pretrained", "write_safetensors",
+           "IMAGENET_MEAN", "IMAGENET_STD", "imagenet_stats"]
+
+# torchvision's ImageNet statistics (RGB), which its pretrained weights expect
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def imagenet_stats(channels: int) -> tuple[list[float], list[float]]:
+    """ImageNet mean and std for ``channels`` (one channel: the mean over RGB, matching the
+    averaged RGB filters of :func:`adapt_conv_channels`; others cycle RGB).
+
+    >>> imagenet_stats(1)
+    ([0.449], [0.226])
+    """
+    if channels == 1:
+        return [round(sum(IMAGENET_MEAN) / 3, 6)], [round(sum(IMAGENET_STD) / 3, 6)]
+    return ([IMAGENET_MEAN[i % 3] for i in range(channels)], [IMAGENET_STD[i % 3] for i in range(channels)])
+
+
+def write_safetensors(path: str | Path, state: dict[str, torch.Tensor]) -> None:
+    """Write a state dict as ``.safetensors`` (through a temporary file and a rename)."""
+    import os
+
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    save_file({k: v.detach().cpu().contiguous() for k, v in state.items()}, str(tmp))
+    os.replace(tmp, path)
+
+
+def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path), device="cpu")
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise UsageError(f"cannot read weights from {path}: not a valid .safetensors file "
+                         f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
 
 _WRAPPERS = ("state_dict", "model", "model_state", "model_state_dict")
 
@@ -28,8 +71,13 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """The tensors of a saved state dict, unwrapped from {"state_dict": ...} and "module."."""
     path = Path(path)
     check_regular_file(path, "weights file")  # missing, or says it is a folder / device / pipe
+    if path.suffix == ".safetensors":
+        obj: Any = _read_safetensors(path)
+        if not obj:
+            raise UsageError(f"{path} holds no tensors")
+        return {k.removeprefix("module."): v for k, v in obj.items()}
     try:
-        obj: Any = torch.load(path, map_location="cpu", weights_only=True)
+        obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # unpickling refused or not a torch file
         raise UsageError(f"cannot read weights from {path}: not a state dict saved with "
                          f"torch.save ({type(exc).__name__})") from None
@@ -67,14 +115,16 @@ def load_pretrained(model: nn.Module, path: str | Path, *, keep_head: bool = Fal
     """Copy matching tensors from the state dict at ``path`` into ``model`` (in place).
 
     Returns a report: ``loaded`` (count), ``adapted`` (first conv reshaped), ``skipped``
-    (names whose shapes differ), ``missing`` (model tensors the file lacks), ``head``.
+    (names whose shapes differ), ``missing`` (model tensors the file lacks), ``head``, and
+    ``fresh``: the model's parameters (head aside) left as initialised, which
+    ``freeze_backbone`` keeps trainable (recorded on the model as ``cnnlab_fresh``).
     Raises :class:`UsageError` when the file shares no tensor with the model.
     """
     source = read_state_dict(path)
     target = model.state_dict()
     head = head_name(model)
     conv = first_conv_name(model)
-    report: dict = {"loaded": 0, "adapted": [], "skipped": [], "missing": [], "head": head}
+    report: dict = {"loaded": 0, "adapted": [], "skipped": [], "missing": [], "head": head, "fresh": []}
     merged = dict(target)
     for name, tensor in target.items():
         if not keep_head and name.startswith(head + "."):
@@ -97,4 +147,7 @@ def load_pretrained(model: nn.Module, path: str | Path, *, keep_head: bool = Fal
         raise UsageError(f"weights in {path} do not match this model: no tensor with the same "
                          f"name and shape (is it a state dict of another architecture?)")
     model.load_state_dict(merged)
+    params = {name for name, _ in model.named_parameters()}
+    report["fresh"] = [n for n in report["skipped"] + report["missing"] if n in params]
+    model.cnnlab_fresh = frozenset(report["fresh"])
     return report

@@ -17,7 +17,8 @@ from typing import Any, Callable
 
 from cnnlab.errors import UsageError
 
-__all__ = ["register", "list_models", "get_model", "count_params", "model_description", "model_options"]
+__all__ = ["register", "list_models", "get_model", "count_params", "model_description", "model_options",
+           "option_help", "is_model"]
 
 
 @dataclass(frozen=True)
@@ -79,9 +80,63 @@ def model_options(name: str) -> dict[str, Any]:
     0.5
     """
     _load_builders()
+    if name not in _REGISTRY and is_model(name):
+        return {}  # an architecture spec: its options are written in the spec
     build = _entry(name).build
     return {arg: p.default for arg, p in inspect.signature(build).parameters.items()
             if arg not in _BUILDER_ARGS and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
+def _type_name(annotation: Any) -> str:
+    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", str(annotation))
+    if text == "Stem":  # see cnnlab.models.backbones.Stem
+        return "one of auto|small|imagenet"
+    return text.replace("typing.", "").replace("Sequence[int] | str", "list of int or 'A-B-C'")
+
+
+def option_help(name: str) -> list[tuple[str, str, Any]]:
+    """(option, type, default) of every option of model ``name``, for ``--list-models``.
+
+    >>> option_help("small-cnn")
+    [('dropout', 'float', 0.5)]
+    """
+    _load_builders()
+    build = _entry(name).build
+    return [(arg, _type_name(p.annotation), p.default)
+            for arg, p in inspect.signature(build).parameters.items()
+            if arg not in _BUILDER_ARGS and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+
+def _options_text(name: str) -> str:
+    options = option_help(name)
+    if not options:
+        return f"{name} takes no options"
+    return f"options of {name}: " + ", ".join(f"{o} ({t}, default {d!r})" for o, t, d in options)
+
+
+_SIMPLE_TYPES = {"float": (int, float), "int": (int,), "str": (str,), "bool": (bool,)}
+
+
+def _check_options(name: str, cfg: dict[str, Any]) -> None:
+    """UsageError (one line listing the valid options) for an unknown or mistyped option."""
+    types = {o: t for o, t, _ in option_help(name)}
+    for key, value in cfg.items():
+        if key not in types:
+            raise UsageError(f"{name}: unknown model option {key!r}; {_options_text(name)}")
+        if types[key].startswith("one of ") and str(value) not in types[key][7:].split("|"):
+            raise UsageError(f"{name}: model option {key} must be {types[key]}, got {value!r}")
+        allowed = _SIMPLE_TYPES.get(types[key])
+        if allowed and (not isinstance(value, allowed) or (bool not in allowed and isinstance(value, bool))):
+            raise UsageError(f"{name}: model option {key} must be {types[key]}, got {value!r}; "
+                             f"{_options_text(name)}")
+
+
+def is_model(name: Any) -> bool:
+    """Whether ``name`` is a registered model or an architecture spec (not checked further)."""
+    from cnnlab.models.spec_model import is_spec
+
+    _load_builders()
+    return (isinstance(name, str) and name in _REGISTRY) or is_spec(name)
 
 
 def _entry(name: str) -> _Entry:
@@ -92,30 +147,43 @@ def _entry(name: str) -> _Entry:
 
 def get_model(name: str, in_channels: int = 1, num_classes: int = 10,
               input_size: tuple[int, int] = (28, 28), *, weights: str | None = None,
-              **cfg: Any):
+              log: Callable[[str], None] | None = None, **cfg: Any):
     """Build the model ``name`` for inputs (in_channels, H, W) and ``num_classes`` outputs.
 
     ``weights``: path of a local torchvision/timm-style state dict (or a cnnlab
     checkpoint) to start from; the first conv is adapted to ``in_channels`` and the
     head is dropped (see :func:`cnnlab.models.pretrained.load_pretrained`).
     ``cfg``: model-specific options (e.g. ``hidden=[256, 128]`` for ``mlp``).
+    ``name`` may also be an architecture spec (see :mod:`cnnlab.models.spec_model`);
+    ``log`` receives what was changed to fit it to the data (a final fc added).
 
     >>> m = get_model("small-cnn", 1, 10, (28, 28))
     >>> count_params(m)
     21840
     """
     _load_builders()
+    if not (isinstance(name, str) and name in _REGISTRY):
+        from cnnlab.models.spec_model import build_spec_model, is_spec
+
+        if is_spec(name):
+            if cfg:
+                raise UsageError(f"a spec model takes no model options (got {', '.join(cfg)}); "
+                                 f"write them into the spec")
+            model = build_spec_model(name, in_channels, num_classes, tuple(input_size), log=log)
+            if weights is not None:
+                from cnnlab.models.pretrained import load_pretrained
+
+                load_pretrained(model, weights)
+            return model
     entry = _entry(name)
+    _check_options(name, cfg)
     if in_channels < 1 or num_classes < 1:
         raise UsageError(f"{name}: need in_channels >= 1 and num_classes >= 1, "
                          f"got {in_channels} and {num_classes}")
     h, w = (int(s) for s in input_size)
     if h < 1 or w < 1:
         raise UsageError(f"{name}: input size must be positive, got {h}x{w}")
-    try:
-        model = entry.build(in_channels, num_classes, (h, w), **cfg)
-    except TypeError as exc:  # an option the builder does not take
-        raise UsageError(f"{name}: bad model option ({exc})") from None
+    model = entry.build(in_channels, num_classes, (h, w), **cfg)
     if weights is not None:
         from cnnlab.models.pretrained import load_pretrained
 

@@ -78,7 +78,10 @@ def softmax(x: np.ndarray) -> np.ndarray:
         raise UsageError(f"softmax takes a vector, a matrix or a C x H x W tensor, got shape {list(x.shape)}")
     if axis is None:
         return np.array(1.0)
-    z = np.exp(x - x.max(axis=axis, keepdims=True))
+    # x - max may overflow to -inf when the scores span more than the float range
+    # (1e308 and -1e308); exp(-inf) = 0 is then the right limit, as torch gives.
+    with np.errstate(over="ignore", under="ignore"):
+        z = np.exp(x - x.max(axis=axis, keepdims=True))
     return z / z.sum(axis=axis, keepdims=True)
 
 
@@ -93,7 +96,8 @@ def softmax_jacobian(x: np.ndarray) -> np.ndarray:
     if x.ndim != 1:
         raise UsageError(f"softmax_jacobian takes a vector, got shape {list(x.shape)}")
     p = softmax(x)
-    return np.diag(p) - np.outer(p, p)
+    with np.errstate(under="ignore"):  # products of tiny probabilities round to 0
+        return np.diag(p) - np.outer(p, p)
 
 
 ACTIVATIONS: dict[str, Callable[..., np.ndarray]] = {

@@ -115,7 +115,8 @@ def _check_regular(value: Any, shape: tuple[int, ...], what: str, path: tuple[in
         if isinstance(value, (list, tuple)):
             raise UsageError(f"{what} is ragged: element {list(path)} is a list where a number was expected")
         if not _is_number(value):
-            raise UsageError(f"{what} has a non-numeric element {value!r} at {list(path)}")
+            shown = f"a {'x'.join(map(str, value.shape))} array" if isinstance(value, np.ndarray) else repr(value)[:40]
+            raise UsageError(f"{what} has a non-numeric element {shown} at {list(path)}")
         if isinstance(value, float) and not math.isfinite(value):
             raise UsageError(f"{what} has a non-finite element {value!r} at {list(path)}")
         return

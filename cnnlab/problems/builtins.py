@@ -141,7 +141,8 @@ def arch(spec: Any, input: Any) -> dict:  # noqa: A002 - the contract's argument
     ok = isinstance(input, str) or (isinstance(input, (list, tuple)) and
                                     all(isinstance(v, int) and not isinstance(v, bool) for v in input))
     if not ok:
-        raise UsageError(f'arch: input must be C x H x W such as "3x32x32" or [3, 32, 32], got {input!r}')
+        from cnnlab.problems.values import describe
+        raise UsageError(f'arch: input must be C x H x W such as "3x32x32" or [3, 32, 32], got {describe(input)}')
     if isinstance(spec, list):
         spec = "; ".join(spec)
     return arch_table(spec, list(input) if isinstance(input, tuple) else input)

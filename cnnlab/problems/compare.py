@@ -7,6 +7,7 @@ number may be written as a fraction string (``"5/8"``).
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -19,7 +20,7 @@ from cnnlab.ops import as_tensor
 from cnnlab.problems import values
 from cnnlab.steps.numbers import round_half_away, to_json_number
 
-__all__ = ["Comparison", "compare", "close", "claimed_number", "claimed_tensor", "tolerance"]
+__all__ = ["Comparison", "compare", "mismatch", "close", "claimed_number", "claimed_tensor", "tolerance"]
 
 _EXPONENT = re.compile(r"[eE][+-]?0*(\d+)")
 _SLACK = 1e-9  # contract §0: "+1e−9" on top of half a unit in the last decimal
@@ -31,9 +32,12 @@ class Comparison:
     """Outcome of comparing one claimed answer: right or not, and where it differs."""
 
     correct: bool
-    mismatches: list[dict] = field(default_factory=list)  # {"index", "claimed", "expected"}
+    # {"index" (= "index_from_0"), "index_from_1", "claimed", "expected" (rounded as the sheet
+    # asks), "expected_unrounded", "expected_exact" (a fraction string, exact mode only)}
+    mismatches: list[dict] = field(default_factory=list)
     note: str | None = None  # e.g. "claimed shape 3x3, computed 2x2"
     shape_differs: bool = False
+    unknown_keys: bool = False  # the claim names keys the answer does not have: no slip to look for
 
 
 def tolerance(expected: float, round: int | None) -> float:
@@ -91,6 +95,18 @@ def _expected_json(e: Any, round: int | None) -> Any:
     return to_json_number(round_half_away(e, round) if round is not None else e)
 
 
+def mismatch(index: tuple[int, ...], claimed: Any, expected: Any, round: int | None) -> dict:
+    """One wrong cell: where (counted from 0 and from 1), the claim, the expected value both
+    rounded as the sheet asks and unrounded (with its exact fraction where there is one)."""
+    idx = [int(i) for i in index]
+    out = {"index": idx, "index_from_0": idx, "index_from_1": [i + 1 for i in idx],
+           "claimed": to_json_number(claimed), "expected": _expected_json(expected, round),
+           "expected_unrounded": to_json_number(expected)}
+    if isinstance(expected, Fraction) and expected.denominator != 1:
+        out["expected_exact"] = f"{expected.numerator}/{expected.denominator}"
+    return out
+
+
 def _compare_tensor(claimed: Any, expected: np.ndarray, round: int | None) -> Comparison:
     try:
         c = claimed_tensor(claimed)
@@ -104,9 +120,7 @@ def _compare_tensor(claimed: Any, expected: np.ndarray, round: int | None) -> Co
                           shape_differs=True)
     tol = 0.5 * 10.0 ** (-round) + _SLACK if round is not None else np.maximum(_REL, _REL * np.abs(e))
     wrong = np.abs(c - e) > tol
-    mismatches = [{"index": list(map(int, idx)), "claimed": to_json_number(c[idx]),
-                   "expected": _expected_json(expected[idx], round)}
-                  for idx in zip(*np.nonzero(wrong))]
+    mismatches = [mismatch(idx, c[idx], expected[idx], round) for idx in zip(*np.nonzero(wrong))]
     return Comparison(not mismatches, mismatches)
 
 
@@ -148,9 +162,7 @@ def compare(claimed: Any, expected: Any, round: int | None) -> Comparison:
             return Comparison(False, note="the claimed answer should be a single number",
                               shape_differs=isinstance(claimed, list))
         ok = close(c, expected, round)
-        mismatch = [] if ok else [{"index": [], "claimed": to_json_number(c),
-                                   "expected": _expected_json(expected, round)}]
-        return Comparison(ok, mismatch)
+        return Comparison(ok, [] if ok else [mismatch((), c, expected, round)])
     if isinstance(expected, np.ndarray):
         return _compare_tensor(claimed, expected, round)
     if isinstance(expected, dict):
@@ -158,10 +170,18 @@ def compare(claimed: Any, expected: Any, round: int | None) -> Comparison:
             return _compare_separable(claimed, expected, round)
         return _compare_mapping(claimed, expected, round)
     if isinstance(expected, (list, tuple)):
+        keys = {k for e in expected if isinstance(e, dict) for k in e}
+        if keys and isinstance(claimed, list):  # rows of a table: keys the rows do not have?
+            unknown = [k for c in claimed if isinstance(c, dict) for k in c if k not in keys]
+            if unknown:
+                return Comparison(False, note=_unknown_key(unknown[0], dict.fromkeys(keys)), unknown_keys=True)
         if not isinstance(claimed, list) or len(claimed) != len(expected):
             return Comparison(False, note=f"the claimed answer should be a list of {len(expected)}")
         results = [compare(c, e, round) for c, e in zip(claimed, expected)]
         bad = [i for i, r in enumerate(results) if not r.correct]
+        unknown = next((r for r in results if r.unknown_keys), None)
+        if unknown is not None:
+            return Comparison(False, note=unknown.note, unknown_keys=True)
         return Comparison(not bad, note=f"items {', '.join(str(i + 1) for i in bad)} differ" if bad else None)
     if expected is None:
         return Comparison(claimed is None)
@@ -174,9 +194,24 @@ def _compare_mapping(claimed: Any, expected: dict, round: int | None) -> Compari
         return Comparison(False, note=f"the claimed answer should be a mapping with keys among: {', '.join(expected)}")
     unknown = [k for k in claimed if k not in expected]
     if unknown:
-        return Comparison(False, note=f"unknown keys {', '.join(map(str, unknown))}")
-    bad = [k for k in claimed if not compare(claimed[k], _plain(expected[k]), round).correct]
-    return Comparison(not bad, note=f"{', '.join(bad)} differ" if bad else None)
+        return Comparison(False, note="; ".join(_unknown_key(k, expected) for k in unknown), unknown_keys=True)
+    results = {k: compare(claimed[k], _plain(expected[k]), round) for k in claimed}
+    nested = next((r for r in results.values() if r.unknown_keys), None)
+    if nested is not None:
+        return Comparison(False, note=nested.note, unknown_keys=True)
+    bad = [k for k, r in results.items() if not r.correct]
+    notes = [f"{k}: {results[k].note}" if results[k].note else str(k) for k in bad]
+    return Comparison(not bad, note=f"{'; '.join(notes)} differ" if bad and not any(r.note for r in results.values())
+                      else ("; ".join(notes) if bad else None))
+
+
+def _unknown_key(key: Any, expected: dict) -> str:
+    """``unknown key output; did you mean output_shape?`` (or the keys there are)."""
+    names = [str(k) for k in expected]
+    near = difflib.get_close_matches(str(key), names, n=1, cutoff=0.5) or \
+        [n for n in names if str(key) in n or n in str(key)][:1]
+    hint = f"did you mean {near[0]}?" if near else f"the answer has {', '.join(names)}"
+    return f"unknown key {key}; {hint}"
 
 
 def _plain(v: Any) -> Any:

@@ -1,10 +1,11 @@
 """The `ask` expression language: parsed by :mod:`ast` under a strict whitelist, never eval'd.
 
 An ask is ``NAME = expr`` or a bare ``expr``. Allowed: numbers, strings, lists, tuples,
-``true``/``false``/``none``, names, ``+ - * / **``, unary minus/plus, and calls of the
-functions in :mod:`cnnlab.problems.functions` by name with positional and keyword
-arguments. Everything else (attributes, subscripts, comprehensions, lambdas, dunder
-names, comparisons, ...) is refused with a message naming the part and the token.
+``true``/``false``/``none``, names, ``+ - * / **``, unary minus/plus, indexing and
+slicing ``x[i, j]``, ``x[1:, :2]`` (from 0, as in Python; see docs/problems.md), and calls
+of the functions in :mod:`cnnlab.problems.functions` by name with positional and keyword
+arguments. Everything else (attributes, comprehensions, lambdas, dunder names,
+comparisons, ...) is refused with a message naming the part and the token.
 
 The evaluator walks the tree itself; every function call goes through
 :func:`cnnlab.problems.functions.bind` and :func:`~cnnlab.problems.functions.invoke`, and
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from cnnlab.errors import UsageError
-from cnnlab.problems import functions, values
+from cnnlab.problems import algebra, functions, values
 
 __all__ = ["Ask", "CallRecord", "EvalContext", "Evaluation", "CONSTANTS", "parse_ask", "evaluate",
            "check_names"]
@@ -37,7 +38,6 @@ _MAX_NODES = 2_000  # AST nodes in one ask
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 _REFUSED: dict[type, str] = {
     ast.Attribute: "attribute access is not allowed",
-    ast.Subscript: "subscripts are not allowed (use row(x, i), column(x, j), channel(x, c))",
     ast.ListComp: "comprehensions are not allowed",
     ast.SetComp: "comprehensions are not allowed",
     ast.DictComp: "comprehensions are not allowed",
@@ -51,7 +51,6 @@ _REFUSED: dict[type, str] = {
     ast.IfExp: "conditional expressions are not allowed",
     ast.NamedExpr: "assignment expressions are not allowed",
     ast.JoinedStr: "f-strings are not allowed",
-    ast.Slice: "slices are not allowed",
 }
 
 
@@ -74,6 +73,7 @@ class EvalContext:
 
     exact: bool = False
     where: str = "ask"
+    meter: Any = None  # a cost.WorkMeter: every call is charged to the file's work budget first
 
 
 @dataclass
@@ -181,14 +181,20 @@ def _whitelist(where: str, text: str, expr: ast.expr) -> None:
             if not isinstance(node.func, ast.Name):
                 why = _REFUSED.get(type(node.func), "only functions called by name are allowed")
                 raise _refuse(where, text, node.func, why)
+            seen: set[str] = set()
             for kw in node.keywords:
                 if kw.arg is None:
                     raise _refuse(where, text, kw.value, "* and ** arguments are not allowed")
                 if "__" in kw.arg:
                     raise UsageError(f"{where}: dunder names are not allowed: '{kw.arg}'")
-        elif isinstance(node, (ast.List, ast.Tuple)):
+                if kw.arg in seen:  # Python's parser leaves this to the compiler: f(a=1, a=2)
+                    raise _refuse(where, text, kw, f"the keyword argument '{kw.arg}' is given twice")
+                seen.add(kw.arg)
+        elif isinstance(node, (ast.List, ast.Tuple, ast.Subscript)):
             if not isinstance(node.ctx, ast.Load):
                 raise _refuse(where, text, node, "assignment inside an expression is not allowed")
+        elif isinstance(node, ast.Slice):
+            pass
         elif isinstance(node, (ast.expr_context, ast.operator, ast.unaryop, ast.keyword)):
             pass
         else:
@@ -234,6 +240,8 @@ def evaluate(ask: Ask, env: dict[str, Any], ctx: EvalContext, hook: Hook | None 
         if isinstance(node, ast.BinOp):
             left, right = ev(node.left, depth), ev(node.right, depth)
             return values.binary(_BINOPS[type(node.op)], left, right, ctx)
+        if isinstance(node, ast.Subscript):
+            return _subscript(node, ev(node.value, depth), lambda e: ev(e, depth))
         if isinstance(node, ast.Call):
             name = node.func.id  # type: ignore[attr-defined]
             args = [ev(a, depth + 1) for a in node.args]
@@ -251,6 +259,28 @@ def evaluate(ask: Ask, env: dict[str, Any], ctx: EvalContext, hook: Hook | None 
             calls.append(CallRecord(index, name, bound, ask.source(node), result, depth))
             return result
         raise _refuse(ctx.where, ask.text, node, f"{type(node).__name__} is not allowed")  # pragma: no cover
+
+    def _subscript(node: ast.Subscript, base: Any, ev_item: Callable[[ast.expr], Any]) -> Any:
+        items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        if len(items) > algebra.MAX_INDEX_AXES:
+            raise _refuse(ctx.where, ask.text, node, f"at most {algebra.MAX_INDEX_AXES} indices")
+
+        def one(e: ast.expr) -> Any:
+            if isinstance(e, ast.Slice):
+                return slice(*(None if b is None else _index_int(ev_item(b), e) for b in (e.lower, e.upper, e.step)))
+            v = ev_item(e)
+            return v if isinstance(v, str) else _index_int(v, e)
+
+        def _index_int(v: Any, e: ast.AST) -> int:
+            i = functions._as_int(v)
+            if i is None:
+                raise _refuse(ctx.where, ask.text, e, f"an index must be a whole number, got {values.describe(v)}")
+            return i
+
+        key = tuple(one(e) for e in items)
+        if isinstance(base, (list, tuple)) and not all(isinstance(v, str) for v in base):
+            base = values.tensor(base, ctx, "the indexed value")
+        return values.normalize(algebra.index(base, key)) if not isinstance(base, dict) else algebra.index(base, key)
 
     try:
         value = ev(ask.tree, 0)

@@ -185,6 +185,8 @@ _X = _p("x", "tensor", ndim=(2, 3))
 _ANY_X = _p("x", "tensor")
 _KERNEL2 = _p("k", "tensor", ndim=(2,))
 _P = "cnnlab.problems.builtins:"
+_A = "cnnlab.problems.algebra:"
+_AXIS = _p("axis", "int?", None)
 _S = "cnnlab.ops.sizes:"
 
 FUNCTIONS: dict[str, Function] = {f.name: f for f in (
@@ -216,6 +218,13 @@ FUNCTIONS: dict[str, Function] = {f.name: f for f in (
              "J[i][j] = dp_i/dx_j"),
     Function("sqrt", (_ANY_X,), _P + "sqrt", "square root, element-wise"),
     Function("abs", (_ANY_X,), _P + "absolute", "absolute value, element-wise"),
+    Function("sum", (_ANY_X, _AXIS), _A + "total", "sum of all elements, or along axis (counted from 0)"),
+    Function("mean", (_ANY_X, _AXIS), _A + "mean", "mean of all elements, or along axis (counted from 0)"),
+    Function("max", (_ANY_X, _AXIS), _A + "maximum", "largest element, or the largest along axis"),
+    Function("min", (_ANY_X, _AXIS), _A + "minimum", "smallest element, or the smallest along axis"),
+    Function("exp", (_ANY_X,), _A + "exp", "e^x, element-wise"),
+    Function("log", (_ANY_X,), _A + "log", "natural logarithm, element-wise (x > 0)"),
+    Function("transpose", (_ANY_X,), _A + "transpose", "rows and columns swapped (the last two axes)"),
     Function("row", (_p("x", "tensor", ndim=(2,)), _p("i", "int")), _P + "row", "row i (from 1)"),
     Function("column", (_p("x", "tensor", ndim=(2,)), _p("j", "int")), _P + "column", "column j (from 1)"),
     Function("channel", (_p("x", "tensor", ndim=(3,)), _p("c", "int")), _P + "channel", "channel c (from 1)"),
@@ -234,7 +243,8 @@ FUNCTIONS: dict[str, Function] = {f.name: f for f in (
                                _p("dilation", "int", 1)), _S + "solve_padding", "per-side padding giving n_out"),
     Function("solve_kernel", (_p("n_in", "int"), _p("n_out", "int"), _p("stride", "int", 1), _p("padding", "int", 0),
                               _p("dilation", "int", 1)), _S + "solve_kernel", "kernel size giving n_out"),
-    Function("arch", (_p("spec", "any"), _p("input", "any")), _P + "arch", "the architecture table (contract §3)"),
+    Function("arch", (_p("spec", "any"), _p("input", "any")), _P + "arch",
+             "the architecture table of `cnnlab arch` (layers, shapes, parameters, MACs)"),
 )}
 
 
@@ -289,16 +299,22 @@ def implementation(name: str) -> Callable[..., Any]:
 def invoke(name: str, bound: dict[str, Any], ctx) -> Any:
     """Call the implementation with bound arguments; the result tidied (NumPy scalars to Python)."""
     impl = implementation(name)
+    meter = getattr(ctx, "meter", None)
+    if meter is not None:
+        meter.charge(name, bound, ctx.exact)
     try:
         with np.errstate(divide="raise", over="raise", invalid="raise"):
             result = impl(**bound)
     except UsageError as exc:
-        raise UsageError(f"{ctx.where}: {name}: {exc}") from None
+        named = str(exc).startswith((f"{name}:", f"{name} "))  # "arch: spec must be..." names itself
+        raise UsageError(f"{ctx.where}: {exc}" if named else f"{ctx.where}: {name}: {exc}") from None
     except (ZeroDivisionError, FloatingPointError, OverflowError) as exc:
         raise UsageError(f"{ctx.where}: {name}: arithmetic error ({exc})") from None
     if isinstance(result, float) and not math.isfinite(result):
         raise UsageError(f"{ctx.where}: {name}: the result is not finite")
     # BLAS sums do not raise under errstate: an overflow shows up as inf in the array
     if isinstance(result, np.ndarray) and result.dtype != object and not np.isfinite(result).all():
+        raise UsageError(f"{ctx.where}: {name}: the result overflows (values over about 1.8e308)")
+    if not isinstance(result, dict) and not values.in_range(result):  # exact numbers beyond the float range
         raise UsageError(f"{ctx.where}: {name}: the result overflows (values over about 1.8e308)")
     return values.normalize(result) if not isinstance(result, dict) else result

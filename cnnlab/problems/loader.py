@@ -252,6 +252,8 @@ def _parse_problem(data: Any, where: str, defaults: Problem | None = None) -> Pr
     parts = data.get("parts")
     if not isinstance(parts, list) or not parts:
         raise UsageError(f"{where}: parts must be a non-empty list of {{id, ask, answer}}")
+    from cnnlab.problems.cost import check_file_size
+    check_file_size(len(parts), where)  # before building them: a few aliases can repeat a part 100,000 times
     ids: set[str] = set()
     for index, raw in enumerate(parts):
         part = _parse_part(raw, index, where)

@@ -23,10 +23,11 @@ import numpy as np
 
 from cnnlab.errors import UsageError
 from cnnlab.problems.loader import parse_problem_set
+from cnnlab.problems.quiz_topics import MORE_TOPICS
 from cnnlab.problems.solve import solve_set
 from cnnlab.steps import exact_string, round_half_away, to_json_value
 
-__all__ = ["TOPICS", "generate_quiz", "quiz_key"]
+__all__ = ["TOPICS", "generate_quiz", "quiz_key", "attach_key"]
 
 MAX_COUNT = 100  # problems in one quiz
 _MODES = ("reflect", "replicate", "circular", "symmetric")
@@ -226,7 +227,9 @@ def _transposed(rng: random.Random) -> dict:
 TOPICS: dict[str, Callable[[random.Random], dict]] = {
     "conv": _conv, "padding": _padding, "pool": _pool, "act": _act, "softmax": _softmax,
     "shapes": _shapes, "separable": _separable, "rf": _rf, "params": _params, "transposed": _transposed,
+    **MORE_TOPICS,
 }
+_REDRAWS = 50  # tries to draw a problem unlike every earlier one of the quiz
 
 
 def _key_value(v: Any, round: int | None) -> Any:
@@ -264,7 +267,8 @@ def generate_quiz(topics: list[str], count: int, seed: int) -> dict:
     """A problem file (``problems:`` list) with claimed answers that are the key.
 
     Problems cycle through ``topics`` in order; problem i uses its own generator seeded
-    from (seed, i), so the same seed gives the same quiz.
+    from (seed, i), so the same seed gives the same quiz. A problem that comes out like an
+    earlier one is drawn again (from (seed, i, attempt)), so no two items are identical.
     """
     unknown = [t for t in topics if t not in TOPICS]
     if unknown or not topics:
@@ -272,17 +276,29 @@ def generate_quiz(topics: list[str], count: int, seed: int) -> dict:
                          f"choose from {', '.join(TOPICS)}")
     if not 1 <= count <= MAX_COUNT:
         raise UsageError(f"--count must be from 1 to {MAX_COUNT}, got {count}")
-    problems = []
+    problems: list[dict] = []
+    seen: set[str] = set()
     for i in range(count):
         topic = topics[i % len(topics)]
-        rng = random.Random(f"{seed}:{i}:{topic}")
-        problems.append(TOPICS[topic](rng))
+        for attempt in range(_REDRAWS):  # no two problems of a quiz alike (a topic has few shapes)
+            rng = random.Random(f"{seed}:{i}:{topic}" + (f":{attempt}" if attempt else ""))
+            problem = TOPICS[topic](rng)
+            fingerprint = repr((problem.get("given"), [p["ask"] for p in problem["parts"]]))
+            if fingerprint not in seen:
+                break
+        seen.add(fingerprint)
+        problems.append(problem)
+    return attach_key({"title": f"CNN problem set (seed {seed})", "problems": problems})
+
+
+def attach_key(quiz: dict) -> dict:
+    """Solve a quiz (a problem file as a dict) and write each part's ``answer`` from the result."""
+    problems = quiz["problems"]
     arch_parts = {}
     for i, prob in enumerate(problems):  # remember which keys of an arch table a part asks for
         for part in prob["parts"]:
             if "_keys" in part:
                 arch_parts[(i, part["id"])] = (part.pop("_keys"), part.pop("_top", []))
-    quiz = {"title": f"CNN problem set (seed {seed})", "problems": problems}
     solved = solve_set(parse_problem_set(quiz, "quiz"), check=False)
     for prob in solved.problems:
         for pr in prob.parts:

@@ -15,13 +15,16 @@ from typing import Any
 import numpy as np
 
 from cnnlab.errors import UsageError
+from cnnlab.ops.budget import STEPS_WORK_BUDGET, check_work
+from cnnlab.problems.cost import call_work
 from cnnlab.problems.explain import explain_call
 from cnnlab.problems.solve import PartResult, ProblemResult, SetResult
 from cnnlab.steps import TRACERS, exact_string, render_trace, render_value, to_json_value
 from cnnlab.steps.layout import formatter
 from cnnlab.steps.render_latex import escape, standalone
 
-__all__ = ["FORMATS", "render_set", "render_answer", "set_to_json", "part_to_json", "render_check", "check_summary",
+__all__ = ["FORMATS", "render_set", "part_label", "render_answer", "set_to_json", "part_to_json", "render_check",
+           "check_summary", "expected_text", "fit_width",
            "latex_prose", "ascii_latex"]
 
 FORMATS = ("text", "markdown", "latex", "json")
@@ -71,11 +74,21 @@ def _none_free(v: Any) -> Any:
     return v
 
 
+_TABULAR = re.compile(r"\\begin\{tabular\}.*?\\end\{tabular\}", re.S)
+
+
+def fit_width(latex: str) -> str:
+    """Every ``tabular`` shrunk to the text width when it is wider (graphicx's resizebox)."""
+    return _TABULAR.sub(lambda m: r"\noindent\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}{%"
+                        + "\n" + m.group(0) + "}", latex)
+
+
 def render_answer(value: Any, fmt: str, round: int | None) -> str | None:
     """An architecture table or a kernel description in its own layout; None for other values."""
     if _is_arch_table(value):
         from cnnlab.arch import render_arch
-        return render_arch(value, fmt)
+        text = render_arch(value, fmt)
+        return fit_width(text) if fmt == "latex" else text
     if _is_description(value):
         from cnnlab.kernels.render import render_describe
         return render_describe(value, value["kernel"], "k", fmt)
@@ -102,13 +115,29 @@ def _value_block(label: str, value: Any, fmt: str, round: int | None) -> str:
     value, note = _cut(value)
     if note:
         return _value_block(label, value, fmt, round) + "\n\n" + _prose(note, fmt)
+    if fmt == "latex" and isinstance(value, np.ndarray) and value.ndim >= 3:
+        return _latex_channels(label, value, round)
+    if fmt == "latex" and isinstance(value, str):  # prose that may wrap, not one line of math
+        return r"\noindent " + (rf"$\text{{{escape(label)}}}$ = " if label else "") + rf"\texttt{{{escape(value)}}}"
     body = render_value(_none_free(value), fmt, round)
     if fmt == "latex":
-        lhs = rf"\mathrm{{{escape(label)}}} = " if label else ""
+        lhs = rf"\text{{{escape(label)}}} = " if label else ""  # text mode: ^ ~ of an id compile
         return rf"\[ {lhs}{body} \]"
     if "\n" in body or body.startswith("```"):
         return f"{label} =\n{body}" if label else body
     return f"{label} = {body}" if label else body
+
+
+def _latex_channels(label: str, value: np.ndarray, round: int | None) -> str:
+    """A C×H×W (or 4-D) tensor as labelled matrices, a few a line, so that it fits the page."""
+    per_line = max(1, min(3, 24 // (value.shape[-1] + 1)))
+    items = []
+    for idx in np.ndindex(*value.shape[:-2]):
+        where = (f"channel {idx[0] + 1}" if len(idx) == 1 else f"filter {idx[0] + 1}, channel {idx[1] + 1}")
+        name = escape(f"{label}, {where}" if label else where)
+        items.append(rf"\underset{{\text{{{name}}}}}{{{render_value(value[idx], 'latex', round)}}}")
+    lines = [r",\quad ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
+    return r"\begin{gather*}" + "\n" + " \\\\\n".join(lines) + "\n" + r"\end{gather*}"
 
 
 def _demote(text: str, fmt: str) -> str:
@@ -125,7 +154,10 @@ def _demote(text: str, fmt: str) -> str:
     return text
 
 
-def _call_steps(part: PartResult, fmt: str, max_cells: int | None) -> list[str]:
+STEPS = ("auto", "compact", "full")  # how many cells a worked solution shows: see render_set
+
+
+def _call_steps(part: PartResult, fmt: str, max_cells: int | None, steps: str = "auto") -> list[str]:
     out = []
     last = len(part.calls) - 1
     for n, call in enumerate(part.calls):
@@ -133,9 +165,16 @@ def _call_steps(part: PartResult, fmt: str, max_cells: int | None) -> list[str]:
         if call.name == "arch":
             rendered = _arch_steps(call, fmt)
         elif call.name in TRACERS:
+            compact = steps == "compact" or (steps == "auto" and fmt == "latex")
+            if steps == "full":
+                max_cells = None
+            if max_cells is None and not compact:  # every cell worked out: within the steps budget?
+                check_work(call_work(call.name, call.args), STEPS_WORK_BUDGET,
+                           f"part {part.id}: the worked steps of every cell of {call.source}",
+                           "show fewer cells with --max-cells N (the default is 16)")
             try:
                 trace = TRACERS[call.name](**call.args)
-                rendered = render_trace(trace, fmt, max_cells=max_cells, round=part.round)
+                rendered = render_trace(trace, fmt, max_cells=max_cells, round=part.round, compact=compact)
             except (UsageError, TypeError, ValueError):
                 rendered = None  # e.g. an activation of a single number: the equation below says it all
         if rendered is None:
@@ -158,7 +197,8 @@ def _arch_steps(call, fmt: str) -> str:
     table = arch(call.args["spec"], call.args["input"])
     spec = call.args["spec"] if isinstance(call.args["spec"], str) else "; ".join(call.args["spec"])
     with_steps = arch_table(spec, table["input"], steps=True)
-    return render_arch(with_steps, fmt, steps=True)
+    text = render_arch(with_steps, fmt, steps=True)
+    return fit_width(text) if fmt == "latex" else text
 
 
 def _check_lines(part: PartResult, fmt: str) -> list[str]:
@@ -172,16 +212,17 @@ def _check_lines(part: PartResult, fmt: str) -> list[str]:
         lines.append(f"  {cmp.note}")
     if cmp.mismatches and cmp.mismatches[0]["index"]:
         shown = cmp.mismatches[:8]
-        cells = "; ".join(f"[{','.join(str(i + 1) for i in m['index'])}] claimed {m['claimed']:.12g}, "
-                          f"expected {m['expected']:.12g}" for m in shown)
+        cells = "; ".join(f"[{','.join(map(str, m['index_from_1']))}] claimed {m['claimed']:.12g}, "
+                          f"expected {expected_text(m)}" for m in shown)
         more = f" (and {len(cmp.mismatches) - len(shown)} more)" if len(cmp.mismatches) > len(shown) else ""
         lines.append(f"  {len(cmp.mismatches)} cell{'s differ' if len(cmp.mismatches) != 1 else ' differs'} "
                      f"(counted from 1): {cells}{more}")
     elif cmp.mismatches:
         m = cmp.mismatches[0]
-        lines.append(f"  claimed {m['claimed']:.12g}, expected {m['expected']:.12g}")
-    lines.append(f"  likely mistake: {part.diagnosis}" if part.diagnosis else
-                 "  no common slip explains the claimed answer")
+        lines.append(f"  claimed {m['claimed']:.12g}, expected {expected_text(m)}")
+    if not cmp.unknown_keys:
+        lines.append(f"  likely mistake: {part.diagnosis}" if part.diagnosis else
+                     "  no common slip explains the claimed answer")
     if fmt == "latex":
         return [r"\noindent " + r"\\ ".join(latex_prose(l.strip()) for l in lines)]
     if fmt == "markdown":
@@ -189,19 +230,29 @@ def _check_lines(part: PartResult, fmt: str) -> list[str]:
     return ["\n".join(lines)]
 
 
-def _part_block(part: PartResult, fmt: str, max_cells: int | None) -> str:
-    title = f"({part.id}) {part.part.ask}"
+def part_label(part: PartResult, fmt: str) -> str:
+    """``(a) <the question as the sheet words it>``, or ``(a) <the ask>`` without a ``text:``."""
+    text = " ".join(part.part.text.split()) if part.part.text else None
     if fmt == "latex":
-        head = rf"\subsection*{{({escape(part.id)}) {_tt(part.part.ask, fmt)}}}"
+        return f"({escape(part.id)}) " + (latex_prose(text) if text else _tt(part.part.ask, fmt))
+    if fmt == "markdown":
+        return f"({part.id}) " + (text if text else _tt(part.part.ask, fmt))
+    return f"({part.id}) " + (text or part.part.ask)
+
+
+def _part_block(part: PartResult, fmt: str, max_cells: int | None, steps: str = "auto") -> str:
+    title = part_label(part, fmt)
+    if fmt == "latex":
+        head = rf"\subsection*{{{title}}}"
     elif fmt == "markdown":
-        head = f"## ({part.id}) `{part.part.ask}`"
+        head = f"## {title}"
     else:
-        bar = "═" * min(len(title), 78)
+        bar = "═" * min(max(len(line) for line in title.splitlines()), 78)
         head = f"{bar}\n{title}\n{bar}"
     pieces = [head]
-    if part.part.text:
-        pieces.append(_prose(part.part.text.strip(), fmt))
-    pieces += _call_steps(part, fmt, max_cells)
+    if part.part.text:  # the label is the sheet's question: say what was computed
+        pieces.append(_prose("Computed as ", fmt) + _tt(part.part.ask, fmt))
+    pieces += _call_steps(part, fmt, max_cells, steps)
     label = part.ask.target or f"({part.id})"
     answer_head = {"latex": r"\paragraph{Answer}", "markdown": "**Answer**"}.get(fmt, "Answer")
     if part.calls and part.calls[-1].name == "arch" and _is_arch_table(part.value):
@@ -221,7 +272,7 @@ def _given_block(prob: ProblemResult, fmt: str) -> str:
     return head + "\n\n" + "\n\n".join(items)
 
 
-def _problem_block(prob: ProblemResult, multi: bool, fmt: str, max_cells: int | None) -> str:
+def _problem_block(prob: ProblemResult, multi: bool, fmt: str, max_cells: int | None, steps: str) -> str:
     pieces = []
     p = prob.problem
     if multi:
@@ -241,15 +292,23 @@ def _problem_block(prob: ProblemResult, multi: bool, fmt: str, max_cells: int | 
     given = _given_block(prob, fmt)
     if given:
         pieces.append(given)
-    pieces += [_part_block(part, fmt, max_cells) for part in prob.parts]
+    pieces += [_part_block(part, fmt, max_cells, steps) for part in prob.parts]
     return "\n\n".join(pieces)
 
 
-def render_set(result: SetResult, fmt: str = "text", max_cells: int | None = 16) -> str:
-    """The whole solved set in ``fmt`` ("text", "markdown", "latex"; LaTeX is a complete document)."""
+def render_set(result: SetResult, fmt: str = "text", max_cells: int | None = 16, steps: str = "auto") -> str:
+    """The whole solved set in ``fmt`` ("text", "markdown", "latex"; LaTeX is a complete document).
+
+    ``steps``: "compact" works out one cell per distinct computation (the first cell of each
+    output channel) and tabulates the rest in the result matrix; "full" works out every
+    cell (within the steps budget); "auto" is compact for LaTeX (an answer key to hand out)
+    and the first ``max_cells`` cells otherwise.
+    """
     if fmt not in ("text", "markdown", "latex"):
         raise UsageError(f"unknown format {fmt!r}: choose text, markdown, latex or json")
-    body = "\n\n".join(_problem_block(prob, result.multi, fmt, max_cells) for prob in result.problems)
+    if steps not in STEPS:
+        raise UsageError(f"unknown steps {steps!r}: choose {', '.join(STEPS)}")
+    body = "\n\n".join(_problem_block(prob, result.multi, fmt, max_cells, steps) for prob in result.problems)
     title = result.title
     if fmt == "latex":
         return ascii_latex(standalone(body, title))
@@ -293,7 +352,8 @@ def _has_fraction(v: Any) -> bool:
 
 def part_to_json(part: PartResult) -> dict:
     """One part as contract §2 JSON (plus ask, name, shape, exact strings, notes)."""
-    out: dict[str, Any] = {"id": part.id, "ask": part.part.ask, "name": part.ask.target,
+    out: dict[str, Any] = {"id": part.id, "ask": part.part.ask, "name": part.ask.target, "text": part.part.text,
+                           "label": part_label(part, "text"),
                            "value": to_json_value(part.value)}
     if isinstance(part.value, np.ndarray):
         out["shape"] = list(part.value.shape)
@@ -318,6 +378,18 @@ def set_to_json(result: SetResult) -> dict:
             "wrong": sum(p["correct"] is False for p in parts)}
 
 
+def expected_text(m: dict) -> str:
+    """``0.63 (unrounded 0.625)``, ``0.33 (exactly 1/3)``, ``1/3 (≈ 0.333333333333)`` or ``4``."""
+    rounded, full = m["expected"], m.get("expected_unrounded", m["expected"])
+    text = f"{rounded:.12g}"
+    if "expected_exact" in m:
+        exact = m["expected_exact"]
+        return f"{exact} (≈ {full:.12g})" if full == rounded else f"{text} (exactly {exact})"
+    if full != rounded:
+        return text + f" (unrounded {full:.12g})"
+    return text
+
+
 def check_summary(result: SetResult) -> tuple[int, int]:
     """(right, wrong) counts of the parts that have a claimed answer."""
     checked = [p for p in result.parts if p.comparison is not None]
@@ -340,13 +412,15 @@ def render_check(result: SetResult) -> str:
             detail.append(cmp.note)
         if cmp.mismatches and cmp.mismatches[0]["index"]:
             m = cmp.mismatches[0]
-            where = ",".join(str(i + 1) for i in m["index"])
+            where = ",".join(map(str, m["index_from_1"]))
             detail.append(f"{len(cmp.mismatches)} cell{'s differ' if len(cmp.mismatches) != 1 else ' differs'}, "
-                          f"first [{where}]: claimed {m['claimed']:.12g}, expected {m['expected']:.12g}")
+                          f"first [{where}] (counted from 1): claimed {m['claimed']:.12g}, "
+                          f"expected {expected_text(m)}")
         elif cmp.mismatches:
             m = cmp.mismatches[0]
-            detail.append(f"claimed {m['claimed']:.12g}, expected {m['expected']:.12g}")
-        detail.append(f"likely mistake: {part.diagnosis}" if part.diagnosis else "no common slip explains it")
+            detail.append(f"claimed {m['claimed']:.12g}, expected {expected_text(m)}")
+        if not cmp.unknown_keys:
+            detail.append(f"likely mistake: {part.diagnosis}" if part.diagnosis else "no common slip explains it")
         lines.append(f"{part.id}: wrong — " + "; ".join(detail))
     right, wrong = check_summary(result)
     if not lines:

@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from cnnlab.errors import UsageError
-from cnnlab.problems.render import _none_free, ascii_latex, latex_prose, render_answer, render_set
+from cnnlab.problems.render import _none_free, ascii_latex, latex_prose, part_label, render_answer, render_set
 from cnnlab.problems.solve import PartResult, SetResult
 from cnnlab.steps import render_value
 from cnnlab.steps.render_latex import escape, standalone
@@ -52,11 +52,11 @@ def _answer(part: PartResult, fmt: str) -> str:
 
 def _given(name: str, value: Any, fmt: str) -> str:
     if isinstance(value, str):
-        return rf"\noindent $\mathrm{{{escape(name)}}}$: \texttt{{{escape(value)}}}" if fmt == "latex" \
+        return rf"\noindent $\text{{{escape(name)}}}$: \texttt{{{escape(value)}}}" if fmt == "latex" \
             else f"{name}: `{value}`"
     body = render_value(value, fmt, None)
     if fmt == "latex":
-        return rf"\[ \mathrm{{{escape(name)}}} = {body} \]"
+        return rf"\[ \text{{{escape(name)}}} = {body} \]"
     return f"{name} =\n{body}" if "\n" in body else f"{name} = {body}"
 
 
@@ -93,25 +93,26 @@ def _key(result: SetResult, fmt: str) -> list[str]:
         name = f"Problem {prob.index + 1}"
         out.append({"latex": rf"\subsection*{{{name}}}", "markdown": f"## {name}"}.get(fmt, name))
         for part in prob.parts:
-            label = f"({part.part.id})"
+            label = part_label(part, fmt)
             if fmt == "latex":
-                out.append(rf"\paragraph{{{escape(label)}}} \texttt{{{escape(part.part.ask)}}}" + "\n" + _answer(part, fmt))
+                out.append(rf"\paragraph{{{label}}}" + "\n" + _answer(part, fmt))
             elif fmt == "markdown":
-                out.append(f"**{label}** `{part.part.ask}`\n\n{_answer(part, fmt)}")
+                out.append(f"**{label}**\n\n{_answer(part, fmt)}")
             else:
-                out.append(f"{label} {part.part.ask}\n{_answer(part, fmt)}")
+                out.append(f"{label}\n{_answer(part, fmt)}")
     return out
 
 
-def render_quiz(quiz: dict, result: SetResult, fmt: str, key: bool = True, steps: bool = False) -> str:
-    """The hand-out in ``fmt``: questions, then the key (worked solutions with ``steps``)."""
+def render_quiz(quiz: dict, result: SetResult, fmt: str, key: bool = True, steps: str | None = None) -> str:
+    """The hand-out in ``fmt``: questions, then the key (worked solutions with ``steps``:
+    "auto"/"compact" one worked cell per distinct computation, "full" every cell)."""
     if fmt == "yaml":
         return quiz_yaml(quiz)
     if fmt not in SHEET_FORMATS:
         raise UsageError(f"unknown quiz format {fmt!r}: choose markdown, latex, yaml or text")
     body = _questions(result, fmt)
     if key and steps:
-        solutions = render_set(result, fmt)
+        solutions = render_set(result, fmt, steps="compact" if steps is True else steps)
         if fmt == "latex":  # the body of the complete document
             solutions = solutions.split(r"\begin{document}", 1)[1].rsplit(r"\end{document}", 1)[0]
             body.append(r"\newpage" + "\n" + r"\section*{Worked solutions}" + "\n" + solutions)

@@ -21,6 +21,7 @@ from typing import Any
 from cnnlab.errors import UsageError
 from cnnlab.problems import functions, values
 from cnnlab.problems.compare import Comparison, compare
+from cnnlab.problems.cost import WorkMeter, check_file_size
 from cnnlab.problems.expr import CONSTANTS, Ask, CallRecord, EvalContext, check_names, evaluate, parse_ask
 from cnnlab.problems.loader import Part, Problem, ProblemSet
 
@@ -120,6 +121,7 @@ def _prefix(pset: ProblemSet, index: int, pid: str) -> str:
 
 def _parse_all(pset: ProblemSet) -> list[tuple[dict[str, Any], list[Ask]]]:
     """Parse every ask and check every name of the file before any computation."""
+    check_file_size(sum(len(p.parts) for p in pset.problems), pset.source)  # each part one call at least
     prepared = []
     for i, problem in enumerate(pset.problems):
         where = f"{pset.source}: problem {i + 1}, given" if pset.multi else f"{pset.source}: given"
@@ -136,6 +138,7 @@ def _parse_all(pset: ProblemSet) -> list[tuple[dict[str, Any], list[Ask]]]:
                 known.add(ask.target)
             asks.append(ask)
         prepared.append((env, asks))
+    check_file_size([a.tree for _, asks in prepared for a in asks], pset.source)
     return prepared
 
 
@@ -144,19 +147,20 @@ def solve_set(pset: ProblemSet, check: bool = True) -> SetResult:
     from cnnlab.problems.diagnose import diagnose
 
     prepared = _parse_all(pset)
+    meter = WorkMeter(pset.source)
     results = []
     for i, (problem, (env, asks)) in enumerate(zip(pset.problems, prepared)):
         pr = ProblemResult(problem=problem, index=i, given=dict(env))
         claimed_env: dict[str, Any] = {}  # names bound to the claimed answers, for carried errors
         for part, ask in zip(problem.parts, asks):
             pid = _prefix(pset, i, part.id)
-            ctx = EvalContext(exact=problem.exact, where=f"part {pid}")
+            ctx = EvalContext(exact=problem.exact, where=f"part {pid}", meter=meter)
             ev = evaluate(ask, env, ctx)
             result = PartResult(id=pid, part=part, ask=ask, value=ev.value, calls=ev.calls,
                                 round=problem.round, exact=problem.exact)
             if check and part.has_answer:
                 result.comparison = compare(part.answer, ev.value, problem.round)
-                if not result.comparison.correct:
+                if not result.comparison.correct and not result.comparison.unknown_keys:
                     result.diagnosis = diagnose(result, env, claimed_env, ctx, set(pr.given))
             if ask.target is not None:
                 env[ask.target] = ev.value

@@ -20,7 +20,7 @@ from cnnlab.errors import UsageError, check_shape
 from cnnlab.ops import as_tensor, is_exact, to_fraction
 
 __all__ = ["literal", "tensor", "binary", "negate", "positive", "is_number", "is_tensor_like",
-           "normalize", "describe"]
+           "normalize", "describe", "in_range"]
 
 _MAX_NDIM = 4  # the largest tensors of the language are 4-D kernels
 _MAX_INT_BITS = 4096  # an exact power whose result would be longer than this is refused
@@ -96,6 +96,7 @@ def tensor(v: Any, ctx, what: str = "value") -> np.ndarray:
             raise UsageError(f"{what} is not finite")
         return np.array(float(v))
     if isinstance(v, (list, tuple)):
+        v = _nested_lists(v)  # [M, D] of named H×W maps reads as a 2×H×W tensor
         depth, item = 0, v
         while isinstance(item, (list, tuple)) and item:
             depth, item = depth + 1, item[0]
@@ -103,6 +104,15 @@ def tensor(v: Any, ctx, what: str = "value") -> np.ndarray:
             raise UsageError(f"{what} has {depth} nested levels; tensors have at most {_MAX_NDIM} (C_out×C_in×H×W)")
         return as_tensor(list(v), what, exact=ctx.exact)
     raise UsageError(f"{what} must be a number or a list of numbers, got {describe(v)}")
+
+
+def _nested_lists(v: Any) -> Any:
+    """Tensors inside a list (names of earlier values) as nested lists of their numbers."""
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    if isinstance(v, (list, tuple)):
+        return [_nested_lists(e) for e in v]
+    return v
 
 
 def _check_operand(v: Any, op: str, ctx) -> None:
@@ -148,7 +158,7 @@ def binary(op: str, a: Any, b: Any, ctx) -> Any:
     try:
         with np.errstate(divide="raise", over="raise", invalid="raise"):
             if is_number(a) and is_number(b):
-                return normalize(_scalar_op(op, a, b, ctx))
+                return _finite(normalize(_scalar_op(op, a, b, ctx)), op, ctx)
             ta, tb = tensor(a, ctx, "left operand"), tensor(b, ctx, "right operand")
             try:
                 shape = np.broadcast_shapes(ta.shape, tb.shape)
@@ -158,10 +168,11 @@ def binary(op: str, a: Any, b: Any, ctx) -> Any:
             if shape:
                 check_shape(shape, "result")
             if op == "**":
-                return normalize(_array_power(ta, tb, ctx))
+                return _finite(normalize(_array_power(ta, tb, ctx)), op, ctx)
             if op == "/" and is_exact(ta) and is_exact(tb):
-                return normalize(np.vectorize(lambda p, q: Fraction(p) / Fraction(q), otypes=[object])(ta, tb))
-            return normalize(_OPS[op](ta, tb))
+                out = np.vectorize(lambda p, q: Fraction(p) / Fraction(q), otypes=[object])(ta, tb)
+                return _finite(normalize(out), op, ctx)
+            return _finite(normalize(_OPS[op](ta, tb)), op, ctx)
     except ZeroDivisionError:
         raise UsageError(f"{ctx.where}: division by zero") from None
     except FloatingPointError as exc:
@@ -169,6 +180,31 @@ def binary(op: str, a: Any, b: Any, ctx) -> Any:
         raise UsageError(f"{ctx.where}: {what}") from None
     except OverflowError:
         raise UsageError(f"{ctx.where}: a number is too large (overflow)") from None
+
+
+_FLOAT_MAX = Fraction(np.finfo(np.float64).max)
+
+
+def _finite(v: Any, op: str, ctx) -> Any:
+    """An infinite float (Python floats overflow without raising), or an exact number beyond
+    the float range (which no answer could be shown or compared as), is an error, never an answer."""
+    if not in_range(v):
+        raise UsageError(f"{ctx.where}: the result of '{op}' is not a finite number "
+                         "(numbers must stay below about 1.8e308)")
+    return v
+
+
+def in_range(v: Any) -> bool:
+    """Finite and at most about 1.8e308 in size: a number, or every element of a tensor."""
+    if isinstance(v, float):
+        return math.isfinite(v)
+    if isinstance(v, (int, Fraction)) and not isinstance(v, bool):
+        return abs(v) <= _FLOAT_MAX
+    if isinstance(v, np.ndarray) and v.dtype == object:
+        return all(in_range(e) for e in v.flat)
+    if isinstance(v, np.ndarray) and v.dtype.kind == "f":
+        return bool(np.isfinite(v).all())
+    return True
 
 
 def _array_power(ta: np.ndarray, tb: np.ndarray, ctx) -> np.ndarray:

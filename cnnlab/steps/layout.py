@@ -7,6 +7,7 @@ the blocks. Positions are counted from 1 in rendered solutions, as on a problem 
 
 from __future__ import annotations
 
+import dataclasses
 from fractions import Fraction
 from typing import Any, Callable
 
@@ -357,10 +358,13 @@ def _softmax_layout(fmt, trace: Trace, max_cells: int | None) -> list[Block]:
 
 
 def _omitted(trace: Trace, max_cells: int | None) -> list[Block]:
-    shown = trace.n_cells if max_cells is None else min(max_cells, trace.n_cells)
+    shown = trace.shown(max_cells)
     left = trace.n_cells - shown
     if left <= 0:
         return []
+    if trace.pick is not None:
+        return [Para(f"The other {left} cell(s) are computed the same way, each from its own window; "
+                     "every value is in the result below (--steps full works out every cell).")]
     return [Para(f"… {left} more cell(s) left out: {shown} of {trace.n_cells} shown "
                  "(--max-cells N shows more).")]
 
@@ -385,7 +389,7 @@ LAYOUTS: dict[str, Callable[..., list[Block]]] = {
 
 
 def render_trace(trace: Trace, fmt: str = "text", max_cells: int | None = DEFAULT_MAX_CELLS,
-                 round: int | None = None) -> str:
+                 round: int | None = None, compact: bool = False) -> str:
     """A worked solution as plain text, Markdown or a LaTeX fragment (amsmath).
 
     Args:
@@ -393,8 +397,12 @@ def render_trace(trace: Trace, fmt: str = "text", max_cells: int | None = DEFAUL
         fmt: "text", "markdown" or "latex".
         max_cells: output cells worked out (the rest are counted); None for all.
         round: decimals shown (half away from zero); None shows exact/trimmed values.
+        compact: work out one cell per distinct computation (the first of each output
+            channel) and let the result matrix tabulate the rest; ``max_cells`` is ignored.
     """
     f = formatter(fmt, round)
+    if compact:
+        trace = dataclasses.replace(trace, pick=trace.distinct_cells())
     return f.render(LAYOUTS[trace.op](f, trace, max_cells))
 
 

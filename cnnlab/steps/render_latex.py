@@ -18,7 +18,8 @@ _MAX_BMATRIX_COLS = 10  # amsmath's default MaxMatrixCols
 
 _UNICODE = {
     "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "_": r"\_", "%": r"\%", "&": r"\&",
-    "#": r"\#", "$": r"\$", "^": r"\^{}", "~": r"\~{}",
+    "#": r"\#", "$": r"{\char36}", "^": r"\^{}", "~": r"\~{}",
+    "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}",
     "°": r"$^\circ$", "−": "-", "·": r"$\cdot$", "∞": r"$\infty$", "Σ": r"$\Sigma$",
     "⊙": r"$\odot$", "×": r"$\times$", "σ": r"$\sigma$", "≤": r"$\le$", "≥": r"$\ge$",
     "→": r"$\rightarrow$", "…": r"\dots{}", "⌊": r"$\lfloor$", "⌋": r"$\rfloor$",
@@ -36,10 +37,16 @@ def escape(text: str) -> str:
     return "".join(_UNICODE.get(ch, ch) for ch in text)
 
 
+# Fonts that are outlines everywhere, so pdflatex never generates bitmaps (mktexpk): Latin
+# Modern in T1 where the lmodern package is installed, else Computer Modern in its default
+# OT1 encoding (Type 1 outlines ship with texlive-base). Both print escape()'s output right.
+_FONTS = r"\IfFileExists{lmodern.sty}{\usepackage[T1]{fontenc}\usepackage{lmodern}}{}"
+
+
 def standalone(body: str, title: str | None = None) -> str:
     """A complete document around a fragment (article, amsmath, amssymb)."""
     head = [r"\documentclass{article}", r"\usepackage{amsmath}", r"\usepackage{amssymb}",
-            r"\usepackage[T1]{fontenc}", r"\begin{document}"]
+            r"\usepackage{graphicx}", _FONTS, r"\begin{document}"]
     if title:
         head.append(rf"\section*{{{escape(title)}}}")
     return "\n".join(head) + "\n" + body.rstrip("\n") + "\n\\end{document}\n"

@@ -108,6 +108,21 @@ class Trace:
     kernel: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
     exact: bool = False
+    pick: tuple[tuple[int, ...], ...] | None = None  # cells to work out instead of the first N
+
+    def distinct_cells(self) -> tuple[tuple[int, ...], ...]:
+        """One cell per distinct computation: the first cell of each output channel (each has
+        its own filter); an element-wise op or a pooling of one channel computes alike everywhere."""
+        shape = self.cell_shape
+        if len(shape) >= 3 and self.op in ("conv2d", "conv_transpose2d"):
+            return tuple((c,) + (0,) * (len(shape) - 1) for c in range(shape[0]))
+        return ((0,) * len(shape),)
+
+    def shown(self, limit: int | None) -> int:
+        """How many cells :meth:`cells` yields for ``limit``."""
+        if self.pick is not None:
+            return len(self.pick)
+        return self.n_cells if limit is None else min(limit, self.n_cells)
 
     @property
     def n_cells(self) -> int:
@@ -119,7 +134,10 @@ class Trace:
         return self.cell_fn(tuple(int(i) for i in index))
 
     def cells(self, limit: int | None = None) -> Iterator[Cell]:
-        """The cells in row-major order, at most ``limit`` of them."""
+        """The cells in row-major order, at most ``limit`` of them (or the picked ones)."""
+        if self.pick is not None:
+            yield from (self.cell(index) for index in self.pick)
+            return
         indices = itertools.product(*(range(n) for n in self.cell_shape))
         for index in itertools.islice(indices, limit):
             yield self.cell(index)

@@ -17,12 +17,13 @@ from typing import Any
 
 from cnnlab.errors import UsageError
 
-__all__ = ["TrainConfig", "OPTIMIZERS", "SCHEDULES", "DEVICES", "LOSSES", "RESUME_IGNORES"]
+__all__ = ["TrainConfig", "OPTIMIZERS", "SCHEDULES", "DEVICES", "LOSSES", "NORMALIZE", "RESUME_IGNORES"]
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("none", "step", "cosine", "onecycle")
 DEVICES = ("cpu", "cuda", "auto")
 LOSSES = ("cross_entropy", "nll")
+NORMALIZE = ("data", "imagenet")
 # Fields that may change between an interrupted run and its resumption.
 # strict changes nothing it lets through; positive_class only names what the metrics report
 RESUME_IGNORES = ("out", "device", "threads", "strict", "positive_class")
@@ -33,7 +34,7 @@ class TrainConfig:
     """Settings of one training run (units in the comments)."""
 
     data: str  # dataset name (mnist, fashion-mnist, digits, cifar10) or folder / CSV path
-    model: str  # a name from cnnlab.models.list_models()
+    model: str  # a name from cnnlab.models.list_models(), or an architecture spec (docs/models.md)
     epochs: int = 5  # passes over the training split (early stopping may end sooner)
     batch_size: int = 64  # examples per optimizer step
     optimizer: str = "adam"  # sgd | adam | adamw
@@ -63,6 +64,7 @@ class TrainConfig:
     resize: str | None = None  # "HxW": resize the images of a folder / CSV of mixed sizes
     strict: bool = False  # refuse a folder / CSV with corrupt images instead of skipping them
     positive_class: str | None = None  # two classes: the class of precision/recall/F1/ROC-AUC
+    normalize: str = "data"  # data (train-split mean/std) | imagenet (what pretrained weights expect)
 
     # --- building ------------------------------------------------------------------
 
@@ -76,6 +78,10 @@ class TrainConfig:
             raise UsageError(f"{where}: unknown setting(s) {', '.join(unknown)}; "
                              f"known: {', '.join(fields)}")
         hints = typing.get_type_hints(cls)
+        if isinstance(values.get("model"), list):  # a spec as a YAML list of layers: kept as its YAML text
+            import yaml
+
+            values = {**values, "model": yaml.safe_dump(values["model"], sort_keys=False)}
         clean = {name: _coerce(name, value, hints[name], where) for name, value in values.items()}
         for name in ("data", "model"):
             if not clean.get(name):
@@ -106,15 +112,23 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Raise UsageError for a setting no run can use."""
-        from cnnlab.models import list_models
+        from cnnlab.models import is_model, list_models
         from cnnlab.train.augment import parse_augment
 
         def need(ok: bool, message: str) -> None:
             if not ok:
                 raise UsageError(message)
 
-        need(self.model in list_models(),
-             f"unknown model {self.model!r}; choose one of: {', '.join(list_models())}")
+        need(is_model(self.model),
+             f"unknown model {self.model!r}; choose one of: {', '.join(list_models())}, "
+             f"or give an architecture spec such as \"conv 3x3 32 p1; relu; maxpool 2; fc 10\"")
+        if self.model not in list_models():
+            from cnnlab.models.spec_model import check_spec
+
+            check_spec(self.model)  # a spec that does not parse is refused naming the layer
+        need(self.weights is not None or not (self.freeze or self.unfreeze_after),
+             "--freeze and --unfreeze-after need --weights: without pretrained weights they would "
+             "freeze a randomly initialised backbone")
         need(self.epochs >= 1, f"--epochs must be >= 1, got {self.epochs}")
         need(self.batch_size >= 1, f"--batch-size must be >= 1, got {self.batch_size}")
         need(self.optimizer in OPTIMIZERS, f"--optimizer must be one of {', '.join(OPTIMIZERS)}")
@@ -136,6 +150,8 @@ class TrainConfig:
             from cnnlab.userfiles import check_regular_file
 
             check_regular_file(self.weights, "weights file")
+        need(self.normalize in NORMALIZE, f"--normalize must be one of {', '.join(NORMALIZE)}, "
+                                          f"got {self.normalize!r}")
         parse_augment(self.augment)
         self.resize_hw()
 

@@ -53,7 +53,8 @@ def load_run(run_dir: str | Path) -> LoadedRun:
     if not best.is_file():
         raise UsageError(f"{run_dir} holds no checkpoint yet (no best.pt): the run stopped "
                          f"before its first epoch ended")
-    model = get_model(meta["model"], meta["in_channels"], meta["num_classes"],
+    # a spec run rebuilds from the spec it trained (saved whole, so a moved spec file is not needed)
+    model = get_model(meta.get("spec") or meta["model"], meta["in_channels"], meta["num_classes"],
                       tuple(meta["input_size"]), **meta.get("model_cfg", {}))
     state = load_state(best)
     try:

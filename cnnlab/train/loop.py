@@ -25,6 +25,7 @@ from torch import nn
 
 from cnnlab.errors import UsageError
 from cnnlab.models import count_params, count_trainable, get_model, load_pretrained, param_groups
+from cnnlab.models.pretrained import write_safetensors
 from cnnlab.train import plots
 from cnnlab.train.augment import augment_batch, parse_augment
 from cnnlab.train.checkpoint import CHECKPOINT_VERSION, load_state, save_state
@@ -205,6 +206,11 @@ def fit(config: TrainConfig, dataset=None, *, progress: bool = False,
     resuming = check_run_dir(run_dir, config.resume_key())
     if dataset is None:
         dataset = load_config_dataset(config)
+    if config.normalize == "imagenet":  # the statistics pretrained ImageNet weights expect
+        from cnnlab.models.pretrained import imagenet_stats
+
+        mean, std = imagenet_stats(dataset.x_train.shape[1])
+        dataset = dataclasses.replace(dataset, mean=np.asarray(mean, np.float32), std=np.asarray(std, np.float32))
     N, C, H, W = dataset.x_train.shape
     K = len(dataset.classes)
     positive_index(config, dataset.classes)  # refused before the run folder exists
@@ -215,16 +221,22 @@ def fit(config: TrainConfig, dataset=None, *, progress: bool = False,
     augment = parse_augment(config.augment)
     with _torch_state(config.default_threads(), device):
         torch.manual_seed(config.seed)
-        model = get_model(config.model, C, K, (H, W), **config.model_cfg)
+        model = get_model(config.model, C, K, (H, W), log=say, **config.model_cfg)
         if config.weights:
             report = load_pretrained(model, config.weights)
             say(f"weights {config.weights}: {report['loaded']} tensors loaded, head "
                 f"{report['head']} left new" + "".join(
                     f", {what} {', '.join(report[what])}" for what in ("adapted", "skipped", "missing")
                     if report[what]))
+            if report["fresh"] and (config.freeze or config.unfreeze_after):
+                say(f"not in the weights, so trained from the start and never frozen: "
+                    f"{', '.join(report['fresh'])}")
+        spec = getattr(model, "spec", None)  # a model built from an architecture spec
         run_dir.mkdir(parents=True, exist_ok=True)  # only now: everything is validated
         write_atomic(run_dir / "config.yaml", config.to_yaml())
-        meta = {"model": config.model, "model_cfg": config.model_cfg, "in_channels": C,
+        if spec is not None:
+            write_atomic(run_dir / "spec.txt", spec)
+        meta = {"model": config.model, "model_cfg": config.model_cfg, "spec": spec, "in_channels": C,
                 "num_classes": K, "input_size": [H, W], "classes": list(map(str, dataset.classes)),
                 "mean": [float(v) for v in dataset.mean], "std": [float(v) for v in dataset.std],
                 "data": config.data, "params": count_params(model)}
@@ -327,6 +339,7 @@ def _finish(config, dataset, model, device, run_dir, state, x_train, y_train, x_
             mean_np, std_np, use_amp, say):
     """Restore the best epoch, measure every split, draw the pictures; returns (summary, history)."""
     model.load_state_dict(load_state(run_dir / "best.pt"))
+    write_safetensors(run_dir / "best.safetensors", model.state_dict())
     K = len(dataset.classes)
     pos = positive_index(config, dataset.classes)
     train = summarise_logits(predict_logits(model, x_train, amp=use_amp), y_train, K, pos)

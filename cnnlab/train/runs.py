@@ -32,9 +32,16 @@ def default_run_dir(model: str, data: str, when: float | None = None) -> Path:
 
     >>> default_run_dir("small-cnn", "/tmp/tiles/", 0).name
     'small-cnn-tiles-19700101-000000'
+    >>> default_run_dir("conv 3x3 8; fc 10", "mnist", 0).name
+    'spec-mnist-19700101-000000'
     """
     stem = Path(data.rstrip("/\\")).stem or "data"
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", stem)
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", model):  # an architecture spec or a spec file
+        model = "spec" if re.search(r"[\s;]", model.strip()) else \
+            "spec-" + re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(model.strip()).stem)
+    elif model.endswith((".yaml", ".yml", ".txt", ".spec")):
+        model = "spec-" + Path(model).stem
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(time.time() if when is None else when))
     path = Path("runs") / f"{model}-{slug}-{stamp}"
     n = 2

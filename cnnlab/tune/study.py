@@ -137,6 +137,10 @@ def open_storage(url: str):
             return optuna.storages.RDBStorage(url, heartbeat_interval=HEARTBEAT_SECONDS,
                                               grace_period=GRACE_SECONDS)
     except Exception as exc:  # SQLAlchemy raises a different class per dialect and failure
+        from cnnlab.cli.extras import missing_module
+
+        if missing_module(exc):  # the driver of cnnlab[distributed]: the CLI names the extra to install
+            raise
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UsageError(f"--storage {mask_url(url)}: cannot open the database ({detail[:200]}); "
                          f"give a database URL such as sqlite:///study.db") from None
@@ -165,13 +169,13 @@ def _make_pruner(name: str, epochs: int):
 
 
 def _check(config: TuneConfig) -> None:
-    from cnnlab.models import list_models
+    from cnnlab.models import is_model, list_models
 
     def need(ok: bool, message: str) -> None:
         if not ok:
             raise UsageError(message)
 
-    need(config.model in list_models(),
+    need(is_model(config.model),  # a registry name or an architecture spec (a fixed model)
          f"unknown model {config.model!r}; choose one of: {', '.join(list_models())}")
     need(config.trials is None or config.trials >= 1, f"--trials must be >= 1, got {config.trials}")
     need(config.timeout is None or config.timeout > 0, f"--timeout must be > 0 seconds, got {config.timeout}")

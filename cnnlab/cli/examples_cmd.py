@@ -1,0 +1,148 @@
+"""``cnnlab examples``: the example files that ship with cnnlab (list, show, copy).
+
+The repository's ``examples/`` folder is installed inside the package as ``cnnlab/examples``
+(setup.py), so the README's commands work after a plain ``pip install``: ``cnnlab solve
+sheet1`` finds ``examples/problems/sheet1.yaml`` by name (docs/cli.md, "examples").
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+from cnnlab.errors import UsageError
+
+__all__ = ["register", "examples_root", "list_examples", "resolve_example"]
+
+EXAMPLES = """examples:
+  cnnlab examples list
+  cnnlab examples show sheet1
+  cnnlab examples copy my-examples          # then: cnnlab solve my-examples/problems/sheet1.yaml
+  cnnlab solve sheet1                        # an example's name works wherever a problem file does
+"""
+
+
+def examples_root() -> Path | None:
+    """The folder holding the examples: ``cnnlab/examples`` when installed from a wheel, else
+    the ``examples/`` folder of the source checkout the package is imported from."""
+    package = Path(__file__).resolve().parent.parent  # cnnlab/
+    installed = package / "examples"
+    if installed.is_dir():
+        return installed
+    checkout = package.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / "examples").is_dir():
+        return checkout / "examples"
+    return None
+
+
+def list_examples() -> dict[str, Path]:
+    """Example name -> file, for every file under the examples folder (``problems/sheet1``).
+
+    A file is also reachable by its bare stem (``sheet1``) when no other example shares it.
+    """
+    root = examples_root()
+    if root is None:
+        return {}
+    files = sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    return {p.relative_to(root).with_suffix("").as_posix(): p for p in files}
+
+
+def resolve_example(text: str) -> str:
+    """``text`` itself when it names an existing path, else the example it names, else ``text``.
+
+    >>> Path(resolve_example("sheet1")).name
+    'sheet1.yaml'
+    >>> resolve_example("no/such/file.yaml")
+    'no/such/file.yaml'
+    """
+    if Path(text).exists():
+        return text
+    found = _find(text)
+    return str(found) if found is not None else text
+
+
+def _find(name: str) -> Path | None:
+    examples = list_examples()
+    key = name.strip().removeprefix("examples/")
+    key = key[: -len(Path(key).suffix)] if Path(key).suffix else key
+    if key in examples:
+        return examples[key]
+    by_stem = [p for k, p in examples.items() if k.rsplit("/", 1)[-1] == key]
+    return by_stem[0] if len(by_stem) == 1 else None
+
+
+def _title(path: Path) -> str:
+    if path.suffix not in (".yaml", ".yml"):
+        return ""
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        if line.startswith("title:"):
+            return line.partition(":")[2].strip().strip("'\"")
+    return ""
+
+
+def register(subparsers) -> None:
+    """Add ``examples`` with ``list``, ``show`` and ``copy``."""
+    parser = subparsers.add_parser(
+        "examples", help="the example problem files that ship with cnnlab: list, show, copy",
+        description="List, print or copy the example files installed with cnnlab. Their names "
+                    "(sheet1, problems/sizes) also work as FILE for cnnlab solve and cnnlab check.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    actions = parser.add_subparsers(dest="examples_action", metavar="ACTION", required=True,
+                                    parser_class=type(parser))
+    p = actions.add_parser("list", help="every example with its title", epilog=EXAMPLES,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.set_defaults(func=run_list)
+    p = actions.add_parser("show", help="print one example", epilog=EXAMPLES,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("name", metavar="NAME", help="an example name from 'cnnlab examples list'")
+    p.set_defaults(func=run_show)
+    p = actions.add_parser("copy", help="copy every example into a folder", epilog=EXAMPLES,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("dir", metavar="DIR", help="target folder (created if missing)")
+    p.add_argument("--force", action="store_true", help="overwrite files that already exist there")
+    p.set_defaults(func=run_copy)
+
+
+def _require() -> dict[str, Path]:
+    examples = list_examples()
+    if not examples:
+        raise UsageError("no examples found: this installation of cnnlab was built without "
+                         "its examples/ folder")
+    return examples
+
+
+def run_list(args: argparse.Namespace) -> int:
+    examples = _require()
+    width = max(map(len, examples))
+    for name, path in examples.items():
+        sys.stdout.write(f"{name:<{width}}  {_title(path)}".rstrip() + "\n")
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    _require()
+    path = _find(args.name)
+    if path is None:
+        raise UsageError(f"no example named {args.name!r}; 'cnnlab examples list' shows them")
+    sys.stdout.write(path.read_text(encoding="utf-8"))
+    return 0
+
+
+def run_copy(args: argparse.Namespace) -> int:
+    examples = _require()
+    root = examples_root()
+    target = Path(args.dir)
+    if target.exists() and not target.is_dir():
+        raise UsageError(f"cannot copy into {target}: it is a file, not a folder")
+    pairs = [(src, target / src.relative_to(root)) for src in examples.values()]
+    clashes = [str(dst) for _, dst in pairs if dst.exists()]
+    if clashes and not args.force:  # checked before anything is written
+        raise UsageError(f"{clashes[0]} already exists ({len(clashes)} file(s) in all); "
+                         "use --force to overwrite")
+    for src, dst in pairs:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dst)
+    print(f"copied {len(pairs)} example file(s) to {target}", file=sys.stderr)
+    return 0

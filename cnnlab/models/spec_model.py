@@ -1,0 +1,240 @@
+"""Train the network a spec describes: ``cnnlab train --model "conv 3x3 32 p1; relu; ..."``.
+
+The spec language is the one of ``cnnlab arch`` (:mod:`cnnlab.arch.spec`): the same
+parser reads it and the same analysis (:func:`cnnlab.arch.arch_table`) walks it on the
+data's input shape, so a layer that does not fit (a 9×9 conv on a 6×6 map) is refused
+with the message ``arch`` gives, before anything is trained. Each layer kind then has
+one builder in :data:`BUILDERS` that turns the parsed layer and its input shape into a
+``torch.nn`` module; the parameter count of the result is the one ``arch`` prints
+(tested on random specs in ``tests/test_spec_train.py``).
+
+A final ``fc`` to the class count is added when the spec does not end in one, and
+trailing ``softmax`` layers are left out (the loss applies its own); both are said in
+:attr:`SpecPlan.notes`. See ``docs/models.md``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+from torch import nn
+
+from cnnlab.arch.layers import resolve_padding_pairs
+from cnnlab.arch.spec import Layer, load_spec, parse_layer
+from cnnlab.errors import UsageError
+
+__all__ = ["SpecPlan", "SpecNet", "ResidualBlock", "BUILDERS", "is_spec", "check_spec", "plan_spec",
+           "build_spec_model", "spec_label"]
+
+
+def is_spec(text: str) -> bool:
+    """Whether ``--model`` names a spec (a file, or layers) rather than a registry model.
+
+    >>> is_spec("conv 3x3 8; relu"), is_spec("small-cnn")
+    (True, False)
+    """
+    if not isinstance(text, str):
+        return isinstance(text, (list, dict))
+    stripped = text.strip()
+    return (any(c in stripped for c in " ;\n") or stripped.endswith((".yaml", ".yml", ".txt", ".spec"))
+            or (len(stripped) < 4096 and os.path.isfile(stripped)))
+
+
+def _looks_like_path(text: str) -> bool:
+    stripped = text.strip()
+    return " " not in stripped and ";" not in stripped and "\n" not in stripped
+
+
+def check_spec(spec: str | list | dict) -> list[Layer]:
+    """The layers of ``spec``; UsageError for a missing spec file or a layer that does not parse."""
+    if isinstance(spec, str) and _looks_like_path(spec) and not os.path.isfile(spec.strip()):
+        raise UsageError(f"spec file {spec.strip()} does not exist (and {spec.strip()!r} is not a "
+                         f"registry model; see cnnlab train --list-models)")
+    return load_spec(spec.strip() if isinstance(spec, str) else spec)[0]
+
+
+def spec_label(text: str) -> str:
+    """A short name for run folders: ``spec`` or ``spec-<file stem>``.
+
+    >>> spec_label("conv 3x3 8; fc 10"), spec_label("nets/vgg_small.yaml")
+    ('spec', 'spec-vgg_small')
+    """
+    if isinstance(text, str) and "\n" not in text and ";" not in text and " " not in text.strip():
+        return "spec-" + os.path.splitext(os.path.basename(text.strip()))[0]
+    return "spec"
+
+
+@dataclass
+class SpecPlan:
+    """A spec read against the data: the layers that train and what was changed, with why."""
+
+    layers: list[Layer]               # the layers of the trained module, in order
+    input_shape: tuple[int, int, int]  # (C, H, W) of the data
+    table: dict                       # the arch table of ``layers`` on ``input_shape``
+    notes: list[str] = field(default_factory=list)  # what was added or left out
+
+    @property
+    def text(self) -> str:
+        """The spec of the trained module, one layer per line (``cnnlab arch`` reads it)."""
+        return "\n".join(layer.text for layer in self.layers) + "\n"
+
+
+def plan_spec(spec: str | list | dict, in_channels: int, num_classes: int,
+              input_size: tuple[int, int]) -> SpecPlan:
+    """Parse ``spec``, fit it to (in_channels, H, W) and num_classes, and analyse it.
+
+    UsageError names the layer that does not fit, as ``cnnlab arch`` does.
+
+    >>> plan = plan_spec("conv 5x5 6; relu; maxpool 2", 1, 10, (28, 28))
+    >>> plan.layers[-1].text, plan.table["total_params"]
+    ('fc 10', 8806)
+    """
+    from cnnlab.arch import arch_table
+
+    check_spec(spec)
+    layers, file_shape = load_spec(spec.strip() if isinstance(spec, str) else spec)
+    shape = (in_channels, *input_size)
+    if file_shape is not None and tuple(file_shape) != shape:
+        raise UsageError(f"the spec names input {'x'.join(map(str, file_shape))}, but the data's "
+                         f"images are {'x'.join(map(str, shape))}")
+    notes = []
+    while layers and layers[-1].kind == "softmax":
+        layers = layers[:-1]
+        notes.append("trailing softmax left out: the loss applies its own softmax to the logits")
+    last = layers[-1] if layers else None
+    if last is None or last.kind != "fc" or last.out != num_classes:
+        why = "does not end in an fc layer" if last is None or last.kind != "fc" else \
+            f"ends in fc {last.out}, not in one to the {num_classes} classes"
+        layers = layers + [parse_layer(f"fc {num_classes}", len(layers) + 1)]
+        notes.append(f"the spec {why}: fc {num_classes} added for the {num_classes} classes")
+    table = arch_table([layer.text for layer in layers], shape)
+    return SpecPlan(layers, shape, table, notes)
+
+
+# --- one builder per layer kind: (layer, input shape, output shape) -> module ----------------
+
+Shape = tuple[int, ...]
+
+
+def _pads(layer: Layer, in_shape: Shape, stride: tuple[int, int]) -> list[tuple[int, int]]:
+    _, H, W = in_shape
+    return resolve_padding_pairs(layer.padding, (H, W), layer.kernel, stride, layer.dilation)
+
+
+def _padded(pads: list[tuple[int, int]], value: float, inner: Callable[[tuple[int, int]], nn.Module]) -> nn.Module:
+    """``inner(padding)`` with symmetric padding, or an explicit pad layer before it."""
+    (top, bottom), (left, right) = pads
+    if top == bottom and left == right:
+        return inner((top, left))
+    pad = nn.ZeroPad2d((left, right, top, bottom)) if value == 0 else \
+        nn.ConstantPad2d((left, right, top, bottom), value)
+    return nn.Sequential(pad, inner((0, 0)))
+
+
+def _conv(layer: Layer, in_shape: Shape, out_shape: Shape) -> nn.Module:
+    C = in_shape[0]
+    stride = layer.stride or (1, 1)
+    groups = C if layer.groups == "dw" else layer.groups
+    return _padded(_pads(layer, in_shape, stride), 0.0, lambda p: nn.Conv2d(
+        C, out_shape[0], layer.kernel, stride, p, layer.dilation, groups, layer.bias))
+
+
+def _convt(layer: Layer, in_shape: Shape, out_shape: Shape) -> nn.Module:
+    padding = layer.padding if isinstance(layer.padding, tuple) else (0, 0)
+    return nn.ConvTranspose2d(in_shape[0], out_shape[0], layer.kernel, layer.stride or (1, 1),
+                              padding, layer.output_padding, layer.groups, layer.bias, layer.dilation)
+
+
+def _pool(layer: Layer, in_shape: Shape, out_shape: Shape) -> nn.Module:
+    stride = layer.stride or layer.kernel
+    pads = _pads(layer, in_shape, stride)
+    if layer.kind == "maxpool":
+        return _padded(pads, -math.inf, lambda p: nn.MaxPool2d(layer.kernel, stride, p, layer.dilation,
+                                                               ceil_mode=layer.ceil_mode))
+    return _padded(pads, 0.0, lambda p: nn.AvgPool2d(layer.kernel, stride, p, ceil_mode=layer.ceil_mode))
+
+
+class ResidualBlock(nn.Module):
+    """ResNet's basic block: conv k/s → bn → relu → conv k → bn, plus the shortcut, → relu.
+
+    The shortcut is the identity when the shape is kept, else a 1×1/s conv + bn.
+    x: (N, C_in, H, W) -> (N, C_out, H_out, W_out).
+    """
+
+    def __init__(self, c_in: int, c_out: int, kernel: tuple[int, int], stride: tuple[int, int]):
+        super().__init__()
+        pad = (kernel[0] // 2, kernel[1] // 2)
+        self.conv1 = nn.Conv2d(c_in, c_out, kernel, stride, pad, bias=False)
+        self.bn1 = nn.BatchNorm2d(c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, kernel, 1, pad, bias=False)
+        self.bn2 = nn.BatchNorm2d(c_out)
+        self.shortcut = nn.Identity()
+        if stride != (1, 1) or c_in != c_out:
+            self.shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = torch.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return torch.relu(out + self.shortcut(x))
+
+
+def _res(layer: Layer, in_shape: Shape, out_shape: Shape) -> nn.Module:
+    return ResidualBlock(in_shape[0], out_shape[0], layer.kernel, layer.stride or (1, 1))
+
+
+def _fc(layer: Layer, in_shape: Shape, out_shape: Shape) -> nn.Module:
+    linear = nn.Linear(math.prod(in_shape), layer.out, bias=layer.bias)
+    return nn.Sequential(nn.Flatten(), linear) if len(in_shape) == 3 else linear
+
+
+def _bn(layer: Layer, in_shape: Shape, out_shape: Shape) -> nn.Module:
+    return nn.BatchNorm2d(in_shape[0]) if len(in_shape) == 3 else nn.BatchNorm1d(in_shape[0])
+
+
+def _fixed(make: Callable[[], nn.Module]) -> Callable[[Layer, Shape, Shape], nn.Module]:
+    return lambda layer, in_shape, out_shape: make()
+
+
+BUILDERS: dict[str, Callable[[Layer, Shape, Shape], nn.Module]] = {
+    "conv": _conv, "convt": _convt, "maxpool": _pool, "avgpool": _pool, "res": _res, "fc": _fc,
+    "bn": _bn,
+    "gap": _fixed(lambda: nn.AdaptiveAvgPool2d(1)), "gmp": _fixed(lambda: nn.AdaptiveMaxPool2d(1)),
+    "flatten": _fixed(nn.Flatten),
+    "dropout": lambda layer, i, o: nn.Dropout(layer.p),
+    "lrn": _fixed(lambda: nn.LocalResponseNorm(5)),  # AlexNet's size; no parameters
+    "relu": _fixed(nn.ReLU), "leakyrelu": _fixed(nn.LeakyReLU), "relu6": _fixed(nn.ReLU6),
+    "sigmoid": _fixed(nn.Sigmoid), "tanh": _fixed(nn.Tanh), "softmax": _fixed(lambda: nn.Softmax(dim=1)),
+    "gelu": _fixed(nn.GELU), "elu": _fixed(nn.ELU), "silu": _fixed(nn.SiLU), "identity": _fixed(nn.Identity),
+}
+
+
+class SpecNet(nn.Sequential):
+    """The module of a spec: one child per layer (``layers.0``, ``layers.1``, …).
+
+    ``spec`` is the text of the trained layers. x: (N, C, H, W) -> (N, num_classes) logits.
+    """
+
+    def __init__(self, plan: SpecPlan):
+        modules = []
+        for layer, row in zip(plan.layers, plan.table["layers"]):
+            modules.append(BUILDERS[layer.kind](layer, tuple(row["input_shape"]), tuple(row["output_shape"])))
+        super().__init__(*modules)
+        self.spec = plan.text
+
+
+def build_spec_model(spec: str | list | dict, in_channels: int, num_classes: int,
+                     input_size: tuple[int, int], *, log: Callable[[str], None] | None = None) -> SpecNet:
+    """The ``nn.Module`` of ``spec`` for (in_channels, H, W) inputs and ``num_classes``.
+
+    >>> m = build_spec_model("conv 3x3 8 p1; relu; gap", 1, 10, (28, 28))
+    >>> sum(p.numel() for p in m.parameters()), m(torch.zeros(2, 1, 28, 28)).shape
+    (170, torch.Size([2, 10]))
+    """
+    plan = plan_spec(spec, in_channels, num_classes, input_size)
+    for note in plan.notes:
+        (log or (lambda _m: None))(f"model: {note}")
+    return SpecNet(plan)
