@@ -273,7 +273,7 @@ def _floats(value: Any) -> Any:
     return float(value) if isinstance(value, Fraction) else value
 
 
-MAX_WINDOW_PARAM = 256  # stride, dilation, padding and pool size in the arithmetic commands
+MAX_WINDOW_PARAM = 256  # stride, dilation and pool size in the arithmetic commands (padding: MAX_SIDE)
 
 
 def parse_int_pair(text: str, what: str, minimum: int = 1,
@@ -309,12 +309,12 @@ def parse_padding(text: str, named: bool = True) -> Any:
         for p in parts:
             if not p.isdigit() or len(p) > 12:
                 raise UsageError(f"padding must be non-negative integers, got {text!r}")
-            if int(p) > MAX_WINDOW_PARAM:
-                raise UsageError(f"padding {p} is over the limit of {MAX_WINDOW_PARAM}")
+            if int(p) > MAX_SIDE:
+                raise UsageError(f"padding {p} is over the limit of {MAX_SIDE}")
             out.append(int(p))
         return tuple(out)
     try:
-        return parse_int_pair(t, "padding", minimum=0)
+        return parse_int_pair(t, "padding", minimum=0, maximum=MAX_SIDE)
     except UsageError as exc:
         if "over the limit" in str(exc):
             raise

@@ -271,7 +271,7 @@ def register(subparsers) -> None:
     at.allow_negative_values(p)  # --shift -3,5
     p.add_argument("--image", default="camera", help="image file or sample (default camera), used in grey")
     p.add_argument("--kernel", default="sobel_x", metavar="K", help="kernel for the shift demos (default sobel_x)")
-    p.add_argument("--crop", type=at.bounded_int(64, "crop"), default=256, help="side of the centre crop used (default 256)")
+    p.add_argument("--crop", type=at.bounded_int(1, "crop"), default=256, help="side of the centre crop used (default 256)")
     p.add_argument("--shift", default="3,5", metavar="DY,DX", help="shift in pixels (default 3,5)")
     p.add_argument("--sigma", type=at.bounded_float(0, 100, low_open=True), default=0.1, help="noise standard deviation (default 0.1)")
     p.add_argument("--n", default="1,2,4,8,16,32,64", metavar="N1,N2,...", help="numbers of copies averaged")
