@@ -83,7 +83,7 @@ def test_mixed_sizes_subprocess(tmp_path):
     (["data", "fetch", "cifar10"], ["cannot fetch 'cifar10'", "cifar-10-batches-py"]),
     (["data", "info", "nowhere/"], ["neither a dataset name"]),
     (["data", "info", "digits", "--resize", "big"], ["expected HxW"]),
-    (["data", "info", "digits", "--limit", "0"], ["--limit must be at least 1"]),
+    (["data", "info", "digits", "--limit", "0"], ["--limit", ">= 1"]),
     (["data"], ["required: ACTION"]),
 ])
 def test_usage_errors_in_process(argv, fragments, capsys):

@@ -145,7 +145,7 @@ def test_bad_csv(tmp_path, text, message):
 
 def test_csv_not_text(tmp_path):
     (tmp_path / "data.csv").write_bytes(b"\xff\xfe\x00\x81garbage")
-    with pytest.raises(UsageError, match="not a UTF-8 text CSV"):
+    with pytest.raises(UsageError, match="is not UTF-8 text"):
         load_dataset(str(tmp_path / "data.csv"))
 
 

@@ -108,7 +108,7 @@ def test_train_cli_config_file_and_overrides(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--epochs", "0"], "error: --epochs must be >= 1"),
+    (["--epochs", "0"], "error: cnnlab train: argument --epochs: expected a whole number >= 1"),
     (["--model", "vgg99"], "error: unknown model 'vgg99'; choose one of: small-cnn, lenet5"),
     (["--data", "no/such/folder"], "error: 'no/such/folder' is neither a dataset name"),
     (["--out", "file.txt"], "error: --out file.txt is a file"),

@@ -131,7 +131,7 @@ def test_list_layers(runs, capsys):
     (["--what", "coef"], "coefficient images need a logreg run"),
     (["--what", "maximize", "--maximize", "features.0:99"], "index 99 is out of range"),
     (["--what", "shift", "--max-shift", "8"], "--max-shift must be between 0 and 7"),
-    (["--steps", "0"], "--steps must be at least 1"),
+    (["--steps", "0"], "--steps: expected a whole number >= 1"),
 ])
 def test_errors_are_one_line_and_exit_2(runs, tmp_path, capsys, args, message):
     (tmp_path / "bad.png").write_text("not an image")

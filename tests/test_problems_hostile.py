@@ -118,7 +118,7 @@ def test_missing_file_directory_and_binary(tmp_path, capsys):
     path.write_bytes(b"\xff\xfe\x00")
     assert main(["solve", str(path)]) == 2
     err = capsys.readouterr().err
-    assert "No such file" in err and "not UTF-8" in err
+    assert "does not exist" in err and "not UTF-8" in err
 
 
 def test_tagged_file_executes_nothing(tmp_path):

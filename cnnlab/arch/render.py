@@ -72,6 +72,8 @@ def _columns(table: dict) -> list[tuple[str, callable]]:
         ("units", lambda r: _group(r["units"], "text")),
         ("MACs", lambda r: _group(r["macs"], "text")),
     ]
+    if any(r.get("attention_macs") for r in rows):  # products of two activations (docs/arch.md)
+        cols.append(("attn MACs", lambda r: _group(r.get("attention_macs", 0), "text")))
     if any("fc_equivalent" in r for r in rows):
         cols += [("fc N", lambda r: _group(r["fc_equivalent"]["units"], "text")),
                  ("fc params", lambda r: _group(r["fc_equivalent"]["params"], "text")),
@@ -86,6 +88,11 @@ def _totals_lines(table: dict) -> list[str]:
         f"total params: {table['total_params']:,} ({_human(table['total_params'])})",
         f"total MACs: {table['total_macs']:,} ({_human(table['total_macs'])}; "
         f"FLOPs = 2·MACs = {_human(2 * table['total_macs'])})",
+    ]
+    if table.get("total_attention_macs"):
+        lines.append(f"attention MACs (Q·Kᵀ and A·V, not in total MACs): {table['total_attention_macs']:,} "
+                     f"({_human(table['total_attention_macs'])})")
+    lines += [
         f"activation memory ({dtype}): {_bytes(table['activation_bytes'])}"
         " (layer outputs kept, batch 1, input not counted)",
         f"parameter memory ({dtype}): {_bytes(table['param_bytes'])}",

@@ -13,7 +13,11 @@ Conventions, and how they differ from other counters:
   once, shared modules included once (a row that reuses a module says ``shared``).
   Parameters outside the traced forward pass (Inception's auxiliary classifiers in eval
   mode, class tokens used through attributes) are reported as ``unattributed_params``.
-- MACs count conv, transposed conv and linear layers only, biases not counted. fvcore
+- MACs count conv, transposed conv and linear layers only (attention's Q/K/V and
+  output projections included), biases not counted; products of two activations
+  (attention's Q·Kᵀ and A·V, ``matmul``/``bmm``) are the separate ``attention_macs``
+  (docs/arch.md). ``torch.utils.flop_counter`` agrees: its flops are 2·MACs for
+  convolution, addmm and mm, and 2·attention_macs for bmm. fvcore
   counts the same for these layers (4.09 G for ResNet-50) but by default also batch
   norm in some versions; ptflops adds batch norm, pooling, ReLU and biases (4.12 G for
   ResNet-50); torchinfo's "mult-adds" add one multiply per bias and batch-norm parameter.
@@ -34,7 +38,7 @@ from cnnlab.arch.layers import Step, analyse_layer
 from cnnlab.arch.receptive_field import input_axis
 from cnnlab.arch.spec import parse_input_shape, parse_layer
 from cnnlab.arch.table import CONVENTIONS, DTYPE_BYTES, fc_equivalent, memory_fields, rf_fields
-from cnnlab.arch.torch_rules import CONST, Geo, Op, function_rule, module_rule
+from cnnlab.arch.torch_rules import ATTENTION_MODULES, CONST, Geo, Op, function_rule, module_rule
 from cnnlab.errors import UsageError
 
 __all__ = ["analyze", "analyze_torchvision", "torchvision_names", "build_torchvision", "DEFAULT_INPUTS"]
@@ -135,7 +139,7 @@ class _Builder:
                "input_shape": list(in_shape), "output_shape": list(out)}
         row.update(rf_fields(geo.axes if geo is not None else None))
         row.update({"weights": weights, "biases": biases, "params": weights + biases, "units": units,
-                    "macs": op.macs, "activation_bytes": units * self.size if op.stored else 0,
+                    "macs": op.macs, "attention_macs": op.attention_macs, "activation_bytes": units * self.size if op.stored else 0,
                     "stored": op.stored, "inputs": sorted(sources)})
         if shared:
             row["shared"] = True
@@ -177,7 +181,13 @@ def _walk_fx(module, x, builder: _Builder) -> None:
             n.meta["cnnlab_shape"] = _first_shape(result)
             return result
 
-    gm = torch.fx.symbolic_trace(module)
+    class Tracer(torch.fx.Tracer):
+        """torch.fx's tracer, keeping attention blocks whole (one row each, counted by rule)."""
+
+        def is_leaf_module(self, m, qualname):
+            return type(m).__name__ in ATTENTION_MODULES or super().is_leaf_module(m, qualname)
+
+    gm = torch.fx.GraphModule(module, Tracer().trace(module))
     Shapes(gm).run(x)
     env: dict = {}
     for node in gm.graph.nodes:
@@ -201,7 +211,7 @@ def _walk_fx(module, x, builder: _Builder) -> None:
         module_obj = None
         if node.op == "call_module":
             module_obj = gm.get_submodule(node.target)
-            op = module_rule(module_obj, geos[0], shapes[0] if shapes else None, shape)
+            op = module_rule(module_obj, geos[0], shapes[0] if shapes else None, shape, in_shapes=shapes)
             name = str(node.target)
         else:
             fname = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", str(node.target))
@@ -210,6 +220,8 @@ def _walk_fx(module, x, builder: _Builder) -> None:
             if fname == "permute":
                 dims = rest[0] if len(rest) == 1 and isinstance(rest[0], (list, tuple)) else rest
                 kwargs.setdefault("dims", tuple(dims))
+            if fname == "einsum" and node.args and isinstance(node.args[0], str):
+                kwargs["equation"] = node.args[0]
             for key, value in zip(_POSITIONAL.get(fname, []), rest):
                 kwargs.setdefault(key, value)
             op = function_rule(fname, kwargs, geos, shapes, shape)
@@ -286,7 +298,7 @@ def analyze(module, input_shape, *, dtype: str = "fp32", fc_compare=None, steps:
             if trace == "hooks":
                 try:
                     _walk_hooks(module, x, builder)
-                except (RuntimeError, ValueError, IndexError, TypeError) as exc:
+                except (RuntimeError, ValueError, IndexError, TypeError, AssertionError) as exc:
                     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                     raise UsageError(f"the model cannot run on input {'x'.join(map(str, shape))}: {text}") from None
     finally:
@@ -294,10 +306,11 @@ def analyze(module, input_shape, *, dtype: str = "fp32", fc_compare=None, steps:
     total_params = sum(p.numel() for p in module.parameters())
     rows = builder.rows
     total_macs = sum(r["macs"] for r in rows)
+    attention_macs = sum(r["attention_macs"] for r in rows)
     units_stored = sum(r["units"] for r in rows if r["stored"])
     units_all = sum(r["units"] for r in rows)
     table = {"input": list(shape), "layers": rows, "total_params": total_params, "total_macs": total_macs,
-             "total_flops": 2 * total_macs}
+             "total_flops": 2 * total_macs, "total_attention_macs": attention_macs}
     table.update(memory_fields(total_params, units_stored, units_all, math.prod(shape), dtype))
     table.update({"layout": layout, "source": "torch", "unattributed_params": total_params - builder.attributed,
                   "notes": builder.notes, "conventions": CONVENTIONS})

@@ -11,8 +11,11 @@ sees the whole map; element-wise ops, additions and concatenations merge their i
 fields (the union: the largest over all paths).
 
 MAC conventions: conv ``weight.numel()·H_out·W_out``, transposed conv
-``weight.numel()·H_in·W_in``, linear ``weight.numel()`` per output row; biases, batch
-norm, pooling, activations, additions and attention's matrix products count 0.
+``weight.numel()·H_in·W_in``, linear ``weight.numel()`` per output row (attention's
+Q/K/V and output projections are linear layers); biases, batch norm, pooling,
+activations and additions count 0. Products of two activations — attention's Q·Kᵀ and
+A·V, and any ``matmul``/``bmm`` of two tensors — go to the separate ``attention_macs``
+(see docs/arch.md).
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ class Op:
     spec: str = ""
     macs: int = 0
     stored: bool = True
+    attention_macs: int = 0
     note: str | None = None
 
 
@@ -140,8 +144,56 @@ _NORMS = {"BatchNorm1d", "BatchNorm2d", "SyncBatchNorm", "GroupNorm", "InstanceN
           "LayerNorm", "LayerNorm2d"}
 
 
-def module_rule(module, in_geo: Geo | None, in_shape, out_shape) -> Op:
-    """Rule for a call of a leaf module; shapes include the batch dimension."""
+# modules traced as one row (their forward is not walked): attention blocks
+ATTENTION_MODULES = ("MultiheadAttention", "ShiftedWindowAttention", "ShiftedWindowAttentionV2")
+
+
+def _mha_macs(module, shapes) -> tuple[int, int]:
+    """(projection MACs, attention MACs) of ``nn.MultiheadAttention`` on query/key/value shapes.
+
+    Projections: L_q·E·E (query) + L_k·E·kdim + L_k·E·vdim + L_q·E·E (output); the
+    products Q·Kᵀ and A·V: 2·L_q·L_k·E over all heads. Shapes are (N, L, E) with
+    ``batch_first``, else (L, N, E); a 2-D shape is one unbatched sequence.
+    """
+    q = shapes[0]
+    k = shapes[1] if len(shapes) > 1 and shapes[1] is not None else q
+    def tokens(shape):  # noqa: E306 - (batch·length) of a query/key/value shape
+        return math.prod(shape[:-1])
+    batch = 1 if len(q) == 2 else (q[0] if module.batch_first else q[1])
+    E = module.embed_dim
+    in_proj = (E * E + E * module.kdim + E * module.vdim)
+    proj = tokens(q) * E * E + tokens(k) * (E * module.kdim + E * module.vdim) if len(shapes) > 1 \
+        else tokens(q) * in_proj
+    proj += tokens(q) * module.out_proj.weight.numel()
+    Lq, Lk = tokens(q) // batch, tokens(k) // batch
+    return proj, 2 * batch * Lq * Lk * E
+
+
+def _window_attention_macs(module, in_shape) -> tuple[int, int]:
+    """(projection MACs, attention MACs) of torchvision Swin's window attention on (N, H, W, C).
+
+    The map is padded to whole windows; every padded position goes through the qkv and
+    output projections; each window of N_w = wh·ww tokens costs 2·N_w²·C in Q·Kᵀ and A·V.
+    Swin V2 adds its relative-position MLP (``cpb_mlp``) on the (2wh−1)(2ww−1) offsets.
+    """
+    n, H, W, C = in_shape
+    wh, ww = module.window_size
+    ph, pw = -(-H // wh) * wh, -(-W // ww) * ww
+    tokens = n * ph * pw
+    proj = tokens * (module.qkv.weight.numel() + module.proj.weight.numel())
+    cpb = getattr(module, "cpb_mlp", None)
+    if cpb is not None:
+        offsets = (2 * wh - 1) * (2 * ww - 1)
+        proj += sum(offsets * m.weight.numel() for m in cpb.modules() if type(m).__name__ == "Linear")
+    windows = n * (ph // wh) * (pw // ww)
+    return proj, 2 * windows * (wh * ww) ** 2 * C
+
+
+def module_rule(module, in_geo: Geo | None, in_shape, out_shape, in_shapes=None) -> Op:
+    """Rule for a call of a leaf module; shapes include the batch dimension.
+
+    ``in_shapes``: the shapes of all tensor inputs (attention's query, key, value).
+    """
     name = type(module).__name__
     if name in ("Conv2d", "ConvTranspose2d"):
         k, s, d = _pair(module.kernel_size), _pair(module.stride), _pair(module.dilation)
@@ -199,11 +251,51 @@ def module_rule(module, in_geo: Geo | None, in_shape, out_shape) -> Op:
         geo = in_geo if module.dim in (1, -3) and in_geo is not None and in_geo.kind == "map" else _global_geo(in_geo)
         return Op(geo, True, "softmax", "softmax")
     if name == "MultiheadAttention":
-        return Op(_global_geo(in_geo), True, "attention", "attention",
-                  note="attention's matrix products are not counted in MACs (only its linear projections' weights)")
+        macs, attention = _mha_macs(module, [s for s in (in_shapes or [in_shape]) if s is not None])
+        return Op(_global_geo(in_geo), True, "attention", f"attention {module.num_heads} heads", macs,
+                  attention_macs=attention)
+    if name in ("ShiftedWindowAttention", "ShiftedWindowAttentionV2"):
+        macs, attention = _window_attention_macs(module, in_shape)
+        wh, ww = module.window_size
+        shift = tuple(module.shift_size)
+        spec = f"window attention {wh}x{ww} {module.num_heads} heads" + (f" shift {shift[0]}" if any(shift) else "")
+        return Op(None, True, "attention", spec, macs, attention_macs=attention,
+                  note="receptive field not tracked through window attention")
     same = in_shape is not None and out_shape is not None and tuple(in_shape) == tuple(out_shape)
     return Op(in_geo if same else None, True, name.lower(), name.lower(),
               note=None if same else f"receptive field not tracked through {name}")
+
+
+def _einsum_work(equation: str, shapes: list) -> int | None:
+    """Multiply-accumulates of an einsum: the product of the sizes of all its indices."""
+    equation = equation.replace(" ", "")
+    if "..." in equation or "->" not in equation:
+        return None
+    operands = equation.split("->")[0].split(",")
+    sizes: dict[str, int] = {}
+    for letters, shape in zip(operands, shapes):
+        if shape is None or len(letters) != len(shape):
+            return None
+        sizes.update(zip(letters, shape))
+    return math.prod(sizes.values())
+
+
+def _matmul_rule(name: str, args: dict, in_geos: list, in_shapes: list, out_shape, tensors: int) -> Op:
+    """``matmul``/``bmm``: out·K multiply-accumulates (K the contracted length); attention
+    MACs when both operands are activations, plain MACs when one is a parameter."""
+    geo = merge(in_geos, out_shape)
+    if name == "scaled_dot_product_attention":  # Q·Kᵀ (L·S·E) and A·V (L·S·Ev)
+        v = in_shapes[2] if len(in_shapes) > 2 and in_shapes[2] is not None else in_shapes[0]
+        work = math.prod(out_shape[:-1]) * in_shapes[1][-2] * (in_shapes[0][-1] + v[-1])
+        return Op(geo, True, "attention", "attention", attention_macs=work)
+    work = math.prod(out_shape) * in_shapes[0][-1]
+    if name == "einsum":
+        work = _einsum_work(args.get("equation", ""), in_shapes)
+        if work is None:
+            return Op(geo, note="an einsum with '...' is not counted")
+    if tensors >= 2:
+        return Op(geo, True, "matmul", name, attention_macs=work)
+    return Op(geo, True, "matmul", name, work)
 
 
 def _flat(geo: Geo | None) -> Geo | None:
@@ -214,6 +306,7 @@ _ELEMENTWISE = {"add", "sub", "mul", "truediv", "iadd", "imul", "add_", "mul_", 
 _PASS = {"relu", "relu_", "relu6", "gelu", "silu", "sigmoid", "tanh", "hardswish", "hardsigmoid", "dropout",
          "leaky_relu", "elu", "contiguous", "clone", "float", "to", "type_as", "detach", "sigmoid_", "clamp",
          "hardtanh", "stochastic_depth", "layer_norm", "batch_norm"}
+_MATMULS = {"matmul", "bmm", "einsum", "scaled_dot_product_attention"}  # products of two activations
 _ROWLESS = {"contiguous", "clone", "float", "to", "type_as", "detach", "clamp", "getitem", "getattr", "size"}
 
 
@@ -230,6 +323,9 @@ def function_rule(name: str, args: dict, in_geos: list, in_shapes: list, out_sha
         geo = merge(in_geos, out_shape)
         return Op(geo, tensors >= 2, name.rstrip("_").replace("iadd", "add").replace("imul", "mul"),
                   name.rstrip("_"), stored=not name.endswith("_") and not name.startswith("i"))
+    if name in _MATMULS and len(in_shapes) >= 2 and out_shape is not None \
+            and all(s is not None and len(s) >= 2 for s in in_shapes[:2]):
+        return _matmul_rule(name, args, in_geos, in_shapes, out_shape, tensors)
     if name in ("cat", "concat", "stack"):
         return Op(merge(in_geos, out_shape), True, "cat", "cat")
     if name in _PASS:

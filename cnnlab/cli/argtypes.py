@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 
-__all__ = ["positive_int", "positive_float", "finite_float", "add_output_format"]
+__all__ = ["positive_int", "positive_float", "finite_float", "add_output_format", "bounded_int",
+           "bounded_float", "seed", "threads", "cpu_count", "check_model_option", "LIMITS",
+           "allow_negative_values"]
 
 
 def positive_int(text: str) -> int:
@@ -16,9 +19,11 @@ def positive_int(text: str) -> int:
     3
     """
     try:
-        value = int(text)
+        value = int(text) if len(str(text).strip()) <= 40 else None
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        value = None
+    if value is None:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {str(text)[:40]!r}")
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
     return value
@@ -45,6 +50,147 @@ def positive_float(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
     return value
+
+
+# -- bounded types: every size, count, step and seed flag has a documented upper bound
+# (docs/limits.md), checked when the flag is read, before anything is allocated or looped.
+
+MAX_SEED = 2**32 - 1  # numpy's generators take seeds below 2^32
+# The limits of the flags, by name; docs/limits.md lists them (a test keeps the two in step).
+LIMITS: dict[str, int] = {
+    "seed": MAX_SEED,
+    "epochs": 10_000,
+    "batch_size": 65_536,
+    "steps": 10_000,            # explain --what maximize: optimisation steps
+    "count": 256,               # explain --count: images / filters shown
+    "trials": 1_000,            # kernel invariance --trials
+    "repeats": 100,             # kernel cost --repeats
+    "crop": 4096,               # kernel invariance --crop (the image side limit)
+    "round": 20,                # decimals shown
+    "units": 65_536,            # one layer's width in --model-opt (hidden=[...], channels)
+    "limit": 10_000_000,        # examples kept by --limit
+    "tune_trials": 10_000,      # tune --trials
+}
+
+
+def bounded_int(low: int, high: int | str):
+    """An argparse type: a whole number from ``low`` to ``high`` (a number, or a key of LIMITS).
+
+    >>> bounded_int(0, "round")("4")
+    4
+    >>> bounded_int(1, 10)("11")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: expected a whole number from 1 to 10, got 11
+    """
+    top = LIMITS[high] if isinstance(high, str) else high
+
+    def parse(text: str) -> int:
+        token = str(text).strip()
+        if len(token) > 40:  # also keeps Python's own limit on digits away
+            raise argparse.ArgumentTypeError(f"expected a whole number from {low} to {top}, got {token[:20]}...")
+        try:
+            value = int(token)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected a whole number >= {low} (at most {top}), got {value}")
+        if value > top:
+            raise argparse.ArgumentTypeError(f"expected a whole number from {low} to {top}, got {value}")
+        return value
+
+    parse.__name__ = "int"  # argparse names the type in its messages
+    return parse
+
+
+seed = bounded_int(0, "seed")
+seed.__doc__ = "A random seed: 0 to 2^32 - 1 (numpy's range)."
+
+
+def bounded_float(low: float, high: float, low_open: bool = False):
+    """An argparse type: a finite number in [low, high] (or (low, high] with ``low_open``).
+
+    >>> bounded_float(0, 1, low_open=True)("0.5")
+    0.5
+    """
+    def parse(text: str) -> float:
+        value = finite_float(text)
+        if value < low or value > high or (low_open and value == low):
+            bracket = "(" if low_open else "["
+            raise argparse.ArgumentTypeError(f"expected a number in {bracket}{low:g}, {high:g}], got {text}")
+        return value
+
+    parse.__name__ = "float"
+    return parse
+
+
+def cpu_count() -> int:
+    """The cores this process may use (its affinity mask where the OS has one)."""
+    import os
+
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def threads(text: str) -> int:
+    """A thread count from 1 to the cores this process may use (more only slows it down)."""
+    value = positive_int(text)
+    cores = cpu_count()
+    if value > cores:
+        raise argparse.ArgumentTypeError(f"expected at most {cores} threads (the cores this machine "
+                                         f"lets cnnlab use), got {value}")
+    return value
+
+
+def check_model_option(key: str, value) -> None:
+    """Refuse a ``--model-opt KEY=VALUE`` value a model would choke on, before it is built.
+
+    Every number must be finite; a whole number (a width: ``hidden=[512, 256]``,
+    ``channels=64``) at most LIMITS["units"]; a dropout probability in [0, 1).
+
+    >>> check_model_option("hidden", [512, 256])
+    >>> check_model_option("dropout", 2)
+    Traceback (most recent call last):
+    ...
+    cnnlab.errors.UsageError: --model-opt dropout=2: a dropout probability must be in [0, 1)
+    """
+    from cnnlab.errors import UsageError
+
+    top = LIMITS["units"]
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, bool) or not isinstance(item, (int, float)):
+            continue
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise UsageError(f"--model-opt {key}={item}: not a finite number")
+        elif isinstance(item, int) and abs(item) > top:
+            raise UsageError(f"--model-opt {key}: {item} is over the limit of {top} (units of one layer)")
+        elif "dropout" in key.lower() and not 0 <= item < 1:
+            raise UsageError(f"--model-opt {key}={item}: a dropout probability must be in [0, 1)")
+
+
+# values such as "-1,2" (a bias per channel), "-4,5" (a shift) or "-1,0,1" (a one-row kernel)
+# are arguments, not options: argparse alone only takes "-1" and "-.5" as negative numbers
+NEGATIVE_VALUE = re.compile(r"^-\.?\d[\d.,;/eE+\-]*$")
+
+
+def allow_negative_values(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Let ``parser`` read ``--shift -4,5`` and ``--bias -1,2`` (no option of it looks like -1).
+
+    >>> p = allow_negative_values(argparse.ArgumentParser())
+    >>> _ = p.add_argument("--shift")
+    >>> p.parse_args(["--shift", "-4,5"]).shift
+    '-4,5'
+    """
+    parser._negative_number_matcher = NEGATIVE_VALUE
+    return parser
 
 
 # -- output format: `--json` and `--format json` mean the same on every command (docs/json.md)

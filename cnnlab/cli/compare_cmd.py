@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from cnnlab.cli import argtypes as at
 from cnnlab.cli.argtypes import add_output_format, positive_int
 from cnnlab.errors import UsageError
 
@@ -70,10 +71,10 @@ def register(subparsers) -> None:
                         help="dataset name (mnist, fashion-mnist, digits, cifar10) or folder/CSV (default: mnist)")
     parser.add_argument("--data-dir", metavar="DIR", help="folder to look for named datasets in first")
     parser.add_argument("--out", metavar="DIR", help="run folder (default: runs/compare-<data>-<timestamp>)")
-    parser.add_argument("--epochs", type=positive_int, default=DEFAULT_EPOCHS,
+    parser.add_argument("--epochs", type=at.bounded_int(1, "epochs"), default=DEFAULT_EPOCHS,
                         help=f"epochs for the torch models (default: {DEFAULT_EPOCHS})")
-    parser.add_argument("--batch-size", type=positive_int, default=64, help="batch size (default: 64)")
-    parser.add_argument("--limit", type=_limit, default=None, metavar="N",
+    parser.add_argument("--batch-size", type=at.bounded_int(1, "batch_size"), default=64, help="batch size (default: 64)")
+    parser.add_argument("--limit", type=at.bounded_int(1, "limit"), default=None, metavar="N",
                         help="use at most N training examples (default: all)")
     parser.add_argument("--logreg-limit", type=_limit, default=DEFAULT_LOGREG_LIMIT, metavar="N",
                         help="training examples for logistic regression, 0 = all "
@@ -90,10 +91,10 @@ def register(subparsers) -> None:
     parser.add_argument("--runs", nargs="+", default=[], metavar="DIR",
                         help="your own run folders (cnnlab train, spec runs) or tune study folders (their "
                              "best trial): scored on the same splits, added to the table and the curves")
-    parser.add_argument("--seed", type=int, default=0, help="seed of initialisation, batch order and the shifts; the split stays fixed (default: 0)")
+    parser.add_argument("--seed", type=at.seed, default=0, help="seed of initialisation, batch order and the shifts; the split stays fixed (default: 0)")
     parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto",
                         help="where the torch models train (default: auto)")
-    parser.add_argument("--threads", type=positive_int, default=None, metavar="N",
+    parser.add_argument("--threads", type=at.threads, default=None, metavar="N",
                         help="CPU threads for training (default: all cores but one)")
     add_output_format(parser, help="text, or json: the last line of stdout is one JSON object with the results")
     parser.set_defaults(func=handle)

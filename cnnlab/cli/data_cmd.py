@@ -7,8 +7,9 @@ import json
 import re
 import sys
 
+from cnnlab.cli import argtypes as at
 from cnnlab.cli.argtypes import add_output_format
-from cnnlab.errors import UsageError
+from cnnlab.errors import MAX_SIDE, UsageError
 
 __all__ = ["register", "render_info"]
 
@@ -30,6 +31,8 @@ def _size(text: str) -> tuple[int, int]:
     match = re.fullmatch(r"\s*(\d+)\s*(?:[x×,]\s*(\d+))?\s*", text)
     if not match or int(match[1]) < 1 or int(match[2] or match[1]) < 1:
         raise argparse.ArgumentTypeError(f"expected HxW such as 64x64, got {text!r}")
+    if max(int(match[1]), int(match[2] or match[1])) > MAX_SIDE:
+        raise argparse.ArgumentTypeError(f"{text.strip()} is over the limit of {MAX_SIDE} pixels per side")
     return int(match[1]), int(match[2] or match[1])
 
 
@@ -63,8 +66,8 @@ def register(subparsers) -> None:
     info.add_argument("--val-fraction", type=float, default=0.1, metavar="F", help="default 0.1")
     info.add_argument("--test-fraction", type=float, default=0.2, metavar="F",
                       help="default 0.2 (folders, CSV and digits; others keep their test split)")
-    info.add_argument("--seed", type=int, default=0, help="split seed (default 0)")
-    info.add_argument("--limit", type=int, metavar="N", help="cap the training split (stratified)")
+    info.add_argument("--seed", type=at.seed, default=0, help="split seed (default 0)")
+    info.add_argument("--limit", type=at.bounded_int(1, "limit"), metavar="N", help="cap the training split (stratified)")
     info.add_argument("--strict", action="store_true", help="refuse corrupt images instead of skipping them")
     info.add_argument("--resize", type=_size, metavar="HxW", help="resize images of mixed sizes to HxW")
     add_output_format(info, help="text, or json: print one JSON object")

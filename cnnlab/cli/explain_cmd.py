@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 
+from cnnlab.cli import argtypes as at
 from cnnlab.cli.argtypes import add_output_format
 from cnnlab.errors import UsageError
 
@@ -72,19 +73,19 @@ def register(subparsers) -> None:
     p.add_argument("--image", metavar="PATH", help="explain this image file instead of --index")
     p.add_argument("--index", type=int, default=0, metavar="N",
                    help="first image of the split to explain (default 0)")
-    p.add_argument("--count", type=int, default=8, metavar="N",
+    p.add_argument("--count", type=at.bounded_int(1, "count"), default=8, metavar="N",
                    help="images in the Grad-CAM picture (default 8)")
     p.add_argument("--target-class", metavar="K",
                    help="class (index or name) Grad-CAM explains (default: the predicted one)")
     p.add_argument("--maximize", metavar="SPEC", help="what activation maximisation targets")
-    p.add_argument("--steps", type=int, default=256, metavar="N",
+    p.add_argument("--steps", type=at.bounded_int(1, "steps"), default=256, metavar="N",
                    help="gradient-ascent steps of maximize (default 256)")
-    p.add_argument("--seed", type=int, default=0, help="seed of maximize (default 0)")
+    p.add_argument("--seed", type=at.seed, default=0, help="seed of maximize (default 0)")
     p.add_argument("--max-shift", type=int, default=4, metavar="N",
                    help="shift curves from -N to N pixels (default 4)")
     p.add_argument("--split", choices=("test", "val", "train"), default="test",
                    help="split the images come from (default test)")
-    p.add_argument("--limit", type=int, metavar="N",
+    p.add_argument("--limit", type=at.bounded_int(1, "limit"), metavar="N",
                    help="use the first N images of the split for the shift curves")
     p.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu",
                    help="device of the shift curves (default cpu)")

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from cnnlab.errors import MAX_ELEMENTS, UsageError, check_shape
+from cnnlab.errors import MAX_ELEMENTS, MAX_SIDE, UsageError, check_numeral, check_shape
 
 __all__ = ["read_tensor", "parse_literal", "parse_number", "parse_int_pair", "parse_padding",
            "FILE_SUFFIXES"]
@@ -29,7 +29,6 @@ __all__ = ["read_tensor", "parse_literal", "parse_number", "parse_int_pair", "pa
 FILE_SUFFIXES = (".json", ".csv", ".txt", ".npy")
 
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?(?:/(?:\d+\.?\d*|\.\d+))?")
-_EXPONENT = re.compile(r"[eE][+-]?0*(\d+)")
 _TOKEN = re.compile(r"\s*(?:(\[)|(\])|(,)|(" + _NUMBER.pattern + r"))")
 
 
@@ -42,14 +41,8 @@ def parse_number(text: str, what: str = "value") -> Fraction:
     token = text.strip()
     if not _NUMBER.fullmatch(token):
         raise UsageError(f"{what}: {text.strip()!r} is not a number")
+    check_numeral(token, what)  # digits, exponent and range, before converting
     num, _, den = token.partition("/")
-    for part in (num, den):
-        exponent = _EXPONENT.search(part)
-        # 1e400 is no float, and Fraction("1e-99999999") builds a 100-million-digit integer
-        if exponent and (len(exponent.group(1)) > 4 or abs(int(exponent.group(1))) > 400) \
-                or part and not math.isfinite(float(part)):
-            raise UsageError(f"{what}: {token!r} is out of range (exponents beyond ±400 and values "
-                             "over about 1.8e308 are refused)")
     value = Fraction(num)
     if den:
         d = Fraction(den)
@@ -128,6 +121,7 @@ def parse_literal(text: str, what: str = "input") -> Any:
     if not text:
         raise UsageError(f"{what} is empty")
     _check_count(text, what)
+    check_depth(text, what)
     if text.startswith("["):
         return _parse_brackets(text, what)
     if "[" in text or "]" in text:
@@ -140,6 +134,40 @@ def _check_count(text: str, what: str) -> None:
     count = sum(1 for _ in _NUMBER.finditer(text))
     if count > MAX_ELEMENTS:
         raise UsageError(f"{what} has {count} numbers, over the limit of 2^26 = {MAX_ELEMENTS} elements")
+
+
+MAX_DEPTH = 32  # nested brackets in a literal or JSON file; a tensor needs at most 4
+
+
+def check_depth(text: str, what: str, limit: int = MAX_DEPTH) -> None:
+    """Refuse brackets nested deeper than ``limit`` before any (recursive) parser sees them.
+
+    >>> check_depth("[[1], [2]]", "input")
+    >>> check_depth("[" * 40 + "]" * 40, "input")
+    Traceback (most recent call last):
+    ...
+    cnnlab.errors.UsageError: input: lists nested 40 deep, over the limit of 32
+    """
+    depth = deepest = 0
+    for char in re.findall(r"[\[\]{}]", text):
+        depth += 1 if char in "[{" else -1
+        deepest = max(deepest, depth)
+    if deepest > limit:
+        raise UsageError(f"{what}: lists nested {deepest} deep, over the limit of {limit}")
+
+
+def _load_json(text: str, what: str) -> Any:
+    """``json.loads`` with every number checked as written (check_numeral) before conversion."""
+    def number(kind):
+        def convert(token: str):
+            check_numeral(token, what)
+            return kind(token)
+        return convert
+
+    def constant(token: str):
+        raise UsageError(f"{what}: {token} is not a finite number")
+
+    return json.loads(text, parse_float=number(float), parse_int=number(int), parse_constant=constant)
 
 
 def _json_numbers(value: Any, what: str) -> Any:
@@ -195,8 +223,9 @@ def _read_file(path: str, what: str) -> Any:
         raise UsageError(f"cannot read {what} file {path!r}: {exc}") from None
     if suffix == ".json":
         _check_count(text, what)
+        check_depth(text, what)
         try:
-            return _json_numbers(json.loads(text), f"{what} ({path})")
+            return _json_numbers(_load_json(text, f"{what} ({path})"), f"{what} ({path})")
         except ValueError as exc:  # JSONDecodeError, or an integer of over 4300 digits
             raise UsageError(f"{what}: {path!r} is not valid JSON ({exc})") from None
     body = "\n".join(ln if ln.strip() else "" for ln in text.splitlines()
@@ -244,10 +273,14 @@ def _floats(value: Any) -> Any:
     return float(value) if isinstance(value, Fraction) else value
 
 
-def parse_int_pair(text: str, what: str, minimum: int = 1) -> int | tuple[int, int]:
-    """``"2"`` → 2, ``"2,1"`` → (2, 1); each at least ``minimum``."""
+MAX_WINDOW_PARAM = 256  # stride, dilation and pool size in the arithmetic commands (padding: MAX_SIDE)
+
+
+def parse_int_pair(text: str, what: str, minimum: int = 1,
+                   maximum: int = MAX_WINDOW_PARAM) -> int | tuple[int, int]:
+    """``"2"`` → 2, ``"2,1"`` → (2, 1); each from ``minimum`` to ``maximum``."""
     parts = [p for p in re.split(r"[,x×\s]+", str(text).strip()) if p]
-    if not 1 <= len(parts) <= 2:
+    if not 1 <= len(parts) <= 2 or any(len(p) > 12 for p in parts):
         raise UsageError(f"{what} must be an integer or 'a,b', got {text!r}")
     values = []
     for p in parts:
@@ -257,6 +290,8 @@ def parse_int_pair(text: str, what: str, minimum: int = 1) -> int | tuple[int, i
             raise UsageError(f"{what} must be an integer or 'a,b', got {text!r}") from None
         if v < minimum:
             raise UsageError(f"{what} must be >= {minimum}, got {text!r}")
+        if v > maximum:
+            raise UsageError(f"{what} {v} is over the limit of {maximum}")
         values.append(v)
     return values[0] if len(values) == 1 else (values[0], values[1])
 
@@ -272,13 +307,17 @@ def parse_padding(text: str, named: bool = True) -> Any:
     if len(parts) == 4 and named:
         out = []
         for p in parts:
-            if not p.isdigit():
+            if not p.isdigit() or len(p) > 12:
                 raise UsageError(f"padding must be non-negative integers, got {text!r}")
+            if int(p) > MAX_SIDE:
+                raise UsageError(f"padding {p} is over the limit of {MAX_SIDE}")
             out.append(int(p))
         return tuple(out)
     try:
-        return parse_int_pair(t, "padding", minimum=0)
-    except UsageError:
+        return parse_int_pair(t, "padding", minimum=0, maximum=MAX_SIDE)
+    except UsageError as exc:
+        if "over the limit" in str(exc):
+            raise
         raise UsageError("padding must be an int, 'a,b'"
                          + (", 'top,bottom,left,right', same, valid or full" if named else "")
                          + f"; got {text!r}") from None

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
+from cnnlab.cli import argtypes as at
 from cnnlab.cli.argtypes import add_output_format
-from cnnlab.errors import UsageError
+from cnnlab.errors import MAX_SIDE, UsageError
 
 __all__ = ["register", "read_kernel"]
 
@@ -55,14 +56,19 @@ def _float(k: np.ndarray) -> np.ndarray:
     return np.array([[float(v) for v in row] for row in k.tolist()]) if k.dtype == object else k
 
 
-def _int_list(text: str, what: str) -> list[int]:
+def _int_list(text: str, what: str, top: int = MAX_SIDE) -> list[int]:
+    """Positive integers separated by commas, each at most ``top``, at most 64 of them."""
     parts = [p for p in re.split(r"[,\s]+", text.strip()) if p]
+    if len(parts) > 64 or any(len(p) > 12 for p in parts):
+        raise UsageError(f"{what} takes at most 64 numbers of at most {top}, got {text[:40]!r}")
     try:
         values = [int(p) for p in parts]
     except ValueError:
         raise UsageError(f"{what} must be integers separated by commas, got {text!r}") from None
     if not values or any(v < 1 for v in values):
         raise UsageError(f"{what} must be positive integers, got {text!r}")
+    if max(values) > top:
+        raise UsageError(f"{what}: {max(values)} is over the limit of {top}")
     return values
 
 
@@ -94,18 +100,28 @@ def _check_out(path: str) -> str:
 def _list(args: argparse.Namespace) -> int:
     from cnnlab.kernels.named import list_kernels
     from cnnlab.kernels.render import render_list
+    from cnnlab.kernels.sources import kernel_source
 
-    rows = list_kernels()
+    rows = [(n, d, kernel_source(n).line()) for n, d in list_kernels()]
     fmt = "text" if args.format == "json" else args.format
-    return _emit(args, render_list(rows, fmt) + "\n", {"kernels": [{"name": n, "description": d} for n, d in rows]})
+    return _emit(args, render_list(rows, fmt) + "\n",
+                 {"kernels": [{"name": n, "description": d, "source": s} for n, d, s in rows]})
 
 
 def _describe(args: argparse.Namespace) -> int:
     from cnnlab.kernels.describe import describe_kernel
+    from cnnlab.kernels.named import MAX_KERNEL_SIDE, resolve_kernel
     from cnnlab.kernels.render import render_describe
+    from cnnlab.kernels.sources import kernel_source
 
     k = read_kernel(args.kernel)
+    if max(k.shape) > MAX_KERNEL_SIDE:  # rank and probes are exact: the work grows as side^3
+        raise UsageError(f"kernel describe takes kernels up to {MAX_KERNEL_SIDE}x{MAX_KERNEL_SIDE}, "
+                         f"got {k.shape[0]}x{k.shape[1]}")
     d = describe_kernel(k)
+    source = kernel_source(args.kernel) if resolve_kernel(args.kernel) is not None else None
+    if source is not None:  # where the named kernel is from, and its scale against other libraries
+        d["source"] = {"origin": source.origin, "reference": source.reference, "scale": source.scale}
     text = "" if args.format == "json" else render_describe(d, k, args.kernel, args.format, args.round)
     return _emit(args, text, d)
 
@@ -140,7 +156,7 @@ def _cost(args: argparse.Namespace) -> int:
     from cnnlab.kernels.render import render_cost
 
     out = None if args.no_picture else _check_out(args.out or "kernel-cost.png")
-    result = measure_cost(_int_list(args.size, "--size"), _int_list(args.k, "--k"), repeats=args.repeats)
+    result = measure_cost(_int_list(args.size, "--size"), _int_list(args.k, "--k", 64), repeats=args.repeats)
     if out:
         plot_cost(result, out)
     data = {"rows": [{"n": r.n, "k": r.k, **{k: v for k, v in r.counts.items() if k not in ("n", "k")},
@@ -160,8 +176,6 @@ def _invariance(args: argparse.Namespace) -> int:
     parts = ("shift", "pool", "noise") if args.part == "all" else (args.part,)
     out = None if args.no_picture else _check_out(args.out or "kernel-invariance.png")
     shift = _int_list_signed(args.shift)
-    if args.sigma <= 0:
-        raise UsageError(f"--sigma must be positive, got {args.sigma}")
     k = _float(read_kernel(args.kernel))
     image, label = load_image(args.image, gray=True)
     H, W = image.shape
@@ -223,7 +237,7 @@ def register(subparsers) -> None:
                                    "response to probe patterns (what it detects).",
                        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("kernel", metavar="K", help="named kernel (sobel_x, box:5, gaussian:5:1.0), literal or file")
-    p.add_argument("--round", type=int, default=4, metavar="N", help="decimals shown (default 4)")
+    p.add_argument("--round", type=at.bounded_int(0, "round"), default=4, metavar="N", help="decimals shown (default 4)")
     _format_arg(p)
     p.set_defaults(func=_describe)
 
@@ -246,7 +260,7 @@ def register(subparsers) -> None:
                        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--size", default="256", metavar="N[,N...]", help="image side(s) (default 256)")
     p.add_argument("--k", default="3,5,7,9,15,21,31,45,63", metavar="K1,K2,...", help="kernel sizes")
-    p.add_argument("--repeats", type=int, default=3, help="timing runs, best kept (default 3)")
+    p.add_argument("--repeats", type=at.bounded_int(1, "repeats"), default=3, help="timing runs, best kept (default 3)")
     p.add_argument("--out", metavar="PNG", help="plot path (default kernel-cost.png)")
     p.add_argument("--no-picture", action="store_true")
     _format_arg(p)
@@ -254,14 +268,15 @@ def register(subparsers) -> None:
 
     p = sub.add_parser("invariance", help="shift equivariance, max-pool shift absorption, noise averaging",
                        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    at.allow_negative_values(p)  # --shift -3,5
     p.add_argument("--image", default="camera", help="image file or sample (default camera), used in grey")
     p.add_argument("--kernel", default="sobel_x", metavar="K", help="kernel for the shift demos (default sobel_x)")
-    p.add_argument("--crop", type=int, default=256, help="side of the centre crop used (default 256)")
+    p.add_argument("--crop", type=at.bounded_int(1, "crop"), default=256, help="side of the centre crop used (default 256)")
     p.add_argument("--shift", default="3,5", metavar="DY,DX", help="shift in pixels (default 3,5)")
-    p.add_argument("--sigma", type=float, default=0.1, help="noise standard deviation (default 0.1)")
+    p.add_argument("--sigma", type=at.bounded_float(0, 100, low_open=True), default=0.1, help="noise standard deviation (default 0.1)")
     p.add_argument("--n", default="1,2,4,8,16,32,64", metavar="N1,N2,...", help="numbers of copies averaged")
-    p.add_argument("--trials", type=int, default=4, help="repetitions per N (default 4)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--trials", type=at.bounded_int(1, "trials"), default=4, help="repetitions per N (default 4)")
+    p.add_argument("--seed", type=at.seed, default=0, help="random seed (0 to 2^32-1)")
     p.add_argument("--part", choices=("all", "shift", "pool", "noise"), default="all")
     p.add_argument("--out", metavar="PNG", help="picture path (default kernel-invariance.png)")
     p.add_argument("--no-picture", action="store_true")

@@ -74,14 +74,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0 result, 1 a wrong claimed answer, 2 bad input)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     first = next((a for a in argv if not a.startswith("-")), None)
+    from cnnlab.cli.guard import debug, describe_unexpected, library_warnings_hidden
+
     parser = None
     try:
-        parser = build_parser(first)
-        args = parser.parse_args(argv)
-        if not getattr(args, "func", None):
-            parser.print_help()
-            return 0 if not argv else 2
-        status = args.func(args)
+        with library_warnings_hidden():
+            parser = build_parser(first)
+            args = parser.parse_args(argv)
+            if not getattr(args, "func", None):
+                parser.print_help()
+                return 0 if not argv else 2
+            status = args.func(args)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -98,6 +101,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except (Exception, MemoryError, RecursionError) as exc:  # what slipped past validation
+        if debug():
+            raise
+        print(f"error: {describe_unexpected(exc)}", file=sys.stderr)
+        return 2
     return int(status or 0)
 
 

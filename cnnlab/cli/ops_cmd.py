@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from typing import Any
 
-from cnnlab.cli.argtypes import add_output_format, finite_float
+from cnnlab.cli.argtypes import add_output_format, allow_negative_values, finite_float
 from cnnlab.errors import UsageError
 
 __all__ = ["register", "run_conv", "run_pool", "run_act", "emit"]
@@ -62,15 +61,10 @@ def _common(p: argparse.ArgumentParser, exact: bool = True, steps: bool = True) 
                    help="with --format latex: a complete document instead of a fragment")
 
 
-# values such as "-1,2" (a bias per channel) or "-1,0,1" (a one-row kernel) are arguments, not
-# options: argparse only takes "-1" and "-.5" for negative numbers by itself
-_NEGATIVE_VALUE = re.compile(r"^-\.?\d[\d.,;/eE+\-]*$")
-
-
 def _add(subparsers, name: str, help: str, description: str, examples: str) -> argparse.ArgumentParser:
     p = subparsers.add_parser(name, help=help, description=description, epilog=examples,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    p._negative_number_matcher = _NEGATIVE_VALUE  # no option of these commands looks like "-1"
+    allow_negative_values(p)  # no option of these commands looks like "-1"
     return p
 
 

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 
+from cnnlab.cli import argtypes as at
 from cnnlab.cli.argtypes import add_output_format
 from cnnlab.cli.examples_cmd import resolve_example
 from cnnlab.errors import UsageError
@@ -97,7 +98,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "again (same shape, integers in its range, at most -9..9) and the key recomputed; "
                         "--topics and --count are then not used")
     q.add_argument("--count", type=int, default=3, help="number of problems (default 3)")
-    q.add_argument("--seed", type=int, default=0, help="random seed (default 0); the same seed, the same quiz")
+    q.add_argument("--seed", type=at.seed, default=0, help="random seed (default 0); the same seed, the same quiz")
     q.add_argument("--out", metavar="PATH", help="write to PATH; .md, .tex or .yaml picks the format")
     q.add_argument("--format", choices=["markdown", "latex", "yaml", "text"], default=None,
                    help="output format (default: from --out's extension, else markdown)")

@@ -11,6 +11,7 @@ import json
 import os
 import sys
 
+from cnnlab.cli import argtypes as at
 from cnnlab.cli.argtypes import add_output_format
 from cnnlab.errors import UsageError
 
@@ -69,8 +70,8 @@ def register(subparsers) -> None:
                    help="a named configuration for --data (see --list-recipes); flags override it")
     p.add_argument("--list-recipes", action="store_true",
                    help="print the recipes with their target accuracy and measured time, and exit")
-    p.add_argument("--epochs", type=int, help="passes over the training split (default 5)")
-    p.add_argument("--batch-size", type=int, help="examples per step (default 64)")
+    p.add_argument("--epochs", type=at.bounded_int(1, "epochs"), help="passes over the training split (default 5)")
+    p.add_argument("--batch-size", type=at.bounded_int(1, "batch_size"), help="examples per step (default 64)")
     p.add_argument("--optimizer", choices=("sgd", "adam", "adamw"), help="default adam")
     p.add_argument("--lr", type=float, help="learning rate (peak for onecycle; default 1e-3)")
     p.add_argument("--momentum", type=float, help="SGD momentum (default 0.9)")
@@ -84,13 +85,13 @@ def register(subparsers) -> None:
                    help="stop after N epochs without a lower validation loss (0 = never)")
     p.add_argument("--augment", metavar="LIST",
                    help="comma-separated: shift:N, crop:P, hflip, vflip, noise:S, rotate:D")
-    p.add_argument("--seed", type=int, help="random seed (default 0)")
+    p.add_argument("--seed", type=at.seed, help="random seed (default 0)")
     p.add_argument("--device", choices=("cpu", "cuda", "auto"), help="default auto")
     p.add_argument("--amp", action="store_true", default=None, help="mixed precision (cuda only)")
     p.add_argument("--out", metavar="DIR", help="run folder (default runs/<model>-<data>-<time>)")
     p.add_argument("--config", metavar="FILE", help="YAML file of settings; flags override it")
     add_output_format(p, help="text, or json: the last line of stdout is one JSON summary")
-    p.add_argument("--limit", type=int, help="use at most N training examples (stratified)")
+    p.add_argument("--limit", type=at.bounded_int(1, "limit"), help="use at most N training examples (stratified)")
     p.add_argument("--val-fraction", type=float, help="validation share of train (default 0.1)")
     p.add_argument("--data-dir", metavar="PATH", help="folder to look for named datasets in first")
     p.add_argument("--loss", choices=("cross_entropy", "nll"), help="default cross_entropy")
@@ -107,7 +108,7 @@ def register(subparsers) -> None:
                    help="backbone lr / head lr after unfreezing (default 0.1)")
     p.add_argument("--model-opt", action="append", default=[], metavar="KEY=VALUE",
                    help="model option, e.g. hidden=[512,256] or dropout=0.3 (repeatable)")
-    p.add_argument("--threads", type=int,
+    p.add_argument("--threads", type=at.threads,
                    help="CPU threads (default: the cores the load average leaves free, at least 1)")
     p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
                    help="NHWC memory format (default: on for conv models on the CPU)")
@@ -131,6 +132,7 @@ def register(subparsers) -> None:
         description="Reload a run's best checkpoint and report its metrics on a split; "
                     "--shift DX,DY adds the accuracy on inputs moved by whole pixels (zero fill).",
         epilog=EVALUATE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    at.allow_negative_values(e)  # --shift -4,5
     e.add_argument("run_dir", metavar="RUN_DIR")
     e.add_argument("--data", help="another dataset with the same image shape and classes")
     e.add_argument("--split", choices=("test", "val", "train"), default="test")
@@ -158,6 +160,7 @@ def _model_options(items: list[str]) -> dict:
             options[key.strip()] = yaml.safe_load(value)
         except yaml.YAMLError:
             raise UsageError(f"--model-opt {item!r}: value is not a number, list or word") from None
+        at.check_model_option(key.strip(), options[key.strip()])
     return options
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from cnnlab.cli import argtypes as at
 from cnnlab.cli.argtypes import add_output_format, positive_float, positive_int
 
 __all__ = ["register", "handle"]
@@ -56,11 +57,11 @@ def register(subparsers) -> None:
     p.add_argument("--data", required=True, metavar="NAME|PATH",
                    help="mnist, fashion-mnist, digits, cifar10, or a folder / CSV path")
     p.add_argument("--model", required=True, help="model name (cnnlab train --list-models)")
-    p.add_argument("--trials", type=positive_int, metavar="N",
+    p.add_argument("--trials", type=at.bounded_int(1, "tune_trials"), metavar="N",
                    help="trials to run now (default 10, or unlimited with --timeout)")
     p.add_argument("--timeout", type=positive_float, metavar="S",
                    help="start no new trial after S seconds")
-    p.add_argument("--epochs", type=positive_int, default=3, metavar="N",
+    p.add_argument("--epochs", type=at.bounded_int(1, "epochs"), default=3, metavar="N",
                    help="epochs per trial (default 3)")
     p.add_argument("--space", metavar="FILE", help="YAML search space (default: see below)")
     p.add_argument("--storage", metavar="URL",
@@ -72,12 +73,12 @@ def register(subparsers) -> None:
                    help="default median (after 3 trials)")
     p.add_argument("--metric", choices=("val_accuracy", "val_loss"), default="val_accuracy",
                    help="what trials are ranked by (default val_accuracy, maximised)")
-    p.add_argument("--seed", type=int, default=0,
+    p.add_argument("--seed", type=at.seed, default=0,
                    help="training seed of every trial; seeds the sampler too (default 0)")
-    p.add_argument("--limit", type=positive_int, metavar="N",
+    p.add_argument("--limit", type=at.bounded_int(1, "limit"), metavar="N",
                    help="use at most N training examples (stratified)")
     p.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto", help="default auto")
-    p.add_argument("--threads", type=positive_int, metavar="N",
+    p.add_argument("--threads", type=at.threads, metavar="N",
                    help="CPU threads per trial (default: all cores available)")
     p.add_argument("--data-dir", metavar="PATH", help="folder to look for named datasets in first")
     p.add_argument("--out", metavar="DIR", help="study folder (default runs/tune-<model>-<data>)")

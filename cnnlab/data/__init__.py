@@ -20,6 +20,7 @@ from cnnlab.data.folder import list_csv, list_folder, load_files
 from cnnlab.data.sources import find_file
 from cnnlab.data.split import band_range, stratified_split, stratified_subsample
 from cnnlab.errors import UsageError
+from cnnlab.userfiles import check_regular_file
 
 __all__ = ["Dataset", "DATASET_NAMES", "FETCHABLE", "load_dataset", "fetch_dataset",
            "iter_batches", "summary", "stratified_split"]
@@ -148,4 +149,6 @@ def load_dataset(name_or_path: str, *, data_dir: str | None = None, val_fraction
     if not path.exists():
         raise UsageError(f"{name_or_path!r} is neither a dataset name ({', '.join(DATASET_NAMES)}) "
                          "nor an existing folder or CSV file")
+    if not path.is_dir():
+        check_regular_file(path, "dataset path")  # a device or a pipe is neither folder nor CSV
     return _load_path(path, val_fraction, test_fraction, seed, strict, limit, resize)

@@ -18,11 +18,13 @@ import numpy as np
 
 from cnnlab.data.images import ARRAY_SUFFIXES, IMAGE_SUFFIXES, CorruptFile, probe, read
 from cnnlab.errors import UsageError
+from cnnlab.userfiles import read_text_file
 
 __all__ = ["Files", "Loaded", "list_folder", "list_csv", "load_files", "MAX_DATASET_BYTES"]
 
 SUFFIXES = IMAGE_SUFFIXES | ARRAY_SUFFIXES
 MAX_DATASET_BYTES = 16 * 2**30  # float32 bytes held in memory; bigger sets are refused
+MAX_CSV_BYTES = 64 * 2**20  # a CSV list of path,label rows
 
 
 @dataclass
@@ -80,14 +82,7 @@ def _sort_key(label: str):
 
 def list_csv(path: Path) -> Files:
     """Files named in a CSV of ``path,label`` rows (optional header; paths relative to the CSV)."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise UsageError(f"{path} does not exist") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{path} is not a UTF-8 text CSV of path,label rows") from None
-    except OSError as exc:
-        raise UsageError(f"cannot read {path} ({exc.strerror})") from None
+    text = read_text_file(path, "CSV file", MAX_CSV_BYTES)  # regular, UTF-8 (a BOM is dropped)
     rows = []
     for number, row in enumerate(csv.reader(text.splitlines()), start=1):
         if not row or all(not cell.strip() for cell in row):
@@ -169,6 +164,11 @@ def load_files(files: Files, *, strict: bool = False,
         H, W = resize
         notes.append(f"resized to {H}x{W} (bilinear)")
     N = len(probes)
+    if N * channels * H * W * 4 > MAX_DATASET_BYTES and resize is not None:
+        raise UsageError(f"--resize {H}x{W}: {N} images of {channels}x{H}x{W} need "
+                         f"{N * channels * H * W * 4 / 2**30:.1f} GiB as float32, over the limit of "
+                         f"{MAX_DATASET_BYTES / 2**30:.0f} GiB cnnlab holds in memory; the largest square "
+                         f"size that fits is {int((MAX_DATASET_BYTES / (4 * N * channels)) ** 0.5)}")
     if N * channels * H * W * 4 > MAX_DATASET_BYTES:
         raise UsageError(f"{N} images of {channels}x{H}x{W} need {N * channels * H * W * 4 / 2**30:.1f} GiB "
                          f"as float32, over the {MAX_DATASET_BYTES / 2**30:.0f} GiB cnnlab holds in memory; "

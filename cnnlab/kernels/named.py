@@ -34,15 +34,18 @@ from typing import Callable
 
 import numpy as np
 
-from cnnlab.errors import UsageError, check_shape
+from cnnlab.errors import UsageError
 
 __all__ = [
     "IDENTITY", "SHARPEN", "SOBEL_X", "SOBEL_Y", "PREWITT_X", "PREWITT_Y",
     "SCHARR_X", "SCHARR_Y", "LAPLACIAN4", "LAPLACIAN8",
     "LINE_0", "LINE_45", "LINE_90", "LINE_135", "EMBOSS",
     "get_kernel", "list_kernels", "resolve_kernel", "kernel_names",
-    "box_kernel", "gaussian_kernel", "identity_kernel",
+    "box_kernel", "gaussian_kernel", "identity_kernel", "MAX_KERNEL_SIDE", "SIGMA_RANGE",
 ]
+
+MAX_KERNEL_SIDE = 64  # box:k, identity:k, gaussian:k and kernels given to `kernel describe`
+SIGMA_RANGE = (1e-6, 1e6)  # gaussian sigma: below, 2*sigma^2 underflows; above, sigma^2 overflows
 
 IDENTITY = ((0, 0, 0), (0, 1, 0), (0, 0, 0))
 SHARPEN = ((0, -1, 0), (-1, 5, -1), (0, -1, 0))
@@ -90,12 +93,13 @@ _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(:.*)?$")
 
 def _int_param(text: str, what: str, name: str) -> int:
     try:
-        value = int(text)
+        value = int(text) if len(text) <= 12 else MAX_KERNEL_SIDE + 1
     except ValueError:
-        raise UsageError(f"{name}: {what} must be a positive integer, got {text!r}") from None
+        raise UsageError(f"{name}: {what} must be a positive integer, got {text[:30]!r}") from None
     if value < 1:
         raise UsageError(f"{name}: {what} must be a positive integer, got {value}")
-    check_shape((value, value), f"kernel {name}")
+    if value > MAX_KERNEL_SIDE:
+        raise UsageError(f"{name}: {what} {value} is over the limit of {MAX_KERNEL_SIDE} for named kernels")
     return value
 
 
@@ -136,8 +140,8 @@ def gaussian_kernel(k: int = 3, sigma: float | None = None) -> np.ndarray:
     """
     if sigma is None:
         sigma = 0.3 * ((k - 1) * 0.5 - 1) + 0.8
-    if not (sigma > 0 and math.isfinite(sigma)):
-        raise UsageError(f"gaussian:{k}:{sigma}: sigma must be a positive number")
+    if not SIGMA_RANGE[0] <= sigma <= SIGMA_RANGE[1]:
+        raise UsageError(f"gaussian:{k}:{sigma:g}: sigma must be from {SIGMA_RANGE[0]:g} to {SIGMA_RANGE[1]:g}")
     t = np.arange(k, dtype=np.float64) - (k - 1) / 2.0
     g = np.exp(-(t**2) / (2.0 * sigma**2))
     g /= g.sum()
@@ -154,11 +158,12 @@ def _parse_gaussian(name: str, params: list[str], exact: bool) -> np.ndarray:
     sigma: float | None = 1.0 if not params else None
     if len(params) == 2:
         try:
-            sigma = float(params[1])
+            sigma = float(params[1]) if len(params[1]) <= 40 else math.nan
         except ValueError:
             raise UsageError(f"{name}: sigma must be a positive number, got {params[1]!r}") from None
-        if not (sigma > 0 and math.isfinite(sigma)):
-            raise UsageError(f"{name}: sigma must be a positive number, got {params[1]}")
+        if not SIGMA_RANGE[0] <= sigma <= SIGMA_RANGE[1]:
+            raise UsageError(f"{name}: sigma must be from {SIGMA_RANGE[0]:g} to {SIGMA_RANGE[1]:g}, "
+                             f"got {params[1][:30]}")
     return gaussian_kernel(k, sigma)
 
 

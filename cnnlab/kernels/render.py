@@ -79,9 +79,16 @@ def _para(text: str, fmt: str) -> str:
     return _tex(text) if fmt == "latex" else text
 
 
-def render_list(rows: Sequence[tuple[str, str]], fmt: str = "text") -> str:
-    """The named kernels and their one-line descriptions."""
-    return render_table(["name", "description"], [list(r) for r in rows], fmt)
+def render_list(rows: Sequence[tuple[str, ...]], fmt: str = "text") -> str:
+    """The named kernels and their one-line descriptions (and sources, when rows have three)."""
+    headers = ["name", "description", "source and scale"][:max(2, max(map(len, rows), default=2))]
+    return render_table(headers, [list(r) for r in rows], fmt)
+
+
+def _source_line(source: dict) -> str:
+    from cnnlab.kernels.sources import KernelSource
+
+    return KernelSource(source["origin"], source["reference"], source["scale"]).line()
 
 
 def render_describe(d: dict, kernel: Any, name: str, fmt: str = "text", digits: int | None = 4) -> str:
@@ -90,7 +97,8 @@ def render_describe(d: dict, kernel: Any, name: str, fmt: str = "text", digits: 
     matrix = render_matrix(kernel, fmt, digits)
     out = [_heading(f"Kernel {name} ({kh}x{kw})", fmt), f"\\[ K = {matrix} \\]" if fmt == "latex" else matrix]
     sum_text = _num(d.get("sum_exact", d["sum"]) if "sum_exact" in d else d["sum"], fmt, digits)
-    facts = [
+    facts = [f"source: {_source_line(d['source'])}"] if d.get("source") else []
+    facts += [
         f"sum: {sum_text} -- {d['sum_kind']} ({d['sum_meaning']})",
         f"family: {d['family']} -- {d['family_meaning']}",
         "symmetry: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in d["symmetry"].items()),

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from cnnlab.errors import UsageError
+from cnnlab.userfiles import check_regular_file
 from cnnlab.models.finetune import first_conv_name, head_name
 
 __all__ = ["read_state_dict", "adapt_conv_channels", "load_pretrained", "write_safetensors",
@@ -69,8 +70,7 @@ _WRAPPERS = ("state_dict", "model", "model_state", "model_state_dict")
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """The tensors of a saved state dict, unwrapped from {"state_dict": ...} and "module."."""
     path = Path(path)
-    if not path.is_file():
-        raise UsageError(f"weights file {path} does not exist")
+    check_regular_file(path, "weights file")  # missing, or says it is a folder / device / pipe
     if path.suffix == ".safetensors":
         obj: Any = _read_safetensors(path)
         if not obj:

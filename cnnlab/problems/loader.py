@@ -16,7 +16,8 @@ from typing import Any
 
 import yaml
 
-from cnnlab.errors import UsageError
+from cnnlab.errors import UsageError, check_numeral
+from cnnlab.userfiles import check_regular_file
 
 __all__ = ["MAX_FILE_BYTES", "MAX_NODES", "Part", "Problem", "ProblemSet", "load_problem_file",
            "load_problem_text", "parse_problem_set"]
@@ -84,6 +85,7 @@ class ProblemSet:
 
 def load_problem_file(path: str) -> ProblemSet:
     """Read and check a problem file, refusing files over 1 MB before reading them."""
+    check_regular_file(path, "problem file")  # a pipe or device would block or never end
     try:
         size = os.stat(path).st_size
     except OSError as exc:
@@ -177,6 +179,8 @@ def _inspect(root: yaml.Node, source: str) -> None:
             raise UsageError(f"{where(node)}: lists/mappings nested deeper than {MAX_DEPTH} levels")
         if node.tag == _STD + "timestamp":  # a date-like string such as 2024-01-01: keep it text
             node.tag = _STD + "str"
+        if node.tag in (_STD + "int", _STD + "float"):  # digits, exponent, range: before converting
+            check_numeral(node.value, where(node))
         if node.tag not in _ALLOWED_TAGS:
             raise UsageError(f"{where(node)}: YAML tag {node.tag!r} is not allowed "
                              "(only plain numbers, strings, booleans, lists and mappings)")

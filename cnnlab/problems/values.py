@@ -137,6 +137,8 @@ def _power(a: Any, b: Any, ctx) -> Any:
             raise UsageError(f"{ctx.where}: {a} ** {e} is too large to compute exactly")
         return Fraction(a) ** e if (e < 0 or isinstance(a, Fraction)) else a ** e
     fa, fb = float(a), float(b)
+    if fa == 0 and fb < 0:  # math.pow raises ValueError for (-)0.0 ** -1
+        raise ZeroDivisionError
     if fa < 0 and not float(fb).is_integer():
         raise UsageError(f"{ctx.where}: a negative number to a fractional power has no real value")
     return math.pow(fa, fb)

@@ -236,6 +236,7 @@ AUGMENTS: dict[str, _Aug] = {
 }
 
 
+
 def parse_augment(names: list[str] | str) -> list[tuple[str, float | None]]:
     """``["shift:2", "hflip"]`` (or ``"shift:2,hflip"``) -> ``[("shift", 2.0), ("hflip", None)]``.
 

@@ -117,9 +117,11 @@ class TrainConfig:
         """The mapping of settings a YAML file holds (not yet checked); UsageError otherwise."""
         import yaml
 
+        from cnnlab.userfiles import read_text_file
+
         path = Path(path)
         try:
-            values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            values = yaml.safe_load(read_text_file(path, "config file")) or {}
         except OSError as exc:
             raise UsageError(f"cannot read config file {path}: {exc.strerror}") from None
         except yaml.YAMLError as exc:
@@ -170,8 +172,10 @@ class TrainConfig:
         need(0 < self.backbone_lr_factor <= 1, "backbone_lr_factor must be in (0, 1]")
         need(self.threads is None or self.threads >= 1, "threads must be >= 1")
         self._check_bounds()
-        need(self.weights is None or Path(self.weights).is_file(),
-             f"weights file {self.weights} does not exist")
+        if self.weights is not None:  # missing, or a folder / device / pipe: says which
+            from cnnlab.userfiles import check_regular_file
+
+            check_regular_file(self.weights, "weights file")
         need(self.normalize in NORMALIZE, f"--normalize must be one of {', '.join(NORMALIZE)}, "
                                           f"got {self.normalize!r}")
         parse_augment(self.augment)

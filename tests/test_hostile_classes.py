@@ -1,0 +1,270 @@
+"""Hostile and careless input, by class (issue 11 item 7): every case drawn ends in one
+``error:`` line on stderr and exit status 2 — no traceback, no hang, nothing printed by a
+library before it.
+
+Each class draws new cases (hypothesis, derandomised with a fixed budget so runs repeat;
+the budgets are the ``max_examples`` below) through the CLI in-process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from cnnlab.cli import argtypes
+from cnnlab.cli.main import main
+
+FUZZ = settings(max_examples=30, derandomize=True, deadline=None, database=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+
+def refused(capsys, argv, *, contains: str | None = None) -> str:
+    """Run ``cnnlab ARGV``; assert exit 2 and exactly one ``error:`` line; return it."""
+    capsys.readouterr()
+    status = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert status == 2, (argv, status, err[-500:])
+    assert len(lines) == 1 and lines[0].startswith("error: "), (argv, err[-800:])
+    assert "Traceback" not in err and "Warning" not in err
+    if contains:
+        assert contains in lines[0], (argv, lines[0])
+    return lines[0]
+
+
+# ------------------------------------------------------------------ class 1: numbers
+
+huge_int = st.integers(401, 20_000).map(lambda n: "9" * n)
+long_decimal = st.integers(401, 20_000).map(lambda n: "0." + "0" * (n - 1) + "1")
+big_exponent = st.tuples(st.sampled_from(["1", "-2.5", "7/3"]), st.integers(401, 10**9),
+                         st.sampled_from(["", "-", "+"])).map(lambda t: f"{t[0].split('/')[0]}e{t[2]}{t[1]}")
+over_float = st.sampled_from(["1.8e308", "-1.8e308", "1e309", ".inf", "-.inf", ".nan", "inf", "nan"])
+hostile_number = st.one_of(huge_int, long_decimal, big_exponent, over_float)
+
+
+@FUZZ
+@given(number=hostile_number, where=st.sampled_from(["literal", "txt", "json"]))
+def test_numbers_in_literals_and_input_files(capsys, tmp_path_factory, number, where):
+    if where == "literal":
+        refused(capsys, ["conv", "--input", f"1 2; {number} 4", "--kernel", "1 0; 0 1"])
+        return
+    folder = tmp_path_factory.mktemp("n")
+    path = folder / f"x.{where}"
+    text = f"[[1, 2], [{number}, 4]]" if where == "json" else f"1 2\n{number} 4\n"
+    path.write_text(text)
+    refused(capsys, ["conv", "--input", path, "--kernel", "1 0; 0 1"])
+
+
+@FUZZ  # bare inf / nan are strings in YAML (a claimed answer in words, compared as text)
+@given(number=hostile_number.filter(lambda n: n not in ("inf", "nan")), key=st.sampled_from(["given", "answer"]))
+def test_numbers_in_problem_files(capsys, tmp_path_factory, number, key):
+    path = tmp_path_factory.mktemp("p") / "p.yaml"
+    if key == "given":
+        path.write_text(f"given: {{x: {number}}}\nparts:\n  - {{id: a, ask: x + 1}}\n")
+    else:
+        path.write_text(f"parts:\n  - {{id: a, ask: 1 + 1, answer: {number}}}\n")
+    refused(capsys, ["check" if key == "answer" else "solve", path])
+
+
+@FUZZ
+@given(case=st.one_of(
+    hostile_number.map(lambda n: ["kernel", "describe", f"gaussian:5:{n}"]),
+    st.sampled_from(["1e-320", "0", "-1", "1e7"]).map(lambda n: ["kernel", "describe", f"gaussian:5:{n}"]),
+    st.integers(-10**30, -1).map(lambda n: ["kernel", "describe", "sobel_x", "--round", n]),
+    st.integers(21, 10**30).map(lambda n: ["kernel", "describe", "sobel_x", "--round", n]),
+    hostile_number.map(lambda n: ["kernel", "invariance", "--no-picture", "--sigma", n]),
+    st.sampled_from(["(-0.0) ** -1", "0.0 ** -2", "0 ** -1"]).map(lambda e: ["solve-text", e]),
+))
+def test_numbers_in_flags_and_asks(capsys, tmp_path_factory, case):
+    if case[0] == "solve-text":
+        path = tmp_path_factory.mktemp("a") / "p.yaml"
+        path.write_text(f'parts:\n  - {{id: a, ask: "{case[1]}"}}\n')
+        case = ["solve", path]
+    refused(capsys, case)
+
+
+# ------------------------------------------------------------------ class 2: nesting
+
+@settings(max_examples=12, derandomize=True, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(depth=st.integers(33, 6000), where=st.sampled_from(["literal", "json", "arch-flow", "arch-block",
+                                                           "problem"]))
+def test_nesting_deeper_than_the_limit(capsys, tmp_path_factory, depth, where):
+    folder = tmp_path_factory.mktemp("d")
+    nested = "[" * depth + "1" + "]" * depth
+    if where == "literal":
+        refused(capsys, ["conv", "--input", nested, "--kernel", "1"], contains="nested")
+    elif where == "json":
+        (folder / "x.json").write_text(nested)
+        refused(capsys, ["conv", "--input", folder / "x.json", "--kernel", "1"], contains="nested")
+    elif where == "arch-flow":
+        (folder / "net.yaml").write_text(nested)
+        refused(capsys, ["arch", folder / "net.yaml", "--input", "1x8x8"], contains="nested")
+    elif where == "arch-block":
+        depth = min(depth, 2000)
+        text = "".join("  " * i + "-\n" for i in range(depth)) + "  " * depth + "- 1\n"
+        (folder / "net.yaml").write_text(text)
+        refused(capsys, ["arch", folder / "net.yaml", "--input", "1x8x8"])
+    else:
+        (folder / "p.yaml").write_text(f"given: {{x: {nested}}}\nparts:\n  - {{id: a, ask: x}}\n")
+        refused(capsys, ["solve", folder / "p.yaml"])
+
+
+# ------------------------------------------------------------------ class 3: sizes
+
+# (argv before the value, limit) for every bounded size/count/step flag that is read at parse time
+BOUNDED = [
+    (["kernel", "describe", "sobel_x", "--round"], argtypes.LIMITS["round"]),
+    (["kernel", "invariance", "--no-picture", "--trials"], argtypes.LIMITS["trials"]),
+    (["kernel", "invariance", "--no-picture", "--crop"], argtypes.LIMITS["crop"]),
+    (["kernel", "cost", "--no-picture", "--repeats"], argtypes.LIMITS["repeats"]),
+    (["explain", "RUN", "--what", "maximize", "--steps"], argtypes.LIMITS["steps"]),
+    (["explain", "RUN", "--count"], argtypes.LIMITS["count"]),
+    (["explain", "RUN", "--limit"], argtypes.LIMITS["limit"]),
+    (["train", "--data", "digits", "--model", "mlp", "--epochs"], argtypes.LIMITS["epochs"]),
+    (["train", "--data", "digits", "--model", "mlp", "--batch-size"], argtypes.LIMITS["batch_size"]),
+    (["train", "--data", "digits", "--model", "mlp", "--threads"], argtypes.cpu_count()),
+    (["compare", "--limit"], argtypes.LIMITS["limit"]),
+    (["compare", "--threads"], argtypes.cpu_count()),
+    (["compare", "--epochs"], argtypes.LIMITS["epochs"]),
+    (["compare", "--batch-size"], argtypes.LIMITS["batch_size"]),
+    (["tune", "--trials"], argtypes.LIMITS["tune_trials"]),
+    (["tune", "--epochs"], argtypes.LIMITS["epochs"]),
+    (["tune", "--limit"], argtypes.LIMITS["limit"]),
+    (["train", "--data", "digits", "--model", "mlp", "--limit"], argtypes.LIMITS["limit"]),
+    (["data", "info", "digits", "--limit"], argtypes.LIMITS["limit"]),
+]
+
+
+@FUZZ
+@given(flag=st.sampled_from(BOUNDED), over=st.one_of(st.integers(1, 10**6), st.integers(10**6, 10**60)),
+       below=st.booleans())
+def test_every_bounded_flag_refuses_values_beyond_its_bound(capsys, flag, over, below):
+    argv, limit = flag
+    value = -over if below else limit + over
+    refused(capsys, [*argv, value])
+
+
+@FUZZ
+@given(case=st.one_of(
+    st.integers(65, 10**9).map(lambda k: ["kernel", "describe", f"{'box' if k % 2 else 'identity'}:{k}"]),
+    st.integers(65, 10**9).map(lambda k: ["kernel", "describe", f"gaussian:{k}:1.0"]),
+    st.tuples(st.sampled_from(["--dilation", "--stride"]), st.integers(257, 10**30)).map(
+        lambda t: ["conv", "--transposed", *map(str, t), "--input", "1 2 3; 4 5 6; 7 8 9", "--kernel", "1 1; 1 1"]),
+    st.tuples(st.sampled_from(["shift", "crop", "noise", "rotate"]), st.integers(361, 10**12)).map(
+        lambda t: ["train", "--data", "digits", "--model", "mlp", "--augment", f"{t[0]}:{t[1]}"]),
+    st.integers(65_537, 10**15).map(lambda n: ["train", "--data", "digits", "--model", "mlp",
+                                               "--model-opt", f"hidden=[{n}]"]),
+    st.integers(4097, 10**9).map(lambda n: ["data", "info", "digits", "--resize", f"{n}x8"]),
+    st.integers(4097, 10**9).map(lambda n: ["kernel", "cost", "--no-picture", "--size", str(n)]),
+))
+def test_sizes_are_refused_before_allocating(capsys, case):
+    refused(capsys, case)
+
+
+# ------------------------------------------------------------------ class 4: library refusals
+
+@FUZZ
+@given(seed=st.one_of(st.integers(2**32, 2**80), st.integers(-2**80, -1)),
+       command=st.sampled_from([["kernel", "invariance", "--no-picture"], ["data", "info", "digits"],
+                                ["train", "--data", "digits", "--model", "mlp"], ["quiz"],
+                                ["explain", "RUN"], ["compare"], ["tune"]]))
+def test_seeds_outside_numpys_range(capsys, seed, command):
+    refused(capsys, [*command, "--seed", seed], contains="--seed")
+
+
+@FUZZ
+@given(value=st.one_of(st.floats(1.0, 1e300), st.floats(-1e300, -1e-9)),
+       key=st.sampled_from(["dropout", "head_dropout"]))
+def test_model_options_a_library_would_refuse(capsys, value, key):
+    refused(capsys, ["train", "--data", "digits", "--model", "mlp", "--model-opt", f"{key}={value!r}"])
+
+
+@pytest.mark.parametrize("side", [32])
+def test_torchvision_model_refusing_an_input_size(capsys, side):
+    pytest.importorskip("torchvision")
+    refused(capsys, ["arch", "--torchvision", "vit_b_16", "--input", f"3x{side}x{side}"],
+            contains="cannot run on input")
+
+
+def test_what_slips_through_ends_in_one_error_line(capsys, monkeypatch):
+    """The top-level guard: MemoryError, RecursionError and a library's own exception."""
+    import cnnlab.cli.kernel_cmd as kernel_cmd
+
+    for exc in (MemoryError(), RecursionError("maximum recursion depth exceeded"),
+                AssertionError("Wrong image height!"), ValueError("Exceeds the limit (4300 digits) for "
+                                                              "integer string conversion")):
+        def boom(_args, exc=exc):
+            raise exc
+        monkeypatch.setattr(kernel_cmd, "_list", boom)
+        refused(capsys, ["kernel", "list"])
+
+
+def test_library_warnings_do_not_reach_the_terminal(capsys):
+    """A numpy RuntimeWarning on the way to an answer or an error is not printed."""
+    capsys.readouterr()
+    main(["pool", "--input", "1e308 1e308; 1e308 1e308", "--size", "2", "--op", "avg"])
+    err = capsys.readouterr().err
+    assert "Warning" not in err and len(err.strip().splitlines()) <= 1
+
+
+# ------------------------------------------------------------------ class 5: files
+
+def _special_paths(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    binary = tmp_path / "blob.yaml"
+    binary.write_bytes(bytes(range(256)) * 8)
+    return {"device": "/dev/zero", "null": "/dev/null", "fifo": str(fifo), "folder": str(tmp_path),
+            "binary": str(binary)}
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+@settings(max_examples=30, derandomize=True, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(kind=st.sampled_from(["device", "null", "fifo", "folder", "binary"]),
+       use=st.sampled_from(["problem", "data", "config", "arch", "input", "weights"]))
+def test_files_that_are_not_regular_or_not_text(capsys, tmp_path_factory, kind, use):
+    path = _special_paths(tmp_path_factory.mktemp("f"))[kind]
+    argv = {"problem": ["solve", path], "data": ["data", "info", path],
+            "config": ["train", "--config", path],
+            "arch": ["arch", path if path.endswith(".yaml") or kind != "folder" else path + "/", "--input", "1x8x8"],
+            "input": ["conv", "--input", path, "--kernel", "1"],
+            "weights": ["train", "--data", "digits", "--model", "resnet18", "--weights", path]}[use]
+    if use == "weights" and kind == "binary":
+        pytest.importorskip("torch")
+    line = refused(capsys, argv)
+    if kind in ("device", "fifo", "folder") and use not in ("input",):
+        assert "does not exist" not in line
+
+
+def test_missing_arch_file_is_named_missing(capsys, tmp_path):
+    line = refused(capsys, ["arch", str(tmp_path / "missing.yaml"), "--input", "1x8x8"])
+    assert "does not exist" in line and "layer kind" not in line
+
+
+def test_a_csv_with_a_byte_order_mark_is_read(tmp_path):
+    np = pytest.importorskip("numpy")
+    from cnnlab.data import load_dataset
+
+    for i in range(8):
+        np.save(tmp_path / f"{i}.npy", np.full((1, 4, 4), i, np.float32))
+    rows = "".join(f"{i}.npy,{'ab'[i % 2]}\n" for i in range(8))
+    (tmp_path / "list.csv").write_bytes(b"\xef\xbb\xbfpath,label\n" + rows.encode())
+    ds = load_dataset(str(tmp_path / "list.csv"), val_fraction=0.25, test_fraction=0.25)
+    assert ds.classes == ["a", "b"] and len(ds.y_train) + len(ds.y_val) + len(ds.y_test) == 8
+
+
+def test_limits_document_lists_every_bound():
+    text = open(os.path.join(os.path.dirname(__file__), "..", "docs", "limits.md"), encoding="utf-8").read()
+    for name, value in argtypes.LIMITS.items():
+        assert f"{value:,}" in text or str(value) in text, name
+
+
+def test_json_nested_file_message_names_nesting(capsys, tmp_path):
+    (tmp_path / "x.json").write_text(json.dumps([[1, 2], [3, 4]]))
+    capsys.readouterr()
+    assert main(["conv", "--input", str(tmp_path / "x.json"), "--kernel", "1"]) == 0
