@@ -31,8 +31,9 @@ def digits():
     (["--momentum", "-0.5"], "--momentum must be in [0, 1)"),
     (["--momentum", "nan"], "--momentum must be a finite number"),
     (["--gamma", "inf"], "--gamma must be a finite number"),
-    (["--epochs", "1000000000"], "--epochs must be in 1..100000"),
-    (["--batch-size", "99999999999"], "--batch-size must be in 1.."),
+    # the flags' own bounds (docs/limits.md) refuse these before the config is built
+    (["--epochs", "1000000000"], "cnnlab train: argument --epochs: expected a whole number from 1 to 10000"),
+    (["--batch-size", "99999999999"], "cnnlab train: argument --batch-size: expected a whole number from 1 to 65536"),
 ])
 def test_absurd_settings_are_refused_up_front(tmp_path, capsys, flags, message):
     out = tmp_path / "run"
@@ -45,6 +46,10 @@ def test_absurd_settings_are_refused_up_front(tmp_path, capsys, flags, message):
 def test_bounds_come_from_the_config_too():
     with pytest.raises(UsageError, match="finite"):
         TrainConfig(data="digits", model="mlp", lr=float("inf")).validate()
+    with pytest.raises(UsageError, match="--epochs must be in 1..10000"):  # a --config file, say
+        TrainConfig(data="digits", model="mlp", epochs=10**9).validate()
+    with pytest.raises(UsageError, match="--batch-size must be in 1..65536"):
+        TrainConfig(data="digits", model="mlp", batch_size=10**11).validate()
     TrainConfig(data="digits", model="mlp", lr=MAX_LR, weight_decay=MAX_WEIGHT_DECAY).validate()
 
 

@@ -34,8 +34,8 @@ RESUME_IGNORES = ("out", "device", "threads", "strict", "positive_class", "recip
 # them a run only diverges or allocates without end, so they are refused up front.
 MAX_LR = 10.0  # no optimizer here trains at a step size beyond 10
 MAX_WEIGHT_DECAY = 1.0  # a decay of 1 already erases the weights in a few steps
-MAX_EPOCHS = 100_000
-MAX_BATCH_SIZE = 2**20
+MAX_EPOCHS = 10_000  # the same bound as the --epochs flag (docs/limits.md)
+MAX_BATCH_SIZE = 65_536  # the same bound as the --batch-size flag
 
 
 @dataclass
