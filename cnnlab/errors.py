@@ -1,4 +1,4 @@
-"""User-facing errors and the size limits of the arithmetic commands (contract §0).
+"""User-facing errors and the size limits of the arithmetic commands (docs/conventions.md).
 
 A :class:`UsageError` is a mistake in what the user gave: the CLI prints it as one
 ``error:`` line and exits with status 2. Anything else is a bug; the CLI's one guard
@@ -29,7 +29,7 @@ class UsageError(Exception):
 
 
 def check_shape(shape: Iterable[int], what: str = "tensor") -> None:
-    """Refuse a shape over the contract's limits, before anything of that size exists.
+    """Refuse a shape over the limits of docs/conventions.md, before anything of that size exists.
 
     ``shape`` is channel-first: the last two axes are spatial (H, W).
 

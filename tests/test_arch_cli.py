@@ -1,4 +1,4 @@
-"""``cnnlab arch`` on the command line: contract §3 JSON, formats, inverse mode, errors."""
+"""``cnnlab arch`` on the command line: docs/arch.md JSON, formats, inverse mode, errors."""
 
 from __future__ import annotations
 

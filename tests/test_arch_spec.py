@@ -1,4 +1,4 @@
-"""The compact layer language and its YAML forms (contract §3)."""
+"""The compact layer language and its YAML forms (docs/arch.md)."""
 
 from __future__ import annotations
 

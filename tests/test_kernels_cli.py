@@ -1,4 +1,4 @@
-"""`cnnlab kernel ...` end to end: contract §5 JSON, formats, pictures, and bad input (exit 2)."""
+"""`cnnlab kernel ...` end to end: docs/kernels.md JSON, formats, pictures, and bad input (exit 2)."""
 
 import json
 

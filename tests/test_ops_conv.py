@@ -116,7 +116,7 @@ def test_conv2d_matches_torch_on_random_configs():
 
 
 def test_conv2d_two_and_three_d_kernels_match_torch():
-    """A 2-D kernel over C channels = one filter repeating it; 3-D = one filter (contract §0)."""
+    """A 2-D kernel over C channels = one filter repeating it; 3-D = one filter (docs/conventions.md)."""
     rng = np.random.default_rng(7)
     for _ in range(300):
         C = int(rng.integers(1, 5))

@@ -1,4 +1,4 @@
-"""as_tensor: validation of user values before any op runs (contract §0)."""
+"""as_tensor: validation of user values before any op runs (docs/conventions.md)."""
 
 from fractions import Fraction
 

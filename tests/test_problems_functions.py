@@ -1,4 +1,4 @@
-"""Each function of the ask language against cnnlab.ops and against torch (contract §2)."""
+"""Each function of the ask language against cnnlab.ops and against torch (docs/problems.md)."""
 
 from __future__ import annotations
 

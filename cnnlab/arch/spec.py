@@ -1,4 +1,4 @@
-"""The compact layer language of ``cnnlab arch`` (contract §3) and its YAML-list form.
+"""The compact layer language of ``cnnlab arch`` (docs/arch.md) and its YAML-list form.
 
 A spec is a list of layers separated by ``;`` or new lines, e.g.
 ``conv 11x11/4 96; relu; maxpool 3x3/2; fc 4096``. A layer's options may come in any

@@ -1,7 +1,7 @@
-"""The architecture table of contract §3 for a text spec.
+"""The architecture table of docs/arch.md for a text spec.
 
 ``arch_table(spec, input_shape)`` walks the layers and returns the JSON object of
-``cnnlab arch --format json``. Keys beyond the contract: per layer ``input_shape``,
+``cnnlab arch --format json``. Keys beyond the documented minimum (docs/json.md): per layer ``input_shape``,
 ``start``, ``activation_bytes``, ``stored`` (and ``fc_equivalent`` / ``steps`` on
 request); at the top ``dtype``, ``bytes_per_value``, ``total_flops`` (= 2·MACs),
 ``input_bytes``, ``activation_bytes_all``, ``memory`` (both byte counts for every dtype)
@@ -92,7 +92,7 @@ def memory_fields(total_params: int, units_stored: int, units_all: int, input_un
 def arch_table(spec: str | list | dict, input_shape: list | tuple | str | None = None, *,
                dtype: str = "fp32", fc_compare: int | str | None = None, steps: bool = False,
                layout: str = "chw") -> dict:
-    """The contract §3 table for a spec (compact text, a file path, or a YAML list).
+    """The docs/arch.md table for a spec (compact text, a file path, or a YAML list).
 
     ``input_shape``: ``(C, H, W)``, ``"CxHxW"`` or ``(N,)``; may be left out when the spec
     file names its input. ``fc_compare``: an int N, or ``"same"`` (as many units as the

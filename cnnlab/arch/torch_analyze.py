@@ -1,4 +1,4 @@
-"""The architecture table of a PyTorch module or a torchvision model (contract §3).
+"""The architecture table of a PyTorch module or a torchvision model (docs/arch.md).
 
 ``analyze(module, input_shape)`` traces the module with ``torch.fx`` (so residual
 additions and DenseNet/Inception concatenations are seen), propagates shapes with one

@@ -130,7 +130,7 @@ def parse_literal(text: str, what: str = "input") -> Any:
 
 
 def _check_count(text: str, what: str) -> None:
-    """Refuse more numbers than one tensor may hold (contract §0) before converting any."""
+    """Refuse more numbers than one tensor may hold (docs/conventions.md) before converting any."""
     count = sum(1 for _ in _NUMBER.finditer(text))
     if count > MAX_ELEMENTS:
         raise UsageError(f"{what} has {count} numbers, over the limit of 2^26 = {MAX_ELEMENTS} elements")

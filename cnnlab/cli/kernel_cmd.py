@@ -1,4 +1,4 @@
-"""``cnnlab kernel``: list, describe, apply, cost, invariance (contract §5).
+"""``cnnlab kernel``: list, describe, apply, cost, invariance (docs/kernels.md).
 
 The CLI parses, calls one function of ``cnnlab.kernels``, renders. Heavy imports
 (scipy, scikit-image, matplotlib) happen inside the handlers that need them.

@@ -1,7 +1,7 @@
 """``cnnlab conv``, ``cnnlab pool`` and ``cnnlab act``: one operation, optionally worked out.
 
 Each handler reads its tensors (:mod:`cnnlab.cli.inputs`), calls one op (or its tracer
-when ``--steps`` is given) and renders the result (contract §1). Top-level imports stay
+when ``--steps`` is given) and renders the result (docs/cli.md). Top-level imports stay
 minimal: this module is imported on every ``cnnlab conv`` start.
 """
 

@@ -1,4 +1,4 @@
-"""``cnnlab solve``, ``cnnlab check`` and ``cnnlab quiz``: problem files (contract §2)."""
+"""``cnnlab solve``, ``cnnlab check`` and ``cnnlab quiz``: problem files (docs/problems.md)."""
 
 from __future__ import annotations
 

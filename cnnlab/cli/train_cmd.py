@@ -1,4 +1,4 @@
-"""``cnnlab train`` and ``cnnlab evaluate`` (contract §4); also registers ``compare``.
+"""``cnnlab train`` and ``cnnlab evaluate`` (docs/training.md); also registers ``compare``.
 
 The handlers parse flags into a TrainConfig, call one function of :mod:`cnnlab.train`
 and render the result. torch is imported only inside the handlers.

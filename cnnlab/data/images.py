@@ -9,7 +9,7 @@ Channel rules (documented for users):
   every other mode (``RGB``, ``RGBA``, palette ``P``, ``CMYK``…) gives 3 (RGB; alpha is
   dropped). When a folder mixes the two, grayscale images are repeated to RGB. 8-bit values
   are divided by 255, 16-bit ones by 65535.
-- ``.npy`` arrays are channel-first (contract §0): (H, W) is one band, (C, H, W) is C
+- ``.npy`` arrays are channel-first (docs/conventions.md): (H, W) is one band, (C, H, W) is C
   bands. The one exception: a 3-D array whose first axis is over 16 and whose last axis
   is at most 16 is taken as (H, W, C) and transposed. Values stay raw here; the loader
   scales each band to [0, 1] with the training split's min and max.

@@ -2,7 +2,7 @@
 
 Photos are filtered with ``scipy.ndimage.correlate`` (fast on megapixel images); the
 padding modes map onto scipy's, and the result equals ``cnnlab.ops.conv2d`` with
-``padding="same"`` (extra row/column at the bottom/right for even kernels, contract §0) —
+``padding="same"`` (extra row/column at the bottom/right for even kernels, docs/conventions.md) —
 tests check this on crops. Images are float in [0, 1] (``skimage.util.img_as_float``),
 (H, W) or (H, W, C) as read; colour images are filtered channel by channel unless
 converted to grey.
@@ -30,7 +30,7 @@ SAMPLES = ("astronaut", "brick", "camera", "cell", "checkerboard", "chelsea", "c
            "grass", "gravel", "horse", "hubble_deep_field", "immunohistochemistry", "logo",
            "microaneurysms", "moon", "page", "retina", "rocket", "text")
 
-# cnnlab padding mode (contract §0) -> scipy.ndimage mode. numpy's 'reflect' (no edge
+# cnnlab padding mode (docs/conventions.md) -> scipy.ndimage mode. numpy's 'reflect' (no edge
 # repeat) is scipy's 'mirror'; numpy's 'symmetric' (edge repeated) is scipy's 'reflect'.
 SCIPY_MODES = {"zeros": "constant", "reflect": "mirror", "symmetric": "reflect",
                "replicate": "nearest", "circular": "wrap"}
@@ -58,7 +58,7 @@ def load_image(source: str, gray: bool = False) -> tuple[np.ndarray, str]:
 
     Returns ``(image, label)``: image (H, W) or (H, W, C) float64 in [0, 1]. An existing
     file wins over a sample of the same name. The size is checked against the limits of
-    contract §0 from the header, before the pixels are decoded.
+    docs/conventions.md from the header, before the pixels are decoded.
     """
     path = Path(source)
     if path.is_file():

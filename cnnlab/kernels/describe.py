@@ -1,7 +1,7 @@
 """Everything measurable about one kernel: sum, symmetries, rank/separability, probe responses.
 
 :func:`describe_kernel` is the single source of ``cnnlab kernel describe`` and of the
-problem-file function of the same name; its dict is a superset of contract §5's JSON.
+problem-file function of the same name; its dict is a superset of docs/kernels.md's JSON.
 
 >>> d = describe_kernel([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]])
 >>> d["sum"], d["rank"], d["column"], d["row"], d["best_probe"]
@@ -136,7 +136,7 @@ def kernel_family(f: np.ndarray, kind: str, symmetry: dict[str, str]) -> tuple[s
 
 
 def describe_kernel(k: Any) -> dict:
-    """Measure a 2-D kernel (contract §5 JSON, plus more).
+    """Measure a 2-D kernel (docs/kernels.md JSON, plus more).
 
     k: (kh, kw) nested list or array (floats, ints or Fractions). Returns a dict with
     ``shape, kernel, sum, sum_kind, sum_meaning, symmetry, rank, separable, column, row,

@@ -1,4 +1,4 @@
-"""Classic named kernels: one registry, one description each (contract §5).
+"""Classic named kernels: one registry, one description each (docs/kernels.md).
 
 All kernels are cross-correlation templates (cnnlab's ``conv2d`` does not flip), with
 rows pointing down and columns pointing right, so a kernel responds positively to the

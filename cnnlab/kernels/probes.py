@@ -3,7 +3,7 @@
 Each probe is a bright pattern on a dark background of the kernel's own size (kh, kw),
 normalised to unit energy (Σp² = 1). A kernel's response to a probe is the inner product
 Σ k·p — the cross-correlation output at the centre of an image that contains the
-pattern there (no flip; contract §5). The response is largest for the probe that looks
+pattern there (no flip; docs/kernels.md). The response is largest for the probe that looks
 most like the kernel (Cauchy–Schwarz), so the best probe answers "what does this
 kernel detect?". ``match`` = response / ‖k‖ is the cosine between kernel and probe
 (1 = the kernel *is* that pattern).

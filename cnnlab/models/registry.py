@@ -1,4 +1,4 @@
-"""Model registry: every architecture cnnlab can train, by name (contract §4).
+"""Model registry: every architecture cnnlab can train, by name (docs/training.md).
 
 Builders are registered with :func:`register` and built with :func:`get_model`, which
 adapts the input channels, the input size and the class count to the data. The CLI's

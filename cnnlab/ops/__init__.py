@@ -1,6 +1,6 @@
 """Exact CNN arithmetic in NumPy: padding, convolution, pooling, activations, sizes.
 
-Pure functions on channel-first tensors without a batch axis (contract §0). Float tensors
+Pure functions on channel-first tensors without a batch axis (docs/conventions.md). Float tensors
 are float64; exact tensors are object arrays of Fractions. No torch here.
 """
 

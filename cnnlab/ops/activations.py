@@ -1,4 +1,4 @@
-"""Activation functions, softmax and its Jacobian (contract §0).
+"""Activation functions, softmax and its Jacobian (docs/conventions.md).
 
 ReLU and leaky ReLU are rational and stay exact on Fractions; sigmoid, tanh and softmax
 are irrational and return floats (:data:`IRRATIONAL` names them, so a worked solution can

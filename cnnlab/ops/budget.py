@@ -1,6 +1,6 @@
 """Work budgets: how much exact arithmetic, worked steps and printed output a command may do.
 
-The size limits of contract §0 (4,096 per side, 2^26 elements) bound memory, not time:
+The size limits of docs/conventions.md (4,096 per side, 2^26 elements) bound memory, not time:
 exact (Fraction) arithmetic costs microseconds per multiply-add, and writing every cell of
 a 4,001×4,001 result as text takes minutes. So before it starts, a command estimates its
 work in *cells × window size* (the multiply-adds of a convolution or pooling; one per

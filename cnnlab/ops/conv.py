@@ -1,7 +1,7 @@
 """Convolution (cross-correlation, or true convolution with ``flip``) and transposed convolution.
 
 Semantics follow ``torch.nn.functional.conv2d`` / ``conv_transpose2d``; inputs carry no batch
-axis (contract §0). Float tensors use a vectorised sliding-window einsum; exact tensors
+axis (docs/conventions.md). Float tensors use a vectorised sliding-window einsum; exact tensors
 (object arrays of Fractions) go through the same code, since einsum accepts object dtype.
 """
 
@@ -43,7 +43,7 @@ def _groups(groups: Any, c_in: int) -> int:
 
 
 def as_filters(k: np.ndarray, c_in: int, groups: int = 1) -> np.ndarray:
-    """A 2-D, 3-D or 4-D kernel as filters ``(C_out, C_in/groups, kh, kw)`` (contract §0).
+    """A 2-D, 3-D or 4-D kernel as filters ``(C_out, C_in/groups, kh, kw)`` (docs/conventions.md).
 
     - 2-D ``(kh, kw)``: one filter per group, every input-channel slice equal to it
       (so with ``groups=1`` an all-ones 3×3 kernel over RGB sums the three channels).
@@ -82,7 +82,7 @@ def bias_vector(bias: Any, c_out: int, exact: bool) -> np.ndarray:
 
 
 def squeeze_channels(out: np.ndarray) -> np.ndarray:
-    """(1, H, W) -> (H, W); (C, H, W) with C > 1 unchanged (contract §1 output rule)."""
+    """(1, H, W) -> (H, W); (C, H, W) with C > 1 unchanged (docs/cli.md output rule)."""
     return out[0] if out.shape[0] == 1 else out
 
 

@@ -1,4 +1,4 @@
-"""Padding: resolving a padding argument to four sides, and padding a tensor (contract §0).
+"""Padding: resolving a padding argument to four sides, and padding a tensor (docs/conventions.md).
 
 Modes and their NumPy / PyTorch names:
 

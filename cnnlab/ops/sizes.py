@@ -1,4 +1,4 @@
-"""Output-size formulas of convolution and pooling, and their inverses (contract §0).
+"""Output-size formulas of convolution and pooling, and their inverses (docs/conventions.md).
 
 Every size in cnnlab comes from these functions; nothing else writes the formula again.
 """

@@ -142,7 +142,7 @@ def as_tensor(value: Any, what: str = "input", *, exact: bool = False,
 
     Raises:
         UsageError: ragged, empty, non-numeric or non-finite values, a disallowed number
-            of dimensions, or a shape over the limits of contract §0 (checked first).
+            of dimensions, or a shape over the limits of docs/conventions.md (checked first).
 
     >>> as_tensor([[1, 2], [3, 4]]).shape
     (2, 2)

@@ -1,4 +1,4 @@
-"""Problem files: solve, check and generate CNN problem sets with worked solutions (contract §2).
+"""Problem files: solve, check and generate CNN problem sets with worked solutions (docs/problems.md).
 
 A problem file (YAML, read safely with limits) gives named values and parts whose ``ask``
 is an expression of a small language parsed with :mod:`ast` under a whitelist, never

@@ -101,7 +101,7 @@ def channel(x: np.ndarray, c: int) -> np.ndarray:
 
 
 def separable(k: np.ndarray) -> dict:
-    """``{"separable": bool, "column": [...], "row": [...]}`` with column ⊗ row = k (contract §2)."""
+    """``{"separable": bool, "column": [...], "row": [...]}`` with column ⊗ row = k (docs/problems.md)."""
     from cnnlab.kernels.separable import separable as _separable
 
     d = _separable(k)
@@ -120,14 +120,14 @@ def kernel(name: str) -> np.ndarray:
 
 
 def describe_kernel(k: np.ndarray) -> dict:
-    """The kernel description of ``cnnlab kernel describe`` (contract §5)."""
+    """The kernel description of ``cnnlab kernel describe`` (docs/kernels.md)."""
     from cnnlab.kernels.describe import describe_kernel as _describe
 
     return _describe(k)
 
 
-def arch(spec: Any, input: Any) -> dict:  # noqa: A002 - the contract's argument name
-    """The architecture table of contract §3 for ``spec`` (string or list) and an input C×H×W."""
+def arch(spec: Any, input: Any) -> dict:  # noqa: A002 - the documented argument name
+    """The architecture table of docs/arch.md for ``spec`` (string or list) and an input C×H×W."""
     import os
 
     try:

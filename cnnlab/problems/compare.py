@@ -1,4 +1,4 @@
-"""Comparing a claimed answer with the computed value (contract §0 rounding rule).
+"""Comparing a claimed answer with the computed value (docs/conventions.md rounding rule).
 
 With ``round: N`` a claimed number is right when ``|claimed − computed| ≤ 0.5·10^−N + 1e−9``;
 without it the tolerance is 1e−6, relative or absolute, whichever is larger. A claimed
@@ -23,8 +23,8 @@ from cnnlab.steps.numbers import round_half_away, to_json_number
 __all__ = ["Comparison", "compare", "mismatch", "close", "claimed_number", "claimed_tensor", "tolerance"]
 
 _EXPONENT = re.compile(r"[eE][+-]?0*(\d+)")
-_SLACK = 1e-9  # contract §0: "+1e−9" on top of half a unit in the last decimal
-_REL = 1e-6  # contract §0: tolerance without `round`
+_SLACK = 1e-9  # docs/conventions.md: "+1e−9" on top of half a unit in the last decimal
+_REL = 1e-6  # docs/conventions.md: tolerance without `round`
 
 
 @dataclass
@@ -47,7 +47,7 @@ def tolerance(expected: float, round: int | None) -> float:
 
 
 def close(claimed: Any, expected: Any, round: int | None) -> bool:
-    """Is one claimed number right for one computed number? (contract §0)
+    """Is one claimed number right for one computed number? (docs/conventions.md)
 
     >>> close(0.73, 0.7310585786, 2), close(0.74, 0.7310585786, 2), close(0.5, 0.5000001, None)
     (True, False, True)

@@ -1,4 +1,4 @@
-"""Naming the likely mistake behind a wrong claimed answer (contract §2 `diagnosis`).
+"""Naming the likely mistake behind a wrong claimed answer (docs/problems.md `diagnosis`).
 
 The part is recomputed with one common slip at a time — the catalogue of call-level
 slips is :data:`cnnlab.problems.slips.SLIPS` (kernel flipped or not, padding forgotten,

@@ -1,4 +1,4 @@
-"""The function table of the ask language (contract §2): names, arguments, implementations.
+"""The function table of the ask language (docs/problems.md): names, arguments, implementations.
 
 Each :class:`Function` lists its parameters with a kind that checks and converts the
 argument (a tensor, an int, a padding, a choice of strings...), and names its

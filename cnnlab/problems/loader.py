@@ -1,4 +1,4 @@
-"""Read a problem file: safe YAML with limits, then check its structure (contract §2).
+"""Read a problem file: safe YAML with limits, then check its structure (docs/problems.md).
 
 The YAML is composed into nodes first and inspected before any Python object is built:
 only the standard tags are allowed (no tag can construct an object), aliases may not

@@ -351,7 +351,7 @@ def _has_fraction(v: Any) -> bool:
 
 
 def part_to_json(part: PartResult) -> dict:
-    """One part as contract §2 JSON (plus ask, name, shape, exact strings, notes)."""
+    """One part as docs/problems.md JSON (plus ask, name, shape, exact strings, notes)."""
     out: dict[str, Any] = {"id": part.id, "ask": part.part.ask, "name": part.ask.target, "text": part.part.text,
                            "label": part_label(part, "text"),
                            "value": to_json_value(part.value)}
@@ -371,7 +371,7 @@ def part_to_json(part: PartResult) -> dict:
 
 
 def set_to_json(result: SetResult) -> dict:
-    """``{"title", "parts": [...], "right", "wrong"}`` (contract §2)."""
+    """``{"title", "parts": [...], "right", "wrong"}`` (docs/problems.md)."""
     parts = [part_to_json(p) for p in result.parts]
     return {"title": result.title, "parts": parts,
             "right": sum(p["correct"] is True for p in parts),
@@ -398,7 +398,7 @@ def check_summary(result: SetResult) -> tuple[int, int]:
 
 
 def render_check(result: SetResult) -> str:
-    """One line per part with a claimed answer (contract §2), then a summary line."""
+    """One line per part with a claimed answer (docs/problems.md), then a summary line."""
     lines = []
     for part in result.parts:
         cmp = part.comparison

@@ -1,4 +1,4 @@
-"""The catalogue of common slips a sheet makes in one function call (contract §2 `diagnosis`).
+"""The catalogue of common slips a sheet makes in one function call (docs/problems.md `diagnosis`).
 
 Each :class:`Slip` names the functions it can happen in and yields variants
 ``(message, changed arguments, post)`` of one call; ``post`` maps the call's result (e.g.

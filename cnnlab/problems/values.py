@@ -4,7 +4,7 @@ A value is a number (int, float or Fraction), a bool, a string, ``None``, a list
 as written (turned into a tensor when arithmetic or a tensor argument needs one), a NumPy
 tensor (float64, or an object array of Fractions in exact mode) or a small dict (such as
 the result of ``separable``). Arithmetic broadcasts as NumPy does, but a shape mismatch
-or a result over the size limits of contract §0 is a :class:`UsageError`.
+or a result over the size limits of docs/conventions.md is a :class:`UsageError`.
 """
 
 from __future__ import annotations

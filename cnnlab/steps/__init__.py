@@ -44,7 +44,7 @@ def _activation(name: str) -> Callable[..., Trace]:
     return tracer
 
 
-# problem-file function name -> tracer with that function's signature (contract §2)
+# problem-file function name -> tracer with that function's signature (docs/problems.md)
 TRACERS: dict[str, Callable[..., Trace]] = {
     "conv2d": trace_conv2d,
     "conv_transpose2d": trace_conv_transpose2d,

@@ -132,7 +132,7 @@ def _plain_sum(values) -> Any:
 
 
 def _output_size(fmt, trace: Trace, kh: int, kw: int) -> Group:
-    """H_out and W_out by the formula of contract §0, numbers filled in."""
+    """H_out and W_out by the formula of docs/conventions.md, numbers filled in."""
     p = trace.params
     H, W = np.shape(trace.input)[-2:]
     if "padding_resolved" in p:

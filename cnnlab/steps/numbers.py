@@ -1,4 +1,4 @@
-"""How numbers are rounded and written in worked steps and JSON (contract §0).
+"""How numbers are rounded and written in worked steps and JSON (docs/conventions.md).
 
 Exact values are :class:`fractions.Fraction`; they print as ``5/8`` (LaTeX ``\\frac{5}{8}``)
 and round exactly. Floats print trimmed (``0.30000000000000004`` → ``0.3``).
@@ -18,7 +18,7 @@ __all__ = ["round_half_away", "format_number", "to_json_number", "to_json_value"
 
 # Scaled values within this relative distance of a half are treated as the half:
 # 2.675 is stored as 2.67499999999999982236431605997495353221893310546875, and a user who
-# typed 2.675 expects 2.68 (contract §0: half away from zero, tolerance 1e-9).
+# typed 2.675 expects 2.68 (docs/conventions.md: half away from zero, tolerance 1e-9).
 _HALF_SLACK = 1e-12
 
 _SIGNIFICANT = 10  # digits kept when a float is printed without --round
@@ -47,7 +47,7 @@ def _round_scalar(x: Any, n: int) -> Any:
 
 
 def round_half_away(x: Any, n: int) -> Any:
-    """Round to ``n`` decimals, halves away from zero (contract §0).
+    """Round to ``n`` decimals, halves away from zero (docs/conventions.md).
 
     Fractions stay exact; float arrays are rounded elementwise.
 

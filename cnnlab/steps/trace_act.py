@@ -20,7 +20,7 @@ _EXP_LIMIT = 700.0  # math.exp overflows a float past ~709.78
 
 
 def softmax_axis(ndim: int) -> int:
-    """The axis softmax normalises (contract §0): a vector's, a matrix's rows, a tensor's channels."""
+    """The axis softmax normalises (docs/conventions.md): a vector's, a matrix's rows, a tensor's channels."""
     if ndim not in (1, 2, 3):
         raise UsageError(f"softmax takes a vector, a matrix or a C x H x W tensor, got {ndim}-D")
     return 1 if ndim == 2 else 0
