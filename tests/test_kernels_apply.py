@@ -100,3 +100,124 @@ def test_filter_work_limit():
     k = np.random.default_rng(0).normal(size=(101, 101))  # rank 101: no two-pass shortcut
     with pytest.raises(UsageError, match="over the limit"):
         filter_image(np.zeros((4096, 4096)), k)
+
+
+# -- the picture: each panel's title says what its drawn values are -----------------------------
+def _agree(a, kind):
+    """Check panel_title against panel_values for one array and kind (no PNG parsing)."""
+    from cnnlab.kernels.apply import panel_title, panel_values
+
+    title = panel_title("k", a, kind)
+    shown, vmin, vmax = panel_values(a, kind)
+    if kind == "clip":
+        np.testing.assert_array_equal(shown, np.minimum(np.maximum(a, 0), 1))
+        assert (vmin, vmax) == (0, 1)
+        outside = np.mean((a < 0) | (a > 1))
+        if outside:
+            assert "clipped to [0, 1]" in title and f"{100 * outside:.3g}%" in title
+        else:
+            assert "nothing clipped" in title
+    elif kind == "rescaled":
+        np.testing.assert_array_equal(shown, a)
+        assert (vmin, vmax) == (a.min(), a.max())
+        assert f"rescaled: [{a.min():.4g}, {a.max():.4g}]" in title
+    elif kind == "signed":
+        lim = np.percentile(np.abs(a), 99.5)
+        assert (vmin, vmax) == (-lim, lim) and f"±{lim:.3g}" in title
+        np.testing.assert_array_equal(shown, np.minimum(np.maximum(a, -lim), lim))
+    return title, shown
+
+
+@pytest.mark.parametrize("kind", ["clip", "rescaled", "signed"])
+@pytest.mark.parametrize("scale", [0.5, 3.0, 255.0])
+def test_panel_title_agrees_with_values_shown(kind, scale):
+    a = np.random.default_rng(7).normal(size=(20, 30)) * scale
+    _agree(a, kind)
+    _agree(np.abs(a) / np.abs(a).max(), kind)  # inside [0, 1]: clip changes nothing
+
+
+def test_apply_panels_match_their_titles_for_each_kernel_kind():
+    from cnnlab.kernels.apply import apply_panels
+
+    image, label = load_image("camera")
+    crop = image[200:260, 220:300]
+    names = ["sharpen", "sobel_x", "box:3"]
+    kernels = [get_kernel(n) for n in names]
+    panels = apply_panels(apply_kernels(crop, kernels[:1], names[:1]), [1.0])
+    # sharpen (sum 1) overshoots [0, 1] on a photo: the title says clipped, and it is clipped
+    assert [p.kind for p in panels] == ["clip", "clip"]
+    raw = filter_image(crop, kernels[0], "reflect")
+    assert raw.max() > 1 and "clipped to [0, 1]" in panels[1].title and panels[1].values.max() == 1
+    pair = apply_kernels(crop, [get_kernel("sobel_x"), get_kernel("sobel_y")], ["sobel_x", "sobel_y"])
+    panels = apply_panels(pair, [0.0, 0.0])
+    assert [p.kind for p in panels] == ["clip", "signed", "signed", "rescaled", "angle"]
+    for p, a in zip(panels[1:4], [pair.outputs[0], pair.outputs[1], pair.magnitude]):
+        title, shown = _agree(a, p.kind)
+        assert p.title.endswith(title[1:]) and np.array_equal(p.values, shown)
+    # a kernel of sum 9 is drawn divided by its sum, and says so
+    boxsum = np.ones((3, 3))
+    p = apply_panels(apply_kernels(crop, [boxsum], ["ones"]), [9.0])[1]
+    assert "/ its sum 9" in p.title
+    np.testing.assert_allclose(p.values, np.clip(filter_image(crop, boxsum, "reflect") / 9, 0, 1))
+
+
+def test_colour_outputs_say_how_channels_were_reduced():
+    from cnnlab.kernels.apply import apply_panels
+
+    image, _ = load_image("coffee")
+    crop = image[100:140, 200:250]
+    r = apply_kernels(crop, [get_kernel("sobel_x"), get_kernel("sobel_y")], ["sobel_x", "sobel_y"])
+    panels = apply_panels(r, [0.0, 0.0])
+    assert "channel mean" in panels[1].title and panels[1].values.ndim == 2
+    assert "channel max" in panels[3].title
+    np.testing.assert_array_equal(panels[3].values, r.magnitude.max(axis=-1))
+
+
+# -- matrix files as grey images --------------------------------------------------------------
+@pytest.mark.parametrize("suffix", [".csv", ".npy"])
+def test_matrix_file_is_a_grey_image_equal_to_conv2d(tmp_path, capsys, suffix):
+    import json
+
+    from scipy import ndimage
+
+    from cnnlab.cli.main import main
+
+    m = np.random.default_rng(3).integers(-50, 200, size=(12, 15)).astype(float)
+    path = tmp_path / f"m{suffix}"
+    if suffix == ".npy":
+        np.save(path, m)
+    else:
+        path.write_text("\n".join(",".join(f"{v:g}" for v in row) for row in m))
+    out = tmp_path / "pic.png"
+    rc = main(["kernel", "apply", str(path), "--kernel", "sobel_x", "--out", str(out)])
+    text = capsys.readouterr().out
+    assert rc == 0 and "read as a matrix" in text and out.stat().st_size > 0
+    rc = main(["kernel", "apply", str(path), "--kernel", "sobel_x", "--no-picture", "--format", "json"])
+    data = json.loads(capsys.readouterr().out)
+    assert rc == 0 and data["read_as"] == "matrix" and data["shape"] == [12, 15]
+    ref = conv2d(m, get_kernel("sobel_x"), padding="same", padding_mode="zeros")
+    ref2 = ndimage.correlate(m, get_kernel("sobel_x"), mode="constant")  # 3x3: centred as conv2d
+    np.testing.assert_allclose(ref, ref2, atol=1e-9)
+    st = data["stats"]["sobel_x"]
+    assert st["min"] == pytest.approx(ref.min()) and st["max"] == pytest.approx(ref.max())
+    assert st["mean"] == pytest.approx(ref.mean()) and data["stats"]["input"]["max"] == m.max()
+    from cnnlab.cli.kernel_cmd import _read_apply_image
+
+    image, label, is_matrix = _read_apply_image(str(path), gray=False)
+    assert is_matrix and label.endswith("(matrix)")
+    np.testing.assert_array_equal(image, m)
+    np.testing.assert_allclose(filter_image(image, get_kernel("sobel_x"), "zeros"), ref, atol=1e-9)
+
+
+@pytest.mark.parametrize("name,body", [("bad.csv", "1,2\n3,x\n"), ("cube.npy", None), ("row.txt", "1 2 3")])
+def test_bad_matrix_file_is_one_error_line(tmp_path, capsys, name, body):
+    from cnnlab.cli.main import main
+
+    path = tmp_path / name
+    if body is None:
+        np.save(path, np.zeros((2, 3, 4)))
+    else:
+        path.write_text(body)
+    rc = main(["kernel", "apply", str(path), "--kernel", "sobel_x", "--no-picture"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and err[0].startswith("error:"), err

@@ -126,6 +126,21 @@ def _describe(args: argparse.Namespace) -> int:
     return _emit(args, text, d)
 
 
+def _read_apply_image(source: str, gray: bool) -> tuple[np.ndarray, str, bool]:
+    """A picture file or sample, or a matrix file (.csv/.txt/.npy/.json, read as ``conv --input``
+    reads it) taken as a grey image with its values as they are. Returns (image, label, is_matrix)."""
+    from cnnlab.cli.inputs import FILE_SUFFIXES, read_tensor
+    from cnnlab.kernels.apply import load_image
+
+    if not source.lower().endswith(FILE_SUFFIXES):
+        return (*load_image(source, gray=gray), False)
+    matrix = read_tensor(source, "image")
+    if matrix.ndim != 2:
+        raise UsageError(f"image {source}: a matrix file must hold one 2-D matrix (a grey image), "
+                         f"got shape {'x'.join(map(str, matrix.shape))}")
+    return matrix, f"{Path(source).name} (matrix)", True
+
+
 def _apply(args: argparse.Namespace) -> int:
     from cnnlab.kernels.apply import apply_kernels, load_image, plot_apply
     from cnnlab.kernels.describe import describe_kernel
@@ -135,18 +150,22 @@ def _apply(args: argparse.Namespace) -> int:
     names = [args.kernel] + ([args.kernel2] if args.kernel2 else [])
     out = None if args.no_picture else _check_out(
         args.out or f"kernel-{_slug(Path(args.image).stem)}-{_slug('-'.join(names))}.png")
-    image, label = load_image(args.image, gray=args.gray)
+    image, label, as_matrix = _read_apply_image(args.image, args.gray)
     facts = [describe_kernel(k) for k in kernels]
     result = apply_kernels(image, [_float(k) for k in kernels], names, args.padding_mode, label)
     if out:
         plot_apply(result, out, [float(f["sum"]) for f in facts])
     notes = []
+    if as_matrix:
+        notes.append(f"{args.image} was read as a matrix: a grey image whose values are used as they are "
+                     "(not scaled to [0, 1])")
     if len(kernels) == 2:
         notes.append("gradient magnitude = sqrt(g1^2 + g2^2); orientation = atan2(g2, g1) in degrees "
                      "(for sobel_x, sobel_y: 0 = brighter to the right, 90 = brighter below)")
     summary = {"image": label, "shape": list(image.shape), "kernels": names,
                "sums": [f["sum"] for f in facts], "families": [f["family"] for f in facts],
-               "padding_mode": args.padding_mode, "picture": out, "stats": result.stats, "notes": notes}
+               "padding_mode": args.padding_mode, "picture": out, "stats": result.stats, "notes": notes,
+               "read_as": "matrix" if as_matrix else "image"}
     text = "" if args.format == "json" else render_apply(summary, args.format)
     return _emit(args, text, summary)
 

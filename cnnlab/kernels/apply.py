@@ -23,7 +23,8 @@ import numpy as np
 from cnnlab.errors import UsageError, check_shape
 
 __all__ = ["SAMPLES", "SCIPY_MODES", "MAX_FILE_BYTES", "MAX_FILTER_WORK", "load_image", "filter_image",
-           "ApplyResult", "apply_kernels", "plot_apply"]
+           "ApplyResult", "apply_kernels", "Panel", "panel_values", "panel_title",
+           "apply_panels", "plot_apply"]
 
 # scikit-image samples that ship inside the package (no download)
 SAMPLES = ("astronaut", "brick", "camera", "cell", "checkerboard", "chelsea", "coffee", "coins",
@@ -185,66 +186,136 @@ def apply_kernels(image: np.ndarray, kernels: list[np.ndarray], names: list[str]
     return result
 
 
-def _display(ax, a: np.ndarray, title: str, signed: bool) -> None:
-    ax.set_title(title, fontsize=9)
-    ax.axis("off")
-    if a.ndim == 3 and not signed:
-        ax.imshow(np.clip(a, 0.0, 1.0))
-        return
-    if a.ndim == 3:
-        a = a.mean(axis=-1)
-    if signed:
-        lim = float(np.percentile(np.abs(a), 99.5)) or 1.0
-        im = ax.imshow(a, cmap="RdBu_r", vmin=-lim, vmax=lim)
-    else:
-        im = ax.imshow(a, cmap="gray")
-    ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.02)
+@dataclass
+class Panel:
+    """One picture panel: the values drawn, their colour range, and the title saying how.
+
+    values: (H, W) or (H, W, 3) exactly as handed to ``imshow``; vmin/vmax: the colour range.
+    """
+
+    title: str
+    values: np.ndarray
+    vmin: float
+    vmax: float
+    cmap: str | None
+    kind: str
+
+
+def _signed_limit(a: np.ndarray) -> float:
+    return float(np.percentile(np.abs(a), 99.5)) or 1.0
+
+
+def panel_values(a: np.ndarray, kind: str) -> tuple[np.ndarray, float, float]:
+    """The values drawn for ``a`` and their colour range (vmin, vmax), for one panel kind.
+
+    - ``clip``: values clipped to [0, 1], range [0, 1] (0 black, 1 white);
+    - ``rescaled``: values as they are, range [min, max] of ``a`` (min black, max white);
+    - ``signed``: values clipped to ±L, L the 99.5th percentile of |a|, range [-L, L]
+      (blue negative, white 0, red positive);
+    - ``angle``: degrees as they are, range [-180, 180].
+    """
+    if kind == "clip":
+        return np.clip(a, 0.0, 1.0), 0.0, 1.0
+    if kind == "rescaled":
+        lo, hi = float(a.min()), float(a.max())
+        return a, lo, (hi if hi > lo else lo + 1.0)
+    if kind == "signed":
+        lim = _signed_limit(a)
+        return np.clip(a, -lim, lim), -lim, lim
+    if kind == "angle":
+        return a, -180.0, 180.0
+    raise ValueError(f"unknown panel kind {kind!r}")
+
+
+def panel_title(name: str, a: np.ndarray, kind: str) -> str:
+    """The panel's title: ``name`` and what :func:`panel_values` does to ``a`` for ``kind``.
+
+    >>> panel_title("box:3", np.array([[-0.5, 0.5], [1.0, 2.0]]), "clip")
+    'box:3 (clipped to [0, 1]: 50% of values)'
+    >>> panel_title("m", np.array([[0.0, 255.0]]), "rescaled")
+    'm (rescaled: [0, 255] shown black to white)'
+    """
+    if kind == "clip":
+        out = float(np.mean((a < 0) | (a > 1)))
+        if out == 0:
+            return f"{name} (scale [0, 1], nothing clipped)"
+        return f"{name} (clipped to [0, 1]: {100 * out:.3g}% of values)"
+    if kind == "rescaled":
+        lo, hi = float(a.min()), float(a.max())
+        if hi == lo:
+            return f"{name} (constant {lo:.4g})"
+        return f"{name} (rescaled: [{lo:.4g}, {hi:.4g}] shown black to white)"
+    if kind == "signed":
+        lim = _signed_limit(a)
+        return f"{name} (signed: colours span ±{lim:.3g}, beyond saturates)"
+    if kind == "angle":
+        return f"{name} (deg, -180 to 180), top 25% magnitude"
+    raise ValueError(f"unknown panel kind {kind!r}")
+
+
+def _panel(name: str, a: np.ndarray, kind: str) -> Panel:
+    values, vmin, vmax = panel_values(a, kind)
+    cmap = {"signed": "RdBu_r", "angle": "hsv"}.get(kind, None if a.ndim == 3 else "gray")
+    return Panel(panel_title(name, a, kind), values, vmin, vmax, cmap, kind)
+
+
+def apply_panels(result: ApplyResult, sums: list[float]) -> list[Panel]:
+    """The panels of :func:`plot_apply`: input, one per kernel, magnitude and orientation.
+
+    An image in [0, 1] (a photo) and the outputs of kernels that keep brightness are drawn on
+    the fixed [0, 1] scale, clipped; anything else not signed (a matrix's values, the gradient
+    magnitude) is rescaled from its own [min, max]. Kernels of sum 0 give signed outputs,
+    drawn with a diverging colour map. Colour outputs of signed kernels and the magnitude are
+    reduced to one channel (channel mean; channel max) and the title says so.
+    """
+    unit = bool(result.image.min() >= 0 and result.image.max() <= 1)
+    tone = "clip" if unit else "rescaled"
+    panels = [_panel(result.label, result.image, tone)]
+    for name, out, s in zip(result.kernel_names, result.outputs, sums):
+        if abs(s) < 1e-12:
+            if out.ndim == 3:
+                out, name = out.mean(axis=-1), f"{name}, channel mean"
+            panels.append(_panel(f"{name} (sum 0)", out, "signed"))
+        elif abs(s - 1) < 1e-9:
+            panels.append(_panel(name, out, tone if out.ndim == 2 else "clip"))
+        else:
+            panels.append(_panel(f"{name} / its sum {s:g}", out / s, tone if out.ndim == 2 else "clip"))
+    if result.magnitude is not None:
+        mag, name = result.magnitude, "gradient magnitude"
+        if mag.ndim == 3:
+            mag, name = mag.max(axis=-1), f"{name}, channel max"
+        panels.append(_panel(name, mag, "rescaled"))
+        ang = result.orientation.mean(axis=-1) if result.orientation.ndim == 3 else result.orientation
+        panel = _panel("orientation", ang, "angle")
+        panel.values = np.ma.masked_where(mag < np.percentile(mag, 75), ang)
+        panels.append(panel)
+    return panels
 
 
 def plot_apply(result: ApplyResult, path: str | Path, sums: list[float]) -> Path:
     """Input and outputs side by side (and magnitude/orientation for a pair) as a PNG.
 
-    ``sums``: the kernels' sums; a kernel whose sum is 0 has a signed output, shown with a
-    diverging colour map centred at 0 (blue negative, red positive).
+    ``sums``: the kernels' sums. What each panel shows and its title come from
+    :func:`apply_panels` (docs/kernels.md, "What the picture shows").
     """
     from cnnlab.report.figures import new_figure  # Agg canvas: a notebook's backend is left alone
 
-    panels: list[tuple[np.ndarray, str, str]] = [(result.image, result.label, "image")]
-    for name, out, s in zip(result.kernel_names, result.outputs, sums):
-        if abs(s) < 1e-12:
-            panels.append((out, f"{name} (sum 0: signed)", "signed"))
-        elif abs(s - 1) < 1e-9:
-            panels.append((out, f"{name} (clipped to [0, 1])", "image"))
-        else:
-            panels.append((out / s, f"{name} (shown divided by its sum {s:g})", "image"))
-    if result.magnitude is not None:
-        panels.append((result.magnitude, "gradient magnitude", "gray"))
-        panels.append((result.orientation, "orientation (deg)", "angle"))
-    fig = new_figure(3.4 * len(panels), 3.6)
-    axes = fig.subplots(1, len(panels), squeeze=False)
-    for ax, (a, title, kind) in zip(axes[0], panels):
-        if kind == "angle":
-            mag = result.magnitude.mean(axis=-1) if result.magnitude.ndim == 3 else result.magnitude
-            ang = a.mean(axis=-1) if a.ndim == 3 else a
-            masked = np.ma.masked_where(mag < np.percentile(mag, 75), ang)
-            ax.set_facecolor("black")
-            im = ax.imshow(masked, cmap="hsv", vmin=-180, vmax=180)
-            fig.colorbar(im, ax=ax, fraction=0.046, pad=0.02)
-            ax.set_title(title + ", top 25% magnitude", fontsize=9)
-            ax.set_xticks([]), ax.set_yticks([])
-        elif kind == "gray":
-            _display(ax, a.max(axis=-1) if a.ndim == 3 else a, title, signed=False)
-        elif kind == "signed":
-            _display(ax, a, title, signed=True)
-        elif a.ndim == 3:
-            _display(ax, a, title, signed=False)
-        else:
-            ax.set_title(title, fontsize=9)
-            ax.axis("off")
-            ax.imshow(np.clip(a, 0, 1) if a.min() >= 0 and a.max() <= 1 else a, cmap="gray")
-    fig.tight_layout()
     path = Path(path)
     if path.parent and not path.parent.exists():
         raise UsageError(f"cannot write {path}: folder {path.parent} does not exist")
+    panels = apply_panels(result, sums)
+    fig = new_figure(3.4 * len(panels), 3.6)
+    axes = fig.subplots(1, len(panels), squeeze=False)
+    for ax, p in zip(axes[0], panels):
+        ax.set_title(p.title, fontsize=8)
+        ax.set_xticks([]), ax.set_yticks([])
+        if p.kind == "angle":
+            ax.set_facecolor("black")
+        if p.values.ndim == 3:  # RGB: drawn as is, already in [0, 1]
+            ax.imshow(p.values)
+            continue
+        im = ax.imshow(p.values, cmap=p.cmap, vmin=p.vmin, vmax=p.vmax)
+        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.02)
+    fig.tight_layout()
     fig.savefig(path, dpi=100)
     return path
