@@ -262,9 +262,10 @@ def register(subparsers) -> None:
 
     p = sub.add_parser("apply", help="filter a photo with a kernel (or a pair: gradient magnitude)",
                        description="Filter an image (PNG/JPEG or a scikit-image sample such as camera, "
-                                   "astronaut, coffee) and write input and outputs side by side.",
+                                   "astronaut, coffee), or a matrix file (.csv/.txt/.npy/.json) as a grey "
+                                   "image, and write input and outputs side by side.",
                        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("image", metavar="IMAGE", help="image file or scikit-image sample name")
+    p.add_argument("image", metavar="IMAGE", help="image file, scikit-image sample name, or matrix file (grey, values as they are)")
     p.add_argument("--kernel", required=True, metavar="K")
     p.add_argument("--kernel2", metavar="K2", help="second kernel: adds gradient magnitude and orientation")
     p.add_argument("--padding-mode", choices=PADDING_MODES, default="zeros",

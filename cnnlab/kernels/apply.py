@@ -15,6 +15,7 @@ converted to grey.
 from __future__ import annotations
 
 import os
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -304,10 +305,10 @@ def plot_apply(result: ApplyResult, path: str | Path, sums: list[float]) -> Path
     if path.parent and not path.parent.exists():
         raise UsageError(f"cannot write {path}: folder {path.parent} does not exist")
     panels = apply_panels(result, sums)
-    fig = new_figure(3.4 * len(panels), 3.6)
+    fig = new_figure(3.4 * len(panels), 3.9)
     axes = fig.subplots(1, len(panels), squeeze=False)
     for ax, p in zip(axes[0], panels):
-        ax.set_title(p.title, fontsize=8)
+        ax.set_title(textwrap.fill(p.title, 44), fontsize=8)
         ax.set_xticks([]), ax.set_yticks([])
         if p.kind == "angle":
             ax.set_facecolor("black")
