@@ -7,7 +7,10 @@ cycle beta1), batch 256, one epoch over all 60,000 training images, the data pre
 as one tensor. Written here from that description (no cnnlab code), as the baseline of
 benchmarks/bench_recipes.py.
 
-    python benchmarks/public_mnist_recipe.py --seed 0 [--threads N] [--data-dir DIR]
+    python benchmarks/public_mnist_recipe.py --seed 0 [--threads N] [--data-dir DIR] [--device cuda --amp]
+
+``--device cuda`` keeps the data on the GPU; ``--amp`` trains under bfloat16 autocast (the
+GPU comparison of benchmarks/bench_recipes.py, where cnnlab's recipe runs with --amp too).
 
 Prints one JSON line: test_accuracy, train_seconds, total_seconds (from the first line of
 this script, after the interpreter started).
@@ -65,14 +68,17 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--data-dir", default=str(Path.home() / ".cache" / "cnnlab" / "mnist"))
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--amp", action="store_true", help="bfloat16 autocast")
     args = parser.parse_args()
+    device = torch.device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     data_dir = Path(args.data_dir)
-    x_train, y_train = load(data_dir, "train")
-    x_test, y_test = load(data_dir, "t10k")
-    model = Net()
+    x_train, y_train = (t.to(device) for t in load(data_dir, "train"))
+    x_test, y_test = (t.to(device) for t in load(data_dir, "t10k"))
+    model = Net().to(device)
     batch, epochs = 256, 1
     steps = epochs * ((len(x_train) + batch - 1) // batch)
     opt = torch.optim.Adam(model.parameters(), lr=0.01, betas=(0.7, 0.9))
@@ -80,14 +86,17 @@ def main() -> None:
     tic = time.perf_counter()
     for _ in range(epochs):
         model.train()
-        perm = torch.randperm(len(x_train))
+        perm = torch.randperm(len(x_train), device=device)
         for i in range(0, len(x_train), batch):
             idx = perm[i:i + batch]
             opt.zero_grad()
-            loss = F.cross_entropy(model(x_train[idx]), y_train[idx])
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.amp):
+                loss = F.cross_entropy(model(x_train[idx]), y_train[idx])
             loss.backward()
             opt.step()
             sched.step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
     train_seconds = time.perf_counter() - tic
     model.eval()
     correct = 0

@@ -1,8 +1,6 @@
 """``python -m cnnlab``: the ``cnnlab`` command (so that ``torchrun -m cnnlab train ...`` works)."""
 
-import sys
-
-from cnnlab.cli.main import main
+from cnnlab.cli.main import run
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

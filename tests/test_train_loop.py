@@ -207,3 +207,39 @@ def test_more_epochs_extend_a_finished_run_as_if_trained_at_once(digits, tmp_pat
     fit(TrainConfig(**cosine, epochs=1, out=str(tmp_path / "cos")), small)
     with pytest.raises(UsageError, match=r"epochs: 1 -> 2\) \(more epochs extend a run only .*cosine"):
         fit(TrainConfig(**cosine, epochs=2, out=str(tmp_path / "cos")), small)
+
+
+def test_label_smoothing_loss_matches_the_formula():
+    from cnnlab.train.loop import _loss_fn
+
+    gen = torch.Generator().manual_seed(0)
+    logits, y = torch.randn(7, 5, generator=gen), torch.randint(0, 5, (7,), generator=gen)
+    e = 0.2
+    logp = torch.log_softmax(logits, 1)
+    target = torch.full((7, 5), e / 5).scatter_(1, y[:, None], 1 - e + e / 5)  # hand-made soft labels
+    expected = -(target * logp).sum(1).mean()
+    assert torch.allclose(_loss_fn("cross_entropy", e)(logits, y), expected, atol=1e-6)
+    assert torch.allclose(_loss_fn("cross_entropy", 0.0)(logits, y), -logp[torch.arange(7), y].mean())
+
+
+def test_label_smoothing_reaches_training_and_not_the_reported_losses(digits, tmp_path):
+    small = dataclasses.replace(digits, x_train=digits.x_train[:256], y_train=digits.y_train[:256])
+    plain, smooth = (fit(TrainConfig(data="digits", model="logreg", epochs=4, batch_size=16, lr=0.05,
+                                     label_smoothing=e, out=str(tmp_path / str(e))), small)
+                     for e in (0.0, 0.3))
+    # the smoothed loss cannot fall below the entropy of the soft targets; the plain one can
+    p = np.array([0.7 + 0.03] + [0.03] * 9)
+    floor = float(-(p * np.log(p)).sum())  # ~1.23
+    assert smooth.history[-1]["train_loss"] > floor > plain.history[-1]["train_loss"]
+    # the reported validation loss is plain cross-entropy: a well-trained model's is far below it
+    assert smooth.history[-1]["val_loss"] < floor
+    config = yaml.safe_load((smooth.run_dir / "config.yaml").read_text())
+    assert config["label_smoothing"] == 0.3
+
+
+@pytest.mark.parametrize("value, loss, message", [
+    (1.0, "cross_entropy", "must be in"), (-0.1, "cross_entropy", "must be in"),
+    (float("nan"), "cross_entropy", "finite"), (0.1, "nll", "not nll")])
+def test_label_smoothing_refusals(value, loss, message):
+    with pytest.raises(UsageError, match=message):
+        TrainConfig(data="digits", model="logreg", label_smoothing=value, loss=loss).validate()

@@ -86,3 +86,18 @@ def test_listing_recipes_does_not_import_torch():
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+@pytest.mark.parametrize("recipe", recipes.list_recipes(), ids=lambda r: f"{r.name}-{r.data}")
+def test_every_recipe_is_a_valid_config_whose_model_builds(recipe):
+    import torch
+
+    from cnnlab.models import count_params, get_model
+    from cnnlab.train import TrainConfig
+
+    config = TrainConfig.from_dict({**recipe.settings, "data": recipe.data}, where="test")
+    config.validate()
+    shape = {"cifar10": (3, 32, 32)}.get(recipe.data, (1, 28, 28))
+    model = get_model(config.model, shape[0], 10, shape[1:], **config.model_cfg).eval()
+    assert model(torch.zeros(2, *shape)).shape == (2, 10)
+    assert count_params(model) == sum(p.numel() for p in model.parameters())

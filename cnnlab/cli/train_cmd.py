@@ -87,7 +87,9 @@ def register(subparsers) -> None:
                    help="comma-separated: shift:N, crop:P, hflip, vflip, noise:S, rotate:D")
     p.add_argument("--seed", type=at.seed, help="random seed (default 0)")
     p.add_argument("--device", choices=("cpu", "cuda", "auto"), help="default auto")
-    p.add_argument("--amp", action="store_true", default=None, help="mixed precision (cuda only)")
+    p.add_argument("--amp", action="store_true", default=None,
+                   help="mixed precision: bfloat16 (or float16) on CUDA; bfloat16 on a CPU that has "
+                        "it natively (AMX, AVX512-BF16), else float32")
     p.add_argument("--out", metavar="DIR", help="run folder (default runs/<model>-<data>-<time>)")
     p.add_argument("--config", metavar="FILE", help="YAML file of settings; flags override it")
     add_output_format(p, help="text, or json: the last line of stdout is one JSON summary")
@@ -95,6 +97,9 @@ def register(subparsers) -> None:
     p.add_argument("--val-fraction", type=float, help="validation share of train (default 0.1)")
     p.add_argument("--data-dir", metavar="PATH", help="folder to look for named datasets in first")
     p.add_argument("--loss", choices=("cross_entropy", "nll"), help="default cross_entropy")
+    p.add_argument("--label-smoothing", type=float, metavar="E",
+                   help="train towards (1 - E) one-hot + E / classes (default 0; reported "
+                        "validation and test losses stay plain cross-entropy)")
     p.add_argument("--weights", metavar="PATH",
                    help="start from a local state dict (first conv adapted, head dropped)")
     p.add_argument("--freeze", action="store_true", default=None,
@@ -253,6 +258,9 @@ def train_handler(args: argparse.Namespace) -> int:
         return 130
     if dist is not None and not dist.is_main:
         return 0
+    from cnnlab.cli.main import skip_teardown
+
+    skip_teardown()  # every file of the run is written and closed
     if args.json:
         print(json.dumps(result.summary))
     else:

@@ -40,9 +40,7 @@ def _images(raw: np.ndarray, path: Path) -> np.ndarray:
         raw = raw.transpose(0, 3, 1, 2)  # (N, C, H, W)
     else:
         raise UsageError(f"{path} holds a {raw.ndim}-D array, not images")
-    x = raw.astype(np.float32)
-    x *= 1 / 255
-    return x
+    return np.multiply(raw, np.float32(1 / 255), dtype=np.float32)  # one pass, no uint8 copy
 
 
 def load_idx_pair(images: Path, labels: Path) -> tuple[np.ndarray, np.ndarray]:

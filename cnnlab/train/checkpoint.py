@@ -33,10 +33,28 @@ RESUME_KEYS = ("epoch", "history", "best_val_loss", "best_epoch", "bad_epochs", 
 
 
 def save_state(path: Path, state: dict[str, Any]) -> None:
-    """``torch.save`` to a temporary name, then rename, then record its SHA-256."""
+    """``torch.save`` to a temporary name, then rename, then record its SHA-256.
+
+    Tensors are saved as CPU tensors (exact copies), so a checkpoint of a GPU run loads
+    with a plain ``torch.load(path, weights_only=True)`` on a machine without one.
+    """
     buffer = io.BytesIO()
-    torch.save(state, buffer)
+    torch.save(_on_cpu(state), buffer)
     write_atomic(Path(path), buffer.getvalue())
+
+
+def _on_cpu(value: Any) -> Any:
+    """``value`` with every tensor in its dicts, lists and tuples moved to the CPU."""
+    if isinstance(value, torch.Tensor):
+        return value.cpu()
+    if isinstance(value, dict):
+        moved = type(value)((k, _on_cpu(v)) for k, v in value.items())
+        if hasattr(value, "_metadata"):  # a state dict's layer versions
+            moved._metadata = value._metadata
+        return moved
+    if isinstance(value, (list, tuple)):
+        return type(value)(_on_cpu(v) for v in value)
+    return value
 
 
 def load_state(path: Path, notes: list[str] | None = None) -> Any:

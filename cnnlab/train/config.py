@@ -59,7 +59,7 @@ class TrainConfig:
     augment: list[str] = field(default_factory=list)  # e.g. ["shift:2", "hflip", "noise:0.05"]
     seed: int = 0  # seeds initialisation, batch order, dropout and augmentation
     device: str = "auto"  # cpu | cuda | auto (cuda when available)
-    amp: bool = False  # mixed precision (torch.autocast); used only on cuda
+    amp: bool = False  # mixed precision: cuda bf16/fp16; cpu bf16 where native (speed.amp_dtype)
     out: str | None = None  # run folder; default runs/<model>-<data>-<timestamp>
     val_fraction: float = 0.1  # share of the training data held out for validation
     split_seed: int = 0  # seed of the train/val/test split (fixed, so seeds share one split)
@@ -67,6 +67,7 @@ class TrainConfig:
     data_dir: str | None = None  # where named datasets are looked for first
     model_cfg: dict = field(default_factory=dict)  # model options, e.g. {"hidden": [256, 128]}
     loss: str = "cross_entropy"  # cross_entropy | nll (log_softmax + NLLLoss: the same loss)
+    label_smoothing: float = 0.0  # training targets (1 - e) one-hot + e / K (cross_entropy only)
     weights: str | None = None  # local state dict to start from (first conv adapted, head dropped)
     freeze: bool = False  # train the head only (feature extraction)
     unfreeze_after: int = 0  # epochs of head-only training before fine-tuning all; 0 = never
@@ -168,6 +169,10 @@ class TrainConfig:
         need(0 < self.val_fraction < 1, f"--val-fraction must be in (0, 1), got {self.val_fraction}")
         need(self.limit is None or self.limit >= 1, f"--limit must be >= 1, got {self.limit}")
         need(self.loss in LOSSES, f"loss must be one of {', '.join(LOSSES)}")
+        need(0 <= self.label_smoothing < 1,
+             f"--label-smoothing must be in [0, 1), got {self.label_smoothing:g}")
+        need(self.label_smoothing == 0 or self.loss == "cross_entropy",
+             "--label-smoothing applies to the cross_entropy loss, not nll")
         need(self.unfreeze_after >= 0, f"--unfreeze-after must be >= 0, got {self.unfreeze_after}")
         need(0 < self.backbone_lr_factor <= 1, "backbone_lr_factor must be in (0, 1]")
         need(self.threads is None or self.threads >= 1, "threads must be >= 1")
@@ -183,7 +188,7 @@ class TrainConfig:
 
     def _check_finite(self) -> None:
         for name in ("lr", "momentum", "weight_decay", "gamma", "val_fraction",
-                     "backbone_lr_factor"):
+                     "backbone_lr_factor", "label_smoothing"):
             value = getattr(self, name)
             if not math.isfinite(value):
                 raise UsageError(f"--{name.replace('_', '-')} must be a finite number, got {value}")

@@ -17,6 +17,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -68,9 +69,11 @@ def epoch_seed(seed: int, epoch: int) -> int:
     return (seed * 1_000_003 + epoch) % (2**63)
 
 
-def _loss_fn(name: str) -> Callable:
+def _loss_fn(name: str, label_smoothing: float = 0.0) -> Callable:
     if name == "nll":  # the sheet's log_softmax + NLLLoss: the same value as cross-entropy
         return lambda logits, y: F.nll_loss(F.log_softmax(logits, 1), y)
+    if label_smoothing:
+        return partial(F.cross_entropy, label_smoothing=label_smoothing)
     return F.cross_entropy
 
 
@@ -165,15 +168,24 @@ def load_config_dataset(config: TrainConfig, data: str | None = None):
 
 @contextlib.contextmanager
 def _torch_state(threads: int, device: torch.device) -> Iterator[None]:
-    """Thread count and RNG changes stay inside the run."""
+    """Thread count, RNG and cuDNN changes stay inside the run.
+
+    On CUDA, cuDNN is told to pick deterministic algorithms (and not to benchmark
+    others), so a seeded run repeats and resumes bit for bit there too.
+    """
     previous = torch.get_num_threads()
+    cudnn = torch.backends.cudnn
+    flags = (cudnn.deterministic, cudnn.benchmark)
     torch.set_num_threads(threads)
     devices = [device.index or 0] if device.type == "cuda" else []
+    if devices:
+        cudnn.deterministic, cudnn.benchmark = True, False
     try:
         with torch.random.fork_rng(devices=devices):
             yield
     finally:
         torch.set_num_threads(previous)
+        cudnn.deterministic, cudnn.benchmark = flags
 
 
 def _set_frozen(model: nn.Module, frozen: bool) -> None:
@@ -300,7 +312,7 @@ def _fit_locked(config, dataset, device, run_dir, started, progress, say, on_epo
         run.dist = dist
         wait = os.environ.get("OMP_WAIT_POLICY", "default")
         say(f"{device}: {threads} thread(s) ({why}; OpenMP wait policy {wait}), "
-            f"{'channels-last' if run.channels_last else 'NCHW'} memory format")
+            f"{'channels-last' if run.channels_last else 'NCHW'} memory format, {run.precision}")
         earlier = _train(run, resuming)
         pictures.join()
         if not main:  # rank 0 measures every split and writes the summary
@@ -331,7 +343,7 @@ def _train(run: Run, resuming: bool) -> float:
     say(f"{config.model}: {count_params(run.model):,} parameters, {len(run.x_train):,} training "
         f"examples {tuple(run.x_train.shape[1:])}")
     earlier = state.train_seconds
-    loss_fn = _loss_fn(config.loss)
+    loss_fn = _loss_fn(config.loss, config.label_smoothing)
     per_batch = run.scheduler if config.schedule in PER_BATCH_SCHEDULES else None
     while state.epoch < config.epochs and not state.stopped:
         epoch = state.epoch + 1

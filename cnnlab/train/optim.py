@@ -157,10 +157,12 @@ class Adam(_Optimizer):
             torch._foreach_mul_(avg_sq, beta2)
             torch._foreach_addcmul_(avg_sq, grads, grads, value=1 - beta2)
             denom = torch._foreach_sqrt(avg_sq)
-            for s, d, p, a in zip(states, denom, params, avg):  # bias corrections differ per step
-                step = s["step"]
-                d.div_((1 - beta2 ** step) ** 0.5).add_(eps)
-                p.addcdiv_(a, d, value=-(lr / (1 - beta1 ** step)))
+            # bias corrections per tensor (their step counts may differ); the same
+            # element-wise operations as torch's Adam, a few kernel launches per group
+            steps = [s["step"] for s in states]
+            torch._foreach_div_(denom, [(1 - beta2 ** step) ** 0.5 for step in steps])
+            torch._foreach_add_(denom, eps)
+            torch._foreach_addcdiv_(params, avg, denom, [-(lr / (1 - beta1 ** step)) for step in steps])
 
 
 def make_optimizer(groups: list[dict], config: TrainConfig) -> _Optimizer:

@@ -21,7 +21,7 @@ from cnnlab.train.checkpoint import CHECKPOINT_VERSION
 from cnnlab.train.config import TrainConfig
 from cnnlab.train.metrics import predict_logits, safe_std, summarise_logits, to_normalised_tensor
 from cnnlab.train.optim import make_optimizer, make_scheduler
-from cnnlab.train.speed import eval_batch_size, use_channels_last
+from cnnlab.train.speed import amp_dtype, eval_batch_size, use_channels_last
 
 __all__ = ["RunState", "Run"]
 
@@ -73,9 +73,8 @@ class Run:
         n_used = n - (n > 1 and n % config.batch_size == 1)
         self.steps = max(1, math.ceil(n_used / config.batch_size))  # batches per epoch, as train_epoch
         self.scheduler = make_scheduler(self.optimizer, config, self.steps)
-        self.use_amp = config.amp and device.type == "cuda"
-        self.amp_dtype = ((torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
-                          if self.use_amp else None)
+        self.amp_dtype, self.precision = amp_dtype(config.amp, device)
+        self.use_amp = self.amp_dtype is not None and device.type == "cuda"  # scoring in amp
         self.scaler = torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16 else None
         self.state = RunState()
         self.dist = None  # a Dist in data-parallel training (cnnlab.train.distributed)
