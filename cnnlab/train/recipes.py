@@ -49,7 +49,7 @@ RECIPES: dict[tuple[str, str], Recipe] = {(r.name, r.data): r for r in (
            measured="99.18% mean test accuracy (99.21, 99.18, 99.14); 0.38x the whole-process "
                     "wall time of the public one-epoch recipe (0.35-0.46x; 4.7-6.3 s vs "
                     "13.4-14.5 s), 2-core Xeon with AMX (bfloat16), 2 threads, 2026-11-27 "
-                    "(benchmarks/RESULTS.md, recipes). On an H200: 99.08%, 0.70x",
+                    "(benchmarks/RESULTS.md, recipes). On an H200: 99.15%, 0.61x",
            notes="one epoch of a small spec network (stride-2 first conv, batch norm on the "
                  "hidden fc layer) with label smoothing 0.1, channels-last, bfloat16 where the "
                  "CPU has it; Adam (beta 0.7, 0.9) under one-cycle"),
