@@ -164,3 +164,34 @@ def test_real_mnist_default_settings(tmp_path, capsys):
     assert by["small-cnn"]["test_accuracy"] > 0.95
     drop = {n: m["val_accuracy"] - m["shifted_val_accuracy"] for n, m in by.items()}
     assert drop["small-cnn"] < min(drop["logreg"], drop["mlp"], drop["mlp-budget"])
+
+
+def test_logreg_alongside_the_torch_models_gives_the_sequential_result(compared, digits28, tmp_path,
+                                                                       monkeypatch):
+    """On 2+ cores logistic regression runs on its own thread while the torch models train;
+    forced back to one after the other, every number is the same and the order is kept."""
+    import cnnlab.compare.compare as cmp
+
+    assert cmp._logreg_alongside(compared.config, cmp._contenders(compared.config)) == \
+        (cmp.available_cores() >= compared.config.threads + 1)
+    monkeypatch.setattr(cmp, "_logreg_alongside", lambda config, contenders: False)
+    config = CompareConfig(data="digits28", out=str(tmp_path / "seq"), epochs=2, device="cpu", seed=3,
+                           threads=compared.config.threads)
+    sequential = run_compare(config, digits28, log=lambda _m: None)
+    assert [m.name for m in sequential.models] == [m.name for m in compared.models]
+    for a, b in zip(compared.models, sequential.models):
+        assert (a.val_accuracy, a.test_accuracy, a.shifted_val_accuracy, a.params) == \
+            (b.val_accuracy, b.test_accuracy, b.shifted_val_accuracy, b.params), a.name
+
+
+def test_logreg_runs_alongside_only_with_a_free_core_and_torch_models(monkeypatch):
+    import cnnlab.compare.compare as cmp
+
+    contenders = cmp._contenders(CompareConfig(data="digits"))
+    only_logreg = cmp._contenders(CompareConfig(data="digits", models=["logreg"]))
+    monkeypatch.setattr(cmp, "available_cores", lambda: 2)
+    assert cmp._logreg_alongside(CompareConfig(data="digits", threads=1), contenders)
+    assert not cmp._logreg_alongside(CompareConfig(data="digits", threads=2), contenders)
+    assert not cmp._logreg_alongside(CompareConfig(data="digits", threads=1), only_logreg)
+    monkeypatch.setattr(cmp, "available_cores", lambda: 1)
+    assert not cmp._logreg_alongside(CompareConfig(data="digits", threads=1), contenders)

@@ -22,10 +22,10 @@ like small-cnn), and a user's finished runs through ``runs`` (scored on the same
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -37,6 +37,7 @@ import yaml
 from cnnlab.compare.mlp_budget import mlp_hidden_for_budget, mlp_params
 from cnnlab.compare.user_runs import is_convolutional
 from cnnlab.errors import UsageError
+from cnnlab.train.threads import available_cores
 
 __all__ = ["CompareConfig", "CompareModel", "COMPARE_MODELS", "ModelResult", "CompareResult", "run_compare"]
 
@@ -214,11 +215,7 @@ def default_threads() -> int:
     (load average ~7) a 2-thread small-cnn epoch on 54,000 images took 137 s
     (benchmarks/RESULTS.md, section compare).
     """
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cores = os.cpu_count() or 1
-    return max(1, cores - 1)
+    return max(1, available_cores() - 1)
 
 
 def default_run_dir(data: str, now: datetime | None = None) -> Path:
@@ -234,14 +231,15 @@ def _subsample(n: int, limit: int | None, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).permutation(n)[:limit])
 
 
-def _run_logreg(config: CompareConfig, ds, x_shift: np.ndarray, log) -> tuple[ModelResult, np.ndarray]:
+def _run_logreg(config: CompareConfig, ds, x_shift: np.ndarray, log,
+                threads: int | None = None) -> tuple[ModelResult, np.ndarray]:
     from cnnlab.compare.baselines import fit_logreg, logreg_accuracy, logreg_coefficient_images
 
     idx = _subsample(len(ds.y_train), config.logreg_limit, config.seed)
     log(f"logreg: lbfgs on {len(idx)} examples, C {config.logreg_c}, max_iter {config.logreg_max_iter}")
     fitted = fit_logreg(ds.x_train[idx], ds.y_train[idx], ds.mean, ds.std,
                         max_iter=config.logreg_max_iter, C=config.logreg_c, seed=config.seed,
-                        threads=config.threads or 1)
+                        threads=threads or config.threads or 1)
     notes = f"{fitted.n_iter} lbfgs iterations" + ("" if fitted.converged else " (stopped by max_iter)")
     row = ModelResult(
         name="logreg", description=COMPARE_MODELS["logreg"].description, params=fitted.params,
@@ -327,6 +325,18 @@ def _check_fits(config: CompareConfig, ds) -> None:
         resolve_run_dir(path)
 
 
+def _logreg_alongside(config: CompareConfig, contenders: list[CompareModel]) -> bool:
+    """Whether logistic regression runs on its own core while the torch models train.
+
+    It does when there are torch models to overlap and a core beyond their ``threads``:
+    with the default (all cores but one) on 2 cores, the comparison's wall time is the
+    torch models' plus the report, not plus logistic regression's ~10 s. It uses one
+    BLAS thread either way, so its result is the same.
+    """
+    kinds = {spec.kind for spec in contenders}
+    return {"sklearn", "torch"} <= kinds and available_cores() >= (config.threads or 1) + 1
+
+
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -363,22 +373,37 @@ def run_compare(config: CompareConfig, dataset=None, *, log: Callable[[str], Non
     from cnnlab.train.shift import random_translate
 
     x_shift = random_translate(ds.x_val, max_dx_frac=config.shift_fraction, max_dy_frac=0.0, seed=config.seed)
-    rows: list[ModelResult] = []
+    contenders = _contenders(config)
+    done: dict[str, ModelResult] = {}
     coef_images = None
-    for spec in _contenders(config):
-        name = spec.name
-        if spec.kind == "sklearn":
-            row, coef_images = _run_logreg(config, ds, x_shift, log)
-        else:
+
+    def report(row: ModelResult) -> None:
+        log(f"{row.name}: {row.params:,} params, val {row.val_accuracy:.4f}, test {row.test_accuracy:.4f}, "
+            f"shifted val {row.shifted_val_accuracy:.4f} ({row.train_seconds:.1f} s)")
+        done[row.name] = row
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cnnlab-logreg") as pool:
+        # logistic regression (one BLAS thread) on the core the torch models leave free
+        alongside = _logreg_alongside(config, contenders)
+        logreg = pool.submit(_run_logreg, config, ds, x_shift, log, 1) if alongside else None
+        for spec in contenders:
+            name = spec.name
+            if spec.kind == "sklearn":
+                if logreg is None:
+                    row, coef_images = _run_logreg(config, ds, x_shift, log)
+                    report(row)
+                continue
             hidden = budget_hidden if name == "mlp-budget" else (list(spec.hidden) or None)
             row = _run_torch(spec, hidden, config, ds, x_shift, run_dir, log)
             C, H, W = ds.image_shape
             if hidden is not None and row.params != mlp_params(C * H * W, hidden, ds.num_classes):
                 raise RuntimeError(f"{name}: the trainer's MLP has {row.params} params, "
                                    f"expected {mlp_params(C * H * W, hidden, ds.num_classes)}")
-        log(f"{name}: {row.params:,} params, val {row.val_accuracy:.4f}, test {row.test_accuracy:.4f}, "
-            f"shifted val {row.shifted_val_accuracy:.4f} ({row.train_seconds:.1f} s)")
-        rows.append(row)
+            report(row)
+        if logreg is not None:
+            row, coef_images = logreg.result()
+            report(row)
+    rows = [done[spec.name] for spec in contenders]  # report order, whatever finished first
     from cnnlab.compare.user_runs import score_run
 
     for path in config.runs:
