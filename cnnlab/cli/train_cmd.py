@@ -202,7 +202,8 @@ def _list_recipes(as_json: bool) -> int:
             for r in recipes]}))
         return 0
     for r in recipes:
-        settings = ", ".join(f"{k}={v}" for k, v in r.settings.items())
+        settings = ", ".join(f"{k}={v!r}" if isinstance(v, str) and " " in v else f"{k}={v}"
+                             for k, v in r.settings.items())
         print(f"{r.name} --data {r.data}\n  target:   {r.target}\n  measured: {r.measured}\n"
               f"  settings: {settings}\n  {r.notes}")
     return 0
