@@ -214,3 +214,27 @@ def test_cuda_and_cpu_train_the_same_network(digits, tmp_path):
     # a GPU run's checkpoint is plain CPU tensors: it loads where there is no GPU
     best = torch.load(tmp_path / "cuda" / "best.pt", weights_only=True)
     assert all(v.device.type == "cpu" for v in best.values())
+
+
+def test_the_cnnlab_command_ends_train_without_teardown_and_loses_nothing(tmp_path):
+    """``python -m cnnlab train`` ends with os._exit once the run is written: the exit
+    status, the JSON line (even into a pipe) and every file of the run are all there."""
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "cnnlab", "train", "--data", "digits", "--model", "logreg",
+           "--epochs", "1", "--json", "--out", str(out)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary == json.loads((out / "summary.json").read_text())
+    for name in ("config.yaml", "metrics.csv", "best.pt", "last.pt", "best.safetensors",
+                 "learning_curves.png", "confusion_matrix.png"):
+        assert (out / name).stat().st_size > 0, name
+    assert not list(out.glob("*.tmp"))
+    again = subprocess.run(cmd[:-1] + [str(tmp_path / "other")] + ["--epochs", "0"],
+                           capture_output=True, text=True, timeout=300)
+    assert again.returncode == 2 and again.stderr.startswith("error: ")  # statuses pass through
+    assert not (tmp_path / "other").exists()
