@@ -1,7 +1,8 @@
 """Choices that make training fast without changing what it computes.
 
-Memory format, scoring batch size, the sample of training images re-scored at the end,
-and imports overlapped with training; the thread count is in :mod:`cnnlab.train.threads`.
+Memory format, mixed precision (bfloat16 where the CPU or GPU has it), scoring batch
+size, the sample of training images re-scored at the end, and imports overlapped with
+training; the thread count is in :mod:`cnnlab.train.threads`.
 The measurements behind each choice are in docs/training.md, "Speed".
 """
 
