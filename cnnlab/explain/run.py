@@ -317,7 +317,7 @@ def explain_run(run_dir: str | Path, config: ExplainConfig | None = None, *,
     """
     from cnnlab.explain.page import write_explain_page
     from cnnlab.train.lock import folder_lock
-    from cnnlab.train.loop import pick_device
+    from cnnlab.train.device import pick_device
 
     config = config or ExplainConfig()
     what = parse_what(config.what)

@@ -138,7 +138,8 @@ def evaluate_run(run_dir: str | Path, data: str | None = None, split: str = "tes
     With a non-zero ``shift`` (dx, dy) it adds the accuracy on the inputs shifted by
     that many pixels (zero fill) and the share of predictions that did not change.
     """
-    from cnnlab.train.loop import load_config_dataset, pick_device, positive_index
+    from cnnlab.train.device import pick_device
+    from cnnlab.train.loop import load_config_dataset, positive_index
 
     if split not in SPLITS:
         raise UsageError(f"--split must be one of {', '.join(SPLITS)}, got {split!r}")

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import numpy as np
 import torch
@@ -31,6 +31,7 @@ from cnnlab.models import count_params, count_trainable, get_model, load_pretrai
 from cnnlab.models.pretrained import write_safetensors
 from cnnlab.train.augment import augment_batch, parse_augment
 from cnnlab.train.checkpoint import load_state, save_state
+from cnnlab.train.device import pick_device, torch_state
 from cnnlab.train.divergence import TrainingDiverged, stop_if_diverged
 from cnnlab.train.config import TrainConfig
 from cnnlab.train.optim import PER_BATCH_SCHEDULES
@@ -53,15 +54,6 @@ class RunResult:
     model: nn.Module
     summary: dict
     history: list[dict]
-
-
-def pick_device(name: str) -> torch.device:
-    """cpu, cuda, or auto (cuda when available). UsageError for cuda without a GPU."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise UsageError("--device cuda asked for, but torch sees no CUDA GPU; use --device cpu")
-    return torch.device(name)
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
@@ -166,28 +158,6 @@ def load_config_dataset(config: TrainConfig, data: str | None = None):
                         limit=config.limit, resize=config.resize_hw(), strict=config.strict)
 
 
-@contextlib.contextmanager
-def _torch_state(threads: int, device: torch.device) -> Iterator[None]:
-    """Thread count, RNG and cuDNN changes stay inside the run.
-
-    On CUDA, cuDNN is told to pick deterministic algorithms (and not to benchmark
-    others), so a seeded run repeats and resumes bit for bit there too.
-    """
-    previous = torch.get_num_threads()
-    cudnn = torch.backends.cudnn
-    flags = (cudnn.deterministic, cudnn.benchmark)
-    torch.set_num_threads(threads)
-    devices = [device.index or 0] if device.type == "cuda" else []
-    if devices:
-        cudnn.deterministic, cudnn.benchmark = True, False
-    try:
-        with torch.random.fork_rng(devices=devices):
-            yield
-    finally:
-        torch.set_num_threads(previous)
-        cudnn.deterministic, cudnn.benchmark = flags
-
-
 def _set_frozen(model: nn.Module, frozen: bool) -> None:
     from cnnlab.models import freeze_backbone, unfreeze
 
@@ -280,7 +250,7 @@ def _fit_locked(config, dataset, device, run_dir, started, progress, say, on_epo
     augment = parse_augment(config.augment)
     threads, why = (config.threads, "--threads") if config.threads else choose_threads()
     threads = threads if config.threads else distributed.threads_for(dist, threads)
-    with _torch_state(threads, device):
+    with torch_state(threads, device):
         torch.manual_seed(config.seed)
         model = get_model(config.model, C, K, (H, W), log=say, **config.model_cfg)
         if config.weights:
