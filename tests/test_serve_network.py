@@ -1,0 +1,136 @@
+"""/network: every layer of a trained network, and one unit's arithmetic, checked against torch.
+
+The reference values come from torch itself: forward hooks on the model (independent of
+cnnlab's recording) and, for a convolution unit, torch.nn.functional.conv2d on a window.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+from torch import nn  # noqa: E402
+
+from cnnlab.explain.network_record import record_network, shown_layers  # noqa: E402
+from cnnlab.explain.units import unit_arithmetic  # noqa: E402
+
+pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
+
+REL = 1e-4
+
+
+def torch_outputs(model: nn.Module, x: torch.Tensor) -> dict[str, np.ndarray]:
+    """Every named module's first output for x (1, C, H, W), by plain forward hooks."""
+    seen: dict[str, np.ndarray] = {}
+
+    def hook_for(name: str):
+        def hook(_module, _inputs, output) -> None:
+            if isinstance(output, torch.Tensor) and name not in seen:
+                seen[name] = output.detach()[0].clone().numpy()
+        return hook
+
+    handles = [m.register_forward_hook(hook_for(n)) for n, m in model.named_modules() if n]
+    with torch.no_grad():
+        model(x)
+    for h in handles:
+        h.remove()
+    return seen
+
+
+def close(a: float, b: float, scale: float) -> bool:
+    """|a - b| within REL of the unit's magnitude (or of the layer's, for a value near 0)."""
+    return abs(a - b) <= REL * max(abs(b), 1e-2 * scale)
+
+
+def check_every_layer(model: nn.Module, x: torch.Tensor, seed: int = 0, per_layer: int = 4) -> set[str]:
+    """Random units of every shown layer: the worked value equals torch's forward value."""
+    model.eval()
+    rec = record_network(model, x)
+    ref = torch_outputs(model, x)
+    rng = np.random.default_rng(seed)
+    kinds = set()
+    for name in shown_layers(rec):
+        out = ref[name]
+        np.testing.assert_allclose(rec.outputs[name], out, rtol=1e-6, atol=1e-6)
+        scale = float(np.abs(out).max())
+        for _ in range(per_layer):
+            idx = tuple(int(rng.integers(n)) for n in out.shape)
+            c, i, j = (idx + (0, 0))[:3] if out.ndim == 1 else idx
+            unit = unit_arithmetic(rec, name, c, i, j)
+            kinds.add(unit["kind"])
+            assert close(unit["value"], float(out[idx]), scale), (name, idx, unit["value"], out[idx])
+            assert unit["forward"] == pytest.approx(float(out[idx]), abs=1e-6)
+    return kinds
+
+
+def test_units_of_registry_models_match_torch():
+    from cnnlab.models import get_model
+
+    torch.manual_seed(0)
+    x = torch.randn(1, 1, 28, 28)
+    kinds = set()
+    for name in ("small-cnn", "lenet5", "cnn3", "cnn6-bn", "fast-cnn", "mlp"):
+        model = get_model(name, 1, 10, (28, 28))
+        for m in model.modules():  # batch-norm statistics other than 0/1, as after training
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+                m.weight.data.uniform_(0.5, 1.5)
+        kinds |= check_every_layer(model, x)
+    assert {"conv", "maxpool", "linear", "batchnorm", "activation"} <= kinds
+
+
+def test_units_of_spec_with_residual_blocks_match_torch():
+    from cnnlab.models.spec_model import build_spec_model
+
+    torch.manual_seed(1)
+    model = build_spec_model("conv 3x3 8 p1; relu; res 3x3 8; res 3x3/2 16; avgpool 2; gap; fc 10",
+                             3, 10, (12, 12))
+    kinds = check_every_layer(model, torch.randn(1, 3, 12, 12), per_layer=6)
+    assert {"skip", "avgpool", "conv", "batchnorm"} <= kinds
+
+
+def test_units_of_resnet18_blocks_match_torch():
+    from cnnlab.models import get_model
+
+    torch.manual_seed(2)
+    model = get_model("resnet18", 3, 10, (32, 32))
+    rec = record_network(model.eval(), torch.randn(1, 3, 32, 32))
+    ref = torch_outputs(model, torch.randn(1, 3, 32, 32) * 0)  # shapes only
+    for name in ("layer1.0", "layer2.0", "layer2.0.downsample.0", "fc"):
+        assert rec.outputs[name].shape == ref[name].shape
+        unit = unit_arithmetic(rec, name, 1, 0, 0) if rec.outputs[name].ndim == 3 else unit_arithmetic(rec, name, 1)
+        assert unit["value"] == pytest.approx(unit["forward"], rel=REL, abs=1e-5)
+    block = unit_arithmetic(rec, "layer2.0", 3, 1, 2)
+    assert block["kind"] == "skip" and block["skip_layer"] == "layer2.0.downsample"
+    assert block["sum"] == pytest.approx(block["main"] + block["skip"])
+
+
+def test_conv_unit_is_the_window_times_the_kernel():
+    """A strided, dilated, grouped, padded convolution: the unit against F.conv2d on its window."""
+    torch.manual_seed(3)
+    conv = nn.Conv2d(4, 6, 3, stride=2, padding=2, dilation=2, groups=2)
+    x = torch.randn(1, 4, 9, 9)
+    rec = record_network(nn.Sequential(conv), x)
+    unit = unit_arithmetic(rec, "0", 5, 1, 2)
+    assert unit["in_channels"] == [2, 3]
+    window = torch.tensor(unit["cell"]["window"], dtype=torch.float32)  # (2, 3, 3)
+    with torch.no_grad():
+        expected = torch.nn.functional.conv2d(window[None], conv.weight[5:6], conv.bias[5:6])[0, 0, 0, 0]
+    assert unit["value"] == pytest.approx(float(expected), rel=1e-5)
+    # the window's rows and columns in input coordinates: row 1*2 - 2 + 2a, col 2*2 - 2 + 2b
+    assert unit["rows"] == [0, 2, 4] and unit["cols"] == [2, 4, 6]
+    np.testing.assert_allclose(window[0].numpy(), x[0, 2][[0, 2, 4]][:, [2, 4, 6]].numpy())
+
+
+def test_unit_outside_the_layer_is_a_usage_error():
+    from cnnlab.errors import UsageError
+
+    rec = record_network(nn.Sequential(nn.Conv2d(1, 2, 3)), torch.zeros(1, 1, 5, 5))
+    with pytest.raises(UsageError, match="outside"):
+        unit_arithmetic(rec, "0", 2, 0, 0)
+    with pytest.raises(UsageError, match="no layer"):
+        unit_arithmetic(rec, "conv9", 0, 0, 0)
