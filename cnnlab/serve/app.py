@@ -23,11 +23,11 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from cnnlab.errors import UsageError
-from cnnlab.serve import MAX_BODY_BYTES, api, explore, runs
+from cnnlab.serve import MAX_BODY_BYTES, api, explore, network, runs
 
 __all__ = ["create_app", "MAX_BODY_BYTES", "PAGES"]
 
-PAGES = ("conv", "solve", "arch", "explore")
+PAGES = ("conv", "solve", "arch", "explore", "network")
 log = logging.getLogger("cnnlab.serve")
 
 
@@ -163,6 +163,9 @@ def create_app(runs_dir: str | Path = "runs", allowed_hosts: list[str] | None = 
         Route("/api/kernels", kernels),
         Route("/api/explore/info", run_info),
         Route("/api/explore/predict", _json_route(predict), methods=["POST"]),
+        # /network (docs/serve.md): a whole network for one input; one unit worked out
+        Route("/api/network/view", _json_route(lambda b: network.network_view(served(b)[0], b)), methods=["POST"]),
+        Route("/api/network/unit", _json_route(lambda b: network.network_unit(served(b)[0], b)), methods=["POST"]),
         Mount("/static", StaticFiles(directory=static), name="static"),
     ]
     hosts = LOCAL_HOSTS if allowed_hosts is None else allowed_hosts

@@ -21,7 +21,7 @@ import numpy as np
 from cnnlab.errors import UsageError
 from cnnlab.serve.runs import ServedRun
 
-__all__ = ["run_info", "predict", "decode_image", "MAX_MAPS"]
+__all__ = ["run_info", "predict", "decode_image", "load_drawing", "MAX_MAPS"]
 
 MAX_MAPS = 32  # channels of a layer whose feature maps are sent
 _MAGIC = {b"\x89PNG\r\n\x1a\n": ".png", b"\xff\xd8\xff": ".jpg"}
@@ -107,6 +107,11 @@ def _load_input(served: ServedRun, data: Any) -> np.ndarray:
             raise UsageError(str(exc).replace(f"--image {path}", "the picture")) from None
 
 
+def load_drawing(served: ServedRun, data: Any) -> np.ndarray:
+    """A drawn or uploaded picture as the model's input (C, H, W) in [0, 1] (also for /network)."""
+    return _load_input(served, data)
+
+
 def predict(served: ServedRun, body: dict) -> dict:
     """Probabilities, every conv layer's feature maps and Grad-CAM for one picture.
 
@@ -126,7 +131,7 @@ def predict(served: ServedRun, body: dict) -> dict:
     unknown = set(body) - {"run", "image", "target"}
     if unknown:
         raise UsageError(f"unknown field {sorted(unknown)[0]!r}; fields: image, run, target")
-    x = _load_input(served, body.get("image"))  # (C, H, W)
+    x = load_drawing(served, body.get("image"))  # (C, H, W)
     classes = [str(c) for c in served.meta["classes"]]
     target = body.get("target")
     target = None if target is None else resolve_class(target, classes)

@@ -1,7 +1,8 @@
 // cnnlab serve: helpers shared by the pages (no framework, nothing fetched from elsewhere).
 "use strict";
 
-const PAGES = [["conv", "Convolution"], ["solve", "Solve a sheet"], ["arch", "Architecture"], ["explore", "Explore a run"]];
+const PAGES = [["conv", "Convolution"], ["solve", "Solve a sheet"], ["arch", "Architecture"], ["explore", "Explore a run"],
+               ["network", "Network"]];
 
 function nav(current) {
   const header = document.createElement("header");
@@ -89,4 +90,25 @@ function fieldOf(row, y, x) {
     out.push([centre - (rf - 1) / 2, centre + (rf - 1) / 2]);
   }
   return out;  // [[top, bottom], [left, right]] in input pixels, possibly outside the image
+}
+
+// The terms the pages use, in the project's own words (docs/concepts.md says more).
+const GLOSSARY = {
+  "padding": ["Padding", "Extra values put around the input before the kernel slides over it (zeros by default). Padding p adds p rows above and below and p columns left and right, so a 3×3 kernel with padding 1 keeps the size.", "concepts.md#padding"],
+  "stride": ["Stride", "How far the window moves between two outputs. Stride 2 skips every other position and halves the output; rows or columns the window never reaches are unused.", "concepts.md#stride"],
+  "dilation": ["Dilation", "Spacing between the kernel's taps. Dilation 2 reads every other input value, so a 3×3 kernel covers 5×5 with the same 9 weights.", "concepts.md#dilation"],
+  "receptive-field": ["Receptive field", "The input pixels one unit depends on. It grows with every convolution and pooling: a 3×3 conv after a 2×2 pool sees 6×6 input pixels.", "concepts.md#receptive-field"],
+  "feature-map": ["Feature map", "One channel of a layer's output: the same filter applied at every position, so it shows where in the picture that filter's pattern appears.", "concepts.md#feature-map"],
+  "softmax": ["Softmax", "Turns the last layer's scores (logits) into probabilities: p_k = e^(z_k) / Σ_j e^(z_j). The largest logit gets the largest probability; they add up to 1.", "concepts.md#softmax"],
+  "gradcam": ["Grad-CAM", "Where a convolution layer saw evidence for a class: each channel is weighted by the mean gradient of the class score, the weighted maps are summed and negatives are cut off.", "concepts.md#grad-cam"],
+};
+
+function glossary(box, terms) {
+  box.innerHTML = "";
+  box.append(el("h2", {text: "The words on this page"}));
+  for (const id of terms) {
+    const [title, text, doc] = GLOSSARY[id];
+    box.append(el("div", {class: "term-card", id: "term-" + id, "data-term": id},
+      el("h3", {text: title}), el("p", {text: text + " "}, el("a", {href: "/docs/" + doc, text: "More in the docs"}))));
+  }
 }
