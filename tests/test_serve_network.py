@@ -134,3 +134,122 @@ def test_unit_outside_the_layer_is_a_usage_error():
         unit_arithmetic(rec, "0", 2, 0, 0)
     with pytest.raises(UsageError, match="no layer"):
         unit_arithmetic(rec, "conv9", 0, 0, 0)
+
+
+# --- the page, in Chromium, on real (tiny) trained runs ------------------------------------
+
+SPEC = "conv 3x3 8 p1; relu; res 3x3 8; res 3x3/2 16; maxpool 2; fc 10"
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Two run folders trained for one epoch on 400 digits: cnn3 (registry) and a spec with res blocks."""
+    from cnnlab.train import TrainConfig, fit
+
+    root = tmp_path_factory.mktemp("network") / "runs"
+    fit(TrainConfig(data="digits", model="cnn3", epochs=1, limit=400, out=str(root / "cnn3"), device="cpu", threads=1))
+    fit(TrainConfig(data="digits", model=SPEC, epochs=1, limit=400, out=str(root / "res"), device="cpu", threads=1))
+    return root
+
+
+def reference(run) -> tuple[nn.Module, np.ndarray, dict]:
+    """The run's model rebuilt from its files by hand, its test images and model.json."""
+    import yaml
+
+    from cnnlab.models import get_model
+    from cnnlab.models.spec_model import build_spec_model
+    from cnnlab.train.config import TrainConfig
+    from cnnlab.train.loop import load_config_dataset
+
+    meta = json.loads((run / "model.json").read_text())
+    shape = (meta["in_channels"], meta["num_classes"], tuple(meta["input_size"]))
+    model = get_model(meta["model"], *shape) if meta["model"] == "cnn3" else build_spec_model(SPEC, *shape)
+    model.load_state_dict(torch.load(run / "best.pt", weights_only=True))
+    config = TrainConfig.from_dict(yaml.safe_load((run / "config.yaml").read_text()), validate=False)
+    x, _ = load_config_dataset(config).split("test")
+    return model.eval(), x, meta
+
+
+def forward(model: nn.Module, x: np.ndarray, meta: dict) -> tuple[dict, np.ndarray]:
+    """Hooked outputs and softmax of the model for one image x (C, H, W) in [0, 1]."""
+    xn = (torch.tensor(x[None], dtype=torch.float32) - meta["mean"][0]) / meta["std"][0]
+    outs = torch_outputs(model, xn)
+    with torch.no_grad():
+        prob = torch.softmax(model(xn), 1)[0].numpy()
+    return outs, prob
+
+
+def test_network_page(runs, tmp_path):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    from serve_helpers import chrome, serving
+    from test_serve_pages import by_testid, wait
+
+    model, x, meta = reference(runs / "cnn3")
+    outs, prob = forward(model, x[5], meta)
+    with serving(runs) as (url, _proc):
+        browser = chrome(tmp_path / "profile")
+        try:
+            browser.get(url + "/network?run=cnn3&index=5")
+            wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "[data-testid=net-output] tr[data-class]"), 90)
+            layers = [e.get_attribute("data-layer") for e in browser.find_elements(By.CSS_SELECTOR, "[data-testid=net-layer]")]
+            assert layers[0] == "input" and {"features.0", "features.3", "features.6", "classifier.3"} <= set(layers)
+            assert layers.index("features.0") < layers.index("features.3") < layers.index("classifier.3")
+            shown = [float(r.find_elements(By.TAG_NAME, "td")[2].text) for r in
+                     browser.find_elements(By.CSS_SELECTOR, "[data-testid=net-output] tr[data-class]")]
+            np.testing.assert_allclose(shown, prob, atol=1e-4)
+            legend = by_testid(browser, "net-legend")
+            assert float(legend.get_attribute("data-max")) > 0 > float(legend.get_attribute("data-min"))
+            conv2 = browser.find_elements(By.CSS_SELECTOR, "[data-layer='features.3'] [data-testid=net-map]")
+            assert len(conv2) == 16 and conv2[2].get_attribute("data-channel") == "2"
+
+            def opened(layer, c, i, j, outs=outs):
+                unit = wait(browser, lambda b: (u := by_testid(b, "net-unit")).get_attribute("data-layer") == layer
+                            and [u.get_attribute(k) for k in ("data-channel", "data-row", "data-col")]
+                            == [str(c), str(i), str(j)] and u)
+                value = float(wait(browser, lambda b: by_testid(b, "net-unit-value").text))
+                expected = float(outs[layer][(c, i, j) if outs[layer].ndim == 3 else (c,)])
+                assert close(value, expected, float(np.abs(outs[layer]).max())), (layer, value, expected)
+                return unit
+
+            # a click on the 4x4 map of features.3, channel 2, lower right quarter: unit (2, 3, 3)
+            ActionChains(browser).move_to_element_with_offset(conv2[2], 20, 20).click().perform()
+            unit = opened("features.3", 2, 3, 3)
+            assert "input channel 0" in unit.text and "kernel" in unit.text
+            # by keyboard: focus the first map of features.0, two steps right, one down, Enter
+            first = browser.find_elements(By.CSS_SELECTOR, "[data-layer='features.0'] [data-testid=net-map]")[0]
+            first.send_keys(Keys.ARROW_RIGHT, Keys.ARROW_RIGHT, Keys.ARROW_DOWN, Keys.ENTER)
+            opened("features.0", 0, 1, 2)
+            # pooling and a linear unit (its vector is one strip: row f is unit f)
+            pool = browser.find_elements(By.CSS_SELECTOR, "[data-layer='features.2'] [data-testid=net-map]")[1]
+            ActionChains(browser).move_to_element_with_offset(pool, -20, -20).click().perform()
+            opened("features.2", 1, 0, 0)
+            logits = browser.find_element(By.CSS_SELECTOR, "[data-layer='classifier.3'] [data-testid=net-map]")
+            logits.send_keys(*[Keys.ARROW_DOWN] * 7, Keys.ENTER)
+            assert "largest terms" in opened("classifier.3", 7, 0, 0).text
+            # on a phone: no sideways scrolling of the page (the columns scroll in their own box)
+            browser.set_window_size(390, 844)
+            assert browser.execute_script(
+                "return document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+            # an error replaces the results
+            pick = by_testid(browser, "net-input-pick")
+            pick.send_keys(Keys.CONTROL, "a")
+            pick.send_keys("99999")
+            wait(browser, lambda b: "out of range" in by_testid(b, "net-error").text)
+            assert not browser.find_elements(By.CSS_SELECTOR, "[data-testid=net-layer]")
+            assert not by_testid(browser, "net-unit").is_displayed()
+
+            # a spec run with residual blocks: the skip addition, checked against torch
+            rmodel, rx, rmeta = reference(runs / "res")
+            routs, _ = forward(rmodel, rx[0], rmeta)
+            browser.set_window_size(1366, 900)
+            browser.get(url + "/network?run=res&index=0")
+            wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "[data-layer='3'] [data-testid=net-map]"), 90)
+            block = browser.find_elements(By.CSS_SELECTOR, "[data-layer='3'] [data-testid=net-map]")[4]
+            block.send_keys(Keys.ARROW_DOWN, Keys.ENTER)
+            unit = opened("3", 4, 1, 0, routs)
+            assert "skip" in unit.text and "3.shortcut" in unit.text
+        finally:
+            browser.quit()
