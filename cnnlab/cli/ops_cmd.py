@@ -225,6 +225,9 @@ def run_conv(args) -> int:
                                lambda xs, ks: conv_work(xs, ks, stride, padding, dilation, args.groups))
     kw = dict(bias=_bias(args.bias, args.exact), stride=stride, padding=padding, padding_mode=args.padding_mode,
               dilation=dilation, groups=args.groups, flip=args.flip)
+    from cnnlab.ops.sizes import conv_unused_note  # rows a stride never reaches (docs/cli.md)
+    if unused := conv_unused_note(x.shape[-2:], k.shape[-2:], stride, padding, dilation):
+        print(unused, file=sys.stderr)
     if args.steps:
         from cnnlab.steps import trace_conv2d
 

@@ -17,6 +17,9 @@ __all__ = [
     "solve_padding",
     "solve_kernel",
     "solve_stride",
+    "unused_input",
+    "unused_note",
+    "conv_unused_note",
 ]
 
 
@@ -197,3 +200,50 @@ def solve_stride(n_in: int, n_out: int, k: int, padding: int = 0, dilation: int 
             return s
     raise UsageError(f"no stride gives output {n_out} from input {n_in} with k={k}, padding={padding}, "
                      f"dilation={dilation}")
+
+
+def unused_input(n: int, k: int, stride: int = 1, padding: int | tuple[int, int] = 0,
+                 dilation: int = 1) -> list[int]:
+    """Input positions (0-based) that no window of a convolution reads.
+
+    A stride that does not fit the input leaves its last rows unused (input 4, kernel 3,
+    stride 2 reads rows 0–2 only); a stride larger than the dilated kernel skips rows
+    in between. ``padding`` is per side, or ``(before, after)``.
+
+    >>> unused_input(4, 3, stride=2), unused_input(5, 3, stride=2), unused_input(4, 1, stride=2)
+    ([3], [], [1, 3])
+    """
+    out = conv_output_size(n, k, stride, padding, dilation)
+    before = padding if isinstance(padding, int) else padding[0]
+    read = {o * stride + a * dilation - before for o in range(out) for a in range(k)}
+    return [i for i in range(n) if i not in read]
+
+
+def unused_note(rows: list[int], cols: list[int]) -> str | None:
+    """One sentence naming unused input rows and columns (0-based), or None when all are read.
+
+    >>> unused_note([3], [3])
+    'note: no window reads input row 3 or column 3 (0-based): the stride does not fit the input'
+    """
+    if not rows and not cols:
+        return None
+    def name(what: str, items: list[int]) -> str:
+        return f"{what}{'s' if len(items) > 1 else ''} {', '.join(map(str, items))}"
+    parts = [name(w, items) for w, items in (("row", rows), ("column", cols)) if items]
+    return f"note: no window reads input {' or '.join(parts)} (0-based): the stride does not fit the input"
+
+
+def conv_unused_note(input_hw: tuple[int, int], kernel_hw: tuple[int, int], stride: int | tuple[int, int],
+                     padding, dilation: int | tuple[int, int] = 1) -> str | None:
+    """:func:`unused_note` of a 2-D convolution; ``padding`` as ``cnnlab conv --padding`` takes it.
+
+    >>> conv_unused_note((4, 4), (3, 3), (2, 2), 0, (1, 1))
+    'note: no window reads input row 3 or column 3 (0-based): the stride does not fit the input'
+    """
+    from cnnlab.ops.padding import pair, resolve_padding
+
+    stride, dilation = pair(stride, "stride"), pair(dilation, "dilation")
+    top, bottom, left, right = resolve_padding(padding, tuple(input_hw), tuple(kernel_hw), stride, dilation)
+    rows = unused_input(int(input_hw[0]), int(kernel_hw[0]), stride[0], (top, bottom), dilation[0])
+    cols = unused_input(int(input_hw[1]), int(kernel_hw[1]), stride[1], (left, right), dilation[1])
+    return unused_note(rows, cols)

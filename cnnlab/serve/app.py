@@ -23,7 +23,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from cnnlab.errors import UsageError
-from cnnlab.serve import MAX_BODY_BYTES, api, explore, network, runs
+from cnnlab.serve import MAX_BODY_BYTES, api, conv_extra, explore, network, runs
 
 __all__ = ["create_app", "MAX_BODY_BYTES", "PAGES"]
 
@@ -166,6 +166,7 @@ def create_app(runs_dir: str | Path = "runs", allowed_hosts: list[str] | None = 
         # /network (docs/serve.md): a whole network for one input; one unit worked out
         Route("/api/network/view", _json_route(lambda b: network.network_view(served(b)[0], b)), methods=["POST"]),
         Route("/api/network/unit", _json_route(lambda b: network.network_unit(served(b)[0], b)), methods=["POST"]),
+        Route("/api/conv/unused", _json_route(conv_extra.conv_unused), methods=["POST"]),
         Mount("/static", StaticFiles(directory=static), name="static"),
     ]
     hosts = LOCAL_HOSTS if allowed_hosts is None else allowed_hosts

@@ -74,6 +74,17 @@ function drawArray(canvas, a, lo, hi, colour) {
   ctx.putImageData(img, 0, 0);
 }
 
+// Diverging colours: blue (negative) – white (0) – red (positive); t in [0, 1], 0.5 = zero.
+function diverging(t) {
+  const u = 2 * t - 1, a = Math.min(1, Math.abs(u));
+  return u < 0 ? [255 - 222 * a, 255 - 153 * a, 255 - 83 * a] : [255 - 77 * a, 255 - 231 * a, 255 - 212 * a];
+}
+// A light shade of the same scale for a table cell (dark text stays readable: contrast ≥ 4.5:1).
+function shade(v, scale) {
+  const [r, g, b] = diverging(0.5 + 0.5 * 0.45 * Math.max(-1, Math.min(1, v / (scale || 1))));
+  return `rgb(${r | 0},${g | 0},${b | 0})`;
+}
+
 // "jet"-like colours for heat maps: blue -> cyan -> yellow -> red.
 function heat(t) {
   const c = (x) => Math.round(255 * Math.max(0, Math.min(1, x)));

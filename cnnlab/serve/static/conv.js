@@ -1,7 +1,7 @@
 // The /conv playground: one call to /api/conv|pool|act with steps, then every cell is local.
 "use strict";
 
-const state = {doc: null, op: "conv", selected: 0, timer: null};
+const state = {doc: null, op: "conv", selected: 0, timer: null, ticket: 0};
 const kind = () => ({conv: "conv", max: "pool", avg: "pool", act: "act"})[$("conv-op").value];
 
 function showFields() {
@@ -19,6 +19,13 @@ function request() {
       dilation: v("conv-dilation") || "1", padding_mode: $("conv-padding-mode").value, flip: $("conv-flip").checked});
     if (v("conv-bias")) body.bias = v("conv-bias");
     if ($("conv-act").value) body.act = $("conv-act").value;
+    if ($("conv-act").value === "leaky_relu" && v("conv-slope")) body.slope = v("conv-slope");
+    if (v("conv-groups") && v("conv-groups") !== "1") body.groups = Number(v("conv-groups"));
+    if ($("conv-transposed").checked) {
+      body.transposed = true;
+      delete body.flip; delete body.padding_mode;
+      if (v("conv-output-padding") && v("conv-output-padding") !== "0") body.output_padding = v("conv-output-padding");
+    }
   } else if (k === "pool") {
     Object.assign(body, {op: $("conv-op").value, size: v("conv-size"), padding: v("conv-padding") || "0",
       ceil_mode: $("conv-ceil-mode").checked});
@@ -26,6 +33,7 @@ function request() {
     if ($("conv-op").value === "max" && v("conv-dilation") && v("conv-dilation") !== "1") body.dilation = v("conv-dilation");
   } else {
     body.fn = $("conv-fn").value;
+    if (body.fn === "leaky_relu" && v("conv-slope")) body.slope = v("conv-slope");
   }
   return [k, body];
 }
@@ -46,15 +54,45 @@ async function run() {
   $("conv-error").textContent = "";
   $("conv-step").textContent = "";
   $("conv-cli").textContent = cliLine(k, body);
+  const ticket = ++state.ticket;
+  let doc;
   try {
-    state.doc = await api("/api/" + k, body);
+    doc = await api("/api/" + k, body);
   } catch (e) {
+    if (ticket !== state.ticket) return;
+    clearResults();  // an error replaces the results it stands for
     $("conv-error").textContent = "error: " + e.message;
     return;
   }
+  if (ticket !== state.ticket) return;  // a newer edit is on its way
+  state.doc = doc;
   state.op = k;
   render();
   select(0);
+  warnUnused(k, body);
+}
+
+function clearResults() {
+  state.doc = null;
+  for (const id of ["conv-padded", "conv-kernel-grid", "conv-output", "conv-formula", "conv-notes", "conv-step"]) $(id).innerHTML = "";
+  $("conv-warning").hidden = true; $("conv-warning").textContent = "";
+}
+
+// The input rows and columns no window reads (the note `cnnlab conv` prints), from /api/conv/unused.
+async function warnUnused(k, body) {
+  const box = $("conv-warning"), s = state.doc.steps, p = s.params;
+  box.hidden = true; box.textContent = ""; box.dataset.rows = "[]"; box.dataset.cols = "[]";
+  if (k !== "conv" || body.transposed || !p.padding_resolved) return;
+  const x = as3d(s.input)[0], w = s.cells[0].weights[0];
+  try {
+    const u = await api("/api/conv/unused", {size: [x.length, x[0].length], kernel: [w.length, w[0].length],
+      stride: p.stride, padding: p.padding_resolved, dilation: p.dilation || [1, 1]});
+    if (state.doc && state.doc.steps === s && u.note) {
+      box.textContent = u.note.replace(/^note: /, "Note: ");
+      box.dataset.rows = JSON.stringify(u.rows); box.dataset.cols = JSON.stringify(u.cols);
+      box.hidden = false;
+    }
+  } catch (e) { /* the note is an extra */ }
 }
 
 function tableOf(m, cls, mark) {
@@ -106,13 +144,15 @@ function render() {
   const o = doc.exact || doc.output;  // exact mode: "5/8" as the CLI's JSON gives it
   const chans = Array.isArray(o) && Array.isArray(o[0]) ? as3d(o) : [[Array.isArray(o) ? o : [o]]];
   let k = 0;
+  const scale = Math.max(1e-12, ...doc.output.toString().split(",").map((t) => Math.abs(Number(t)) || 0));
   chans.forEach((m, c) => {
     const body = el("tbody");
     if (chans.length > 1) body.append(el("tr", {}, el("th", {colspan: m[0].length, text: `channel ${c + 1}`})));
     for (const row of m) {
       const tr = el("tr");
       for (const v of row) {
-        const td = el("td", {text: minus(num(v)), "data-cell": k});
+        const td = el("td", {text: minus(num(v)), "data-cell": k, tabindex: k === 0 ? 0 : -1});
+        td.style.setProperty("--shade", shade(Number(v) || 0, scale));
         td.addEventListener("click", ((n) => () => { stop(); select(n); })(k));
         tr.append(td);
         k++;
@@ -122,6 +162,7 @@ function render() {
     out.append(body);
   });
   $("conv-formula").textContent = formula();
+  if (state.op === "conv" && document.activeElement !== $("conv-kernel-size")) $("conv-kernel-size").value = as3d(s.cells[0].weights)[0].length;
 }
 
 function formula() {
@@ -130,6 +171,11 @@ function formula() {
   const x = as3d(s.input)[0], n = [x.length, x[0].length], out = s.shape.slice(-2);
   const lines = [];
   const names = ["H_out", "W_out"];
+  if (s.op === "conv_transpose2d") {
+    const w0 = s.cells[0].weights[0], k = [w0.length, w0[0].length], op = p.output_padding || [0, 0], d = p.dilation || [1, 1];
+    return [0, 1].map((a) => `${names[a]} = (n − 1)·s − 2p + d·(k − 1) + output padding + 1 = ` +
+      `(${n[a]} − 1)·${p.stride[a]} − 2·${p.padding[a]} + ${d[a]}·(${k[a]} − 1) + ${op[a]} + 1 = ${out[a]}`).join("\n");
+  }
   for (const a of [0, 1]) {
     let k, pads, st = p.stride[a], d = (p.dilation || [1, 1])[a], floor = ["⌊", "⌋"];
     if (state.op === "conv") {
@@ -155,7 +201,11 @@ function select(k) {
   const total = state.doc.steps.cells_total;
   k = ((k % total) + total) % total;
   state.selected = k;
-  document.querySelectorAll('[data-testid="conv-output"] td').forEach((td) => td.classList.toggle("sel", +td.dataset.cell === k));
+  document.querySelectorAll('[data-testid="conv-output"] td').forEach((td) => {
+    const on = +td.dataset.cell === k;
+    td.classList.toggle("sel", on);
+    td.tabIndex = on ? 0 : -1;
+  });
   document.querySelectorAll('[data-testid="conv-padded"] td.win').forEach((td) => td.classList.remove("win"));
   const cell = cs[k];
   if (!cell) { $("conv-step").textContent = `cell ${k + 1} of ${total}: not worked out here (the page works out the first ${cs.length})`; return; }
@@ -358,6 +408,35 @@ document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("textarea").forEach((t) => t.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); run(); }
   }));
+  // recompute as the inputs change, once typing pauses
+  let pending = null;
+  const soon = () => { clearTimeout(pending); pending = setTimeout(run, 350); };
+  $("conv-form").addEventListener("input", (e) => { if (e.target.id !== "example") soon(); });
+  $("conv-form").addEventListener("change", (e) => { if (!["example", "kernel-name", "op"].includes(e.target.id)) soon(); });
+  document.querySelectorAll(".stepper").forEach(addStepper);
+  glossary($("glossary"), ["padding", "stride", "dilation", "feature-map"]);
   loadKernels();
   run();
 });
+
+// − and + buttons around a number field; the kernel size resizes the kernel (new cells 0).
+function addStepper(box) {
+  const input = box.querySelector("input"), min = Number(box.dataset.min || 0);
+  const label = document.querySelector(`label[for="${input.id}"]`).textContent.trim().toLowerCase();
+  const step = (d) => {
+    const now = Number(input.value);
+    if (!Number.isInteger(now)) return;  // "same", "1,2": typed, not stepped
+    input.value = Math.max(min, now + d);
+    if (input.id === "ksize") resizeKernel(Number(input.value));
+    input.dispatchEvent(new Event("input", {bubbles: true}));
+  };
+  box.prepend(el("button", {type: "button", class: "secondary", "aria-label": `${label} minus one`, text: "−", onclick: () => step(-1)}));
+  box.append(el("button", {type: "button", class: "secondary", "aria-label": `${label} plus one`, text: "+", onclick: () => step(1)}));
+}
+
+function resizeKernel(k) {
+  const text = $("conv-kernel").value.trim();
+  if (!/^[-\d.\s;\/]+$/.test(text)) { $("conv-kernel").value = Array.from({length: k}, () => Array(k).fill(1).join(" ")).join("; "); return; }
+  const rows = text.split(";").map((r) => r.trim().split(/\s+/));
+  $("conv-kernel").value = Array.from({length: k}, (_, i) => Array.from({length: k}, (_, j) => (rows[i] && rows[i][j]) || "0").join(" ")).join("; ");
+}

@@ -51,12 +51,6 @@ async function show() {
   $("net-info").append(el("a", {href: `/explore?run=${encodeURIComponent(runName())}`, text: "explore this run (Grad-CAM, filters)"}));
 }
 
-// Diverging colours: blue (negative) – white (0) – red (positive); t in [0, 1], 0.5 = zero.
-function diverging(t) {
-  const u = 2 * t - 1, a = Math.min(1, Math.abs(u));
-  return u < 0 ? [255 - 222 * a, 255 - 153 * a, 255 - 83 * a] : [255 - 77 * a, 255 - 231 * a, 255 - 212 * a];
-}
-
 function drawMap(canvas, m, sel) {
   const h = m.length, w = m[0].length, s = Math.max(1, Math.floor(MAP_SIDE / Math.max(h, w)));
   canvas.width = w * s; canvas.height = h * s;
