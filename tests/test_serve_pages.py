@@ -211,3 +211,96 @@ def test_arch_page(site, capsys):
     assert f"layer 4 ({layer['spec']})" in text and f"receptive field {rf}×{rf}, jump {jump}" in text
     assert f"input rows {top + 1} to {top + rf}" in text
     shot(site, "arch")
+
+
+def torch_cells(out) -> list[str]:
+    """A torch result (1, C, H, W) as the page's cell texts, row-major."""
+    return [number_text(round(float(v), 4)) for v in out.flatten()]
+
+
+def test_conv_playground(site, capsys):
+    """Recompute as you type, steppers, the unused-rows note, transposed, groups and slope, against torch."""
+    torch = pytest.importorskip("torch")
+    import torch.nn.functional as F
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    url, browser, _ = site
+    browser.get(url + "/conv")
+    wait(browser, lambda b: output_cells(b))
+    x = torch.arange(1.0, 17.0).reshape(1, 1, 4, 4)
+    k = torch.tensor([[1.0, 0, -1], [2, 0, -2], [1, 0, -1]]).reshape(1, 1, 3, 3)
+    fill(browser, "conv-input", "1 2 3 4; 5 6 7 8; 9 10 11 12; 13 14 15 16")
+    fill(browser, "conv-kernel", "1 0 -1; 2 0 -2; 1 0 -1")
+    fill(browser, "conv-bias", "")
+    fill(browser, "conv-padding", "0")
+    fill(browser, "conv-stride", "2")  # no click on Compute: the page recomputes by itself
+    wait(browser, lambda b: output_cells(b) == torch_cells(F.conv2d(x, k, stride=2)))
+    warning = wait(browser, lambda b: by_testid(b, "conv-warning").is_displayed() and by_testid(b, "conv-warning"))
+    assert json.loads(warning.get_attribute("data-rows")) == [3] and json.loads(warning.get_attribute("data-cols")) == [3]
+    capsys.readouterr()
+    assert cli_main(["conv", "--input", "1 2 3 4; 5 6 7 8; 9 10 11 12; 13 14 15 16", "--kernel",
+                     "1 0 -1; 2 0 -2; 1 0 -1", "--stride", "2"]) == 0
+    note = capsys.readouterr().err.strip()
+    assert note == "note: no window reads input row 3 or column 3 (0-based): the stride does not fit the input"
+    assert warning.text == note.replace("note: ", "Note: ")
+    # the stride stepper: back to 1, every row read, the note gone
+    browser.find_element(By.CSS_SELECTOR, "[aria-label='stride minus one']").click()
+    wait(browser, lambda b: output_cells(b) == torch_cells(F.conv2d(x, k)))
+    wait(browser, lambda b: not by_testid(b, "conv-warning").is_displayed())
+    # the kernel-size stepper grows the kernel with zeros
+    browser.find_element(By.CSS_SELECTOR, "[aria-label='kernel size plus one']").click()
+    k4 = F.pad(k, (0, 1, 0, 1))
+    wait(browser, lambda b: output_cells(b) == torch_cells(F.conv2d(x, k4)))
+
+    # transposed convolution with output padding
+    fill(browser, "conv-kernel", "1 2; 3 4")
+    fill(browser, "conv-input", "1 2; 3 4")
+    fill(browser, "conv-stride", "2")
+    fill(browser, "conv-output-padding", "1")
+    by_testid(browser, "conv-transposed").click()
+    xt, kt = torch.tensor([[1.0, 2], [3, 4]]).reshape(1, 1, 2, 2), torch.tensor([[1.0, 2], [3, 4]]).reshape(1, 1, 2, 2)
+    want = F.conv_transpose2d(xt, kt, stride=2, output_padding=1)
+    wait(browser, lambda b: output_cells(b) == torch_cells(want))
+    assert "output padding + 1" in by_testid(browser, "conv-formula").text
+    by_testid(browser, "conv-transposed").click()
+
+    # two groups and a leaky ReLU with slope 0.2
+    fill(browser, "conv-output-padding", "0")
+    fill(browser, "conv-stride", "1")
+    fill(browser, "conv-input", "1 -2 3; -4 5 -6; 7 -8 9 | 0 1 0; 1 -3 1; 0 1 0")
+    fill(browser, "conv-kernel", "[[[[1,0],[0,-1]]],[[[-1,1],[1,-1]]]]")
+    fill(browser, "conv-groups", "2")
+    Select(by_testid(browser, "conv-act")).select_by_visible_text("leaky_relu")
+    fill(browser, "conv-slope", "0.2")
+    xg = torch.tensor([[[1.0, -2, 3], [-4, 5, -6], [7, -8, 9]], [[0, 1, 0], [1, -3, 1], [0, 1, 0]]])[None]
+    kg = torch.tensor([[[[1.0, 0], [0, -1]]], [[[-1, 1], [1, -1]]]])
+    want = F.leaky_relu(F.conv2d(xg, kg, groups=2), 0.2)
+    wait(browser, lambda b: output_cells(b) == torch_cells(want))
+
+    # an error clears the results it replaces
+    fill(browser, "conv-input", "1 2; 3")
+    wait(browser, lambda b: by_testid(b, "conv-error").text.startswith("error: input"))
+    assert output_cells(browser) == [] and by_testid(browser, "conv-step").text == ""
+    assert by_testid(browser, "conv-error").get_attribute("aria-live") == "assertive"
+
+
+@pytest.mark.parametrize("page", ["conv", "solve", "arch", "explore", "network"])
+def test_pages_fit_a_phone(site, page):
+    """At 390×844 no page scrolls sideways, and every form control has a label."""
+    url, browser, _ = site
+    browser.set_window_size(390, 844)
+    try:
+        browser.get(url + "/" + page)
+        wait(browser, lambda b: b.execute_script("return document.readyState") == "complete")
+        import time
+
+        time.sleep(1)  # the page's first computation
+        assert browser.execute_script(
+            "return document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+        unlabelled = browser.execute_script("""
+            return [...document.querySelectorAll('input, select, textarea')].filter((e) =>
+              e.type !== 'hidden' && !e.labels?.length && !e.getAttribute('aria-label')).map((e) => e.outerHTML);""")
+        assert unlabelled == []
+    finally:
+        browser.set_window_size(1400, 1000)
