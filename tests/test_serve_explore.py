@@ -27,6 +27,55 @@ def test_explore(tmp_path):
         check_page(url, tmp_path)
 
 
+def digit_on_canvas(side: int, top: int, left: int, size: int, canvas: int = 280) -> np.ndarray:
+    """scikit-learn's first 7 (8×8) scaled to size×size at (top, left) of a black canvas, in [0, 1]."""
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    seven = digits.images[list(digits.target).index(7)] / 16.0  # (8, 8)
+    big = np.asarray(Image.fromarray(seven.astype(np.float32), mode="F").resize((size, size), Image.Resampling.BILINEAR))
+    out = np.zeros((canvas, canvas))
+    out[top:top + size, left:left + size] = np.clip(big, 0, 1)
+    return out
+
+
+def test_mnist_recipe_centres_and_scales_any_drawing():
+    """MNIST's recipe against scipy's centre of mass: a small 7 in a corner and a full-frame 7 come out alike."""
+    from scipy import ndimage
+
+    from cnnlab.data.digit_preprocess import ink_on_dark, mnist_recipe
+
+    small = mnist_recipe(digit_on_canvas(280, 10, 200, 60))
+    full = mnist_recipe(digit_on_canvas(280, 0, 0, 280))
+    for out in (small, full):
+        assert out.shape == (28, 28) and 0 <= out.min() and out.max() <= 1
+        cy, cx = ndimage.center_of_mass(out)
+        assert abs(cy - 13.5) <= 0.75 and abs(cx - 13.5) <= 0.75
+        rows, cols = np.nonzero(out > 0.1 * out.max())
+        assert max(rows.max() - rows.min(), cols.max() - cols.min()) + 1 in (20, 21, 22)  # anti-aliased edge
+    assert np.corrcoef(small.ravel(), full.ravel())[0, 1] > 0.95
+    # a dark digit on white paper is inverted first; a blank picture stays blank
+    paper = 1.0 - digit_on_canvas(280, 10, 200, 60)
+    np.testing.assert_allclose(mnist_recipe(ink_on_dark(paper)), small, atol=1e-9)
+    assert not mnist_recipe(np.zeros((50, 50))).any()
+
+
+def test_mnist_runs_get_the_recipe_other_runs_do_not():
+    """load_drawing on an MNIST run's facts: the recipe; on a digits run: resize only."""
+    from cnnlab.data.digit_preprocess import mnist_recipe
+    from cnnlab.serve.explore import load_drawing
+    from cnnlab.serve.runs import ServedRun
+
+    pixels = np.round(digit_on_canvas(280, 10, 200, 60) * 255).astype(np.uint8)
+    mnist = ServedRun(Path("."), None, {"data": "mnist", "in_channels": 1, "input_size": [28, 28]})
+    x = load_drawing(mnist, png_data_url(pixels))
+    np.testing.assert_allclose(x[0], mnist_recipe(pixels / 255.0), atol=1e-6)
+    digits = ServedRun(Path("."), None, {"data": "digits", "in_channels": 1, "input_size": [28, 28]})
+    plain = load_drawing(digits, png_data_url(pixels))  # resized from 280 to 28: the 7 stays in its corner
+    assert plain[0, :, :14].sum() < 0.05 * plain.sum()
+
+
 def png_data_url(pixels: np.ndarray) -> str:
     """(H, W) uint8 grey pixels as a PNG data URL."""
     from PIL import Image
@@ -51,6 +100,24 @@ def reference(run: Path, x: np.ndarray):
     w, b = state["features.0.weight"], state["features.0.bias"]
     maps = torch.nn.functional.conv2d(xn, w, b, padding=2)[0].numpy()
     return prob, maps, w.numpy()
+
+
+def reference_cam(run: Path, x: np.ndarray, layer: str, target: int) -> np.ndarray:
+    """Grad-CAM (Selvaraju et al.) of the checkpoint by hand: ReLU(Σ_k mean(∂y/∂A_k)·A_k), 8×8, max 1."""
+    from cnnlab.models import get_model
+
+    meta = json.loads((run / "model.json").read_text())
+    model = get_model(meta["model"], meta["in_channels"], meta["num_classes"], tuple(meta["input_size"]))
+    model.load_state_dict(torch.load(run / "best.pt", weights_only=True))
+    model.eval()
+    kept = {}
+    handle = dict(model.named_modules())[layer].register_forward_hook(lambda m, i, o: kept.update(a=o))
+    xn = (torch.tensor(x[None], dtype=torch.float32) - meta["mean"][0]) / meta["std"][0]
+    score = model(xn)[0, target]
+    handle.remove()
+    (grad,) = torch.autograd.grad(score, kept["a"])
+    cam = torch.relu((grad.mean(dim=(2, 3), keepdim=True) * kept["a"]).sum(1))[0].detach()  # (8, 8) for features.0
+    return (cam / cam.max()).numpy() if cam.max() > 0 else cam.numpy()
 
 
 def check_info_and_prediction(url: str, run: Path) -> None:
@@ -86,6 +153,14 @@ def check_info_and_prediction(url: str, run: Path) -> None:
     assert status == 400 and "aspect ratio" in bad["error"]
     status, bad = call(url, "/api/explore/predict", {"run": "digits-cnn3", "image": "data:image/gif;base64,R0lGODlh"})
     assert status == 400 and "PNG and JPEG" in bad["error"]
+    # Grad-CAM on a chosen layer, against Grad-CAM computed here with torch's autograd
+    status, doc = call(url, "/api/explore/predict", {"run": "digits-cnn3", "image": png_data_url(pixels),
+                                                     "layer": "features.0", "target": 3})
+    assert status == 200 and doc["gradcam"]["layer"] == "features.0" and doc["prepared"] == "resize"
+    np.testing.assert_allclose(doc["gradcam"]["heat"], reference_cam(run, x, "features.0", 3), atol=2e-3)
+    status, bad = call(url, "/api/explore/predict", {"run": "digits-cnn3", "image": png_data_url(pixels),
+                                                     "layer": "classifier.1"})
+    assert status == 400 and "features.0" in bad["error"]
 
 
 def check_page(url: str, tmp: Path) -> None:
@@ -115,6 +190,7 @@ def check_page(url: str, tmp: Path) -> None:
         maps = by_testid(browser, "explore-maps").find_elements(By.CSS_SELECTOR, "[data-layer='features.3'] canvas")
         assert len(maps) == 32
         # 56-pixel canvas of a 4x4 map, offsets from its centre: unit (row 3, column 3)
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", maps[0])
         ActionChains(browser).move_to_element_with_offset(maps[0], 20, 20).click().perform()
         region = json.loads(wait(browser, lambda b: by_testid(b, "explore-rf").get_attribute("data-region")))
         # features.3: field 14, jump 2, start 0.5 -> unit 2 centred on pixel 4.5: rows -2..11, clipped to 0..7
@@ -139,5 +215,13 @@ def check_page(url: str, tmp: Path) -> None:
                                                           "image": png_data_url(np.asarray(Image.open(upload)))})[1]
         wait(browser, lambda b: [float(e.text) for e in by_testid(b, "explore-prediction").find_elements(
             By.CSS_SELECTOR, "[data-class]")] == pytest.approx(expected["probabilities"], abs=1e-4), 60)
+        # the same picture on /network: the link carries it, the probabilities agree
+        link = by_testid(browser, "explore-network-link")
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", link)
+        link.click()
+        wait(browser, lambda b: "/network?run=digits-cnn3" in b.current_url)
+        rows = wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "[data-testid=net-output] tr[data-class]"), 60)
+        assert [float(r.find_elements(By.TAG_NAME, "td")[2].text) for r in rows] == pytest.approx(
+            expected["probabilities"], abs=1e-4)
     finally:
         browser.quit()

@@ -21,7 +21,7 @@ import numpy as np
 from cnnlab.errors import UsageError
 from cnnlab.serve.runs import ServedRun
 
-__all__ = ["run_info", "predict", "decode_image", "load_drawing", "MAX_MAPS"]
+__all__ = ["run_info", "predict", "decode_image", "load_drawing", "uses_mnist_recipe", "MAX_MAPS"]
 
 MAX_MAPS = 32  # channels of a layer whose feature maps are sent
 _MAGIC = {b"\x89PNG\r\n\x1a\n": ".png", b"\xff\xd8\xff": ".jpg"}
@@ -107,16 +107,53 @@ def _load_input(served: ServedRun, data: Any) -> np.ndarray:
             raise UsageError(str(exc).replace(f"--image {path}", "the picture")) from None
 
 
+MAX_PICTURE_PIXELS = 4096 * 4096  # larger pictures are refused before they are decoded
+
+
+def uses_mnist_recipe(served: ServedRun) -> bool:
+    """Whether drawings for this run go through MNIST's preparation (an MNIST run of 1×28×28)."""
+    from cnnlab.data.digit_preprocess import MNIST_FAMILY
+
+    return str(served.meta.get("data")) in MNIST_FAMILY and served.shape == (1, 28, 28)
+
+
+def _grey_picture(data: Any) -> np.ndarray:
+    """The picture at its own size as grey (H, W) in [0, 1]."""
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    raw, _ = decode_image(data)
+    try:
+        with Image.open(io.BytesIO(raw)) as img:
+            if img.width * img.height > MAX_PICTURE_PIXELS:
+                raise UsageError(f"image: {img.width}x{img.height} pixels is over the limit of "
+                                 f"{MAX_PICTURE_PIXELS} pixels; make it smaller")
+            return np.asarray(img.convert("L"), dtype=np.float64) / 255.0
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise UsageError(f"image: the picture cannot be read ({type(exc).__name__})") from None
+
+
 def load_drawing(served: ServedRun, data: Any) -> np.ndarray:
-    """A drawn or uploaded picture as the model's input (C, H, W) in [0, 1] (also for /network)."""
-    return _load_input(served, data)
+    """A drawn or uploaded picture as the model's input (C, H, W) in [0, 1] (also for /network).
+
+    For an MNIST run the picture is prepared as MNIST's digits were
+    (:func:`cnnlab.data.digit_preprocess.mnist_recipe`); otherwise as ``cnnlab explain --image``.
+    """
+    if not uses_mnist_recipe(served):
+        return _load_input(served, data)
+    from cnnlab.data.digit_preprocess import ink_on_dark, mnist_recipe
+
+    return mnist_recipe(ink_on_dark(_grey_picture(data)))[None].astype(np.float32)  # (1, 28, 28)
 
 
 def predict(served: ServedRun, body: dict) -> dict:
     """Probabilities, every conv layer's feature maps and Grad-CAM for one picture.
 
     Body: ``image`` (data URL or base64 of a PNG/JPEG), optional ``target`` (class index
-    for Grad-CAM; default the predicted class). Maps: ``{"layer", "shape", "channels",
+    for Grad-CAM; default the predicted class) and ``layer`` (the conv layer Grad-CAM
+    looks at; default the last). ``prepared`` says how the picture was prepared
+    (``"mnist"``: MNIST's recipe, else ``"resize"``). Maps: ``{"layer", "shape", "channels",
     "maps": (min(K, 32), h, w), "min", "max"}`` per conv layer, before its activation.
     """
     import torch
@@ -128,9 +165,9 @@ def predict(served: ServedRun, body: dict) -> dict:
 
     if not isinstance(body, dict):
         raise UsageError("the request body must be a JSON object")
-    unknown = set(body) - {"run", "image", "target"}
+    unknown = set(body) - {"run", "image", "target", "layer"}
     if unknown:
-        raise UsageError(f"unknown field {sorted(unknown)[0]!r}; fields: image, run, target")
+        raise UsageError(f"unknown field {sorted(unknown)[0]!r}; fields: image, layer, run, target")
     x = load_drawing(served, body.get("image"))  # (C, H, W)
     classes = [str(c) for c in served.meta["classes"]]
     target = body.get("target")
@@ -143,7 +180,9 @@ def predict(served: ServedRun, body: dict) -> dict:
         maps = feature_maps(served.model, xt, names) if names else {}
         cam = None
         if names:
-            layer = default_cam_layer(served.model)
+            layer = body.get("layer") or default_cam_layer(served.model)
+            if layer not in names:
+                raise UsageError(f"layer: Grad-CAM looks at a convolution layer; choose one of {', '.join(names)}")
             result = grad_cam(served.model, xt, layer, target)
             heat = normalise_cam(upsample_cam(result.cam, served.shape[1:]))[0]  # (H, W)
             cam = {"layer": layer, "target": int(result.target[0]), "heat": _round(heat.numpy(), 3),
@@ -155,4 +194,5 @@ def predict(served: ServedRun, body: dict) -> dict:
                        "maps": _round(a[:MAX_MAPS], 3), "min": float(a.min()), "max": float(a.max())})
     predicted = int(prob.argmax())
     return {"input": _round(x, 4), "probabilities": [float(p) for p in prob],
-            "predicted": predicted, "label": classes[predicted], "maps": layers, "gradcam": cam}
+            "predicted": predicted, "label": classes[predicted], "maps": layers, "gradcam": cam,
+            "prepared": "mnist" if uses_mnist_recipe(served) else "resize"}

@@ -26,6 +26,10 @@ async function loadInfo() {
   catch (e) { info = null; $("explore-error").textContent = "error: " + e.message; return; }
   const acc = info.test_accuracy === null ? "" : `, test accuracy ${(100 * info.test_accuracy).toFixed(1)}%`;
   $("explore-info").textContent = `${info.model} on ${info.data}: input ${info.input.join("×")}, ${info.classes.length} classes${acc}`;
+  const camLayer = $("explore-cam-layer");
+  camLayer.innerHTML = "";
+  for (const l of info.layers) camLayer.append(el("option", {value: l.name, text: l.name}));
+  if (info.cam_layer) camLayer.value = info.cam_layer;
   const filters = $("explore-filters");
   filters.innerHTML = "";
   if (info.filters) info.filters.normalised.forEach((f, i) => {
@@ -56,9 +60,19 @@ async function predict(dataUrl, target) {
   lastImage = dataUrl || pad().toDataURL("image/png");
   const body = {run: runName(), image: lastImage};
   if (target !== undefined) body.target = target;
+  if ($("explore-cam-layer").value) body.layer = $("explore-cam-layer").value;
+  const slow = setTimeout(() => { $("explore-status").textContent = "computing… (the first call loads the model)"; }, 300);
   try {
     result = await api("/api/explore/predict", body);
-  } catch (e) { $("explore-error").textContent = "error: " + e.message; return; }
+  } catch (e) {
+    clearTimeout(slow);
+    $("explore-status").textContent = "";
+    $("explore-error").textContent = "error: " + e.message;
+    for (const id of ["explore-prediction", "explore-maps"]) $(id).innerHTML = "";  // no stale results under the error
+    return;
+  }
+  clearTimeout(slow);
+  $("explore-status").textContent = `predicted ${result.label} (${(100 * result.probabilities[result.predicted]).toFixed(1)}%)`;
   show();
 }
 
@@ -66,7 +80,8 @@ function show() {
   const bars = $("explore-prediction");
   bars.innerHTML = "";
   result.probabilities.forEach((p, k) => {
-    const label = el("span", {text: info.classes[k], title: "Grad-CAM for this class", style: "cursor:pointer;text-decoration:underline dotted"});
+    const label = el("button", {type: "button", class: "linkish", text: info.classes[k], title: "Grad-CAM for this class",
+                                "aria-label": `Grad-CAM for class ${info.classes[k]}`});
     label.addEventListener("click", () => predict(lastImage, k));
     bars.append(label,
       el("div", {}, el("div", {class: "bar" + (k === result.predicted ? " top" : ""), style: `width:${(100 * p).toFixed(1)}%`})),
@@ -74,6 +89,9 @@ function show() {
   });
   bars.dataset.predicted = result.label;
   drawInput($("explore-input"), result.input);
+  $("explore-seen-note").textContent = result.prepared === "mnist"
+    ? "prepared as MNIST's digits were: the ink's bounding box scaled into 20×20, its centre of mass at the centre of 28×28"
+    : "resized and scaled as in training";
   clearRf();
   if (result.gradcam) {
     const x = grey(result.input), h = result.gradcam.heat;
@@ -161,5 +179,14 @@ document.addEventListener("DOMContentLoaded", () => {
     reader.readAsDataURL(f);
   });
   $("explore-run").addEventListener("change", loadInfo);
+  $("explore-cam-layer").addEventListener("change", () => { if (lastImage) predict(lastImage, result ? result.gradcam.target : undefined); });
+  $("explore-network-link").addEventListener("click", (e) => {
+    // the same input on /network: a drawing travels in this tab's session storage
+    e.preventDefault();
+    let where = `/network?run=${encodeURIComponent(runName())}`;
+    if (lastImage) { sessionStorage.setItem("cnnlab-picture", lastImage); where += "&picture=session"; }
+    location.href = where;
+  });
+  glossary($("glossary"), ["feature-map", "receptive-field", "softmax", "gradcam"]);
   loadRuns();
 });

@@ -20,6 +20,7 @@ async function loadRuns() {
   const params = new URLSearchParams(location.search);
   const wanted = params.get("run");
   if (params.get("index") !== null) $("net-input-pick").value = params.get("index");
+  if (params.get("picture") === "session" && sessionStorage.getItem("cnnlab-picture")) picture = sessionStorage.getItem("cnnlab-picture");
   let list;
   try { list = await api("/api/runs"); } catch (e) { fail(e.message); return; }
   const names = list.runs.slice();
@@ -34,7 +35,8 @@ let pending = 0;
 async function show() {
   const ticket = ++pending;
   $("net-error").textContent = "";
-  const where = picture ? "" : `&index=${encodeURIComponent($("net-input-pick").value)}`;
+  const where = picture ? "&picture=session" : `&index=${encodeURIComponent($("net-input-pick").value)}`;
+  if (picture) sessionStorage.setItem("cnnlab-picture", picture);
   history.replaceState(null, "", `/network?run=${encodeURIComponent(runName())}${where}`);
   const slow = setTimeout(() => status("loading the run and its test images (the first call reads them from disk)…"), 300);
   status("computing…");
