@@ -169,6 +169,16 @@ def test_solve_page(site, capsys):
     assert f"({expected['parts'][0]['id']})" in by_testid(browser, "solve-worked").text
     shot(site, "solve")
 
+    # an error clears the parts and worked solutions it replaces
+    browser.execute_script("arguments[0].value = arguments[1]", box, "parts: [")
+    by_testid(browser, "solve-run").click()
+    wait(browser, lambda b: by_testid(b, "solve-error").text.startswith("error: "))
+    assert not by_testid(browser, "solve-parts").find_elements(By.CSS_SELECTOR, "[data-part-id]")
+    assert by_testid(browser, "solve-worked").text == ""
+    browser.execute_script("arguments[0].value = arguments[1]", box, path.read_text())
+    by_testid(browser, "solve-run").click()
+    wait(browser, lambda b: by_testid(b, "solve-parts").find_elements(By.CSS_SELECTOR, "[data-part-id]"))
+
     # a new quiz: the topics of `cnnlab quiz`; questions first, the key on request
     from cnnlab.problems.quiz import TOPICS
 
@@ -211,6 +221,20 @@ def test_arch_page(site, capsys):
     assert f"layer 4 ({layer['spec']})" in text and f"receptive field {rf}×{rf}, jump {jump}" in text
     assert f"input rows {top + 1} to {top + rf}" in text
     shot(site, "arch")
+
+    # by keyboard: rows take focus and the arrow keys move between them
+    from selenium.webdriver.common.keys import Keys
+
+    rows[0].click()
+    browser.switch_to.active_element.send_keys(Keys.ARROW_DOWN, Keys.ARROW_DOWN, Keys.ARROW_DOWN)
+    assert browser.switch_to.active_element.get_attribute("data-layer") == "3"
+    assert f"layer 4 ({layer['spec']})" in by_testid(browser, "arch-rf-text").text
+    # an error clears the table it replaces
+    fill(browser, "arch-spec", "conv 99x99 8")
+    by_testid(browser, "arch-run").click()
+    wait(browser, lambda b: by_testid(b, "arch-error").text.startswith("error: "))
+    assert not by_testid(browser, "arch-table").find_elements(By.CSS_SELECTOR, "tbody tr")
+    assert by_testid(browser, "arch-rf-text").text == ""
 
 
 def torch_cells(out) -> list[str]:

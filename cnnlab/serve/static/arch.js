@@ -14,6 +14,11 @@ async function analyse() {
   try {
     table = await api("/api/arch", body);
   } catch (e) {
+    table = null;  // an error replaces the table it stands for
+    $("arch-table").querySelector("tbody").innerHTML = "";
+    $("arch-table").querySelector("tfoot").innerHTML = "";
+    $("arch-rf").getContext("2d").clearRect(0, 0, 280, 280);
+    $("arch-rf-text").textContent = "";
     $("arch-error").textContent = "error: " + e.message;
     return;
   }
@@ -25,7 +30,17 @@ async function analyse() {
       ...[r.index, r.name ? `${r.name}: ${r.spec}` : r.spec, shape(r.output_shape), rf, Array.isArray(r.jump) ? r.jump.join("×") : r.jump,
           group(r.weights), group(r.biases), group(r.params), group(r.units), group(r.macs),
           r.activation_bytes === undefined ? "" : bytes(r.activation_bytes)].map((v) => el("td", {text: v === undefined || v === null ? "" : String(v)})));
+    tr.tabIndex = i === 0 ? 0 : -1;  // one tab stop; arrow keys move between rows
+    tr.setAttribute("aria-label", `layer ${r.index}: ${r.spec}, output ${shape(r.output_shape)}, receptive field ${rf}`);
     tr.addEventListener("mouseenter", () => showField(i));
+    tr.addEventListener("focus", () => showField(i));
+    tr.addEventListener("keydown", (e) => {
+      const to = {ArrowDown: i + 1, ArrowUp: i - 1, Home: 0, End: table.layers.length - 1}[e.key];
+      if (to === undefined || to < 0 || to >= table.layers.length) return;
+      e.preventDefault();
+      const rows = tbody.querySelectorAll("tr");
+      rows[i].tabIndex = -1; rows[to].tabIndex = 0; rows[to].focus();
+    });
     tbody.append(tr);
   });
   $("arch-table").querySelector("tfoot").innerHTML = "";

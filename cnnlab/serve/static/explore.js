@@ -105,11 +105,21 @@ function show() {
     const geo = info.layers.find((l) => l.name === layer.layer) || {};
     const box = el("div", {class: "maps", "data-layer": layer.layer});
     layer.maps.forEach((m, c) => {
-      const cv = el("canvas", {title: `${layer.layer} channel ${c + 1}`});
+      const cv = el("canvas", {title: `${layer.layer} channel ${c + 1}`, tabindex: 0, role: "img",
+                               "aria-label": `${layer.layer} channel ${c + 1}: arrow keys pick a unit, its receptive field shows on the input`});
       drawArray(cv, m, layer.min, layer.max);
+      let at = [0, 0];
       cv.addEventListener("click", (e) => {
         const r = cv.getBoundingClientRect(), y = Math.floor((e.clientY - r.top) / r.height * m.length), xx = Math.floor((e.clientX - r.left) / r.width * m[0].length);
+        at = [y, xx];
         showRf(layer.layer, geo, c, y, xx);
+      });
+      cv.addEventListener("keydown", (e) => {
+        const d = {ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1]}[e.key];
+        if (!d && e.key !== "Enter") return;
+        e.preventDefault();
+        if (d) at = [Math.max(0, Math.min(m.length - 1, at[0] + d[0])), Math.max(0, Math.min(m[0].length - 1, at[1] + d[1]))];
+        showRf(layer.layer, geo, c, at[0], at[1]);
       });
       box.append(cv);
     });

@@ -29,6 +29,10 @@ async function solve() {
   try {
     doc = await api("/api/solve", {text: $("solve-text").value, render: "html"});
   } catch (e) {
+    // an error replaces the results it stands for
+    $("solve-parts").replaceChildren();
+    $("solve-summary").textContent = "";
+    $("solve-worked").innerHTML = "";
     $("solve-error").textContent = "error: " + e.message;
     return;
   }
