@@ -328,3 +328,24 @@ def test_pages_fit_a_phone(site, page):
         assert unlabelled == []
     finally:
         browser.set_window_size(1400, 1000)
+
+
+def test_glossary_links_open_the_docs(site):
+    """Every term card links to a paragraph of docs/concepts.md that the server shows."""
+    from selenium.webdriver.common.by import By
+
+    url, browser, _ = site
+    for page in ("conv", "explore", "network"):
+        browser.get(url + "/" + page)
+        cards = wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "[data-testid=glossary] [data-term]"))
+        links = [c.find_element(By.TAG_NAME, "a").get_attribute("href") for c in cards]
+        assert len(links) >= 4 and all("/docs/concepts.md#" in h for h in links)
+    for href in links + [url + "/docs/concepts.md#padding", url + "/docs/concepts.md#dilation"]:
+        browser.get(href)
+        anchor = href.split("#")[1]
+        heading = browser.find_element(By.ID, anchor)
+        assert heading.tag_name == "h2" and heading.text
+    browser.get(url + "/docs/..%2Fpyproject.toml")
+    assert "[project]" not in browser.page_source and "Not Found" in browser.page_source
+    browser.get(url + "/docs/pyproject.toml")
+    assert "no such page" in browser.page_source

@@ -23,7 +23,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from cnnlab.errors import UsageError
-from cnnlab.serve import MAX_BODY_BYTES, api, conv_extra, explore, network, runs
+from cnnlab.serve import MAX_BODY_BYTES, api, conv_extra, docs_pages, explore, network, runs
 
 __all__ = ["create_app", "MAX_BODY_BYTES", "PAGES"]
 
@@ -149,6 +149,12 @@ def create_app(runs_dir: str | Path = "runs", allowed_hosts: list[str] | None = 
     async def index(request: Request) -> Response:
         return RedirectResponse("/conv")
 
+    async def docs(request: Request) -> Response:  # the glossary's links (docs/serve.md)
+        page = docs_pages.docs_page(request.path_params["name"])
+        if page is None:
+            return HTMLResponse("no such page here; the docs are in the docs/ folder of cnnlab's source", 404)
+        return HTMLResponse(page, headers={"Cache-Control": "no-cache"})
+
     ops = [Route(f"/api/{cmd}", _json_route(lambda body, cmd=cmd: api.run_command(cmd, body)), methods=["POST"])
            for cmd in api.OPS]
     static = str(resources.files("cnnlab.serve").joinpath("static"))
@@ -167,6 +173,7 @@ def create_app(runs_dir: str | Path = "runs", allowed_hosts: list[str] | None = 
         Route("/api/network/view", _json_route(lambda b: network.network_view(served(b)[0], b)), methods=["POST"]),
         Route("/api/network/unit", _json_route(lambda b: network.network_unit(served(b)[0], b)), methods=["POST"]),
         Route("/api/conv/unused", _json_route(conv_extra.conv_unused), methods=["POST"]),
+        Route("/docs/{name}", docs),
         Mount("/static", StaticFiles(directory=static), name="static"),
     ]
     hosts = LOCAL_HOSTS if allowed_hosts is None else allowed_hosts
