@@ -9,9 +9,15 @@ run (cnn3 on the 8x8 digits), then measures:
   the first, cold call of torch-backed routes reported apart);
 - the wall time of 100 concurrent /api/conv requests (all checked).
 
-Writes its section of benchmarks/RESULTS.md between the ``<!-- serve -->`` markers.
+and, for /network (its own section, ``<!-- serve-network -->``), on a fast-cnn trained one
+epoch on 2,000 MNIST images: the page's load to its first drawn view, the view of one test
+image (``POST /api/network/view``; goal 300 ms warm) and one unit's arithmetic
+(``POST /api/network/unit``; goal 100 ms) for a convolution, a pooling and a linear unit.
 
-Usage: python benchmarks/bench_serve.py [--repeats 20] [--no-write]
+Writes its sections of benchmarks/RESULTS.md between the ``<!-- serve -->`` and
+``<!-- serve-network -->`` markers.
+
+Usage: python benchmarks/bench_serve.py [--repeats 20] [--only all|network] [--no-write]
 """
 
 from __future__ import annotations
@@ -31,11 +37,13 @@ from results import write_section  # noqa: E402  benchmarks/results.py
 from serve_helpers import ROOT, chrome, serving, train_tiny_run  # noqa: E402
 
 START, END = "<!-- serve -->", "<!-- /serve -->"
+NET_START, NET_END = "<!-- serve-network -->", "<!-- /serve-network -->"
 FIRST_RESULT = {  # page -> JS condition true once its first result is drawn
     "conv": 'document.querySelectorAll("[data-testid=conv-output] td").length > 0',
     "solve": "true",
     "arch": 'document.querySelectorAll("[data-testid=arch-table] tbody tr").length > 0',
     "explore?run=digits": 'document.querySelectorAll("[data-testid=explore-filters] canvas").length > 0',
+    "network?run=digits": 'document.querySelectorAll("[data-testid=net-output] tr[data-class]").length > 0',
 }
 
 
@@ -128,6 +136,90 @@ def measure(repeats: int) -> dict:
     return out
 
 
+def page_first_result(browser, url: str, ready: str, times: int = 3) -> tuple[float, float]:
+    """Median (load event, first result drawn) of ``times`` loads of ``url``."""
+    loads, firsts = [], []
+    for _ in range(times):
+        t0 = time.perf_counter()
+        browser.get(url)
+        while not browser.execute_script(f"return {ready}"):
+            time.sleep(0.02)
+        firsts.append(time.perf_counter() - t0)
+        loads.append(browser.execute_script("const n = performance.getEntriesByType('navigation')[0];"
+                                            "return n.loadEventEnd - n.startTime;") / 1000)
+    return statistics.median(loads), statistics.median(firsts)
+
+
+def timed(url: str, path: str, body, repeats: int) -> dict:
+    cold, status = post(url, path, body)
+    assert status == 200, (path, body)
+    times = [post(url, path, body)[0] for _ in range(repeats)]
+    return {"cold": cold, "median": statistics.median(times), "p90": sorted(times)[int(0.9 * (len(times) - 1))]}
+
+
+def measure_network(repeats: int) -> dict:
+    """/network on a fast-cnn trained one epoch on 2,000 MNIST images."""
+    import os
+
+    from cnnlab.train import TrainConfig, fit
+
+    out: dict = {"load": os.getloadavg()}
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = Path(tmp) / "runs"
+        fit(TrainConfig(data="mnist", model="fast-cnn", epochs=1, limit=2000, out=str(runs / "mnist"),
+                        device="cpu", threads=1))
+        with serving(runs) as (url, _proc):
+            view = {"run": "mnist", "index": 0}
+            out["view"] = timed(url, "/api/network/view", view, repeats)
+            with urllib.request.urlopen(urllib.request.Request(
+                    url + "/api/network/view", data=json.dumps(view).encode(),
+                    headers={"Content-Type": "application/json"})) as response:
+                doc = json.loads(response.read())
+            cols = {c["type"]: c for c in reversed(doc["columns"])}  # the first column of each type
+            out["columns"] = [f"{c['layer']} {c['type']} {'×'.join(map(str, c['shape']))}" for c in doc["columns"]]
+            units = {}
+            for kind in ("Conv2d", "MaxPool2d", "Linear"):
+                if kind in cols:
+                    c = cols[kind]
+                    unit = {"layer": c["layer"], "channel": 0, "row": 0, "col": 0} if "maps" not in c else \
+                        {"layer": c["layer"], "channel": 0, "row": c["shape"][1] // 2, "col": c["shape"][2] // 2}
+                    units[f"{kind} {c['layer']} {'×'.join(map(str, c['shape']))}"] = timed(
+                        url, "/api/network/unit", {**view, **unit}, repeats)
+            out["units"] = units
+            browser = chrome(Path(tmp) / "profile")
+            try:
+                out["page"] = page_first_result(
+                    browser, f"{url}/network?run=mnist&index=0",
+                    'document.querySelectorAll("[data-testid=net-output] tr[data-class]").length > 0')
+            finally:
+                browser.quit()
+    out["load_after"] = os.getloadavg()
+    return out
+
+
+def network_section(r: dict, repeats: int) -> str:
+    from cnnlab.report.machine import machine_info
+
+    m = machine_info()
+    ms = lambda s: f"{1000 * s:.0f} ms" if s >= 0.01 else f"{1000 * s:.1f} ms"  # noqa: E731
+    load = ", ".join(f"{v:.1f}" for v in r["load"]) + " before; " + ", ".join(f"{v:.1f}" for v in r["load_after"])
+    lines = [NET_START, "## `cnnlab serve`: /network (see the network think)", "",
+             f"Machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, torch {m['torch']}; {m['date']}. "
+             f"Load average (1, 5, 15 min): {load} after. A fast-cnn trained one epoch on 2,000 MNIST images; "
+             "test image 0.", "",
+             f"Columns: {'; '.join(r['columns'])}.", "",
+             f"The page `/network?run=mnist&index=0` (warm, median of 3 loads in headless Chromium): load event "
+             f"{ms(r['page'][0])}, first view drawn {ms(r['page'][1])}.", "",
+             "| request | cold | median | p90 | goal |", "|---|---:|---:|---:|---:|",
+             f"| view of one test image (`/api/network/view`) | {ms(r['view']['cold'])} | {ms(r['view']['median'])} "
+             f"| {ms(r['view']['p90'])} | 300 ms |"]
+    for name, v in r["units"].items():
+        lines.append(f"| one unit's arithmetic: {name} | {ms(v['cold'])} | {ms(v['median'])} | {ms(v['p90'])} | 100 ms |")
+    lines += ["", f"Median and 90th percentile of {repeats} sequential requests from Python; cold = the first, which "
+                  "loads the model and reads the test split.", NET_END]
+    return "\n".join(lines)
+
+
 def section(r: dict, repeats: int) -> str:
     from cnnlab.report.machine import machine_info
 
@@ -154,12 +246,17 @@ def section(r: dict, repeats: int) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--only", choices=("all", "network"), default="all")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
-    text = section(measure(args.repeats), args.repeats)
-    print(text)
-    if not args.no_write:
-        write_section(text, START, END)
+    texts = []
+    if args.only == "all":
+        texts.append((section(measure(args.repeats), args.repeats), START, END))
+    texts.append((network_section(measure_network(args.repeats), args.repeats), NET_START, NET_END))
+    for text, start, end in texts:
+        print(text)
+        if not args.no_write:
+            write_section(text, start, end)
 
 
 if __name__ == "__main__":
