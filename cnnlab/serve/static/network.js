@@ -54,15 +54,18 @@ async function show() {
 }
 
 function drawMap(canvas, m, sel) {
-  const h = m.length, w = m[0].length, s = Math.max(1, Math.floor(MAP_SIDE / Math.max(h, w)));
-  canvas.width = w * s; canvas.height = h * s;
+  const h = m.length, w = m[0].length;
+  // a vector (w = 1) is a strip 14 px wide, at most 320 px tall; a map fits MAP_SIDE
+  const sx = w === 1 ? 14 : Math.max(1, Math.floor(MAP_SIDE / Math.max(h, w)));
+  const sy = w === 1 ? Math.max(1, Math.min(14, Math.floor(320 / h))) : sx;
+  canvas.width = w * sx; canvas.height = h * sy;
   const ctx = canvas.getContext("2d");
   for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) {
     const [r, g, b] = diverging((m[i][j] + view.scale) / (2 * view.scale));
     ctx.fillStyle = `rgb(${r | 0},${g | 0},${b | 0})`;
-    ctx.fillRect(j * s, i * s, s, s);
+    ctx.fillRect(j * sx, i * sy, sx, sy);
   }
-  if (sel) { ctx.strokeStyle = "#111"; ctx.lineWidth = Math.max(1, s / 4); ctx.strokeRect(sel[1] * s + .5, sel[0] * s + .5, s - 1, s - 1); }
+  if (sel) { ctx.strokeStyle = "#111"; ctx.lineWidth = Math.max(1, Math.min(sx, sy) / 4); ctx.strokeRect(sel[1] * sx + .5, sel[0] * sy + .5, sx - 1, sy - 1); }
 }
 
 function legend() {
@@ -137,9 +140,10 @@ async function openUnit(layer, channel, row, col) {
   Object.assign(card.dataset, {layer: u.layer, channel: u.channel, row: u.row, col: u.col});
   card.innerHTML = "";
   card.append(el("h2", {text: `${u.layer} (${u.type}), channel ${u.channel}, row ${u.row}, column ${u.col}`}));
-  (UNIT_VIEWS[u.kind] || UNIT_VIEWS.value)(card, u);
+  // the result first, then how it comes about
   card.append(el("p", {class: "formula"}, "value = ", el("strong", {"data-testid": "net-unit-value", text: precise(u.value)}),
-                 el("span", {class: "muted", text: `  (the model's own forward value: ${precise(u.forward)})`})));
+                 el("span", {class: "muted", text: `  (worked out here; the model's own forward value: ${precise(u.forward)})`})));
+  (UNIT_VIEWS[u.kind] || UNIT_VIEWS.value)(card, u);
 }
 
 const precise = (v) => String(Number(v.toPrecision(7)));
@@ -168,10 +172,10 @@ const UNIT_VIEWS = {
     });
     card.append(wrap);
     if (p.window.length > MAX_CHANNELS_SHOWN) card.append(el("p", {class: "muted", text: `… and ${p.window.length - MAX_CHANNELS_SHOWN} more input channels, counted in the sum below.`}));
-    card.append(el("p", {class: "formula", text: `sum of all products = ${num(p.sum)}\n+ bias ${num(p.bias === undefined ? 0 : p.bias)}`}));
+    card.append(el("p", {class: "formula", text: `sum of all products = ${num(p.sum)}\n+ bias ${num(p.bias === undefined ? 0 : p.bias)}\n= ${num(u.value)}`}));
   },
-  maxpool(card, u) { card.append(grid(`window of ${u.source || "the input"}, channel ${u.in_channels[0]}`, u.cell.window), el("p", {class: "formula", text: "the largest value of the window"})); },
-  avgpool(card, u) { card.append(grid(`window of ${u.source || "the input"}, channel ${u.in_channels[0]}`, u.cell.window), el("p", {class: "formula", text: `sum ${num(u.cell.total)} / ${u.cell.divisor} values`})); },
+  maxpool(card, u) { card.append(grid(`window of ${u.source || "the input"}, channel ${u.in_channels[0]}`, u.cell.window), el("p", {class: "formula", text: `the largest value of the window = ${num(u.value)}`})); },
+  avgpool(card, u) { card.append(grid(`window of ${u.source || "the input"}, channel ${u.in_channels[0]}`, u.cell.window), el("p", {class: "formula", text: `sum ${num(u.cell.total)} / ${u.cell.divisor} values = ${num(u.value)}`})); },
   linear(card, u) {
     const where = (k) => {
       if (!u.input_shape) return `x[${k}]`;
@@ -182,19 +186,19 @@ const UNIT_VIEWS = {
     t.append(el("tr", {}, el("th", {text: "input"}), el("th", {text: "value"}), el("th", {text: "weight"}), el("th", {text: "product"})));
     for (const c of u.contributions) t.append(el("tr", {}, el("td", {text: where(c.index)}), el("td", {text: num(c.input)}), el("td", {text: num(c.weight)}), el("td", {text: num(c.product)})));
     card.append(el("p", {text: `A weighted sum of all ${u.count} values of ${u.source}; the ${u.contributions.length} largest terms:`}), t,
-      el("p", {class: "formula", text: `the other ${u.count - u.contributions.length} terms add ${num(u.rest)}\nsum of all terms = ${num(u.sum)}\n+ bias ${num(u.bias)}`}));
+      el("p", {class: "formula", text: `the other ${u.count - u.contributions.length} terms add ${num(u.rest)}\nsum of all terms = ${num(u.sum)}\n+ bias ${num(u.bias)}\n= ${num(u.value)}`}));
   },
   batchnorm(card, u) {
     card.append(el("p", {text: "Batch normalisation at inference: the training's running mean and variance, then the learned scale γ and shift β."}),
-      el("p", {class: "formula", text: `(x − mean) / √(var + ε) · γ + β\n= (${num(u.input)} − ${paren(u.mean)}) / √(${num(u.var)} + ${u.eps}) · ${paren(u.gamma)} + ${paren(u.beta)}\n= ${num(u.normalised)} · ${paren(u.gamma)} + ${paren(u.beta)}`}));
+      el("p", {class: "formula", text: `(x − mean) / √(var + ε) · γ + β\n= (${num(u.input)} − ${paren(u.mean)}) / √(${num(u.var)} + ${u.eps}) · ${paren(u.gamma)} + ${paren(u.beta)}\n= ${num(u.normalised)} · ${paren(u.gamma)} + ${paren(u.beta)}\n= ${num(u.value)}`}));
   },
-  activation(card, u) { card.append(el("p", {class: "formula", text: `${u.function}(${num(u.input)})`})); },
+  activation(card, u) { card.append(el("p", {class: "formula", text: `${u.function}(${num(u.input)}) = ${num(u.value)}`})); },
   skip(card, u) {
     card.append(el("p", {text: "A residual block adds its input back (the skip connection) before the last ReLU."}),
-      el("p", {class: "formula", text: `main branch (${u.main_layer}) ${num(u.main)}\n+ skip (${u.skip_is_identity ? "the block's input, " + u.skip_layer : u.skip_layer}) ${paren(u.skip)}\n= ${num(u.sum)}\nrelu(${num(u.sum)})`}));
+      el("p", {class: "formula", text: `main branch (${u.main_layer}) ${num(u.main)}\n+ skip (${u.skip_is_identity ? "the block's input, " + u.skip_layer : u.skip_layer}) ${paren(u.skip)}\n= ${num(u.sum)}\nrelu(${num(u.sum)}) = ${num(u.value)}`}));
   },
   pad(card, u) { card.append(el("p", {text: u.input_at ? `copied from the input at ${u.input_at.join(", ")}` : "a padding value"})); },
-  input(card, u) { card.append(el("p", {class: "formula", text: `(pixel − mean) / std = (${num(u.pixel)} − ${num(u.mean)}) / ${num(u.std)}`})); },
+  input(card, u) { card.append(el("p", {class: "formula", text: `(pixel − mean) / std = (${num(u.pixel)} − ${num(u.mean)}) / ${num(u.std)} = ${num(u.value)}`})); },
   value(card, u) { card.append(el("p", {class: "muted", text: u.note || ""})); },
 };
 
