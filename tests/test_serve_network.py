@@ -126,6 +126,15 @@ def test_conv_unit_is_the_window_times_the_kernel():
     np.testing.assert_allclose(window[0].numpy(), x[0, 2][[0, 2, 4]][:, [2, 4, 6]].numpy())
 
 
+def test_pool_unit_names_its_window_in_input_coordinates():
+    pool = nn.MaxPool2d(3, stride=2, padding=1)
+    x = torch.randn(1, 2, 7, 7)
+    rec = record_network(nn.Sequential(pool), x)
+    unit = unit_arithmetic(rec, "0", 1, 2, 3)
+    assert unit["rows"] == [3, 4, 5] and unit["cols"] == [5, 6, 7]  # col 7 is padding (-inf)
+    assert unit["value"] == pytest.approx(float(x[0, 1, 3:6, 5:7].max()))
+
+
 def test_unit_outside_the_layer_is_a_usage_error():
     from cnnlab.errors import UsageError
 
@@ -218,6 +227,9 @@ def test_network_page(runs, tmp_path):
             ActionChains(browser).move_to_element_with_offset(conv2[2], 20, 20).click().perform()
             unit = opened("features.3", 2, 3, 3)
             assert "input channel 0" in unit.text and "kernel" in unit.text
+            # its window is outlined on the maps it reads (features.2, the pooling before it)
+            marked = browser.find_elements(By.CSS_SELECTOR, "[data-layer='features.2'] [data-testid=net-map].marked")
+            assert [m.get_attribute("data-channel") for m in marked] == [str(k) for k in range(16)]
             # by keyboard: focus the first map of features.0, two steps right, one down, Enter
             first = browser.find_elements(By.CSS_SELECTOR, "[data-layer='features.0'] [data-testid=net-map]")[0]
             first.send_keys(Keys.ARROW_RIGHT, Keys.ARROW_RIGHT, Keys.ARROW_DOWN, Keys.ENTER)

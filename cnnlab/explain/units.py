@@ -106,8 +106,15 @@ def _pool(rec: Recording, name: str, c: int, i: int, j: int) -> dict:
     extra = {"dilation": m.dilation} if op == "max" else {"count_include_pad": m.count_include_pad}
     trace = trace_pool2d(x[c][None], op, m.kernel_size, stride, m.padding, ceil_mode=m.ceil_mode, **extra)
     cell = trace.cell((0, i, j))
-    return {"kind": op + "pool", "cell": _plain(cell.to_dict()), "value": float(cell.value),
-            "in_channels": [c]}
+    (kh, kw), (ph, pw) = _pair(m.kernel_size), _pair(m.padding)
+    dh, dw = _pair(getattr(m, "dilation", 1))
+    return {"kind": op + "pool", "cell": _plain(cell.to_dict()), "value": float(cell.value), "in_channels": [c],
+            "rows": [cell.origin[0] - ph + a * dh for a in range(kh)],
+            "cols": [cell.origin[1] - pw + b * dw for b in range(kw)]}
+
+
+def _pair(v: int | tuple[int, int]) -> tuple[int, int]:
+    return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
 
 
 def _adaptive(rec: Recording, name: str, c: int, i: int, j: int) -> dict:

@@ -25,6 +25,7 @@ __all__ = ["network_view", "network_unit", "MAX_NET_MAPS", "test_image"]
 
 MAX_NET_MAPS = 16  # channels of a layer sent to the page (the rest are counted)
 MAX_MAP_SIDE = 64  # larger maps are sent as their top-left 64×64 corner
+MAX_VALUES = 1_000_000  # values in one view (about 7 MB of JSON): a deep network gets fewer channels a layer
 _FIELDS = {"run", "index", "image"}
 _UNIT_FIELDS = _FIELDS | {"layer", "channel", "row", "col"}
 
@@ -103,15 +104,21 @@ def _record(served: ServedRun, x: np.ndarray):
         return record_network(served.model, xt)
 
 
-def _column(name: str, kind: str, a: np.ndarray) -> dict:
-    """One column: (K, h, w) maps (the first MAX_NET_MAPS) or a (F,) vector."""
+def _channels_per_layer(outputs: list[np.ndarray]) -> int:
+    """How many channels of each (K, h, w) map to send so that a view stays under MAX_VALUES."""
+    per_channel = sum(min(a.shape[1], MAX_MAP_SIDE) * min(a.shape[2], MAX_MAP_SIDE) for a in outputs if a.ndim == 3)
+    return max(1, min(MAX_NET_MAPS, MAX_VALUES // max(per_channel, 1)))
+
+
+def _column(name: str, kind: str, a: np.ndarray, channels: int = MAX_NET_MAPS) -> dict:
+    """One column: (K, h, w) maps (the first ``channels``) or a (F,) vector."""
     col: dict[str, Any] = {"layer": name, "type": kind, "shape": list(a.shape),
                            "min": float(a.min()), "max": float(a.max())}
     if a.ndim == 1:
         col["vector"] = _round(a)
     else:
         col["channels"] = int(a.shape[0])
-        col["maps"] = _round(a[:MAX_NET_MAPS, :MAX_MAP_SIDE, :MAX_MAP_SIDE])
+        col["maps"] = _round(a[:channels, :MAX_MAP_SIDE, :MAX_MAP_SIDE])
     return col
 
 
@@ -128,8 +135,10 @@ def network_view(served: ServedRun, body: Any) -> dict:
     body = _check_body(body, _FIELDS)
     x, source = _input(served, body)
     rec = _record(served, x)
-    columns = [_column(INPUT, "input (normalised)", rec.image)]
-    columns += [_column(n, type(rec.modules[n]).__name__, rec.outputs[n]) for n in shown_layers(rec)]
+    names = shown_layers(rec)
+    channels = _channels_per_layer([rec.image] + [rec.outputs[n] for n in names])
+    columns = [_column(INPUT, "input (normalised)", rec.image, channels)]
+    columns += [_column(n, type(rec.modules[n]).__name__, rec.outputs[n], channels) for n in names]
     shown = [np.abs(np.asarray(c["maps"] if "maps" in c else c["vector"])).max() for c in columns]
     logits = rec.logits  # (classes,)
     p = np.exp(logits - logits.max())
@@ -137,7 +146,7 @@ def network_view(served: ServedRun, body: Any) -> dict:
     classes = [str(c) for c in served.meta["classes"]]
     return {"input": source, "picture": _round(x, 4), "columns": columns, "scale": float(max(shown) or 1.0),
             "logits": _round(logits, 5), "probabilities": [float(v) for v in p], "classes": classes,
-            "predicted": int(p.argmax()), "max_maps": MAX_NET_MAPS}
+            "predicted": int(p.argmax()), "max_maps": channels}
 
 
 def _int_field(body: dict, name: str) -> int:

@@ -11,9 +11,12 @@ async function analyse() {
   const spec = $("arch-spec").value.trim(), tv = $("arch-torchvision").value.trim();
   const body = {input: $("arch-input").value.trim(), dtype: $("arch-dtype").value};
   if (tv && !spec) body.torchvision = tv; else body.spec = spec;
+  const slow = setTimeout(() => { $("arch-rf-text").textContent = "computing… (a torchvision model is built on its first use: a few seconds)"; }, 400);
   try {
     table = await api("/api/arch", body);
+    clearTimeout(slow);
   } catch (e) {
+    clearTimeout(slow);
     table = null;  // an error replaces the table it stands for
     $("arch-table").querySelector("tbody").innerHTML = "";
     $("arch-table").querySelector("tfoot").innerHTML = "";

@@ -48,9 +48,12 @@ function cliLine(k, body) {
   return parts.join(" ");
 }
 
-async function run() {
-  stop();
+async function run(auto) {
+  clearTimeout(state.pending);  // Compute (or Ctrl+Enter) replaces a recompute still waiting
   const [k, body] = request();
+  const key = JSON.stringify([k, body]);
+  if (auto === true && key === state.shown) return;  // nothing changed: keep the selected cell
+  stop();
   $("conv-error").textContent = "";
   $("conv-step").textContent = "";
   $("conv-cli").textContent = cliLine(k, body);
@@ -66,6 +69,7 @@ async function run() {
   }
   if (ticket !== state.ticket) return;  // a newer edit is on its way
   state.doc = doc;
+  state.shown = key;
   state.op = k;
   render();
   select(0);
@@ -74,6 +78,7 @@ async function run() {
 
 function clearResults() {
   state.doc = null;
+  state.shown = null;
   for (const id of ["conv-padded", "conv-kernel-grid", "conv-output", "conv-formula", "conv-notes", "conv-step"]) $(id).innerHTML = "";
   $("conv-warning").hidden = true; $("conv-warning").textContent = "";
 }
@@ -400,7 +405,7 @@ document.addEventListener("DOMContentLoaded", () => {
     if (kind() === "conv") { $("conv-stride").value = "1"; }
   });
   $("conv-kernel-name").addEventListener("change", (e) => { if (e.target.value) $("conv-kernel").value = e.target.value.replace(/:k|:sigma/g, (m) => (m === ":k" ? ":3" : ":1.0")); });
-  $("conv-run").addEventListener("click", run);
+  $("conv-run").addEventListener("click", () => run());
   $("conv-step-next").addEventListener("click", () => { stop(); select(state.selected + 1); });
   $("conv-step-prev").addEventListener("click", () => { stop(); select(state.selected - 1); });
   $("conv-play").addEventListener("click", play);
@@ -409,8 +414,7 @@ document.addEventListener("DOMContentLoaded", () => {
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); run(); }
   }));
   // recompute as the inputs change, once typing pauses
-  let pending = null;
-  const soon = () => { clearTimeout(pending); pending = setTimeout(run, 350); };
+  const soon = () => { clearTimeout(state.pending); state.pending = setTimeout(() => run(true), 350); };
   $("conv-form").addEventListener("input", (e) => { if (e.target.id !== "example") soon(); });
   $("conv-form").addEventListener("change", (e) => { if (!["example", "kernel-name", "op"].includes(e.target.id)) soon(); });
   document.querySelectorAll(".stepper").forEach(addStepper);

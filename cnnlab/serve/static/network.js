@@ -85,6 +85,7 @@ function mapCanvas(col, channel, m) {
                           "aria-label": vector ? `${col.layer}: ${m.length} values; arrow keys pick one, Enter shows its arithmetic`
                                                : `${col.layer} channel ${channel}; arrow keys pick a unit, Enter shows its arithmetic`});
   let sel = [0, 0];
+  c.map = m;  // kept for marking a unit's window on this map later
   drawMap(c, m);
   const open = () => openUnit(col.layer, vector ? sel[0] : channel, vector ? 0 : sel[0], vector ? 0 : sel[1]);
   c.addEventListener("click", (e) => {
@@ -138,12 +139,30 @@ async function openUnit(layer, channel, row, col) {
   try { u = await api("/api/network/unit", {...inputBody(), layer, channel, row, col}); }
   catch (e) { card.innerHTML = ""; card.append(el("div", {class: "error", text: "error: " + e.message})); return; }
   Object.assign(card.dataset, {layer: u.layer, channel: u.channel, row: u.row, col: u.col});
+  markWindow(u);
   card.innerHTML = "";
   card.append(el("h2", {text: `${u.layer} (${u.type}), channel ${u.channel}, row ${u.row}, column ${u.col}`}));
   // the result first, then how it comes about
   card.append(el("p", {class: "formula"}, "value = ", el("strong", {"data-testid": "net-unit-value", text: precise(u.value)}),
                  el("span", {class: "muted", text: `  (worked out here; the model's own forward value: ${precise(u.forward)})`})));
   (UNIT_VIEWS[u.kind] || UNIT_VIEWS.value)(card, u);
+}
+
+// The input window of a unit, outlined on the maps of the layer it reads (conv and pooling).
+function markWindow(u) {
+  document.querySelectorAll("[data-testid=net-map].marked").forEach((c) => { c.classList.remove("marked"); drawMap(c, c.map); });
+  const rows = u.rows, cols = u.cols;
+  if (!rows || !u.in_channels) return;
+  const source = u.source === null ? "input" : u.source;
+  for (const k of u.in_channels) {
+    const c = document.querySelector(`[data-testid=net-layer][data-layer="${CSS.escape(source)}"] [data-testid=net-map][data-channel="${k}"]`);
+    if (!c || !c.map) continue;
+    drawMap(c, c.map);
+    const h = c.map.length, w = c.map[0].length, sx = c.width / w, sy = c.height / h, ctx = c.getContext("2d");
+    ctx.strokeStyle = "#d39e00"; ctx.lineWidth = Math.max(1, sx / 5);
+    for (const r of rows) for (const q of cols) if (r >= 0 && r < h && q >= 0 && q < w) ctx.strokeRect(q * sx + .5, r * sy + .5, sx - 1, sy - 1);
+    c.classList.add("marked");
+  }
 }
 
 const precise = (v) => String(Number(v.toPrecision(7)));
