@@ -241,6 +241,37 @@ def test_network_page(runs, tmp_path):
             logits = browser.find_element(By.CSS_SELECTOR, "[data-layer='classifier.3'] [data-testid=net-map]")
             logits.send_keys(*[Keys.ARROW_DOWN] * 7, Keys.ENTER)
             assert "largest terms" in opened("classifier.3", 7, 0, 0).text
+            # a drawing: the same probabilities as /explore gives for that picture
+            from test_serve_api import call
+
+            browser.find_element(By.CSS_SELECTOR, ".draw-box summary").click()
+            pad = by_testid(browser, "net-canvas")
+            browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", pad)
+            strokes = ActionChains(browser).move_to_element_with_offset(pad, -40, -80).click_and_hold()
+            for dx, dy in [(60, 0), (-20, 50), (-20, 60)]:  # a 7
+                strokes = strokes.move_by_offset(dx, dy)
+            strokes.release().perform()
+            wait(browser, lambda b: "your picture" in by_testid(b, "net-status").text, 60)
+            drawing = browser.execute_script('return document.querySelector("[data-testid=net-canvas]").toDataURL("image/png")')
+            status, explore = call(url, "/api/explore/predict", {"run": "cnn3", "image": drawing})
+            assert status == 200
+            shown = [float(r.find_elements(By.TAG_NAME, "td")[2].text) for r in
+                     browser.find_elements(By.CSS_SELECTOR, "[data-testid=net-output] tr[data-class]")]
+            np.testing.assert_allclose(shown, explore["probabilities"], atol=1e-4)
+            # the API refuses what it cannot answer, with the reason
+            for body, words in [({"run": "cnn3", "index": 0, "image": drawing}, "not both"),
+                                ({"run": "cnn3", "index": -1}, "whole number"),
+                                ({"run": "cnn3", "index": 0, "colour": 1}, "unknown field"),
+                                ({"run": "../x", "index": 0}, "outside")]:
+                status, doc = call(url, "/api/network/view", body)
+                assert status in (400, 403) and words in doc["error"], (body, doc)
+            for body, words in [({"run": "cnn3", "layer": "features.9", "channel": 0}, "no layer"),
+                                ({"run": "cnn3", "layer": "features.0", "channel": 32}, "outside"),
+                                ({"run": "cnn3", "layer": "features.0", "channel": 0, "row": "1"}, "whole number"),
+                                ({"run": "cnn3", "channel": 0}, "layer")]:
+                status, doc = call(url, "/api/network/unit", body)
+                assert status == 400 and words in doc["error"], (body, doc)
+
             # on a phone: no sideways scrolling of the page (the columns scroll in their own box)
             browser.set_window_size(390, 844)
             assert browser.execute_script(
