@@ -262,6 +262,8 @@ def test_conv_playground(site, capsys):
     wait(browser, lambda b: output_cells(b) == torch_cells(F.conv2d(x, k, stride=2)))
     warning = wait(browser, lambda b: by_testid(b, "conv-warning").is_displayed() and by_testid(b, "conv-warning"))
     assert json.loads(warning.get_attribute("data-rows")) == [3] and json.loads(warning.get_attribute("data-cols")) == [3]
+    striped = [td.text for td in by_testid(browser, "conv-padded").find_elements(By.CSS_SELECTOR, "td.unused")]
+    assert striped == ["4", "8", "12", "13", "14", "15", "16"]  # the last column, then the last row
     capsys.readouterr()
     assert cli_main(["conv", "--input", "1 2 3 4; 5 6 7 8; 9 10 11 12; 13 14 15 16", "--kernel",
                      "1 0 -1; 2 0 -2; 1 0 -1", "--stride", "2"]) == 0

@@ -96,6 +96,14 @@ async function warnUnused(k, body) {
       box.textContent = u.note.replace(/^note: /, "Note: ");
       box.dataset.rows = JSON.stringify(u.rows); box.dataset.cols = JSON.stringify(u.cols);
       box.hidden = false;
+      // stripe the unused rows and columns of the padded input
+      const pr = p.padding_resolved;
+      document.querySelectorAll('[data-testid="conv-padded"] table').forEach((t) => {
+        const offset = t.rows[0].cells[0].tagName === "TH" ? 1 : 0;
+        [...t.rows].slice(offset).forEach((tr, i) => [...tr.cells].forEach((td, j) => {
+          if (u.rows.includes(i - pr[0]) || u.cols.includes(j - pr[2])) if (!td.classList.contains("pad")) td.classList.add("unused");
+        }));
+      });
     }
   } catch (e) { /* the note is an extra */ }
 }
