@@ -194,7 +194,7 @@ def test_network_page(runs, tmp_path):
     from selenium.webdriver.common.keys import Keys
 
     from serve_helpers import chrome, serving
-    from test_serve_pages import by_testid, wait
+    from test_serve_pages import CONTRAST_JS, by_testid, wait
 
     model, x, meta = reference(runs / "cnn3")
     outs, prob = forward(model, x[5], meta)
@@ -227,6 +227,7 @@ def test_network_page(runs, tmp_path):
             ActionChains(browser).move_to_element_with_offset(conv2[2], 20, 20).click().perform()
             unit = opened("features.3", 2, 3, 3)
             assert "input channel 0" in unit.text and "kernel" in unit.text
+            assert browser.execute_script(CONTRAST_JS) == []  # the view and the unit card
             # its window is outlined on the maps it reads (features.2, the pooling before it)
             marked = browser.find_elements(By.CSS_SELECTOR, "[data-layer='features.2'] [data-testid=net-map].marked")
             assert [m.get_attribute("data-channel") for m in marked] == [str(k) for k in range(16)]

@@ -351,3 +351,35 @@ def test_glossary_links_open_the_docs(site):
     assert "[project]" not in browser.page_source and "Not Found" in browser.page_source
     browser.get(url + "/docs/pyproject.toml")
     assert "no such page" in browser.page_source
+
+
+# WCAG 2 contrast of every visible text against the first opaque background behind it
+CONTRAST_JS = r"""
+const parse = (c) => { const m = c.match(/[\d.]+/g).map(Number); return m.length === 4 ? m : [...m, 1]; };
+const lum = ([r, g, b]) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; }; return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+function bg(e) { for (; e; e = e.parentElement) { const c = parse(getComputedStyle(e).backgroundColor); if (c[3] > 0.5) return c; } return [255, 255, 255, 1]; }
+const bad = [];
+for (const e of document.querySelectorAll("body *")) {
+  if (![...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim())) continue;
+  const r = e.getBoundingClientRect(); if (!r.width || !r.height) continue;
+  const st = getComputedStyle(e); if (st.visibility === "hidden" || st.opacity === "0") continue;
+  if (e.closest("button:disabled")) continue;
+  const fg = parse(st.color), b = bg(e), L1 = lum(fg), L2 = lum(b);
+  const ratio = (Math.max(L1, L2) + 0.05) / (Math.min(L1, L2) + 0.05);
+  if (ratio < 4.5) bad.push(`${e.tagName}.${e.className}[${e.dataset.testid || ""}] "${e.textContent.trim().slice(0, 30)}" ${st.color} on rgb(${b.slice(0, 3)}) ${ratio.toFixed(2)}`);
+}
+return bad.slice(0, 20);
+"""
+
+
+@pytest.mark.parametrize("page,action", [("conv", None), ("solve", "solve-run"), ("arch", "arch-run")])
+def test_text_contrast_is_at_least_4_5(site, page, action):
+    import time
+
+    url, browser, _ = site
+    browser.get(url + "/" + page)
+    wait(browser, lambda b: b.execute_script("return document.readyState") == "complete")
+    if action:
+        by_testid(browser, action).click()
+    time.sleep(2)  # results drawn
+    assert browser.execute_script(CONTRAST_JS) == []
