@@ -135,6 +135,23 @@ def test_pool_unit_names_its_window_in_input_coordinates():
     assert unit["value"] == pytest.approx(float(x[0, 1, 3:6, 5:7].max()))
 
 
+def test_linear_unit_names_its_inputs_through_flatten_and_dropout():
+    """cnn3-dropout: the first linear layer reads the last pooling's map through dropout and flatten."""
+    from cnnlab.models import get_model
+
+    torch.manual_seed(4)
+    model = get_model("cnn3-dropout", 1, 10, (8, 8)).eval()
+    x = torch.randn(1, 1, 8, 8)
+    rec = record_network(model, x)
+    linear = next(n for n in rec.order if isinstance(rec.modules[n], nn.Linear))
+    unit = unit_arithmetic(rec, linear, 3)
+    last_map = [n for n in shown_layers(rec) if rec.outputs[n].ndim == 3][-1]
+    assert unit["source"] == last_map and unit["input_shape"] == list(rec.outputs[last_map].shape)
+    top = unit["contributions"][0]
+    assert top["input"] == pytest.approx(float(rec.outputs[last_map].reshape(-1)[top["index"]]))
+    assert unit["value"] == pytest.approx(unit["forward"], rel=REL)
+
+
 def test_unit_outside_the_layer_is_a_usage_error():
     from cnnlab.errors import UsageError
 

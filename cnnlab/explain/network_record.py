@@ -13,6 +13,8 @@ first call.
 >>> rec = record_network(net, torch.zeros(1, 1, 5, 5))
 >>> rec.order, rec.source["3"], shown_layers(rec)
 (['0', '1', '2', '3'], '2', ['0', '1', '3'])
+>>> shown_source(rec, "3")
+'1'
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["Recording", "record_network", "shown_layers", "skip_parts", "INPUT"]
+__all__ = ["Recording", "record_network", "shown_layers", "shown_source", "skip_parts", "INPUT"]
 
 INPUT = "input"  # the name of the (normalised) image itself as a source
 
@@ -127,3 +129,13 @@ def shown_layers(rec: Recording) -> list[str]:
     """The recorded layers worth a column: the ones that change their input."""
     return [name for name in rec.order
             if not isinstance(rec.modules[name], _PASS_THROUGH) and rec.outputs[name].ndim in (1, 3)]
+
+
+def shown_source(rec: Recording, name: str) -> str | None:
+    """The shown layer (or ``INPUT``) whose output reaches ``name``, through pass-through layers."""
+    source = rec.source.get(name)
+    seen = set()
+    while source in rec.modules and isinstance(rec.modules[source], _PASS_THROUGH) and source not in seen:
+        seen.add(source)
+        source = rec.source.get(source)
+    return source

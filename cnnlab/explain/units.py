@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from cnnlab.errors import UsageError
-from cnnlab.explain.network_record import Recording, skip_parts
+from cnnlab.explain.network_record import Recording, shown_source, skip_parts
 
 __all__ = ["unit_arithmetic", "UNIT_RULES", "MAX_CONTRIBUTIONS", "unit_index"]
 
@@ -148,9 +148,10 @@ def _linear(rec: Recording, name: str, f: int, i: int, j: int) -> dict:
            "contributions": [{"index": int(k), "input": float(x[k]), "weight": float(w[k]),
                               "product": float(terms[k])} for k in top],
            "rest": total - math.fsum(terms[top])}
-    flat_source = rec.source.get(name)
-    if flat_source in rec.inputs and rec.inputs[flat_source].ndim == 3:  # a Flatten of a (C, H, W) map
-        out["input_shape"] = list(rec.inputs[flat_source].shape)
+    source = shown_source(rec, name)
+    before = rec.image if source == "input" else rec.outputs.get(source)
+    if before is not None and before.ndim == 3 and before.size == x.size:  # a flattened (C, H, W) map
+        out["input_shape"] = list(before.shape)
     return out
 
 
@@ -204,7 +205,7 @@ def _skip(rec: Recording, name: str, c: int, i: int, j: int) -> dict:
     skip = float((rec.outputs[skip_from] if shortcut else rec.inputs[name])[c, i, j])
     total = main + skip
     return {"kind": "skip", "main": main, "main_layer": f"{name}.{last}", "skip": skip,
-            "skip_layer": skip_from if shortcut else rec.source.get(name), "skip_is_identity": shortcut is None,
+            "skip_layer": skip_from if shortcut else shown_source(rec, name), "skip_is_identity": shortcut is None,
             "sum": total, "function": act, "value": max(total, 0.0)}
 
 
@@ -245,4 +246,4 @@ def unit_arithmetic(rec: Recording, layer: str, channel: int, row: int = 0, col:
     else:
         steps = rule(rec, layer, channel, row, col)
     return {"layer": layer, "type": type(module).__name__, "channel": channel, "row": row, "col": col,
-            "source": rec.source.get(layer), **steps, "forward": float(out[index])}
+            "source": shown_source(rec, layer), **steps, "forward": float(out[index])}
