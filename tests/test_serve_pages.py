@@ -337,7 +337,7 @@ def test_glossary_links_open_the_docs(site):
     from selenium.webdriver.common.by import By
 
     url, browser, _ = site
-    for page in ("conv", "explore", "network"):
+    for page in ("conv", "solve", "arch", "explore", "network"):
         browser.get(url + "/" + page)
         cards = wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "[data-testid=glossary] [data-term]"))
         links = [c.find_element(By.TAG_NAME, "a").get_attribute("href") for c in cards]

@@ -87,6 +87,7 @@ function showField(i) {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  glossary($("glossary"), ["receptive-field", "stride", "padding", "dilation", "feature-map"]);
   $("arch-run").addEventListener("click", analyse);
   analyse();
 });

@@ -78,6 +78,7 @@ async function loadTopics() {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  glossary($("glossary"), ["padding", "stride", "dilation", "softmax"]);
   loadTopics().catch((e) => { $("solve-error").textContent = "error: " + e.message; });
   $("solve-run").addEventListener("click", solve);
   $("solve-download-md").addEventListener("click", () => downloadKey("markdown"));
