@@ -109,6 +109,17 @@ def test_units_of_resnet18_blocks_match_torch():
     assert block["sum"] == pytest.approx(block["main"] + block["skip"])
 
 
+@pytest.mark.parametrize("name", ["mobilenet_v2", "efficientnet_b0"])
+def test_units_of_torchvision_backbones_match_torch(name):
+    """Depthwise and grouped convolutions, ReLU6, SiLU, squeeze-excitation: one unit per layer."""
+    from cnnlab.models import get_model
+
+    torch.manual_seed(5)
+    model = get_model(name, 3, 10, (16, 16))
+    kinds = check_every_layer(model, torch.randn(1, 3, 16, 16), per_layer=1)
+    assert {"conv", "batchnorm", "activation"} <= kinds
+
+
 def test_conv_unit_is_the_window_times_the_kernel():
     """A strided, dilated, grouped, padded convolution: the unit against F.conv2d on its window."""
     torch.manual_seed(3)
