@@ -159,6 +159,7 @@ def _int_field(body: dict, name: str) -> int:
 def network_unit(served: ServedRun, body: Any) -> dict:
     """One unit's arithmetic. Body: the input as for :func:`network_view`, plus ``layer``,
     ``channel``, ``row``, ``col`` (0-based; a vector's unit f is channel f, row 0, col 0)."""
+    from cnnlab.explain.network_record import INPUT
     from cnnlab.explain.units import unit_arithmetic
 
     body = _check_body(body, _UNIT_FIELDS)
@@ -168,15 +169,16 @@ def network_unit(served: ServedRun, body: Any) -> dict:
     channel, row, col = (_int_field(body, k) for k in ("channel", "row", "col"))
     x, _ = _input(served, body)
     rec = _record(served, x)
-    from cnnlab.explain.network_record import INPUT
-
     if layer == INPUT:
         return _input_unit(served, x, rec.image, channel, row, col)
     return unit_arithmetic(rec, layer, channel, row, col)
 
 
 def _input_unit(served: ServedRun, x: np.ndarray, image: np.ndarray, c: int, i: int, j: int) -> dict:
-    """A pixel of the input: its value in [0, 1] normalised with the run's mean and std."""
+    """A pixel of the input: its value in [0, 1] normalised with the run's mean and std.
+
+    x: (C, H, W) in [0, 1]; image: (C, H, W) as the model received it (normalised).
+    """
     from cnnlab.explain.units import unit_index
     from cnnlab.train.metrics import safe_std
 
