@@ -287,6 +287,11 @@ def test_network_page(runs, tmp_path):
             shown = [float(r.find_elements(By.TAG_NAME, "td")[2].text) for r in
                      browser.find_elements(By.CSS_SELECTOR, "[data-testid=net-output] tr[data-class]")]
             np.testing.assert_allclose(shown, explore["probabilities"], atol=1e-4)
+            # a pixel of the input column: (pixel - mean) / std of the run
+            status, pixel = call(url, "/api/network/unit", {"run": "cnn3", "index": 5, "layer": "input",
+                                                             "channel": 0, "row": 3, "col": 4})
+            assert status == 200 and pixel["kind"] == "input"
+            assert pixel["value"] == pytest.approx((float(x[5][0, 3, 4]) - meta["mean"][0]) / meta["std"][0], rel=1e-5)
             # the API refuses what it cannot answer, with the reason
             for body, words in [({"run": "cnn3", "index": 0, "image": drawing}, "not both"),
                                 ({"run": "cnn3", "index": -1}, "whole number"),
