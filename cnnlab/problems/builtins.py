@@ -72,7 +72,10 @@ def sqrt(x: np.ndarray) -> Any:
 
 
 def absolute(x: np.ndarray) -> Any:
+    """|x| element-wise; x: any shape, 0-D for a number (an exact 0-D x gives a Fraction)."""
     out = np.abs(x)
+    if not isinstance(out, np.ndarray):  # NumPy unwraps a 0-D object array
+        return out
     return out.item() if out.ndim == 0 else out
 
 
@@ -112,11 +115,16 @@ def separable(k: np.ndarray) -> dict:
     return out
 
 
-def kernel(name: str) -> np.ndarray:
-    """A named kernel (``sobel_x``, ``box:3``, ``gaussian:5:1.0``) as a (kh, kw) float tensor."""
+def kernel(name: str, exact: bool = False) -> np.ndarray:
+    """A named kernel (``sobel_x``, ``box:3``, ``gaussian:5:1.0``) as a (kh, kw) tensor.
+
+    In exact mode the rational kernels are Fractions (``box:3`` is 1/9 everywhere); a
+    Gaussian is irrational and stays float, as sigmoid and exp do (docs/problems.md).
+    """
     from cnnlab.kernels.named import get_kernel
 
-    return get_kernel(name)
+    gaussian = str(name).strip().split(":")[0].lower() == "gaussian"
+    return get_kernel(name, exact=exact and not gaussian)
 
 
 def describe_kernel(k: np.ndarray) -> dict:

@@ -57,6 +57,7 @@ class Function:
     params: tuple[Param, ...]
     impl: str  # "module:attribute", imported lazily
     summary: str
+    takes_exact: bool = False  # the implementation is called with exact=<the file's exact mode>
 
     def signature(self) -> str:
         """``conv2d(x, k, bias=0, ..., flip=false)`` as a sheet would write the call."""
@@ -231,7 +232,8 @@ FUNCTIONS: dict[str, Function] = {f.name: f for f in (
     Function("flip", (_p("k", "tensor", ndim=(2, 3, 4)),), "cnnlab.ops:flip", "kernel rotated by 180 degrees"),
     Function("rank", (_KERNEL2,), "cnnlab.kernels.separable:rank", "matrix rank of a kernel"),
     Function("separable", (_KERNEL2,), _P + "separable", "is k = column x row? with the factors"),
-    Function("kernel", (_p("name", "str"),), _P + "kernel", 'a named kernel: "sobel_x", "gaussian:5:1.0"'),
+    Function("kernel", (_p("name", "str"),), _P + "kernel", 'a named kernel: "sobel_x", "gaussian:5:1.0"',
+             takes_exact=True),
     Function("describe_kernel", (_KERNEL2,), _P + "describe_kernel", "sum, rank, probe responses of a kernel"),
     Function("conv_output_size", (_p("n", "int"), _p("k", "int"), _p("stride", "int", 1), _p("padding", "int", 0),
                                   _p("dilation", "int", 1)), _S + "conv_output_size",
@@ -281,7 +283,21 @@ def bind(name: str, args: list, kwargs: dict, ctx) -> dict[str, Any]:
             bound[p.name] = p.default
             continue
         bound[p.name] = _CONVERTERS[p.kind](name, p, raw[p.name], ctx)
-    return bound
+    return _floats_win(bound)
+
+
+def _floats_win(bound: dict[str, Any]) -> dict[str, Any]:
+    """Exact tensors as floats when another tensor argument is a float tensor.
+
+    In exact mode a float tensor comes only from an irrational value (``sigmoid``, a
+    Gaussian kernel): mixing it with fractions gives floats, as ``+`` does, instead of
+    turning its 17-digit decimals into fractions (docs/problems.md, "Exact mode").
+    """
+    tensors = [v for v in bound.values() if isinstance(v, np.ndarray)]
+    if not any(t.dtype != object for t in tensors) or not any(t.dtype == object for t in tensors):
+        return bound
+    return {k: (v.astype(np.float64) if isinstance(v, np.ndarray) and v.dtype == object else v)
+            for k, v in bound.items()}
 
 
 def implementation(name: str) -> Callable[..., Any]:
@@ -299,6 +315,8 @@ def implementation(name: str) -> Callable[..., Any]:
 def invoke(name: str, bound: dict[str, Any], ctx) -> Any:
     """Call the implementation with bound arguments; the result tidied (NumPy scalars to Python)."""
     impl = implementation(name)
+    if FUNCTIONS[name].takes_exact:
+        bound = dict(bound, exact=bool(ctx.exact))
     meter = getattr(ctx, "meter", None)
     if meter is not None:
         meter.charge(name, bound, ctx.exact)
