@@ -79,3 +79,17 @@ parts:
 """
     parts = solve_set(load_problem_text(text)).parts
     assert all(p.correct for p in parts), [(p.id, p.value) for p in parts]
+
+
+@pytest.mark.parametrize("text", ["1{}/3", "1/{}", "-{}.5/7", "3.{} / 2"])
+def test_fraction_strings_in_given_obey_the_400_digit_limit(text):
+    from cnnlab.errors import UsageError
+
+    for digits, refused in ((300, False), (401, True), (5000, True)):
+        value = text.format("7" * digits)
+        doc = yaml.safe_dump({"exact": True, "given": {"h": value, "K": [[value, 1]]}, "parts": [{"ask": "h"}]})
+        if refused:
+            with pytest.raises(UsageError, match="over the limit of 400 digits"):
+                solve_set(load_problem_text(doc))
+        else:
+            assert isinstance(solve_set(load_problem_text(doc)).parts[0].value, Fraction)

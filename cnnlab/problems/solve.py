@@ -18,7 +18,7 @@ from fractions import Fraction
 from dataclasses import dataclass, field
 from typing import Any
 
-from cnnlab.errors import UsageError
+from cnnlab.errors import UsageError, check_numeral
 from cnnlab.problems import functions, values
 from cnnlab.problems.compare import Comparison, compare
 from cnnlab.problems.cost import WorkMeter, check_file_size
@@ -111,6 +111,7 @@ def _fraction_strings(v: Any, where: str) -> Any:
     if isinstance(v, list):
         return [_fraction_strings(e, where) for e in v]
     if isinstance(v, str) and _FRACTION.fullmatch(v):
+        check_numeral(v, where)  # "1/3" with 5,000 digits: the 400-digit limit of docs/limits.md
         top, bottom = (Fraction(part.strip()) for part in v.split("/"))
         if bottom == 0:
             raise UsageError(f"{where}: {v!r} divides by zero")
