@@ -189,7 +189,8 @@ def solve_set(pset: ProblemSet, check: bool = True) -> SetResult:
             if check and part.has_answer:
                 result.comparison = compare(part.answer, ev.value, problem.round)
                 if not result.comparison.correct and not result.comparison.unknown_keys:
-                    result.diagnosis = diagnose(result, env, claimed_env, ctx, set(pr.given))
+                    earlier = {p.ask.target: p for p in pr.parts if p.ask.target is not None}
+                    result.diagnosis = diagnose(result, env, claimed_env, ctx, set(pr.given), earlier)
             if ask.target is not None:
                 env[ask.target] = ev.value
                 if part.has_answer and result.comparison is not None and not result.comparison.correct:
