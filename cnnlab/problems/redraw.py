@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import math
 import random
+import re
 from fractions import Fraction
 from typing import Any
 
@@ -29,6 +30,7 @@ __all__ = ["quiz_from", "redraw_value", "HAND_RANGE", "TRIES"]
 
 HAND_RANGE = 9  # drawn integers stay within -9..9
 TRIES = 30  # draws of one problem before giving up
+_MAX_DENOMINATOR = 100  # values on a finer grid than 1/100 are kept, not drawn
 
 
 def _leaves(v: Any) -> list:
@@ -50,21 +52,117 @@ def _number(v: Any) -> Fraction | None:
     return None
 
 
+def _step(numbers: list[Fraction]) -> Fraction | None:
+    """The grid the values lie on: 1 for integers, 1/2 for halves, 1/9 for ninths (None: too fine)."""
+    d = 1
+    for n in numbers:
+        d = math.lcm(d, n.denominator)
+        if d > _MAX_DENOMINATOR:
+            return None
+    return Fraction(1, d)
+
+
+def _range(numbers: list[Fraction], step: Fraction) -> tuple[int, int]:
+    """Draw range in units of ``step``: the original's [min, max], kept hand-sized (at most
+    2·HAND_RANGE + 1 values, inside −9..9 where the original reaches that band)."""
+    lo, hi = math.ceil(min(numbers) / step), math.floor(max(numbers) / step)
+    band_lo, band_hi = max(lo, math.ceil(-HAND_RANGE / step)), min(hi, math.floor(HAND_RANGE / step))
+    if band_hi - band_lo >= 1:  # the original reaches -9..9 with room for two values: stay there
+        lo, hi = band_lo, band_hi
+    if hi - lo > 2 * HAND_RANGE:  # 0..255 pixel values: a window of 19 at the original's low end
+        hi = lo + 2 * HAND_RANGE
+    return lo, hi
+
+
+def _written(n: int, step: Fraction, like: Any) -> Any:
+    """n·step written as the original was: an int, a float (0.5), or a fraction string "1/9"."""
+    v = n * step
+    if v.denominator == 1:
+        return int(v)
+    if isinstance(like, str):
+        return f"{v.numerator}/{v.denominator}"
+    return float(v)
+
+
 def redraw_value(v: Any, rng: random.Random) -> Any:
-    """A given value with new hand-sized integers of the same shape (see the module doc)."""
+    """A given value with new hand-sized numbers of the same shape, range and kind (module doc)."""
     if not isinstance(v, list):
         return v
-    numbers = [_number(e) for e in _leaves(v)]
+    leaves = _leaves(v)
+    numbers = [_number(e) for e in leaves]
     if not numbers or any(n is None for n in numbers) or len(set(numbers)) == 1:
         return v
-    lo = max(math.floor(min(numbers)), -HAND_RANGE)
-    hi = min(math.ceil(max(numbers)), HAND_RANGE)
-    if hi <= lo:
-        lo, hi = (lo - 1, lo) if lo > 0 else (lo, lo + 1)
+    step = _step(numbers)
+    if step is None:  # values such as 0.123456: not a sheet's numbers; keep them
+        return v
+    lo, hi = _range(numbers, step)
+    like = next((e for e in leaves if isinstance(e, (float, str))), leaves[0])
 
     def draw(e: Any) -> Any:
-        return [draw(x) for x in e] if isinstance(e, list) else rng.randint(lo, hi)
+        return [draw(x) for x in e] if isinstance(e, list) else _written(rng.randint(lo, hi), step, like)
     return draw(v)
+
+
+def _nulls(v: Any, path: str = "") -> set[str]:
+    """Where a key value is null (``separable(K)["column"]`` of a kernel that is not separable)."""
+    if v is None:
+        return {path}
+    if isinstance(v, dict):
+        return {p for k, e in v.items() for p in _nulls(e, f"{path}/{k}")}
+    if isinstance(v, list):
+        return {p for i, e in enumerate(v) for p in _nulls(e, f"{path}/{i}")}
+    return set()
+
+
+def _answers(problem: dict) -> list[Any]:
+    return [p.get("answer") for p in problem["parts"]]
+
+
+def _rewrite_text(text: str | None, old: dict, new: dict) -> str | None:
+    """Values of redrawn tensors named in a text, rewritten: a written list (``[[1, 2], [3, 4]]``,
+    a row ``[1, 2]``) or one entry (``X[0, 1] = 2``, counted from 0 as in an ask)."""
+    if not text:
+        return text
+    for name in old:
+        if old[name] == new[name] or not isinstance(old[name], list):
+            continue
+        pairs = [(old[name], new[name])]
+        if all(isinstance(r, list) for r in old[name]):
+            pairs += list(zip(old[name], new[name]))
+        for before, after in sorted(pairs, key=lambda p: -len(str(p[0]))):
+            text = _as_pattern(before).sub(lambda m, after=after: _written_list(after), text)
+
+        def entry(m: re.Match, name: str = name) -> str:
+            try:
+                value = new[name]
+                for i in re.split(r"\]?\s*[,\[]\s*", m.group(2)):
+                    value = value[int(i)]
+            except (IndexError, ValueError, TypeError):
+                return m.group(0)
+            return f"{m.group(1)}{value}"
+        text = re.sub(rf"(\b{re.escape(name)}\[([0-9 ,\[\]]+)\]\s*=\s*)-?\d+(?:\.\d+)?(?:/\d+)?", entry, text)
+    return text
+
+
+def _written_list(v: Any) -> str:
+    return str(v).replace("'", "")
+
+
+def _as_pattern(v: Any) -> re.Pattern:
+    """A written list, whatever the spaces around its brackets and commas: [[1,2], [3, 4]]."""
+    pieces = re.split(r"\s*([\[\],])\s*", _written_list(v))
+    body = r"\s*".join(re.escape(p) for p in pieces if p)
+    return re.compile(r"(?<![\w.])" + body + r"(?!\w|\.\d)")
+
+
+def _redrawn(base: dict, problem: Problem, rng: random.Random) -> dict:
+    given = {k: redraw_value(v, rng) for k, v in problem.given.items()}
+    out = dict(base, given=given)
+    if "text" in base:
+        out["text"] = _rewrite_text(base["text"], problem.given, given)
+    out["parts"] = [dict(p, text=_rewrite_text(p["text"], problem.given, given)) if "text" in p else dict(p)
+                    for p in base["parts"]]
+    return out
 
 
 def _as_dict(problem: Problem) -> dict:
@@ -78,18 +176,30 @@ def _as_dict(problem: Problem) -> dict:
 
 
 def quiz_from(pset: ProblemSet, seed: int) -> dict:
-    """The sheet as a quiz (problem file dict) with new given tensors and its recomputed key."""
+    """The sheet as a quiz (problem file dict) with new given tensors and its recomputed key.
+
+    A draw is kept only when every part is solved and no part's answer is null where the
+    original's is not (a kernel drawn non-separable for "give its column")."""
     rng = random.Random(f"from:{seed}")
     problems = []
     for i, problem in enumerate(pset.problems):
         base = _as_dict(problem)
-        last: UsageError | None = None
+        original = attach_key({"problems": [copy.deepcopy(base)]})["problems"][0]
+        allowed = [_nulls(a) for a in _answers(original)]
+        last: str | None = None
         for _ in range(TRIES):
-            candidate = dict(base, given={k: redraw_value(v, rng) for k, v in problem.given.items()})
+            candidate = _redrawn(base, problem, rng)
+            if candidate["given"] == base["given"] and any(isinstance(v, list) for v in base["given"].values()):
+                continue  # drawn the same numbers again
             try:
-                attach_key({"problems": [copy.deepcopy(candidate)]})
+                keyed = attach_key({"problems": [copy.deepcopy(candidate)]})["problems"][0]
             except UsageError as exc:
-                last = exc
+                last = str(exc)
+                continue
+            null = next((p["id"] for p, ok in zip(keyed["parts"], allowed) if not _nulls(p.get("answer")) <= ok),
+                        None)
+            if null is not None:
+                last = f"part {null} has no answer (null) for the new numbers"
                 continue
             problems.append(candidate)
             break

@@ -66,6 +66,9 @@ def _questions(result: SetResult, fmt: str) -> list[str]:
         p = prob.problem
         name = f"Problem {prob.index + 1}" + (f": {p.title}" if p.title else "")
         out.append({"latex": rf"\section*{{{escape(name)}}}", "markdown": f"## {name}"}.get(fmt, name + "\n" + "=" * len(name)))
+        if p.text:  # the sheet's own words ("bias b = -1 and zero padding 1"): the parts need them
+            words = " ".join(p.text.split())
+            out.append(_latex_words(words) if fmt == "latex" else words)
         if p.round is not None:
             note = f"Give answers to {p.round} decimals."
             out.append(escape(note) if fmt == "latex" else note)
