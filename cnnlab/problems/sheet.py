@@ -6,15 +6,17 @@ reports every part right.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from cnnlab.errors import UsageError
 from cnnlab.problems.render import _none_free, ascii_latex, latex_prose, part_label, render_answer, render_set
-from cnnlab.problems.solve import PartResult, SetResult
 from cnnlab.steps import render_value
 from cnnlab.steps.render_latex import escape, standalone
+
+if TYPE_CHECKING:  # annotations only: solve imports render, never the other way round
+    from cnnlab.problems.solve import PartResult, SetResult
 
 __all__ = ["SHEET_FORMATS", "render_quiz", "quiz_yaml"]
 

@@ -22,6 +22,7 @@ from cnnlab.errors import UsageError, check_numeral
 from cnnlab.problems import functions, values
 from cnnlab.problems.compare import Comparison, compare
 from cnnlab.problems.cost import WorkMeter, check_file_size
+from cnnlab.problems.diagnose import diagnose
 from cnnlab.problems.expr import CONSTANTS, Ask, CallRecord, EvalContext, check_names, evaluate, parse_ask
 from cnnlab.problems.loader import Part, Problem, ProblemSet
 
@@ -46,7 +47,8 @@ class PartResult:
     def correct(self) -> bool | None:
         return None if self.comparison is None else self.comparison.correct
 
-    # Notebook display: the part's worked solution and the check of its claimed answer.
+    # Notebook display: the part's worked solution and the check of its claimed answer (Jupyter
+    # renders the Markdown itself; render imports this module for annotations only).
     def _repr_markdown_(self) -> str:
         from cnnlab.problems.render import _part_block
 
@@ -56,11 +58,6 @@ class PartResult:
         from cnnlab.problems.render import _part_block
 
         return _part_block(self, "latex", 16)
-
-    def _repr_html_(self) -> str:
-        from cnnlab.serve.markdown import markdown_to_html
-
-        return markdown_to_html(self._repr_markdown_())
 
 
 @dataclass
@@ -87,11 +84,6 @@ class SetResult:
         from cnnlab.problems.render import render_set
 
         return render_set(self, "markdown")
-
-    def _repr_html_(self) -> str:
-        from cnnlab.serve.markdown import markdown_to_html
-
-        return markdown_to_html(self._repr_markdown_())
 
 
 def _check_identifier(name: str, where: str) -> None:
@@ -172,8 +164,6 @@ def _parse_all(pset: ProblemSet) -> list[tuple[dict[str, Any], list[Ask]]]:
 
 def solve_set(pset: ProblemSet, check: bool = True) -> SetResult:
     """Solve every part of every problem; with ``check``, compare and diagnose claimed answers."""
-    from cnnlab.problems.diagnose import diagnose
-
     prepared = _parse_all(pset)
     meter = WorkMeter(pset.source)
     results = []
