@@ -1,0 +1,95 @@
+"""The README and the docs run as written (issue 24 item 7)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _run(*argv: str, cwd: Path = ROOT, timeout: float = 120) -> subprocess.CompletedProcess:
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(cwd), "CNNLAB_DATA": str(cwd / "data")}
+    return subprocess.run([sys.executable, "-m", "cnnlab", *argv], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+# ---------------------------------------------------------------- docs that other helpers' code backs
+
+def test_serve_curl_examples_send_json():
+    text = (ROOT / "docs" / "serve.md").read_text()
+    posts = [line for line in text.splitlines() if line.lstrip().startswith("curl") and " -d " in line]
+    assert posts
+    for line in posts:
+        assert "-H 'Content-Type: application/json'" in line, line
+
+
+def test_train_help_and_docs_list_every_augmentation():
+    from cnnlab.train.augment import AUGMENTS
+
+    helped = " ".join(_run("train", "--help").stdout.split())
+    cli_row = next(line for line in (ROOT / "docs" / "cli.md").read_text().splitlines()
+                   if line.startswith("| `--augment LIST`"))
+    training = (ROOT / "docs" / "training.md").read_text()
+    for name in AUGMENTS:
+        assert re.search(rf"\b{re.escape(name)}\b", helped), name
+        assert f"`{name}" in cli_row, name
+        assert f"| `{name}" in training or f"`{name}`" in training, name
+
+
+def test_yaml_depthwise_layer_matches_torch():
+    from cnnlab.arch import arch_table
+    from cnnlab.arch.spec import parse_spec
+
+    for word in ("dw", "DW", "depthwise"):
+        spec = [{"type": "conv", "k": 3, "out": 8}, {"type": "conv", "k": 3, "out": 8, "groups": word}]
+        layers = parse_spec(spec)
+        assert layers[1].text.endswith(word.lower())
+        table = arch_table(spec, [3, 16, 16])
+        ref = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.Conv2d(8, 8, 3, groups=8))
+        assert table["total_params"] == sum(p.numel() for p in ref.parameters())
+
+
+@pytest.mark.parametrize("mode, side, refused", [
+    ("reflect", 2, True), ("reflect", 1, False), ("symmetric", 3, True), ("symmetric", 2, False),
+    ("circular", 3, True), ("circular", 2, False), ("replicate", 5, False), ("zeros", 5, False)])
+def test_limits_doc_states_the_padding_modes_refused_wider_than_the_input(mode, side, refused):
+    row = next(line for line in (ROOT / "docs" / "limits.md").read_text().splitlines()
+               if line.startswith("| reflect / symmetric / circular padding"))
+    assert "below the input side (reflect)" in row and "at most the input side (symmetric, circular)" in row
+    out = _run("conv", "--input", "1 2; 3 4", "--kernel", "1", "--padding", str(side), "--padding-mode", mode)
+    assert (out.returncode == 2) == refused, out.stderr
+    if refused:
+        assert out.stderr.startswith("error:") and "Traceback" not in out.stderr
+
+
+def test_training_doc_states_torchvisions_rotate_fill_the_right_way_round():
+    """torchvision's bilinear rotate with a fill is mask·S + (1 − mask)·fill (S the zero-padded
+    sample, already mask-weighted); cnnlab's is S + (1 − mask)·fill."""
+    import torch.nn.functional as F
+    from torchvision.transforms.v2 import functional as TF
+
+    from cnnlab.train.augment import apply_rotate
+
+    torch.manual_seed(0)
+    x = torch.rand(1, 1, 9, 9, dtype=torch.float64)
+    fill = 0.7
+    tv = TF.rotate(x, 30.0, interpolation=TF.InterpolationMode.BILINEAR, fill=[fill])
+    ours = apply_rotate(x, torch.tensor([30.0], dtype=torch.float64), torch.tensor(fill, dtype=torch.float64))
+    # the same sampling grid as ours, so S and the mask come from it
+    ones = torch.ones_like(x)
+    diff = ours - fill  # S - mask·fill = ours - fill  =>  S = ours - fill + mask·fill
+    mask = apply_rotate(ones, torch.tensor([30.0], dtype=torch.float64), torch.tensor(0.0, dtype=torch.float64))
+    S = diff + mask * fill
+    np_tv, formula = tv.numpy(), (mask * S + (1 - mask) * fill).numpy()
+    assert abs(np_tv - formula).max() < 1e-6
+    assert abs(ours - (S + (1 - mask) * fill)).max() < 1e-12
+    assert abs(np_tv - ours.numpy()).max() > 1e-3  # they differ at the rim
+    text = " ".join((ROOT / "docs" / "training.md").read_text().split())
+    assert "torchvision weights the image by its mask twice" in text
+    assert "`mask·S + (1 − mask)·fill`" in text
