@@ -93,3 +93,25 @@ def test_training_doc_states_torchvisions_rotate_fill_the_right_way_round():
     text = " ".join((ROOT / "docs" / "training.md").read_text().split())
     assert "torchvision weights the image by its mask twice" in text
     assert "`mask·S + (1 − mask)·fill`" in text
+
+
+def test_tune_out_is_laid_out_as_documented_and_a_spec_study_has_a_short_name(tmp_path):
+    import json
+
+    from cnnlab.tune.study import model_label
+
+    spec = "conv 3x3 4; relu; maxpool 2; fc 10"
+    assert model_label("cnn3") == "cnn3" and model_label("nets/net.yaml") == "net"
+    assert re.fullmatch(r"spec-[0-9a-f]{8}", model_label(spec)) and model_label(spec) != model_label(spec + " ")
+    row = next(line for line in (ROOT / "docs" / "cli.md").read_text().splitlines()
+               if line.startswith("| `--out DIR` | where the study is kept"))
+    assert "`DIR/study.db`" in row and "`DIR/<study>/`" in row
+    out = _run("tune", "--data", "digits", "--model", spec, "--trials", "1", "--epochs", "1", "--limit", "200",
+               "--out", "t", "--json", cwd=tmp_path, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    study = f"{model_label(spec)}-digits"
+    assert result["study"] == study and Path(result["out"]) == Path("t") / study
+    folder = tmp_path / "t" / study
+    assert (tmp_path / "t" / "study.db").is_file() and (folder / "report.html").is_file()
+    assert (folder / "results.json").is_file() and (folder / "trial-0000").is_dir()
