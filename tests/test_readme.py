@@ -19,6 +19,61 @@ def _run(*argv: str, cwd: Path = ROOT, timeout: float = 120) -> subprocess.Compl
                           text=True, timeout=timeout)
 
 
+# ---------------------------------------------------------------- the README's tour, run as written
+
+# Lines the test does not run, each with its reason; every other `cnnlab` line of the README's
+# bash blocks runs from a folder that has the repository's examples/, as the tour says.
+SKIPPED = {
+    r"^make ": "sets up a virtual environment (make demo / make test are CI's own jobs)",
+    r"^(createdb|torchrun) ": "needs PostgreSQL on another host, or several processes/GPUs",
+    r"^cnnlab data fetch ": "downloads a dataset",
+    r"^cnnlab data info (mnist|fashion-mnist)": "needs the downloaded dataset",
+    r"--data (mnist|fashion-mnist)\b": "downloads MNIST / Fashion-MNIST and trains on it (make demo, make test-all)",
+    r"^cnnlab (evaluate|explain) runs/(mnist|logreg)": "needs the MNIST run an earlier (skipped) line trains",
+    r"--weights resnet18\.pth": "needs ImageNet weights the user downloads",
+    r"^cnnlab train --data digits --model (cnn3 --epochs 20|\"conv)": "trains for a minute (tests/test_train_*.py train digits)",
+    r"^cnnlab tune --data digits": "trains 20 models (tests/test_tune_*.py and this file run small studies)",
+    r"^cnnlab serve": "a server that runs until Ctrl-C (tests/test_serve*.py start it)",
+}
+
+
+def _tour_lines() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    lines = []
+    for block in re.findall(r"```bash\n(.*?)```", text, re.S):
+        lines += [line.strip() for line in block.replace("\\\n", " ").splitlines() if line.strip()]
+    return lines
+
+
+def _reason(line: str) -> str | None:
+    return next((why for pattern, why in SKIPPED.items() if re.search(pattern, line)), None)
+
+
+TOUR = [line for line in _tour_lines() if _reason(line) is None]
+
+
+def test_every_pen_and_paper_tour_line_runs():
+    pen = re.compile(r"^cnnlab (conv|pool|act|solve|check|quiz|arch|kernel|examples|data info) ")
+    lines = _tour_lines()
+    assert all(line in TOUR for line in lines if pen.match(line) and "mnist" not in line)
+    assert len(TOUR) >= 35 and all(line.startswith("cnnlab ") for line in TOUR)
+
+
+@pytest.mark.parametrize("line", TOUR)
+def test_readme_tour_line_runs_as_written(line, tmp_path):
+    import shlex
+
+    (tmp_path / "examples").symlink_to(ROOT / "examples")
+    comment = line.partition(" #")[2]
+    expected = int(m.group(1)) if (m := re.search(r"\bexit (\d)", comment)) else 0
+    for command in line.split(" && "):
+        argv = shlex.split(command, comments=True)
+        assert argv[0] == "cnnlab"
+        out = _run(*argv[1:], cwd=tmp_path, timeout=300)
+        assert out.returncode == expected, (command, out.stderr[-1500:])
+        assert "Traceback" not in out.stderr
+
+
 # ---------------------------------------------------------------- docs that other helpers' code backs
 
 def test_serve_curl_examples_send_json():
