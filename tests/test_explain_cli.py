@@ -113,15 +113,17 @@ def test_maximize_spec_and_text_output(runs, tmp_path, capsys):
 def test_list_layers(runs, capsys):
     assert main(["explain", str(runs["cnn3"]), "--list-layers"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert any(line.split()[:3] == ["features.0", "Conv2d", "32x8x8"] and line.endswith("conv") for line in lines)
+    # the table name (kind counted from 1), then the module path: --layer takes either
+    assert any(line.split()[:4] == ["conv1", "features.0", "Conv2d", "32x8x8"] and line.endswith("conv")
+               for line in lines)
     assert main(["explain", str(runs["cnn3"]), "--list-layers", "--json"]) == 0
-    assert _json_line(capsys)["layers"][-1] == {"name": "classifier.3", "type": "Linear", "shape": [10],
-                                                 "conv": False, "leaf": True}
+    assert _json_line(capsys)["layers"][-1] == {"name": "classifier.3", "label": "fc2", "type": "Linear",
+                                                 "shape": [10], "conv": False, "leaf": True}
 
 
 @pytest.mark.parametrize("args,message", [
     (["--what", "filters"], "does not hold a cnnlab run"),
-    (["--what", "maps", "--layer", "conv9"], "no layer named 'conv9' in this model; layers: features, features.0"),
+    (["--what", "maps", "--layer", "conv9"], "no layer named 'conv9' in this model; layers: features, conv1 (features.0)"),
     (["--what", "gradcam", "--layer", "features.1"], "Grad-CAM needs a convolution layer"),
     (["--what", "gradcam", "--target-class", "10"], "class 10 is out of range"),
     (["--what", "gradcam", "--target-class", "cat"], "unknown class 'cat'"),
