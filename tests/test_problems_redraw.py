@@ -93,3 +93,16 @@ parts:
         quiz = quiz_from(load_problem_text(sheet), seed)
         for part in quiz["problems"][0]["parts"]:
             assert part["answer"] is not None, (seed, quiz["problems"][0]["given"])
+
+
+def test_a_separable_kernel_stays_separable_and_the_separable_sheet_redraws():
+    rng = random.Random(2)
+    for original in ([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], [[1, 2, 1], [2, 4, 2], [1, 2, 1]]):
+        for _ in range(10):
+            drawn = np.array(redraw_value(original, rng), dtype=float)
+            assert np.linalg.matrix_rank(drawn) == 1 and drawn.min() >= np.min(original)
+            assert drawn.max() <= np.max(original)
+    pset = load_problem_text((EXAMPLES / "separable.yaml").read_text())
+    for seed in range(3):
+        for part in quiz_from(pset, seed)["problems"][0]["parts"]:
+            assert part["answer"] is not None

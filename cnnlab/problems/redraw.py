@@ -1,12 +1,15 @@
 """An instructor's own sheet with new numbers: ``cnnlab quiz --from sheet.yaml --seed N``.
 
-Every tensor in ``given`` is drawn again with the same shape, as integers a hand can work
-with, in the range of the original values (at most −9..9): a non-negative image stays
-non-negative, a kernel with negative weights keeps them. A constant tensor (an all-ones
-filter, a 1/9 box) is kept as it is, since its being constant is the point of the
-question; numbers and strings (sizes, rates, architectures) are kept too. The key is then
-recomputed by solving the new file. A draw that makes some part impossible (a square
-root of a negative, a division by zero) is drawn again.
+Every tensor in ``given`` is drawn again with the same shape and the same kind of number
+(integers, halves, ninths...), in the range of the original values kept hand-sized (see
+docs/problems.md): a non-negative image stays non-negative, a patch of values 12 to 15
+keeps them, a kernel with negative weights keeps them, and a separable (rank-1) matrix is
+drawn as an outer product, so it stays separable. A constant tensor (an all-ones filter, a
+1/9 box) is kept as it is, since its being constant is the point of the question; numbers
+and strings (sizes, rates, architectures) are kept too. Values a text writes out are
+rewritten. The key is then recomputed by solving the new file. A draw that makes some part
+impossible (a square root of a negative, a division by zero) or leaves a part without an
+answer is drawn again.
 
 >>> import random
 >>> redraw_value([[0, 5], [2, 1]], random.Random(1))
@@ -97,10 +100,38 @@ def redraw_value(v: Any, rng: random.Random) -> Any:
         return v
     lo, hi = _range(numbers, step)
     like = next((e for e in leaves if isinstance(e, (float, str))), leaves[0])
+    if _is_rank1_matrix(v, numbers):  # a separable kernel stays separable
+        drawn = _rank1(len(v), len(v[0]), lo, hi, rng)
+        if drawn is not None:
+            return [[_written(n, step, like) for n in row] for row in drawn]
 
     def draw(e: Any) -> Any:
         return [draw(x) for x in e] if isinstance(e, list) else _written(rng.randint(lo, hi), step, like)
     return draw(v)
+
+
+def _is_rank1_matrix(v: list, numbers: list[Fraction]) -> bool:
+    """A 2-D matrix of rank 1 (every 2x2 minor 0): a separable kernel such as Sobel."""
+    if not (all(isinstance(r, list) and not any(isinstance(e, list) for e in r) for r in v)
+            and len(v) >= 2 and len(v[0]) >= 2 and len({len(r) for r in v}) == 1):
+        return False
+    H, W = len(v), len(v[0])
+    m = [numbers[i * W:(i + 1) * W] for i in range(H)]
+    return all(m[a][c] * m[b][d] == m[a][d] * m[b][c]
+               for a in range(H) for b in range(a + 1, H) for c in range(W) for d in range(c + 1, W))
+
+
+def _rank1(H: int, W: int, lo: int, hi: int, rng: random.Random) -> list[list[int]] | None:
+    """An H×W outer product of two small integer vectors inside [lo, hi], not constant."""
+    small = list(range(0 if lo >= 0 else -3, 4))  # factors of a non-negative kernel stay >= 0
+    for _ in range(500):
+        col = [rng.choice(small) for _ in range(H)]
+        row = [rng.choice(small) for _ in range(W)]
+        m = [[c * r for r in row] for c in col]
+        flat = [x for r in m for x in r]
+        if all(lo <= x <= hi for x in flat) and len(set(flat)) > 1:
+            return m
+    return None
 
 
 def _nulls(v: Any, path: str = "") -> set[str]:
