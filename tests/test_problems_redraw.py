@@ -106,3 +106,15 @@ def test_a_separable_kernel_stays_separable_and_the_separable_sheet_redraws():
     for seed in range(3):
         for part in quiz_from(pset, seed)["problems"][0]["parts"]:
             assert part["answer"] is not None
+
+
+def test_a_text_that_still_writes_old_values_is_refused_for_its_expression():
+    pset = load_problem_text((EXAMPLES / "separable.yaml").read_text())
+    original = {p.id: p.text for p in pset.problems[0].parts}
+    assert "[1 2 1]" in original["d"]
+    for seed in range(3):
+        prob = quiz_from(pset, seed)["problems"][0]
+        texts = {p["id"]: p.get("text") for p in prob["parts"]}
+        gauss = np.array(prob["given"]["gauss"])
+        assert texts["d"] == "Compute separable(gauss)." or (gauss == [[1, 2, 1], [2, 4, 2], [1, 2, 1]]).all()
+        assert texts["a"] == original["a"] and texts["e"] == original["e"]  # no values named: kept

@@ -186,14 +186,62 @@ def _as_pattern(v: Any) -> re.Pattern:
     return re.compile(r"(?<![\w.])" + body + r"(?!\w|\.\d)")
 
 
+_WRITTEN_SEQUENCE = re.compile(r"\[\s*-?\d+(?:\.\d+)?(?:\s*[,\s]\s*-?\d+(?:\.\d+)?)+\s*\]")
+
+
+def _lines_of(v: Any) -> list[tuple[Fraction, ...]]:
+    """The rows and columns of a matrix (the vector itself for a vector), as numbers."""
+    if not isinstance(v, list) or not v:
+        return []
+    if not isinstance(v[0], list):
+        nums = [_number(e) for e in v]
+        return [tuple(nums)] if None not in nums else []
+    if isinstance(v[0][0], list):
+        return [line for m in v for line in _lines_of(m)]
+    rows = [tuple(_number(e) for e in r) for r in v]
+    return [r for r in rows + list(zip(*rows)) if None not in r]
+
+
+def _names_old_values(text: str | None, old: dict, new: dict) -> bool:
+    """Does the text still write out a row or column of a redrawn tensor's old values
+    (``[1 2 1]ᵀ ⊗ [1 2 1]``, a form the rewriting does not know)?"""
+    if not text:
+        return False
+    stale = set()
+    for name in old:
+        if old[name] != new[name]:
+            stale |= set(_lines_of(old[name])) - set(_lines_of(new[name]))
+    for m in _WRITTEN_SEQUENCE.finditer(text):
+        numbers = tuple(Fraction(t) for t in re.findall(r"-?\d+(?:\.\d+)?", m.group(0)))
+        if numbers in stale:
+            return True
+    return False
+
+
 def _redrawn(base: dict, problem: Problem, rng: random.Random) -> dict:
+    """A candidate sheet: new given values, texts rewritten; a text that still writes out old
+    values is refused, and its part asks in the words of its expression instead."""
     given = {k: redraw_value(v, rng) for k, v in problem.given.items()}
     out = dict(base, given=given)
     if "text" in base:
         out["text"] = _rewrite_text(base["text"], problem.given, given)
-    out["parts"] = [dict(p, text=_rewrite_text(p["text"], problem.given, given)) if "text" in p else dict(p)
-                    for p in base["parts"]]
+        if _names_old_values(out["text"], problem.given, given):
+            del out["text"]
+    parts = []
+    for p in base["parts"]:
+        p = dict(p)
+        if "text" in p:
+            p["text"] = _rewrite_text(p["text"], problem.given, given)
+            if _names_old_values(p["text"], problem.given, given):
+                p["text"] = f"Compute {p['ask'].split('=', 1)[-1].strip() if _is_named(p['ask']) else p['ask']}."
+        parts.append(p)
+    out["parts"] = parts
     return out
+
+
+def _is_named(ask: str) -> bool:
+    """``NAME = expression`` (not ``==`` or a keyword argument's ``=`` inside a call)."""
+    return re.match(r"^\s*[A-Za-z_]\w*\s*=(?!=)", ask) is not None
 
 
 def _as_dict(problem: Problem) -> dict:
