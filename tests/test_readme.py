@@ -31,7 +31,8 @@ SKIPPED = {
     r"--data (mnist|fashion-mnist)\b": "downloads MNIST / Fashion-MNIST and trains on it (make demo, make test-all)",
     r"^cnnlab (evaluate|explain) runs/(mnist|logreg)": "needs the MNIST run an earlier (skipped) line trains",
     r"--weights resnet18\.pth": "needs ImageNet weights the user downloads",
-    r"^cnnlab train --data digits --model (cnn3 --epochs 20|\"conv)": "trains for a minute (tests/test_train_*.py train digits)",
+    r"^cnnlab train --data digits --model (cnn3 --epochs 20|\"conv)":
+        "trains for a minute (tests/test_train_*.py train digits)",
     r"^cnnlab tune --data digits": "trains 20 models (tests/test_tune_*.py and this file run small studies)",
     r"^cnnlab serve": "a server that runs until Ctrl-C (tests/test_serve*.py start it)",
 }

@@ -15,7 +15,8 @@ import numpy as np
 from cnnlab import ops
 from cnnlab.errors import UsageError
 
-__all__ = ["conv2d", "conv_transpose2d", "keeps_channel_axis", "pad", "relu", "sigmoid", "tanh", "leaky_relu", "sqrt", "absolute", "row", "column",
+__all__ = ["conv2d", "conv_transpose2d", "keeps_channel_axis", "pad", "relu", "sigmoid", "tanh", "leaky_relu",
+           "sqrt", "absolute", "row", "column",
            "channel", "separable", "kernel", "describe_kernel", "arch"]
 
 
