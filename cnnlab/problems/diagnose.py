@@ -297,7 +297,7 @@ def _recompute_through(result: "PartResult", env: dict, ctx: "EvalContext", earl
 
 
 PART_SLIPS: dict[str, Callable[..., Iterator[tuple[str, Any]]]] = {
-    "sum_for_average": _sum_for_average,
+    "sum_for_average_any_form": _sum_for_average,
     "carried_forward": _carried,
     "rounded_early": _rounded_early,
     "final_rounding": _final_rounding,
@@ -334,8 +334,9 @@ def diagnose(result: "PartResult", env: dict, claimed_env: dict, ctx: "EvalConte
     ctx = dataclasses.replace(ctx, meter=WorkMeter(f"diagnosis of part {result.id}"))
     part_slip = lambda name: PART_SLIPS[name](result, env, claimed_env, ctx, given)  # noqa: E731
     # cheapest and likeliest first; generators: a group is computed only if reached
-    groups = (part_slip("carried_forward"), _call_slips(result, env, ctx), part_slip("sum_for_average"),
-              _upstream(result, env, ctx, earlier or {}), part_slip("rounded_early"),
+    groups = (part_slip("carried_forward"), _call_slips(result, env, ctx),
+              part_slip("sum_for_average_any_form"), _upstream(result, env, ctx, earlier or {}),
+              part_slip("rounded_early"),
               part_slip("final_rounding"), _pair_slips(result, env, ctx))
     return next((message for message, slipped in itertools.chain(*groups)
                  if _explains(claimed, slipped, expected, rnd)), None)
