@@ -7,8 +7,11 @@ swapped...); the whole-part slips (rounding, an error carried from an earlier pa
 :data:`PART_SLIPS` here. A slip is named only when its recomputation gives the claimed
 value in every cell that is wrong (cells the sheet got right are not held against it);
 when the claimed shape differs from the computed one, the whole recomputed tensor must
-match. When no single slip explains the answer, pairs of slips are tried (both in one
-recomputation) on parts small enough for it.
+match. A slip is also tried in every call it fits at once, and in the earlier parts a part
+uses by name (``gx``, ``gy``, then ``sqrt(gx**2 + gy**2)``); a sum where an average was
+asked is found from the values (the claim is n times the answer, n the count of one of the
+part's averages), however the average is written. When no single slip explains the
+answer, pairs of slips are tried (both in one recomputation) on parts small enough for it.
 """
 
 from __future__ import annotations
