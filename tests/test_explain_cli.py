@@ -113,15 +113,17 @@ def test_maximize_spec_and_text_output(runs, tmp_path, capsys):
 def test_list_layers(runs, capsys):
     assert main(["explain", str(runs["cnn3"]), "--list-layers"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert any(line.split()[:3] == ["features.0", "Conv2d", "32x8x8"] and line.endswith("conv") for line in lines)
+    # the table name (kind counted from 1), then the module path: --layer takes either
+    assert any(line.split()[:4] == ["conv1", "features.0", "Conv2d", "32x8x8"] and line.endswith("conv")
+               for line in lines)
     assert main(["explain", str(runs["cnn3"]), "--list-layers", "--json"]) == 0
-    assert _json_line(capsys)["layers"][-1] == {"name": "classifier.3", "type": "Linear", "shape": [10],
-                                                 "conv": False, "leaf": True}
+    assert _json_line(capsys)["layers"][-1] == {"name": "classifier.3", "label": "fc2", "type": "Linear",
+                                                 "shape": [10], "conv": False, "leaf": True}
 
 
 @pytest.mark.parametrize("args,message", [
     (["--what", "filters"], "does not hold a cnnlab run"),
-    (["--what", "maps", "--layer", "conv9"], "no layer named 'conv9' in this model; layers: features, features.0"),
+    (["--what", "maps", "--layer", "conv9"], "no layer named 'conv9' in this model; layers: features, conv1 (features.0)"),
     (["--what", "gradcam", "--layer", "features.1"], "Grad-CAM needs a convolution layer"),
     (["--what", "gradcam", "--target-class", "10"], "class 10 is out of range"),
     (["--what", "gradcam", "--target-class", "cat"], "unknown class 'cat'"),
@@ -154,3 +156,16 @@ def test_cli_module_does_not_import_torch_and_help_has_examples():
     done = subprocess.run([sys.executable, "-m", "cnnlab.cli.main", "explain", "--help"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "cnnlab explain runs/mnist --what gradcam" in done.stdout
+
+
+def test_layer_given_by_its_table_name_is_the_module_path(runs, tmp_path, capsys):
+    """--layer conv2 (as --list-layers names it) explains features.3, and the page says both."""
+    assert main(["explain", str(runs["cnn3"]), "--what", "maps,gradcam,filters", "--layer", "conv2",
+                 "--out", str(tmp_path / "o"), "--json"]) == 0
+    s = _json_line(capsys)
+    assert s["gradcam"]["layer"] == "features.3" and s["gradcam"]["layer_name"] == "conv2 (features.3)"
+    assert [m["layer_name"] for m in s["maps"]["layers"]] == ["conv2 (features.3)"]
+    assert s["filters"]["layer_name"] == "conv1 (features.0)"
+    assert [r["number"] for r in s["filters"]["filters"]][:3] == [1, 2, 3]
+    html = (tmp_path / "o" / "explain.html").read_text()
+    assert "conv2 (features.3)" in html and "conv1 (features.0)" in html

@@ -86,9 +86,8 @@ def test_readme_command_runs_without_warnings(command, tmp_path, monkeypatch):
     """Each arithmetic command of the README runs (check: exit 1 on a key with mistakes)."""
     from cnnlab.cli.main import main
 
-    monkeypatch.chdir(tmp_path)  # the README's own files: an image and an architecture file
-    (tmp_path / "image.csv").write_text("0,0,1,1\n0,0,1,1\n0,0,1,1\n0,0,1,1\n")
-    (tmp_path / "net.yaml").write_text("input: 3x32x32\nlayers:\n  - conv 3x3 16 p1\n  - relu\n  - maxpool 2x2\n  - fc 10\n")
+    monkeypatch.chdir(tmp_path)  # the README's own files ship in examples/ (an image, an architecture file)
+    (tmp_path / "examples").symlink_to(REPO / "examples")
     if "check quiz.yaml" in command:
         main(["quiz", "--topics", "rf,params,padding", "--count", "3", "--seed", "1", "--out", "quiz.yaml"])
     out, err = io.StringIO(), io.StringIO()

@@ -176,7 +176,8 @@ def test_error_carried_forward_is_named():
 
 
 def test_catalogue_fully_covered_by_the_plants():
-    covered = set(SLIP_CASES) | {"rounded_early", "final_rounding", "carried_forward"}
+    covered = set(SLIP_CASES) | {"rounded_early", "final_rounding", "carried_forward",
+                                 "sum_for_average_any_form"}  # tests/test_problems_diagnose_values.py
     assert covered == set(slip_names())
 
 

@@ -66,7 +66,8 @@ def test_conv2d_groups_same_and_two_d_kernel_on_channels():
     ref = F.conv2d(batch(x), t(k), groups=4, padding="same")
     np.testing.assert_allclose(got, unbatch(ref))
     ones = ask("conv2d(x, [[1, 1], [1, 1]])", x=x)  # one filter summing every channel's window
-    np.testing.assert_allclose(ones, unbatch(F.conv2d(batch(x), torch.ones(1, 4, 2, 2, dtype=torch.float64))))
+    # a C×H×W input keeps its channel axis (docs/problems.md, "Channel axes"): 1×4×4
+    np.testing.assert_allclose(ones, F.conv2d(batch(x), torch.ones(1, 4, 2, 2, dtype=torch.float64))[0])
 
 
 @pytest.mark.parametrize("stride, padding, output_padding", [(1, 0, 0), (2, 0, 0), (2, 1, 1), (3, 1, 0)])

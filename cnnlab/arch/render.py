@@ -9,6 +9,8 @@ and turned into LaTeX here, so each formula is written once.
 
 from __future__ import annotations
 
+import math
+
 import io
 import json
 import re
@@ -43,16 +45,34 @@ def _group(n, fmt: str) -> str:
     return text.replace(",", "{,}") if fmt == "latex" else text
 
 
+def _three_digits(value: float) -> str:
+    """3 significant digits, never in e-notation: 3.06, 1230, 0.0109."""
+    value = float(f"{value:.3g}")
+    digits = max(0, 2 - math.floor(math.log10(abs(value)))) if value else 0
+    return f"{value:.{digits}f}"
+
+
 def _human(n: float, unit: str = "") -> str:
     for factor, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
         if abs(n) >= factor:
-            return f"{n / factor:.3g} {prefix}{unit}"
+            return f"{_three_digits(n / factor)} {prefix}{unit}"
     return f"{n:g} {unit}".strip()
 
 
+_DECIMAL_UNITS = ((1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "kB"))
+_BINARY_UNITS = ((2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB"))
+
+
+def _in_unit(n: float, units: tuple[tuple[float, str], ...]) -> str:
+    """n bytes in the largest unit it reaches (the smallest unit below that), 3 significant
+    digits and never in e-notation: 3.06 GB, not 3.06e+03 MB."""
+    factor, unit = next(((f, u) for f, u in units if n >= f), units[-1])
+    return f"{_three_digits(n / factor)} {unit}"
+
+
 def _bytes(n: int) -> str:
-    mib = n / 2**20
-    return f"{n:,} B = {n / 1e6:.3g} MB = {mib:.3g} MiB"
+    """``3,060,000,000 B = 3.06 GB = 2.85 GiB``; ``10,880 B = 10.9 kB = 10.6 KiB``."""
+    return f"{n:,} B = {_in_unit(n, _DECIMAL_UNITS)} = {_in_unit(n, _BINARY_UNITS)}"
 
 
 def _columns(table: dict) -> list[tuple[str, callable]]:

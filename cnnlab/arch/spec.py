@@ -376,7 +376,10 @@ def _dict_to_text(item: dict, index: int) -> str:
         parts.append(padding if padding in ("same", "valid", "full") else f"p{padding}")
     for key, prefix in (("dilation", "d"), ("groups", "g"), ("output_padding", "op")):
         if key in fields:
-            parts.append(f"{prefix}{axes(fields[key])}")
+            value = axes(fields[key])
+            # groups: dw (or depthwise) is a word of its own in the text form, not g<N>
+            parts.append(value.lower() if key == "groups" and value.lower() in ("dw", "depthwise")
+                         else f"{prefix}{value}")
     if "bias" in fields and not fields["bias"]:
         parts.append("nobias")
     if fields.get("ceil_mode"):

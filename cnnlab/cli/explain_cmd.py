@@ -103,11 +103,13 @@ def _list_layers(run_dir: str, as_json: bool) -> int:
     if as_json:
         print(json.dumps({"run_dir": str(run.run_dir), "input": list(shape), "layers": rows}))
         return 0
+    labels = [r["label"] or "" for r in rows]
+    lw = max(len(label) for label in labels)
     width = max(len(r["name"]) for r in rows)
-    for r in rows:
+    for r, label in zip(rows, labels):  # the table name, then the module path: --layer takes either
         shape_text = "x".join(map(str, r["shape"])) if r["shape"] else "-"
         mark = "  conv" if r["conv"] and r["leaf"] else ("  block" if r["conv"] else "")
-        print(f"{r['name']:<{width}}  {r['type']:<12} {shape_text}{mark}")
+        print(f"{label:<{lw}}  {r['name']:<{width}}  {r['type']:<12} {shape_text}{mark}")
     return 0
 
 
@@ -125,10 +127,9 @@ def _check_counts(args: argparse.Namespace) -> None:
 def _print_summary(s: dict) -> None:
     print(f"{s['model']} run {s['run_dir']}: {', '.join(s['parts'])}")
     if "filters" in s:
-        found = [r["best_probe"] or "none" for r in s["filters"]["filters"]]
+        found = [r["pattern"] for r in s["filters"]["filters"]]
         counts = {p: found.count(p) for p in dict.fromkeys(found)}
-        print(f"filters of {s['filters']['layer']}: " +
-              ", ".join(f"{n} {p.replace('_', ' ')}" for p, n in counts.items()))
+        print(f"filters of {s['filters']['layer']}: " + ", ".join(f"{n} {p}" for p, n in counts.items()))
     if "gradcam" in s:
         g = s["gradcam"]
         print(f"Grad-CAM on {g['layer']} for {len(g['images'])} image(s)")

@@ -53,6 +53,24 @@ def _config_fields(args: argparse.Namespace) -> list[str]:
     return [f.name for f in dataclasses.fields(TrainConfig) if hasattr(args, f.name)]
 
 
+class _AugmentHelp:
+    """--augment's help, listed from the augmentation registry when the help is shown, so
+    the list is never re-typed and the CLI imports torch only then."""
+
+    def _text(self) -> str:
+        from cnnlab.train.augment import AUGMENTS
+
+        names = [n if a.default is None else f"{n}:{a.default:g}" for n, a in AUGMENTS.items()]
+        return "comma-separated, each with its default parameter: " + ", ".join(names) + \
+            " (docs/training.md)"
+
+    def strip(self) -> str:  # argparse asks whether the help is blank
+        return self._text().strip()
+
+    def __mod__(self, params: dict) -> str:  # argparse fills in %(default)s and the like
+        return self._text().replace("%", "%%") % params
+
+
 def register(subparsers) -> None:
     """Add the ``train`` and ``evaluate`` commands (and ``compare`` when it exists)."""
     p = subparsers.add_parser(
@@ -83,8 +101,7 @@ def register(subparsers) -> None:
     p.add_argument("--gamma", type=float, help="decay factor of --schedule step (default 0.1)")
     p.add_argument("--patience", type=int,
                    help="stop after N epochs without a lower validation loss (0 = never)")
-    p.add_argument("--augment", metavar="LIST",
-                   help="comma-separated: shift:N, crop:P, hflip, vflip, noise:S, rotate:D")
+    p.add_argument("--augment", metavar="LIST", help=_AugmentHelp())
     p.add_argument("--seed", type=at.seed, help="random seed (default 0)")
     p.add_argument("--device", choices=("cpu", "cuda", "auto"), help="default auto")
     p.add_argument("--amp", action="store_true", default=None,

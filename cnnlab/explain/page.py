@@ -5,25 +5,26 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+from cnnlab.explain.filters import NO_CLEAR_PATTERN
 from cnnlab.report import Figure, Section, Table, Text, write_page
 
 __all__ = ["explain_sections", "write_explain_page"]
 
 
 def _filters(s: dict, classes: list[str]) -> Section:
-    rows = [[r["index"], (r["best_probe"] or "none").replace("_", " "),
-             r["match"], r["strength"] or "", r["summary"]] for r in s["filters"]]
+    rows = [[r["number"], r["pattern"], r["match"], r["strength"] or "", r["summary"]] for r in s["filters"]]
     C_out, C_in, kh, kw = s["shape"]
     return Section("First-layer filters", [
-        Text(f"The {C_out} filters of {s['layer']} ({C_in} input channel(s), {kh}x{kw}), each "
+        Text(f"The {C_out} filters of {s.get('layer_name', s['layer'])} ({C_in} input channel(s), {kh}x{kw}), each "
              f"scaled on its own from its lowest weight (black) to its highest (white); with "
              f"three input channels the colours are the RGB weights. Each filter is then read "
              f"like `cnnlab kernel describe` reads a kernel: its response to probe patterns "
              f"(lines, edges, dots, flat regions; summed over input channels, as for a grey "
              f"pattern). 'match' is the cosine between filter and probe, 1 when the filter is "
-             f"that pattern."),
+             f"that pattern; below {NO_CLEAR_PATTERN} the filter is said to answer no clear "
+             f"pattern. Filters are numbered from 1, as in the picture."),
         Figure.from_path(s["picture"], f"first-layer filters of {s['layer']}"),
-        Table(["filter", "best probe", "match", "strength", "what describe_kernel says"], rows),
+        Table(["filter", "pattern (best probe)", "match", "strength", "what describe_kernel says"], rows),
     ])
 
 
@@ -35,7 +36,7 @@ def _maps(s: dict, classes: list[str]) -> Section:
              Figure.from_path(s["input_picture"], f"input {s['image']}")]
     for layer in s["layers"]:
         shown = "" if layer["shown"] == layer["shape"][0] else f", first {layer['shown']} channels shown"
-        items.append(Figure.from_path(layer["picture"], f"{layer['layer']}: output "
+        items.append(Figure.from_path(layer["picture"], f"{layer.get('layer_name', layer['layer'])}: output "
                                       f"{'x'.join(map(str, layer['shape']))}{shown}; "
                                       f"{layer['active_channels']} channel(s) with a positive value"))
     return Section("Feature maps", items)
@@ -47,7 +48,7 @@ def _gradcam(s: dict, classes: list[str]) -> Section:
     rows = [[r["image"], "" if r["label"] is None else classes[r["label"]], classes[r["predicted"]],
              r["probability"], classes[r["target"]], r["cam_max"]] for r in s["images"]]
     return Section("Grad-CAM", [
-        Text(f"Grad-CAM (Selvaraju et al. 2017) on layer {s['layer']} for {which}: each channel "
+        Text(f"Grad-CAM (Selvaraju et al. 2017) on layer {s.get('layer_name', s['layer'])} for {which}: each channel "
              f"of the layer is weighted by the mean gradient of the class logit with respect to "
              f"it, the weighted channels are summed and negative values cut off (ReLU). The map "
              f"is upsampled (bilinear) to the image and scaled to its maximum; red is where the "

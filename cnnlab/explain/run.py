@@ -7,6 +7,7 @@ The math lives in the other modules of :mod:`cnnlab.explain`; this one loads the
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,10 +130,14 @@ class _Context:
     def __init__(self, run_dir, config: ExplainConfig):
         from cnnlab.train.evaluate import load_run
 
+        from cnnlab.explain.feature_maps import resolve_layer
+
         self.run = load_run(run_dir)
-        self.config = config
         meta = self.run.meta
         self.model = self.run.model.eval()
+        if config.layer:  # "conv2" as --list-layers prints it: the module path from here on
+            config = dataclasses.replace(config, layer=resolve_layer(self.model, config.layer))
+        self.config = config
         self.shape = (int(meta["in_channels"]), *map(int, meta["input_size"]))  # (C, H, W)
         self.classes = [str(c) for c in meta["classes"]]
         self.mean = np.asarray(meta["mean"], np.float32)
@@ -176,18 +181,20 @@ class _Context:
 
 
 def _filters(ctx: _Context) -> dict:
-    from cnnlab.explain.filters import describe_filters, filter_weights, normalise_filters
+    from cnnlab.explain.filters import describe_filters, filter_titles, filter_weights, normalise_filters
     from cnnlab.report.figures import image_grid
 
     layer, w = filter_weights(ctx.model)
     rows = describe_filters(w)
-    titles = [f"{r['index']}: {(r['best_probe'] or 'none').replace('_', ' ')}" for r in rows]
-    path = image_grid(normalise_filters(w), ctx.out / "filters.png", titles=titles, ncols=8)
-    return {"layer": layer, "shape": list(w.shape), "filters": rows, "picture": str(path)}
+    path = image_grid(normalise_filters(w), ctx.out / "filters.png", titles=filter_titles(rows), ncols=8)
+    from cnnlab.explain.feature_maps import display_name
+
+    return {"layer": layer, "layer_name": display_name(ctx.model, layer), "shape": list(w.shape),
+            "filters": rows, "picture": str(path)}
 
 
 def _maps(ctx: _Context) -> dict:
-    from cnnlab.explain.feature_maps import conv_layer_names, feature_maps, get_layer
+    from cnnlab.explain.feature_maps import conv_layer_names, display_name, feature_maps, get_layer
     from cnnlab.explain.plots import MAX_MAPS, map_grid
     from cnnlab.report.figures import image_grid
 
@@ -205,7 +212,8 @@ def _maps(ctx: _Context) -> dict:
         a = maps[name][0].numpy()
         a = a.reshape(1, 1, -1) if a.ndim == 1 else a  # (K, h, w); a vector as one strip
         path = map_grid(a, ctx.out / f"maps_{_safe_name(name)}.png", title=name)
-        layers.append({"layer": name, "shape": list(maps[name].shape[1:]), "picture": str(path),
+        layers.append({"layer": name, "layer_name": display_name(ctx.model, name),
+                       "shape": list(maps[name].shape[1:]), "picture": str(path),
                        "shown": min(a.shape[0], MAX_MAPS),
                        "mean": float(a.mean()), "max": float(a.max()),
                        "active_channels": int((a.reshape(a.shape[0], -1).max(1) > 0).sum())})
@@ -232,7 +240,10 @@ def _gradcam(ctx: _Context) -> dict:
         true = "" if labels[i] is None else f"true {ctx.classes[labels[i]]}, "
         titles.append(f"{name}\n{true}pred {ctx.classes[pred]}\ncam: {ctx.classes[t]}")
     path = cam_overlays(x, heat, ctx.out / "gradcam.png", titles=titles)
-    return {"layer": layer, "target_class": target, "images": rows, "picture": str(path)}
+    from cnnlab.explain.feature_maps import display_name
+
+    return {"layer": layer, "layer_name": display_name(ctx.model, layer), "target_class": target,
+            "images": rows, "picture": str(path)}
 
 
 def _maximize(ctx: _Context) -> dict:

@@ -109,22 +109,27 @@ def _shape_of(value: Any, what: str) -> tuple[int, ...]:
     return tuple(shape)
 
 
+def _at(path: tuple[int, ...]) -> str:
+    """A position for a message, counted from 1 as everywhere in cnnlab's words: ``[2, 1] (from 1)``."""
+    return "[" + ", ".join(str(i + 1) for i in path) + "] (counted from 1)"
+
+
 def _check_regular(value: Any, shape: tuple[int, ...], what: str, path: tuple[int, ...] = ()) -> None:
     depth = len(path)
     if depth == len(shape):
         if isinstance(value, (list, tuple)):
-            raise UsageError(f"{what} is ragged: element {list(path)} is a list where a number was expected")
+            raise UsageError(f"{what} is ragged: element {_at(path)} is a list where a number was expected")
         if not _is_number(value):
             shown = f"a {'x'.join(map(str, value.shape))} array" if isinstance(value, np.ndarray) else repr(value)[:40]
-            raise UsageError(f"{what} has a non-numeric element {shown} at {list(path)}")
+            raise UsageError(f"{what} has a non-numeric element {shown} at {_at(path)}")
         if isinstance(value, float) and not math.isfinite(value):
-            raise UsageError(f"{what} has a non-finite element {value!r} at {list(path)}")
+            raise UsageError(f"{what} has a non-finite element {value!r} at {_at(path)}")
         return
     if not isinstance(value, (list, tuple)):
-        raise UsageError(f"{what} is ragged: element {list(path)} is a number where a list of "
+        raise UsageError(f"{what} is ragged: element {_at(path)} is a number where a list of "
                          f"{shape[depth]} was expected")
     if len(value) != shape[depth]:
-        raise UsageError(f"{what} is ragged: row {list(path)} has {len(value)} entries, expected {shape[depth]}")
+        raise UsageError(f"{what} is ragged: row {_at(path)} has {len(value)} entries, expected {shape[depth]}")
     for i, item in enumerate(value):
         _check_regular(item, shape, what, path + (i,))
 

@@ -15,13 +15,37 @@ import numpy as np
 from cnnlab import ops
 from cnnlab.errors import UsageError
 
-__all__ = ["pad", "relu", "sigmoid", "tanh", "leaky_relu", "sqrt", "absolute", "row", "column",
+__all__ = ["conv2d", "conv_transpose2d", "keeps_channel_axis", "pad", "relu", "sigmoid", "tanh", "leaky_relu",
+           "sqrt", "absolute", "row", "column",
            "channel", "separable", "kernel", "describe_kernel", "arch"]
 
 
 def _elementwise(fn, x: np.ndarray, *args: Any) -> Any:
     out = fn(x, *args)
     return out.item() if isinstance(out, np.ndarray) and out.ndim == 0 else out
+
+
+def keeps_channel_axis(x: np.ndarray, k: np.ndarray) -> bool:
+    """The one channel-axis rule of docs/problems.md ("Channel axes"): a result has a channel
+    axis when its input has one (C×H×W, even C = 1) or its kernel is a bank (4-D)."""
+    return x.ndim == 3 or k.ndim == 4
+
+
+def _with_channel_axis(out: np.ndarray, x: np.ndarray, k: np.ndarray) -> np.ndarray:
+    if keeps_channel_axis(x, k) and out.ndim == 2:
+        return out[None]  # (1, H_out, W_out)
+    return out
+
+
+def conv2d(x: np.ndarray, k: np.ndarray, **kw: Any) -> np.ndarray:
+    """ops.conv2d under the channel-axis rule: x (H, W) or (C, H, W) -> (H_out, W_out) or
+    (C_out, H_out, W_out)."""
+    return _with_channel_axis(ops.conv2d(x, k, **kw), x, k)
+
+
+def conv_transpose2d(x: np.ndarray, k: np.ndarray, **kw: Any) -> np.ndarray:
+    """ops.conv_transpose2d under the channel-axis rule (shapes as :func:`conv2d`)."""
+    return _with_channel_axis(ops.conv_transpose2d(x, k, **kw), x, k)
 
 
 def pad(x: np.ndarray, padding: Any, mode: str = "zeros") -> np.ndarray:
@@ -72,7 +96,10 @@ def sqrt(x: np.ndarray) -> Any:
 
 
 def absolute(x: np.ndarray) -> Any:
+    """|x| element-wise; x: any shape, 0-D for a number (an exact 0-D x gives a Fraction)."""
     out = np.abs(x)
+    if not isinstance(out, np.ndarray):  # NumPy unwraps a 0-D object array
+        return out
     return out.item() if out.ndim == 0 else out
 
 
@@ -112,11 +139,16 @@ def separable(k: np.ndarray) -> dict:
     return out
 
 
-def kernel(name: str) -> np.ndarray:
-    """A named kernel (``sobel_x``, ``box:3``, ``gaussian:5:1.0``) as a (kh, kw) float tensor."""
+def kernel(name: str, exact: bool = False) -> np.ndarray:
+    """A named kernel (``sobel_x``, ``box:3``, ``gaussian:5:1.0``) as a (kh, kw) tensor.
+
+    In exact mode the rational kernels are Fractions (``box:3`` is 1/9 everywhere); a
+    Gaussian is irrational and stays float, as sigmoid and exp do (docs/problems.md).
+    """
     from cnnlab.kernels.named import get_kernel
 
-    return get_kernel(name)
+    gaussian = str(name).strip().split(":")[0].lower() == "gaussian"
+    return get_kernel(name, exact=exact and not gaussian)
 
 
 def describe_kernel(k: np.ndarray) -> dict:

@@ -107,6 +107,11 @@ def mismatch(index: tuple[int, ...], claimed: Any, expected: Any, round: int | N
     return out
 
 
+def _only_unit_axes_differ(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
+    """2x2 against 1x2x2: the same shape once the axes of size 1 are dropped."""
+    return tuple(n for n in a if n != 1) == tuple(n for n in b if n != 1)
+
+
 def _compare_tensor(claimed: Any, expected: np.ndarray, round: int | None) -> Comparison:
     try:
         c = claimed_tensor(claimed)
@@ -116,8 +121,11 @@ def _compare_tensor(claimed: Any, expected: np.ndarray, round: int | None) -> Co
     if c.ndim == 0 and e.size == 1:  # "5" for a 1x1 result is the answer a sheet expects
         c = c.reshape(e.shape)
     if c.shape != e.shape:
-        return Comparison(False, note=f"claimed shape {_shape_text(c.shape)}, computed {_shape_text(e.shape)}",
-                          shape_differs=True)
+        note = f"claimed shape {_shape_text(c.shape)}, computed {_shape_text(e.shape)}"
+        if _only_unit_axes_differ(c.shape, e.shape):
+            note += ("; they differ only by an axis of size 1 (a result keeps the channel axis of a "
+                     "C×H×W input, even C = 1: docs/problems.md, \"Channel axes\")")
+        return Comparison(False, note=note, shape_differs=True)
     tol = 0.5 * 10.0 ** (-round) + _SLACK if round is not None else np.maximum(_REL, _REL * np.abs(e))
     wrong = np.abs(c - e) > tol
     mismatches = [mismatch(idx, c[idx], expected[idx], round) for idx in zip(*np.nonzero(wrong))]

@@ -7,8 +7,11 @@ swapped...); the whole-part slips (rounding, an error carried from an earlier pa
 :data:`PART_SLIPS` here. A slip is named only when its recomputation gives the claimed
 value in every cell that is wrong (cells the sheet got right are not held against it);
 when the claimed shape differs from the computed one, the whole recomputed tensor must
-match. When no single slip explains the answer, pairs of slips are tried (both in one
-recomputation) on parts small enough for it.
+match. A slip is also tried in every call it fits at once, and in the earlier parts a part
+uses by name (``gx``, ``gy``, then ``sqrt(gx**2 + gy**2)``); a sum where an average was
+asked is found from the values (the claim is n times the answer, n the count of one of the
+part's averages), however the average is written. When no single slip explains the
+answer, pairs of slips are tried (both in one recomputation) on parts small enough for it.
 """
 
 from __future__ import annotations
@@ -94,6 +97,7 @@ class _Planted:
     call: int
     args: dict
     post: Callable[[Any], Any] | None
+    base: str = ""  # the message without the call it names
 
 
 def _variants(result: "PartResult") -> list[_Planted]:
@@ -104,7 +108,7 @@ def _variants(result: "PartResult") -> list[_Planted]:
                 continue
             where = f" in {call.source}" if len(result.calls) > 1 else ""
             for message, args, post in slip.variants(call.name, call.args):
-                out.append(_Planted(slip.name, message + where, call.index, args, post))
+                out.append(_Planted(slip.name, message + where, call.index, args, post, message))
     return out
 
 
@@ -126,8 +130,17 @@ def _hook(planted: Iterable[_Planted], calls: dict) -> Callable:
 
 def _call_slips(result: "PartResult", env: dict, ctx: "EvalContext") -> Candidates:
     calls = {c.index: c for c in result.calls}
-    for v in _variants(result):
+    variants = _variants(result)
+    for v in variants:
         yield v.message, _recompute(result, env, ctx, _hook([v], calls))
+    # the same slip in every call it fits (zero padding in both Sobel convolutions of a magnitude)
+    alike: dict[str, list[_Planted]] = {}
+    for v in variants:
+        alike.setdefault(v.base, []).append(v)
+    for base, group in alike.items():
+        if len({v.call for v in group}) == len(group) > 1:
+            sources = ", ".join(calls[v.call].source for v in group)
+            yield f"{base}, in each of {sources}", _recompute(result, env, ctx, _hook(group, calls))
 
 
 MAX_PAIRS = 300  # recomputations spent on two slips at once
@@ -199,7 +212,95 @@ def _carried(result: "PartResult", env: dict, claimed_env: dict, ctx: "EvalConte
            f"{', '.join(used)}", _recompute(result, cenv, ctx, None))
 
 
+def _averaging_counts(result: "PartResult", env: dict) -> list[int]:
+    """How many values each average of the part divides by, whatever its form: a mean or
+    average pool (the cells of a window), a constant 1/n kernel, or a division by a number."""
+    counts = []
+    for call in result.calls:
+        a = call.args
+        if call.name == "avgpool2d":
+            kh, kw = a["size"] if isinstance(a["size"], tuple) else (a["size"], a["size"])
+            counts.append(kh * kw)
+        elif call.name == "global_avgpool":
+            counts.append(a["x"].shape[-1] * a["x"].shape[-2])
+        elif call.name == "mean" and np.ndim(a["x"]) > 0:
+            counts.append(a["x"].size if a["axis"] is None else a["x"].shape[a["axis"]])
+        elif call.name == "conv2d" and a["k"].size and all(v == a["k"].flat[0] for v in a["k"].flat) \
+                and a["k"].flat[0] and abs(1 / float(a["k"].flat[0]) - round(1 / float(a["k"].flat[0]))) < 1e-9:
+            counts.append(round(1 / float(a["k"].flat[0])))
+    for node in ast.walk(result.ask.tree):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+            right = node.right
+            n = right.value if isinstance(right, ast.Constant) else \
+                env.get(right.id) if isinstance(right, ast.Name) else None
+            if values.is_number(n) and float(n).is_integer():
+                counts.append(int(n))
+    return sorted({n for n in counts if 2 <= n <= 1 << 24})
+
+
+def _sum_for_average(result: "PartResult", env: dict, claimed_env: dict, ctx: "EvalContext",
+                     given: set) -> Candidates:
+    """A sum where an average was asked, named from the values: the claim is n times the
+    right answer, n the count of an average of the part (``avgpool2d(X, 2)``,
+    ``mean(X[0:2, 0:2])``, ``sum(X[0:2, 0:2]) / 4``, ``conv2d(X, ones, stride=2) / 4``)."""
+    v = _as_floats(result.value) if _numeric(result.value) else None
+    if v is None:
+        return
+    for n in _averaging_counts(result, env):
+        yield (f"sum instead of average: the claimed values are sums over {n} cells, not their means "
+               f"({n} times the right values)", v * n)
+
+
+def _upstream(result: "PartResult", env: dict, ctx: "EvalContext", earlier: dict) -> Candidates:
+    """A slip made in the earlier parts this part uses by name (``gx``, ``gy``, then
+    ``sqrt(gx**2 + gy**2)``), carried into its value: each catalogued slip planted in every
+    earlier call it fits (the same padding mode in ``gx`` and ``gy``), then in each one alone."""
+    needed = set(_names_used(result)) & set(earlier)
+    grown = True
+    while grown:
+        more = {n for name in needed for n in _names_used(earlier[name]) if n in earlier}
+        grown = not more <= needed
+        needed |= more
+    ancestors = [n for n in earlier if n in needed]  # solve order
+    groups: dict[str, list[tuple[str, _Planted]]] = {}
+    for name in ancestors:
+        for slip in SLIPS:
+            for call in earlier[name].calls:
+                if call.name in slip.functions:
+                    for message, args, post in slip.variants(call.name, call.args):
+                        planted = _Planted(slip.name, message, call.index, args, post)
+                        groups.setdefault(message, []).append((name, planted))
+    for message, planted in groups.items():
+        names = list(dict.fromkeys(n for n, _ in planted))
+        choices = [names] + ([[n] for n in names] if len(names) > 1 else [])
+        for chosen in choices:
+            slipped = _recompute_through(result, env, ctx, earlier, ancestors,
+                                         [(n, p) for n, p in planted if n in chosen])
+            where = ", ".join(chosen)
+            yield (f"{message}, in {where} (the earlier part{'s' if len(chosen) > 1 else ''} this part uses)",
+                   slipped)
+
+
+def _recompute_through(result: "PartResult", env: dict, ctx: "EvalContext", earlier: dict,
+                       ancestors: list[str], planted: list[tuple[str, _Planted]]) -> Any:
+    """The part's value when the earlier parts are recomputed with the planted slips."""
+    env = dict(env)
+    changed: set[str] = set()
+    for name in ancestors:
+        mine = [p for n, p in planted if n == name]
+        if not mine and not set(_names_used(earlier[name])) & changed:
+            continue
+        calls = {c.index: c for c in earlier[name].calls}
+        value = _recompute(earlier[name], env, ctx, _hook(mine, calls) if mine else None)
+        if value is None:
+            return None
+        env[name] = value
+        changed.add(name)
+    return _recompute(result, env, ctx, None)
+
+
 PART_SLIPS: dict[str, Callable[..., Iterator[tuple[str, Any]]]] = {
+    "sum_for_average_any_form": _sum_for_average,
     "carried_forward": _carried,
     "rounded_early": _rounded_early,
     "final_rounding": _final_rounding,
@@ -223,18 +324,22 @@ def _names_used(result: "PartResult") -> list[str]:
     return sorted({n.id for n in ast.walk(result.ask.tree) if isinstance(n, ast.Name)})
 
 
-def diagnose(result: "PartResult", env: dict, claimed_env: dict, ctx: "EvalContext", given: set) -> str | None:
+def diagnose(result: "PartResult", env: dict, claimed_env: dict, ctx: "EvalContext", given: set,
+             earlier: dict | None = None) -> str | None:
     """The first slip of the catalogue that explains the claimed answer, or None.
 
     ``env`` holds the values the part may use, ``claimed_env`` the claimed answers of
-    earlier wrong parts, ``given`` the names that came from ``given`` (not from parts).
+    earlier wrong parts, ``given`` the names that came from ``given`` (not from parts),
+    ``earlier`` the earlier parts' results by the name they define.
     """
     claimed, expected, rnd = result.part.answer, result.value, result.round
     # the search has its own budget: when it is spent, every further recomputation is refused
     ctx = dataclasses.replace(ctx, meter=WorkMeter(f"diagnosis of part {result.id}"))
     part_slip = lambda name: PART_SLIPS[name](result, env, claimed_env, ctx, given)  # noqa: E731
     # cheapest and likeliest first; generators: a group is computed only if reached
-    groups = (part_slip("carried_forward"), _call_slips(result, env, ctx), part_slip("rounded_early"),
+    groups = (part_slip("carried_forward"), _call_slips(result, env, ctx),
+              part_slip("sum_for_average_any_form"), _upstream(result, env, ctx, earlier or {}),
+              part_slip("rounded_early"),
               part_slip("final_rounding"), _pair_slips(result, env, ctx))
     return next((message for message, slipped in itertools.chain(*groups)
                  if _explains(claimed, slipped, expected, rnd)), None)

@@ -57,6 +57,7 @@ class Function:
     params: tuple[Param, ...]
     impl: str  # "module:attribute", imported lazily
     summary: str
+    takes_exact: bool = False  # the implementation is called with exact=<the file's exact mode>
 
     def signature(self) -> str:
         """``conv2d(x, k, bias=0, ..., flip=false)`` as a sheet would write the call."""
@@ -193,11 +194,11 @@ FUNCTIONS: dict[str, Function] = {f.name: f for f in (
     Function("conv2d", (_X, _p("k", "tensor", ndim=(2, 3, 4)), _p("bias", "bias", 0), _p("stride", "pair", 1),
                         _p("padding", "padding", 0), _p("padding_mode", "choice", "zeros", choices=_MODES),
                         _p("dilation", "pair", 1), _p("groups", "int", 1), _p("flip", "bool", False)),
-             "cnnlab.ops:conv2d", "2-D cross-correlation (true convolution with flip=true)"),
+             _P + "conv2d", "2-D cross-correlation (true convolution with flip=true)"),
     Function("conv_transpose2d", (_X, _p("k", "tensor", ndim=(2, 3, 4)), _p("bias", "bias", 0),
                                   _p("stride", "pair", 1), _p("padding", "pair", 0),
                                   _p("output_padding", "pair", 0), _p("dilation", "pair", 1)),
-             "cnnlab.ops:conv_transpose2d", "transposed convolution, kernel C_in x C_out x kh x kw"),
+             _P + "conv_transpose2d", "transposed convolution, kernel C_in x C_out x kh x kw"),
     Function("pad", (_X, _p("padding", "padding"), _p("mode", "choice", "zeros", choices=_MODES)),
              _P + "pad", "pad the last two axes"),
     Function("maxpool2d", (_X, _p("size", "pair"), _p("stride", "pair?", None), _p("padding", "pair", 0),
@@ -231,7 +232,8 @@ FUNCTIONS: dict[str, Function] = {f.name: f for f in (
     Function("flip", (_p("k", "tensor", ndim=(2, 3, 4)),), "cnnlab.ops:flip", "kernel rotated by 180 degrees"),
     Function("rank", (_KERNEL2,), "cnnlab.kernels.separable:rank", "matrix rank of a kernel"),
     Function("separable", (_KERNEL2,), _P + "separable", "is k = column x row? with the factors"),
-    Function("kernel", (_p("name", "str"),), _P + "kernel", 'a named kernel: "sobel_x", "gaussian:5:1.0"'),
+    Function("kernel", (_p("name", "str"),), _P + "kernel", 'a named kernel: "sobel_x", "gaussian:5:1.0"',
+             takes_exact=True),
     Function("describe_kernel", (_KERNEL2,), _P + "describe_kernel", "sum, rank, probe responses of a kernel"),
     Function("conv_output_size", (_p("n", "int"), _p("k", "int"), _p("stride", "int", 1), _p("padding", "int", 0),
                                   _p("dilation", "int", 1)), _S + "conv_output_size",
@@ -281,7 +283,21 @@ def bind(name: str, args: list, kwargs: dict, ctx) -> dict[str, Any]:
             bound[p.name] = p.default
             continue
         bound[p.name] = _CONVERTERS[p.kind](name, p, raw[p.name], ctx)
-    return bound
+    return _floats_win(bound)
+
+
+def _floats_win(bound: dict[str, Any]) -> dict[str, Any]:
+    """Exact tensors as floats when another tensor argument is a float tensor.
+
+    In exact mode a float tensor comes only from an irrational value (``sigmoid``, a
+    Gaussian kernel): mixing it with fractions gives floats, as ``+`` does, instead of
+    turning its 17-digit decimals into fractions (docs/problems.md, "Exact mode").
+    """
+    tensors = [v for v in bound.values() if isinstance(v, np.ndarray)]
+    if not any(t.dtype != object for t in tensors) or not any(t.dtype == object for t in tensors):
+        return bound
+    return {k: (v.astype(np.float64) if isinstance(v, np.ndarray) and v.dtype == object else v)
+            for k, v in bound.items()}
 
 
 def implementation(name: str) -> Callable[..., Any]:
@@ -299,6 +315,8 @@ def implementation(name: str) -> Callable[..., Any]:
 def invoke(name: str, bound: dict[str, Any], ctx) -> Any:
     """Call the implementation with bound arguments; the result tidied (NumPy scalars to Python)."""
     impl = implementation(name)
+    if FUNCTIONS[name].takes_exact:
+        bound = dict(bound, exact=bool(ctx.exact))
     meter = getattr(ctx, "meter", None)
     if meter is not None:
         meter.charge(name, bound, ctx.exact)

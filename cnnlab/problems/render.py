@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,10 +18,12 @@ from cnnlab.errors import UsageError
 from cnnlab.ops.budget import STEPS_WORK_BUDGET, check_work
 from cnnlab.problems.cost import call_work
 from cnnlab.problems.explain import explain_call
-from cnnlab.problems.solve import PartResult, ProblemResult, SetResult
 from cnnlab.steps import TRACERS, exact_string, render_trace, render_value, to_json_value
 from cnnlab.steps.layout import formatter
 from cnnlab.steps.render_latex import escape, standalone
+
+if TYPE_CHECKING:  # annotations only: solve imports render, never the other way round
+    from cnnlab.problems.solve import PartResult, ProblemResult, SetResult
 
 __all__ = ["FORMATS", "render_set", "part_label", "render_answer", "set_to_json", "part_to_json", "render_check",
            "check_summary", "expected_text", "fit_width",

@@ -6,15 +6,17 @@ reports every part right.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from cnnlab.errors import UsageError
 from cnnlab.problems.render import _none_free, ascii_latex, latex_prose, part_label, render_answer, render_set
-from cnnlab.problems.solve import PartResult, SetResult
 from cnnlab.steps import render_value
 from cnnlab.steps.render_latex import escape, standalone
+
+if TYPE_CHECKING:  # annotations only: solve imports render, never the other way round
+    from cnnlab.problems.solve import PartResult, SetResult
 
 __all__ = ["SHEET_FORMATS", "render_quiz", "quiz_yaml"]
 
@@ -66,6 +68,9 @@ def _questions(result: SetResult, fmt: str) -> list[str]:
         p = prob.problem
         name = f"Problem {prob.index + 1}" + (f": {p.title}" if p.title else "")
         out.append({"latex": rf"\section*{{{escape(name)}}}", "markdown": f"## {name}"}.get(fmt, name + "\n" + "=" * len(name)))
+        if p.text:  # the sheet's own words ("bias b = -1 and zero padding 1"): the parts need them
+            words = " ".join(p.text.split())
+            out.append(_latex_words(words) if fmt == "latex" else words)
         if p.round is not None:
             note = f"Give answers to {p.round} decimals."
             out.append(escape(note) if fmt == "latex" else note)

@@ -18,10 +18,11 @@ from fractions import Fraction
 from dataclasses import dataclass, field
 from typing import Any
 
-from cnnlab.errors import UsageError
+from cnnlab.errors import UsageError, check_numeral
 from cnnlab.problems import functions, values
 from cnnlab.problems.compare import Comparison, compare
 from cnnlab.problems.cost import WorkMeter, check_file_size
+from cnnlab.problems.diagnose import diagnose
 from cnnlab.problems.expr import CONSTANTS, Ask, CallRecord, EvalContext, check_names, evaluate, parse_ask
 from cnnlab.problems.loader import Part, Problem, ProblemSet
 
@@ -46,7 +47,8 @@ class PartResult:
     def correct(self) -> bool | None:
         return None if self.comparison is None else self.comparison.correct
 
-    # Notebook display: the part's worked solution and the check of its claimed answer.
+    # Notebook display: the part's worked solution and the check of its claimed answer (Jupyter
+    # renders the Markdown itself; render imports this module for annotations only).
     def _repr_markdown_(self) -> str:
         from cnnlab.problems.render import _part_block
 
@@ -56,11 +58,6 @@ class PartResult:
         from cnnlab.problems.render import _part_block
 
         return _part_block(self, "latex", 16)
-
-    def _repr_html_(self) -> str:
-        from cnnlab.serve.markdown import markdown_to_html
-
-        return markdown_to_html(self._repr_markdown_())
 
 
 @dataclass
@@ -88,11 +85,6 @@ class SetResult:
 
         return render_set(self, "markdown")
 
-    def _repr_html_(self) -> str:
-        from cnnlab.serve.markdown import markdown_to_html
-
-        return markdown_to_html(self._repr_markdown_())
-
 
 def _check_identifier(name: str, where: str) -> None:
     if not name.isidentifier() or keyword.iskeyword(name):
@@ -111,6 +103,7 @@ def _fraction_strings(v: Any, where: str) -> Any:
     if isinstance(v, list):
         return [_fraction_strings(e, where) for e in v]
     if isinstance(v, str) and _FRACTION.fullmatch(v):
+        check_numeral(v, where)  # "1/3" with 5,000 digits: the 400-digit limit of docs/limits.md
         top, bottom = (Fraction(part.strip()) for part in v.split("/"))
         if bottom == 0:
             raise UsageError(f"{where}: {v!r} divides by zero")
@@ -171,8 +164,6 @@ def _parse_all(pset: ProblemSet) -> list[tuple[dict[str, Any], list[Ask]]]:
 
 def solve_set(pset: ProblemSet, check: bool = True) -> SetResult:
     """Solve every part of every problem; with ``check``, compare and diagnose claimed answers."""
-    from cnnlab.problems.diagnose import diagnose
-
     prepared = _parse_all(pset)
     meter = WorkMeter(pset.source)
     results = []
@@ -188,7 +179,8 @@ def solve_set(pset: ProblemSet, check: bool = True) -> SetResult:
             if check and part.has_answer:
                 result.comparison = compare(part.answer, ev.value, problem.round)
                 if not result.comparison.correct and not result.comparison.unknown_keys:
-                    result.diagnosis = diagnose(result, env, claimed_env, ctx, set(pr.given))
+                    earlier = {p.ask.target: p for p in pr.parts if p.ask.target is not None}
+                    result.diagnosis = diagnose(result, env, claimed_env, ctx, set(pr.given), earlier)
             if ask.target is not None:
                 env[ask.target] = ev.value
                 if part.has_answer and result.comparison is not None and not result.comparison.correct:

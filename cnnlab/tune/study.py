@@ -14,6 +14,7 @@ share one study; a rerun with the same storage and study name continues it.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
 import os
 import re
@@ -106,13 +107,28 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("._") or "study"
 
 
+def model_label(model: str) -> str:
+    """The model as folder and study names say it: a registry name as it is, a spec file by
+    its stem, an inline architecture spec as ``spec-`` and 8 hex digits of its SHA-256 (the
+    whole spec would make a folder name of hundreds of characters).
+
+    >>> model_label("cnn3"), model_label("nets/net.yaml"), model_label("conv 3x3 8; relu; fc 10")
+    ('cnn3', 'net', 'spec-a5437a0e')
+    """
+    if re.fullmatch(r"[A-Za-z0-9_.-]+", model) and not model.lower().endswith((".yaml", ".yml", ".json")):
+        return model
+    if model.lower().endswith((".yaml", ".yml", ".json")) and "\n" not in model and ";" not in model:
+        return _slug(Path(model).stem)
+    return "spec-" + hashlib.sha256(model.encode()).hexdigest()[:8]
+
+
 def default_out(model: str, data: str) -> Path:
     """``runs/tune-<model>-<data>``: no timestamp, so that a rerun finds and continues the study.
 
     >>> default_out("mlp", "/data/tiles/").as_posix()
     'runs/tune-mlp-tiles'
     """
-    return Path("runs") / f"tune-{_slug(model)}-{_slug(Path(data.rstrip('/')).name or data)}"
+    return Path("runs") / f"tune-{_slug(model_label(model))}-{_slug(Path(data.rstrip('/')).name or data)}"
 
 
 def _make_sampler(name: str, space: dict[str, Param], seed: int):
@@ -316,7 +332,7 @@ def run_study(config: TuneConfig, dataset=None, *, log: Callable[[str], None] | 
     out = Path(config.out) if config.out else default_out(config.model, config.data)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file, not a folder")
-    name = config.study or f"{config.model}-{Path(config.data.rstrip('/')).name or config.data}"
+    name = config.study or f"{model_label(config.model)}-{Path(config.data.rstrip('/')).name or config.data}"
     config = dataclasses.replace(config, out=str(out), study=name)
     if dataset is None:
         dataset = load_config_dataset(trial_config(config, {}, out / "check"))
