@@ -1,9 +1,11 @@
 """``GET /docs/NAME.md``: the repository's own docs as a page, for the links beside every view.
 
-Only names of the form ``word.md`` in the ``docs/`` folder next to the package are served
-(no paths, no other files); headings get ``id`` anchors (``## Stride`` → ``#stride``) so
-the pages' glossary can link to one paragraph. An installed package without the docs
-folder answers 404 with a line saying where the docs are.
+Only names of the form ``word.md`` in the docs folder are served (no paths, no other files);
+headings get ``id`` anchors (``## Stride`` → ``#stride``) so the pages' glossary can link to
+one paragraph. The docs folder is the one inside the package, ``cnnlab/docs`` — the
+repository's ``docs/*.md`` installed there by setup.py, the same files, never a second copy
+— and, in a source checkout where the package has none, the checkout's ``docs/`` folder
+(docs/serve.md, "Explanations").
 """
 
 from __future__ import annotations
@@ -12,11 +14,26 @@ import html
 import re
 from pathlib import Path
 
-__all__ = ["docs_page", "DOCS_DIR"]
+__all__ = ["docs_page", "docs_root", "DOCS_DIR"]
 
-DOCS_DIR = Path(__file__).resolve().parents[2] / "docs"
+_PACKAGE = Path(__file__).resolve().parents[1]  # cnnlab/
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}\.md$")
 _HEADING = re.compile(r"<h([1-6])>(.*?)</h\1>")
+
+
+def docs_root(package: Path = _PACKAGE) -> Path | None:
+    """The folder the docs pages come from: ``cnnlab/docs`` when installed from a wheel or an
+    sdist, else the ``docs/`` folder of the source checkout the package is imported from."""
+    installed = package / "docs"
+    if installed.is_dir():
+        return installed
+    checkout = package.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / "docs").is_dir():
+        return checkout / "docs"
+    return None
+
+
+DOCS_DIR = docs_root()
 
 
 def _slug(heading_html: str) -> str:
@@ -25,11 +42,13 @@ def _slug(heading_html: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text).strip("-")
 
 
-def docs_page(name: str, docs_dir: Path = DOCS_DIR) -> str | None:
-    """The page of ``docs/NAME`` as HTML, or None when there is no such doc."""
+def docs_page(name: str, docs_dir: Path | None = None) -> str | None:
+    """The page of ``NAME`` in the docs folder (``docs_dir``, default :data:`DOCS_DIR`) as
+    HTML, or None when there is no such doc."""
     from cnnlab.serve.markdown import markdown_to_html
 
-    if not _NAME.match(name or ""):
+    docs_dir = DOCS_DIR if docs_dir is None else docs_dir
+    if docs_dir is None or not _NAME.match(name or ""):
         return None
     path = docs_dir / name
     if not path.is_file():

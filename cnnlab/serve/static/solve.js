@@ -8,18 +8,36 @@ function compact(v) {
   return s && s.length > 160 ? s.slice(0, 157) + "…" : s;
 }
 
+function mismatchText(m, count) {
+  const [r, c] = m.index_from_1;
+  const at = c === undefined ? `value ${r}` : `row ${r}, column ${c}`;
+  return `${count} cell(s) differ, e.g. ${at}: claimed ${num(m.claimed)}, expected ${num(m.expected)}`;
+}
+
+// Why a part is wrong, in one block: the named slip (or that none explains it), then what differs.
+function diagnosisView(p) {
+  const slip = p.diagnosis
+    ? [el("strong", {text: "Likely slip: "}), p.diagnosis]
+    : [el("strong", {text: "No named slip: "}),
+       "the claimed answer matches none of the usual mistakes; compare it with the worked solution below."];
+  const box = el("div", {class: "diagnosis", "data-testid": "solve-diagnosis"}, ...slip);
+  if (p.note) box.append(el("div", {class: "muted", text: p.note}));
+  if (p.mismatches && p.mismatches.length) box.append(el("div", {class: "muted", text: mismatchText(p.mismatches[0], p.mismatches.length)}));
+  return box;
+}
+
+// One part: its question as the sheet words it (the expression below it), the value, the mark.
 function partView(p) {
   const correct = p.correct === null ? "none" : String(p.correct);
   const mark = {true: "✓ right", false: "✗ wrong", none: "–"}[correct];
+  const question = p.text ? el("span", {"data-testid": "solve-question", text: p.text})
+                          : el("code", {"data-testid": "solve-question", text: p.ask});
   const box = el("div", {class: "part", "data-part-id": p.id, "data-correct": correct},
-    el("span", {class: "mark", text: mark}),
-    el("strong", {text: `(${p.id}) `}), el("code", {text: p.ask}),
+    el("span", {class: "mark", text: mark}), el("strong", {text: `(${p.id}) `}), question,
+    p.text ? el("div", {class: "muted", "data-testid": "solve-ask"}, "Computed as ", el("code", {text: p.ask})) : null,
     el("div", {}, el("span", {class: "muted", text: "= "}), el("code", {"data-testid": "solve-value", text: compact(p.value)})));
-  if (p.correct === false && p.mismatches && p.mismatches.length) {
-    box.append(el("div", {class: "muted", text: `${p.mismatches.length} cell(s) differ, e.g. at ${JSON.stringify(p.mismatches[0].index.map((i) => i + 1))}: claimed ${num(p.mismatches[0].claimed)}, expected ${num(p.mismatches[0].expected)}`}));
-  }
-  if (p.note) box.append(el("div", {class: "muted", text: p.note}));
-  if (p.diagnosis) box.append(el("div", {"data-testid": "solve-diagnosis", text: "Likely mistake: " + p.diagnosis}));
+  if (p.correct === false) box.append(diagnosisView(p));
+  else if (p.note) box.append(el("div", {class: "muted", text: p.note}));
   return box;
 }
 
