@@ -202,8 +202,9 @@ def _preloaded_example() -> str:
 
 
 def test_solve_example_is_the_docs_example_and_its_key_is_right():
-    """The page's example is docs/problems.md's first file (which test_problems_docs solves),
-    and its claimed answer is what torch computes: true convolution, ReLU, 2x2 max pooling."""
+    """The page's example is docs/problems.md's first file without its end-of-line comments
+    (test_problems_docs solves that file), and its claimed answer is what torch computes:
+    true convolution, ReLU, 2x2 max pooling."""
     import re
 
     import torch
@@ -212,7 +213,9 @@ def test_solve_example_is_the_docs_example_and_its_key_is_right():
 
     text = _preloaded_example()
     doc = (ROOT / "docs" / "problems.md").read_text(encoding="utf-8")
-    assert text == re.findall(r"```yaml\n(.*?)```", doc, re.S)[0]
+    first = re.findall(r"```yaml\n(.*?)```", doc, re.S)[0]
+    assert text == "".join(re.sub(r"\s+#.*$", "", line) + "\n" for line in first.splitlines())
+    assert yaml.safe_load(text) == yaml.safe_load(first)
     sheet = yaml.safe_load(text)
     x = torch.tensor(sheet["given"]["X"], dtype=torch.float64)[None, None]
     k = torch.tensor(sheet["given"]["K"], dtype=torch.float64).flip(0, 1)[None, None]  # flip=true
