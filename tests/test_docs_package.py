@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from cnnlab.serve import docs_pages
-from test_install import CLEAN_ENV, REPO, wheel  # noqa: F401  (the module-scoped wheel fixture)
+from test_install import CLEAN_ENV, REPO, _setuptools_major, wheel  # noqa: F401  (the module-scoped wheel fixture)
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
@@ -96,3 +96,22 @@ def test_installed_server_serves_docs_from_the_package(wheel, tmp_path):  # noqa
     r = subprocess.run([sys.executable, "-c", "import cnnlab.serve.docs_pages as d; print(d.__file__, d.DOCS_DIR)"],
                        capture_output=True, text=True, env=env, cwd=work)
     assert r.stdout.split() == [str(target / "cnnlab" / "serve" / "docs_pages.py"), str(installed)], r.stderr
+
+
+def test_sdist_then_wheel_ships_the_docs(wheel, tmp_path):  # noqa: F811
+    """``pip install cnnlab`` from a source distribution: the sdist carries docs/*.md and the
+    wheel built from it has them as cnnlab/docs."""
+    if _setuptools_major() < 77:  # pyproject.toml's SPDX license string needs it (test_install says more)
+        pytest.skip("building an sdist offline needs setuptools >= 77 in this venv")
+    src = wheel.parent.parent / "src"  # the copy of the tracked files test_install built from
+    r = subprocess.run([sys.executable, "-c", f"from setuptools import build_meta; build_meta.build_sdist({str(tmp_path)!r})"],
+                       cwd=src, capture_output=True, text=True, env=CLEAN_ENV)
+    assert r.returncode == 0, r.stderr[-2000:]
+    (sdist,) = tmp_path.glob("cnnlab-*.tar.gz")
+    r = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-index", "--no-build-isolation",
+                        "-w", str(tmp_path / "dist"), str(sdist)], capture_output=True, text=True, env=CLEAN_ENV)
+    assert r.returncode == 0, r.stderr[-2000:]
+    (built,) = (tmp_path / "dist").glob("cnnlab-*.whl")
+    with zipfile.ZipFile(built) as z:
+        for name in DOCS:
+            assert z.read(f"cnnlab/docs/{name}") == (REPO / "docs" / name).read_bytes(), name
