@@ -20,7 +20,7 @@ from cnnlab.doc.blocks import (Block, Figure, Formula, Heading, Matrices, Matrix
                                Table)
 from cnnlab.doc.text import TextWriter
 
-__all__ = ["LatexWriter", "escape", "standalone", "width_pt", "TEXT_WIDTH_PT"]
+__all__ = ["LatexWriter", "escape", "standalone", "width_pt", "align_chains", "TEXT_WIDTH_PT"]
 
 _MAX_BMATRIX_COLS = 10  # amsmath's default MaxMatrixCols
 TEXT_WIDTH_PT = 345.0  # \textwidth of article at 10 pt on A4 or letter paper
@@ -56,8 +56,10 @@ _FONTS = r"\IfFileExists{lmodern.sty}{\usepackage[T1]{fontenc}\usepackage{lmoder
 
 def standalone(body: str, title: str | None = None) -> str:
     """A complete document around a fragment (article, amsmath, amssymb, graphicx)."""
+    # \sloppy: prose with long code (\texttt has no stretchable space) wraps with wider
+    # spaces instead of running into the margin
     head = [r"\documentclass{article}", r"\usepackage{amsmath}", r"\usepackage{amssymb}",
-            r"\usepackage{graphicx}", _FONTS, r"\begin{document}"]
+            r"\usepackage{graphicx}", _FONTS, r"\begin{document}", r"\sloppy"]
     if title:
         head.append(rf"\section*{{{escape(title)}}}")
     return "\n".join(head) + "\n" + body.rstrip("\n") + "\n\\end{document}\n"
@@ -126,6 +128,34 @@ def _matrices_to_width(text: str) -> str:
         cols = [max(width_pt(r[j]) if j < len(r) else 0.0 for r in rows) for j in range(ncols)]
         return rf" \W:{sum(cols) + 10.0 * ncols + 8.0:.1f} "
     return _MATRIX.sub(one, text)
+
+
+def align_chains(rows: list[tuple[str, list[str]]], line_pt: float = 0.0) -> str:
+    r"""The body of an ``align*``: ``lhs &= p1 = p2 = ...`` per row, a chain that would run
+    past the line continued on the next (``&= p3``), a part wider than a line scaled to it.
+
+    >>> align_chains([("x", ["1 + 1", "2"])])
+    'x &= 1 + 1 = 2'
+    """
+    room = (line_pt or _LINE_PT) - max((width_pt(lhs) for lhs, _ in rows), default=0.0)
+    out = []
+    for lhs, parts in rows:
+        lines: list[str] = []
+        used = room + 1.0
+        for part in parts:
+            w = width_pt(part) + 12.5
+            if w > room:
+                part = rf"\resizebox{{{room - 15:.0f}pt}}{{!}}{{$\displaystyle {part}$}}"
+                w = room
+            if lines and used + w <= room:
+                lines[-1] += f" = {part}"
+                used += w
+            else:
+                lines.append(f"= {part}")
+                used = w
+        out.append(" \\\\\n".join([f"{lhs} &{lines[0]}"] + [f"&{line}" for line in lines[1:]]) if lines
+                   else f"{lhs} &")
+    return " \\\\\n".join(out)
 
 
 class LatexWriter(TextWriter):
