@@ -331,6 +331,6 @@ class ArchTable(dict):
         return render_arch(dict(self), "latex")
 
     def _repr_html_(self) -> str:
-        from cnnlab.serve.markdown import markdown_to_html
+        from cnnlab.doc.markdown_html import markdown_to_html
 
         return markdown_to_html(self._repr_markdown_())

@@ -340,6 +340,9 @@ class LatexWriter(TextWriter):
     def value(self, cells: MatrixText) -> str:
         return self.matrix(cells)
 
+    def result_value(self, value: Any) -> str:
+        return "\\[\nO = " + self.write_value(value) + "\n\\]\n"
+
     def text_value(self, text: str) -> str:
         return rf"\text{{{escape(text)}}}"
 

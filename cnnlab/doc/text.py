@@ -199,6 +199,10 @@ class TextWriter:
     def channels_value(self, parts: list[str]) -> str:
         return "\n".join(f"channel {n + 1}:\n{p}" for n, p in enumerate(parts))
 
+    def result_value(self, value: Any) -> str:
+        """A command's lone result (no worked steps), as ``cnnlab conv`` prints it."""
+        return self.write_value(value) + "\n"
+
     def write_value(self, value: Any) -> str:
         """One value: a number, vector, matrix, C×H×W tensor, dict, bool or string."""
         if isinstance(value, str):

@@ -58,7 +58,7 @@ class PartResult:
         return _part_block(self, "latex", 16)
 
     def _repr_html_(self) -> str:
-        from cnnlab.serve.markdown import markdown_to_html
+        from cnnlab.doc.markdown_html import markdown_to_html
 
         return markdown_to_html(self._repr_markdown_())
 
@@ -89,7 +89,7 @@ class SetResult:
         return render_set(self, "markdown")
 
     def _repr_html_(self) -> str:
-        from cnnlab.serve.markdown import markdown_to_html
+        from cnnlab.doc.markdown_html import markdown_to_html
 
         return markdown_to_html(self._repr_markdown_())
 
