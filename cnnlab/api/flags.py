@@ -14,7 +14,7 @@ from typing import Any, Iterable
 
 from cnnlab.errors import UsageError
 
-__all__ = ["choice", "integer", "number", "flag", "text_form", "tensor_text"]
+__all__ = ["choice", "integer", "bounded", "number", "flag", "text_form", "tensor_text"]
 
 
 def _argument(command: str, name: str, message: str) -> UsageError:
@@ -42,6 +42,16 @@ def integer(command: str, name: str, value: Any) -> int:
         return int(str(value).strip()) if len(str(value)) <= 40 else int("x")
     except ValueError:
         raise _argument(command, name, f"invalid int value: {str(value)[:40]!r}") from None
+
+
+def bounded(command: str, name: str, value: Any, low: int, high: int) -> int:
+    """A whole number from ``low`` to ``high``, with the messages of the CLI's bounded flags."""
+    value = integer(command, name, value)
+    if value < low:
+        raise _argument(command, name, f"expected a whole number >= {low} (at most {high}), got {value}")
+    if value > high:
+        raise _argument(command, name, f"expected a whole number from {low} to {high}, got {value}")
+    return value
 
 
 def number(command: str, name: str, value: Any) -> float:

@@ -7,6 +7,7 @@ import argparse
 import sys
 
 from cnnlab.cli.argtypes import add_output_format
+from cnnlab.api.arch import spec_source as _spec_source
 from cnnlab.errors import UsageError
 
 __all__ = ["register", "handle"]
@@ -169,49 +170,6 @@ def handle(args) -> int:
 
     sys.stdout.write(render_arch(table, args.format, steps=args.steps) + "\n")
     return 0
-
-
-_SPEC_SUFFIXES = (".yaml", ".yml", ".txt", ".json", ".spec", ".arch")
-MAX_SPEC_DEPTH = 32  # nested YAML lists/mappings in a spec file (a spec needs 3)
-
-
-def _spec_source(spec: str) -> str:
-    """The spec text: SPEC itself, or the text of the file it names (checked first).
-
-    A SPEC of one word with a file suffix or a path separator names a file: a missing
-    one is reported as missing (not as an unknown layer kind), a folder, device or pipe
-    as what it is; the file is read as UTF-8 of at most 1 MB and its YAML nesting is
-    checked before any recursive parser sees it.
-    """
-    import os
-
-    from cnnlab.userfiles import read_text_file
-
-    word = spec.strip()
-    looks_like_path = not any(c.isspace() or c == ";" for c in word) and (
-        word.lower().endswith(_SPEC_SUFFIXES) or os.sep in word)
-    if not (looks_like_path or os.path.exists(word)) or "\n" in spec:
-        return spec
-    text = read_text_file(word, "spec file")
-    _check_yaml_depth(text, word)
-    return text
-
-
-def _check_yaml_depth(text: str, source: str) -> None:
-    """Refuse YAML nested deeper than MAX_SPEC_DEPTH, reading events (no recursion)."""
-    import yaml
-
-    depth = 0
-    try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
-            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
-                depth += 1
-                if depth > MAX_SPEC_DEPTH:
-                    raise UsageError(f"{source}: lists/mappings nested deeper than {MAX_SPEC_DEPTH} levels")
-            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
-                depth -= 1
-    except yaml.YAMLError:
-        return  # not YAML (the compact language) or invalid: the spec parser reports it
 
 
 def _torch_call(fn, *args, **kwargs):
