@@ -58,8 +58,15 @@ class Result:
             text = wrap(text)
         return text
 
+    # Notebook display: Jupyter shows the richest it can (HTML), keeps the others
     def _repr_html_(self) -> str:
         return self.render("html")
+
+    def _repr_markdown_(self) -> str:
+        return self.render("markdown")
+
+    def _repr_latex_(self) -> str:
+        return self.render("latex")
 
     def __getitem__(self, key: str) -> Any:
         """``r["output"]``: a field of the JSON object."""
