@@ -70,11 +70,12 @@ class OpResult(Result):
 
     def render(self, fmt: str) -> str:
         from cnnlab.doc import writer
-        from cnnlab.doc.blocks import Paragraph
 
         w = writer(fmt, self.round)
         body = w.render(self.blocks()) if (self.trace is not None or fmt == "html") else w.result_value(self.array)
         if self.note:
+            from cnnlab.doc.blocks import Paragraph
+
             body = w.render([Paragraph(self.note)]) + "\n" + body
         return body
 

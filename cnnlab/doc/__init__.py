@@ -15,18 +15,21 @@ O[1,1] = 2·(-1) + 3 = 1
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
-from cnnlab.doc.html import HtmlWriter
-from cnnlab.doc.latex import LatexWriter, escape, standalone
-from cnnlab.doc.markdown import MarkdownWriter
-from cnnlab.doc.text import TextWriter
-from cnnlab.doc.tojson import JsonWriter
+__all__ = ["WRITERS", "FORMATS", "writer", "write"]
 
-__all__ = ["WRITERS", "FORMATS", "writer", "write", "escape", "standalone"]
-
-WRITERS: dict[str, type] = {"text": TextWriter, "markdown": MarkdownWriter, "latex": LatexWriter,
-                            "html": HtmlWriter, "json": JsonWriter}
+# format -> (module, class) of its writer; a writer's module is imported when first used, so
+# `cnnlab conv` (text) does not load the HTML or LaTeX writers (docs/architecture.md: a new
+# format is one module and one line here)
+WRITERS: dict[str, tuple[str, str]] = {
+    "text": ("cnnlab.doc.text", "TextWriter"),
+    "markdown": ("cnnlab.doc.markdown", "MarkdownWriter"),
+    "latex": ("cnnlab.doc.latex", "LatexWriter"),
+    "html": ("cnnlab.doc.html", "HtmlWriter"),
+    "json": ("cnnlab.doc.tojson", "JsonWriter"),
+}
 FORMATS = tuple(WRITERS)
 
 
@@ -36,10 +39,10 @@ class UnknownFormat(ValueError):
 
 def writer(fmt: str, round: int | None = None) -> Any:
     """The writer of ``fmt`` with numbers shown to ``round`` decimals (None: exact/trimmed)."""
-    try:
-        return WRITERS[fmt](round)
-    except KeyError:
-        raise UnknownFormat(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}") from None
+    if fmt not in WRITERS:
+        raise UnknownFormat(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    module, name = WRITERS[fmt]
+    return getattr(import_module(module), name)(round)
 
 
 def write(blocks: list, fmt: str = "text", round: int | None = None) -> str:
