@@ -35,6 +35,7 @@ STYLE = """<style>
 .cnnlab-doc .cnn-op{font-size:1.3em}
 .cnnlab-doc .cnn-step{border-left:3px solid #ddd;padding-left:.6em;margin:.6em 0}
 .cnnlab-doc math{font-size:1.05em}
+.cnnlab-doc .cnn-formula{display:flex;flex-wrap:wrap;align-items:center;gap:.25em;margin:.5em 0}
 </style>"""
 
 
@@ -63,13 +64,13 @@ class HtmlWriter:
     # -- maths ----------------------------------------------------------------------
     def num(self, v: Any, paren: bool = False) -> str:
         if isinstance(v, Fraction) and v.denominator != 1 and self.round is None:
-            sign = "<mo>-</mo>" if v < 0 else ""
+            sign = "<mo>−</mo>" if v < 0 else ""
             text = f"{sign}<mfrac><mn>{abs(v.numerator)}</mn><mn>{v.denominator}</mn></mfrac>"
             neg = v < 0
         else:
             plain = format_number(v, self.round, "text")
             neg = plain.startswith("-")
-            text = f"<mo>-</mo><mn>{html.escape(plain[1:])}</mn>" if neg else f"<mn>{html.escape(plain)}</mn>"
+            text = f"<mn>{html.escape(plain.replace('-', '−', 1))}</mn>"  # U+2212: a minus, not a hyphen
         return f"<mrow><mo>(</mo>{text}<mo>)</mo></mrow>" if paren and neg else f"<mrow>{text}</mrow>"
 
     def expr(self, e: Any) -> str:
@@ -134,9 +135,11 @@ class HtmlWriter:
             if m != seen:
                 parts.append(m)
             seen = m
-        chain = "<mo>=</mo>".join(parts)
-        lhs = f"{self.expr(block.lhs)}<mo>=</mo>" if block.lhs else ""
-        return f'<p><math display="block"><mrow>{lhs}{chain}</mrow></math></p>'
+        # one <math> per side of each "=", so a long chain wraps between equalities
+        items = ([f'<math displaystyle="true">{self.expr(block.lhs)}</math>'] if block.lhs else []) + \
+            [f'<span class="cnn-eq"><math displaystyle="true"><mo>=</mo>{p}</math></span>' if n or block.lhs else f'<math displaystyle="true">{p}</math>'
+             for n, p in enumerate(parts)]
+        return f'<div class="cnn-formula">{"".join(items)}</div>'
 
     def line(self, item: Matrices | Formula | Paragraph) -> str:
         if isinstance(item, Matrices):
@@ -208,7 +211,7 @@ def _sum(w: HtmlWriter, e: E.Sum) -> str:
     out = []
     for i, t in enumerate(e.terms):
         m = w.expr(t)
-        if i and (m.startswith("<mrow><mo>-</mo>") or (isinstance(t, E.Num) and float(t.value) < 0)):
+        if i and (m.startswith(("<mrow><mo>−</mo>", "<mrow><mn>−")) or (isinstance(t, E.Num) and float(t.value) < 0)):
             m = f"<mrow><mo>(</mo>{m}<mo>)</mo></mrow>"
         out.append(m)
     return "<mrow>" + "<mo>+</mo>".join(out) + "</mrow>"
@@ -218,7 +221,7 @@ def _seq(w: HtmlWriter, e: E.Seq) -> str:
     out = []
     for p in e.parts:
         if isinstance(p, str):
-            out.append(f"<mo>{html.escape(p)}</mo>" if p in "+-=·×/" else
+            out.append(f"<mo>{html.escape(p.replace('-', '−'))}</mo>" if p in "+-=·×/" else
                        (f"<mn>{p}</mn>" if p.lstrip("-").isdigit() else f"<mi>{html.escape(p)}</mi>"))
         else:
             out.append(w.expr(p))
