@@ -71,7 +71,7 @@ def arch(spec: Any = None, input: Any = None, torchvision: str | None = None, dt
     else:
         raise UsageError("give a SPEC (e.g. 'conv 3x3 16; relu') or --torchvision NAME, or --solve (see --help)")
     r = ArchResult("arch", json.loads(render_arch(table, "json", steps=steps)),
-                   lambda fmt: render_arch(table, fmt, steps=steps) + "\n")
+                   lambda fmt: render_arch(table, fmt, steps=steps) + "\n")  # "table": rich, when installed
     r.table = table
     return r
 

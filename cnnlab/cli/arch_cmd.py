@@ -7,7 +7,6 @@ import argparse
 import sys
 
 from cnnlab.cli.argtypes import add_output_format
-from cnnlab.api.arch import spec_source as _spec_source
 from cnnlab.errors import UsageError
 
 __all__ = ["register", "handle"]
@@ -127,18 +126,6 @@ def _solve(args) -> int:
     return 0
 
 
-def _fc_compare(value: str | None):
-    if value is None or value == "same":
-        return value
-    try:
-        n = int(value)
-    except ValueError:
-        raise UsageError(f"--fc-compare takes a number of units, got {value!r}") from None
-    if n < 1:
-        raise UsageError(f"--fc-compare needs a positive number of units, got {n}")
-    return n
-
-
 def handle(args) -> int:
     """Parse, compute one table (or one inverse answer), render."""
     if args.solve:
@@ -151,24 +138,11 @@ def handle(args) -> int:
 
         print("\n".join(_torch_call(torchvision_names)))
         return 0
-    fc = _fc_compare(args.fc_compare)
-    if args.spec and args.torchvision:
-        raise UsageError("give either a SPEC or --torchvision NAME, not both")
-    if args.torchvision:
-        from cnnlab.arch.torch_analyze import analyze_torchvision
+    from cnnlab.api.arch import arch
 
-        table = _torch_call(analyze_torchvision, args.torchvision, args.input, dtype=args.dtype,
-                            fc_compare=fc, steps=args.steps, layout=args.layout)
-    elif args.spec:
-        from cnnlab.arch import arch_table
-
-        table = arch_table(_spec_source(args.spec), args.input, dtype=args.dtype, fc_compare=fc, steps=args.steps,
-                           layout=args.layout)
-    else:
-        raise UsageError("give a SPEC (e.g. 'conv 3x3 16; relu') or --torchvision NAME, or --solve (see --help)")
-    from cnnlab.arch import render_arch
-
-    sys.stdout.write(render_arch(table, args.format, steps=args.steps) + "\n")
+    result = arch(args.spec, args.input, torchvision=args.torchvision, dtype=args.dtype, steps=args.steps,
+                  layout=args.layout, fc_compare=args.fc_compare)
+    sys.stdout.write(result.output(args.format))
     return 0
 
 
