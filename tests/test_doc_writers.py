@@ -87,6 +87,9 @@ def test_html_of_a_worked_convolution_marks_padding_and_the_window():
     frames = [tb for tb in p.tables if len(tb) == 6 and any("window" in c.get("class", "") for r in tb for c in r)]
     marked = [(i, j) for i, r in enumerate(frames[1]) for j, c in enumerate(r) if "window" in c.get("class", "")]
     assert marked == [(i, j) for i in range(3) for j in range(1, 4)]  # O[1,2]'s window: rows 1-3, cols 2-4
+    outputs = [tb for tb in p.tables if any("selected" in c.get("class", "") for r in tb for c in r)]
+    selected = [(i, j) for i, r in enumerate(outputs[1]) for j, c in enumerate(r) if "selected" in c.get("class", "")]
+    assert len(outputs) == 2 and selected == [(0, 1)]  # the output cell O[1,2] in the 4×4 output
 
 
 def test_json_writer_keeps_the_tree():

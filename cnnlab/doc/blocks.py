@@ -56,14 +56,17 @@ class TensorGrid:
     values: (H, W) numbers (floats, ints or Fractions).
     roles: (row, col) -> role names from :data:`ROLES` (zero-based positions).
     limit: rows/columns shown before dots; None shows every one.
-    frame: the larger grid this one was read from, its cells marked (the window on the
-        padded input): the HTML writer draws it beside the values, text leaves it out.
+    frame: the larger grid this one belongs to, its cells marked (the window on the padded
+        input, the selected cell of the output): the HTML writer draws it beside the values
+        (before the first item of a row, after the last), text and LaTeX leave it out.
+    caption: what the frame shows.
     """
 
     values: Any
     roles: dict[tuple[int, int], set[str]] = field(default_factory=dict)
     limit: int | None = 24
     frame: "TensorGrid | None" = None
+    caption: str = ""
 
 
 @dataclass

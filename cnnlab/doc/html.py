@@ -117,12 +117,17 @@ class HtmlWriter:
         parts = []
         if block.lhs:
             parts.append(f'<span class="cnn-op">{self.math(block.lhs)} =</span>')
+        last = len(block.items) - 1
         for n, (label, grid) in enumerate(block.items):
-            if isinstance(grid, TensorGrid) and grid.frame is not None:
-                parts.append(f"<figure>{self.grid(grid.frame)}<figcaption>where the window is"
-                             "</figcaption></figure>")
+            frame = grid.frame if isinstance(grid, TensorGrid) else None
+            framed = (f"<figure>{self.grid(frame)}<figcaption>{html.escape(grid.caption)}</figcaption></figure>"
+                      if frame is not None else "")
+            if framed and n != last:
+                parts.append(framed)
             caption = f"<figcaption>{html.escape(label)}</figcaption>" if label else ""
             parts.append(f"<figure>{self.grid(grid)}{caption}</figure>")
+            if framed and n == last and n:
+                parts.append(framed)
             if n < len(block.ops) and self.OPS.get(block.ops[n], block.ops[n]):
                 parts.append(f'<span class="cnn-op">{html.escape(self.OPS.get(block.ops[n], block.ops[n]))}'
                              "</span>")

@@ -182,7 +182,7 @@ class LatexWriter(TextWriter):
         return rf"\frac{{{a}}}{{{b}}}"
 
     def fn_name(self, fn: str) -> str:
-        return self.FUNCTIONS.get(fn) or r"\operatorname{" + escape(fn).replace(r"\_", r"\_") + "}"
+        return self.FUNCTIONS.get(fn) or r"\operatorname{" + escape(fn) + "}"
 
     def call(self, fn: str, arg: str) -> str:
         return rf"{self.fn_name(fn)}\left({arg}\right)"
@@ -286,8 +286,7 @@ class LatexWriter(TextWriter):
             used = width_pt(current) + (20 if len(pieces) > 1 else 0)
         lines.append(current)
         first = f"{lhs} &{lines[0]}" if block.lhs else f"&{lines[0]}"
-        return " \\\\\n".join([first] + [f"&{line}" if not line.startswith(r"\quad") else f"&{line}"
-                                         for line in lines[1:]])
+        return " \\\\\n".join([first] + [f"&{line}" for line in lines[1:]])
 
     def line(self, item: Matrices | Formula, room: float | None = None) -> str:
         if isinstance(item, Matrices):

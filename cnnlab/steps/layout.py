@@ -138,6 +138,13 @@ def _window_frame(trace: Trace, cell: Cell, channel: int, shape: tuple[int, int]
     return TensorGrid(trace.prepared[channel], roles, MAX_SIDE_SHOWN)
 
 
+def _selected(trace: Trace, cell: Cell) -> TensorGrid:
+    """The output channel of ``cell`` with the cell marked (for the HTML writer)."""
+    out = np.asarray(trace.output)
+    plane = out if out.ndim == 2 else out[cell.index[0]]  # (H_out, W_out)
+    return TensorGrid(plane, {tuple(cell.index[-2:]): {"selected"}}, MAX_SIDE_SHOWN)
+
+
 def _plain_sum(values) -> Any:
     total: Any = 0
     for v in values:
@@ -233,9 +240,12 @@ def _conv_cell(trace: Trace, cell: Cell, where: str, padding: dict) -> StepList:
     for c in range(per_group):
         suffix = f", channel {first + c + 1}" if per_group > 1 else ""
         frame = _window_frame(trace, cell, first + c, (kh, kw), p["dilation"], padding)
-        lines.append(Matrices([(f"window{suffix}", TensorGrid(cell.window[c], limit=MAX_SIDE_SHOWN, frame=frame)),
+        output = _selected(trace, cell) if c == per_group - 1 else None
+        lines.append(Matrices([(f"window{suffix}", TensorGrid(cell.window[c], limit=MAX_SIDE_SHOWN, frame=frame,
+                                                              caption="where the window is")),
                                ("weights", TensorGrid(cell.weights[c], limit=MAX_SIDE_SHOWN)),
-                               ("products", TensorGrid(cell.products[c], limit=MAX_SIDE_SHOWN))], ["⊙", "="]))
+                               ("products", TensorGrid(cell.products[c], limit=MAX_SIDE_SHOWN, frame=output,
+                                                       caption="the output cell"))], ["⊙", "="]))
         channel_sums.append(_plain_sum(cell.products[c].flat))
         if per_group > 1:
             terms = tuple(Product(a, b) for a, b in zip(cell.window[c].flat, cell.weights[c].flat))
@@ -281,7 +291,8 @@ def _pool_layout(trace: Trace, max_cells: int | None, round: int | None) -> list
         values = [v for v, ok in zip(cell.window.flat, cell.valid.flat) if ok]
         frame = _window_frame(trace, cell, cell.index[0] if C > 1 else 0, cell.window.shape, (dh, dw), padding)
         lines: list = [Paragraph([lhs, ": " + where]),
-                       Matrices([("window", TensorGrid(cell.window, limit=MAX_SIDE_SHOWN, frame=frame))])]
+                       Matrices([("window", TensorGrid(cell.window, limit=MAX_SIDE_SHOWN, frame=frame,
+                                                       caption="where the window is"))])]
         if cell.kind == "max":
             rhs: list = [Call("max", Args(tuple(values))), Num(cell.value)]
         else:
