@@ -98,7 +98,7 @@ def _describe(args: argparse.Namespace) -> int:
 def _read_apply_image(source: str, gray: bool) -> tuple[np.ndarray, str, bool]:
     """A picture file or sample, or a matrix file (.csv/.txt/.npy/.json, read as ``conv --input``
     reads it) taken as a grey image with its values as they are. Returns (image, label, is_matrix)."""
-    from cnnlab.cli.inputs import FILE_SUFFIXES, read_tensor
+    from cnnlab.api.inputs import FILE_SUFFIXES, read_tensor
     from cnnlab.kernels.apply import load_image
 
     if not source.lower().endswith(FILE_SUFFIXES):
