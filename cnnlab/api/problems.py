@@ -93,7 +93,7 @@ def check(file: Any) -> ProblemResult:
     ``r.to_json()["parts"]`` lists the parts that claim an answer.
     """
     from cnnlab.problems import solve_set
-    from cnnlab.problems.render import check_summary, render_check, set_to_json
+    from cnnlab.problems.render import check_summary, render_check, render_set, set_to_json
 
     result = solve_set(load(file))
     data = set_to_json(result)
@@ -104,8 +104,6 @@ def check(file: Any) -> ProblemResult:
         if fmt in ("markdown", "latex"):
             return render_set(result, fmt)
         return render_check(result)
-
-    from cnnlab.problems.render import render_set
 
     r = ProblemResult("check", data, render, exit_status=1 if wrong else 0)
     r.result = result
