@@ -38,8 +38,11 @@ def integer(command: str, name: str, value: Any) -> int:
         raise UsageError(f"{name}: expected a number or text, got {json.dumps(value)}")
     if isinstance(value, int):
         return value
+    text = str(value).strip()
     try:
-        return int(str(value).strip()) if len(str(value)) <= 40 else int("x")
+        if len(text) > 40:  # Python's own digit limit stays far away
+            raise ValueError(text)
+        return int(text)
     except ValueError:
         raise _argument(command, name, f"invalid int value: {str(value)[:40]!r}") from None
 
