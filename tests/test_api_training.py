@@ -37,6 +37,17 @@ def test_evaluate_is_the_cli_in_json_and_text(run, capsys):
     assert str(e) + "\n" == capsys.readouterr().out
 
 
+def test_explain_is_the_cli_in_json_and_text(run, capsys, tmp_path):
+    _, out = run
+    r = cnnlab.explain(out, what="filters", out=str(tmp_path / "a"))
+    capsys.readouterr()
+    assert cli_main(["explain", str(out), "--what", "filters", "--out", str(tmp_path / "a"), "--json"]) == 0
+    cli_json = json.loads(capsys.readouterr().out)
+    assert r.to_json() == cli_json
+    assert cli_main(["explain", str(out), "--what", "filters", "--out", str(tmp_path / "a")]) == 0
+    assert capsys.readouterr().out.endswith(str(r) + "\n")
+
+
 def test_unknown_settings_and_choices_are_usage_errors(run):
     _, out = run
     with pytest.raises(cnnlab.UsageError, match="unknown setting 'colour'"):

@@ -143,8 +143,23 @@ def evaluate(run_dir: str, data: str | None = None, split: str = "test", shift: 
 
 def _explain_lines(s: dict) -> list[str]:
     lines = [f"{s['model']} run {s['run_dir']}: {', '.join(s['parts'])}"]
+    if "filters" in s:
+        found = [r["best_probe"] or "none" for r in s["filters"]["filters"]]
+        counts = {p: found.count(p) for p in dict.fromkeys(found)}
+        lines.append(f"filters of {s['filters']['layer']}: " +
+                     ", ".join(f"{n} {p.replace('_', ' ')}" for p, n in counts.items()))
     if "gradcam" in s:
         lines.append(f"Grad-CAM on {s['gradcam']['layer']} for {len(s['gradcam']['images'])} image(s)")
+    if "maximize" in s:
+        for group in s["maximize"]["groups"]:
+            gains = [o["final"] - o["start"] for o in group["objectives"]]
+            what = "class logits" if group["layer"] is None else group["layer"]
+            lines.append(f"maximize {what}: {len(gains)} target(s), mean gain {sum(gains) / len(gains):+.3f}")
+    if "shift" in s:
+        sh = s["shift"]
+        i = sh["shifts"].index(max(sh["shifts"]))
+        lines.append(f"shift: accuracy {sh['accuracy']:.4f} unshifted, {sh['horizontal']['accuracy'][i]:.4f} "
+                     f"at dx=+{sh['shifts'][i]}, {sh['vertical']['accuracy'][i]:.4f} at dy=+{sh['shifts'][i]}")
     return lines + [f"page: {s['html']}"]
 
 
