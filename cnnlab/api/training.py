@@ -14,7 +14,8 @@ from typing import Any, Callable
 from cnnlab.api.result import Result
 from cnnlab.errors import UsageError
 
-__all__ = ["train", "evaluate", "explain", "compare", "tune", "TrainingResult"]
+__all__ = ["train", "evaluate", "explain", "compare", "tune", "TrainingResult", "train_lines", "evaluate_lines",
+           "explain_lines"]
 
 
 class TrainingResult(Result):
@@ -51,7 +52,8 @@ def _auc(value: float | None) -> str:
     return "undefined (one class only)" if value is None else f"{value:.4f}"
 
 
-def _train_lines(s: dict) -> list[str]:
+def train_lines(s: dict) -> list[str]:
+    """The closing lines of ``cnnlab train`` for its summary ``s``."""
     lines = [f"test accuracy {s['test_accuracy']:.4f}  val {s['val_accuracy']:.4f}  "
              f"train {s['train_accuracy']:.4f}  ({s['epochs']} epochs, {s['params']:,} params, "
              f"{s['train_seconds']:.1f}s training)"]
@@ -99,10 +101,11 @@ def train(config: str | None = None, recipe: str | None = None, model_opt: dict 
 
         cfg.out = str(default_run_dir(cfg.model, cfg.data))
     result = fit(cfg, progress=show_progress(progress), log=print if progress else None)
-    return TrainingResult("train", result.summary, _train_lines, result)
+    return TrainingResult("train", result.summary, train_lines, result)
 
 
-def _evaluate_lines(r: dict) -> list[str]:
+def evaluate_lines(r: dict) -> list[str]:
+    """The lines ``cnnlab evaluate`` prints for its result ``r``."""
     lines = [f"{r['model']} on the {r['split']} split of {r['data']} ({r['n']} examples): "
              f"accuracy {r['accuracy']:.4f}, loss {r['loss']:.4f}"]
     if "f1" in r:
@@ -138,10 +141,11 @@ def evaluate(run_dir: str, data: str | None = None, split: str = "test", shift: 
     from cnnlab.train import evaluate_run
 
     result = evaluate_run(str(run_dir), data=data, split=split, shift=dxdy, device=device)
-    return TrainingResult("evaluate", result, _evaluate_lines)
+    return TrainingResult("evaluate", result, evaluate_lines)
 
 
-def _explain_lines(s: dict) -> list[str]:
+def explain_lines(s: dict) -> list[str]:
+    """The closing lines of ``cnnlab explain`` for its summary ``s``."""
     lines = [f"{s['model']} run {s['run_dir']}: {', '.join(s['parts'])}"]
     if "filters" in s:
         found = [r["best_probe"] or "none" for r in s["filters"]["filters"]]
@@ -171,7 +175,7 @@ def explain(run_dir: str, **settings: Any) -> TrainingResult:
     if isinstance(settings.get("what"), str):
         settings["what"] = settings["what"].split(",")
     summary = explain_run(str(run_dir), _config(ExplainConfig, settings, "explain"), log=None)
-    return TrainingResult("explain", summary, _explain_lines)
+    return TrainingResult("explain", summary, explain_lines)
 
 
 def compare(**settings: Any) -> TrainingResult:
