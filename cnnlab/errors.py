@@ -24,8 +24,11 @@ _DIGITS = re.compile(r"\d")
 _EXPONENT = re.compile(r"[eE]([+-]?\d+)")
 
 
-class UsageError(Exception):
-    """A mistake in the user's input; rendered as ``error: <message>``, exit status 2."""
+class UsageError(ValueError):
+    """A mistake in the user's input; rendered as ``error: <message>``, exit status 2.
+
+    A ValueError, so code that catches bad values catches it; its message is the CLI's
+    without ``error: `` (the CLI adds that prefix, the web app answers it as HTTP 400)."""
 
 
 def check_shape(shape: Iterable[int], what: str = "tensor") -> None:

@@ -56,29 +56,30 @@ def test_tour_notebook(tmp_path, monkeypatch):
     nb = run_notebook(tmp_path, monkeypatch)
     assert not [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
 
-    # 1. the trace shows itself as a worked solution; its numbers are torch's
+    # 1. the result shows itself as a worked solution (grids, MathML); its numbers are torch's
     X = torch.tensor([[1, 2, 0, 1], [0, 1, 3, 2], [2, 1, 0, 1], [1, 0, 2, 3]], dtype=torch.float64)
     K = torch.tensor([[1, 0, -1], [1, 1, 0], [0, -1, 1]], dtype=torch.float64)
     bias = torch.tensor([-1.0], dtype=torch.float64)
     ref = F.relu(F.conv2d(X[None, None], K[None, None], bias=bias, padding=1))[0, 0]
-    shown = outputs_of(nb, "conv = trace_conv2d")[0]["data"]
+    shown = outputs_of(nb, "conv = cnnlab.conv")[0]["data"]
     assert {"text/html", "text/markdown", "text/latex"} <= set(shown)
     assert "<h2>Convolution" in shown["text/html"] or "<h3>Convolution" in shown["text/html"]
     assert r"\begin{bmatrix}" in shown["text/latex"]
-    printed = text(outputs_of(nb, "print(conv.output.tolist())")).splitlines()
+    assert '<table class="cnn-grid">' in shown["text/html"] and "<math" in shown["text/html"]
+    printed = text(outputs_of(nb, 'print(conv.to_json()["output"])')).splitlines()
     assert json.loads(printed[0]) == ref.tolist()
     assert f"value {ref[1, 2].item()}" in printed[1]
 
     # 2. pooling of that map
     pooled = F.max_pool2d(ref[None, None], 2)[0, 0]
-    pool_html = outputs_of(nb, "pool = trace_pool2d")[0]["data"]["text/html"]
-    result = pool_html.rsplit("Result", 1)[1].split("<pre><code>", 1)[1]
-    assert [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?", result)] == pooled.flatten().tolist()
+    pool_html = outputs_of(nb, "pool = cnnlab.pool")[0]["data"]["text/html"]
+    result = pool_html.rsplit("Result", 1)[1]
+    assert [float(v) for v in re.findall(r"<td[^>]*>(-?\d+(?:\.\d+)?)</td>", result)] == pooled.flatten().tolist()
 
     # 3. the flip slip is caught: flip(K) over X gives 4 everywhere, the claimed -4 is the cross-correlation
     checked = " ".join(outputs_of(nb, "[(p.id, p.correct, p.diagnosis)")[0]["data"]["text/plain"].split())
     assert checked.startswith("[('a', False, 'kernel not flipped") and "('b', None, None)" in checked
-    part = outputs_of(nb, "sheet.parts[0]")[0]["data"]
+    part = outputs_of(nb, "sheet.result.parts[0]")[0]["data"]
     assert "wrong" in part["text/markdown"] and "<h2>(a)" in part["text/html"]
     assert part["text/latex"].startswith(r"\subsection*{(a)")
     sheet_cell = [c for c in nb.cells if c.cell_type == "code" and c.source.strip() == "sheet"][0]
@@ -88,13 +89,13 @@ def test_tour_notebook(tmp_path, monkeypatch):
     # 4. the table's parameter count is torch's
     net = torch.nn.Sequential(torch.nn.Conv2d(1, 6, 5, padding=2), torch.nn.Conv2d(6, 16, 5),
                               torch.nn.Linear(16 * 5 * 5, 120), torch.nn.Linear(120, 84), torch.nn.Linear(84, 10))
-    lenet = outputs_of(nb, "lenet = arch_table")
+    lenet = outputs_of(nb, "lenet = cnnlab.arch")
     assert f"parameters: {sum(p.numel() for p in net.parameters())} " in text(lenet)
     table = [o for o in lenet if o.output_type == "execute_result"][0]["data"]["text/html"]
     assert table.count("<tr>") >= 11 + 1 and "conv 5x5 16" in table
 
     # 5. questions first (no answers), then the key
-    questions = outputs_of(nb, 'key=False))')[0]["data"]["text/markdown"]
-    full = outputs_of(nb, 'key=True))')[0]["data"]["text/markdown"]
+    questions = outputs_of(nb, "no_key=True")[0]["data"]["text/markdown"]
+    full = outputs_of(nb, "seed=7).to_markdown()")[0]["data"]["text/markdown"]
     assert len(full) > len(questions) and full.startswith(questions.split("\n")[0])
     assert "key" in full.lower() and "key" not in questions.lower().replace("answer key", "")

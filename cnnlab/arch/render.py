@@ -15,6 +15,8 @@ import io
 import json
 import re
 
+from cnnlab.doc.latex import align_chains
+
 __all__ = ["FORMATS", "render_arch", "render_solution", "shape_text", "latex_formula", "ArchTable"]
 
 FORMATS = ("table", "text", "markdown", "latex", "json")
@@ -240,11 +242,9 @@ def _steps_block(table: dict, fmt: str) -> str:
             out.append(rf"\paragraph{{Layer {row['index']}: \texttt{{{_latex_escape(row['spec'])}}}}} "
                        rf"({_latex_escape(where)})")
             out.append(r"\begin{align*}")
-            lines = []
-            for s in row["steps"]:
-                q, *rest = _step_parts(s)
-                lines.append(latex_formula(q) + " &= " + " = ".join(latex_formula(p) for p in rest))
-            out.append(" \\\\\n".join(lines))
+            chains = [(latex_formula(q), [latex_formula(p) for p in rest])
+                      for q, *rest in map(_step_parts, row["steps"])]
+            out.append(align_chains(chains))  # continued on the next line where one is full
             out.append(r"\end{align*}")
         else:
             out.append(f"Layer {row['index']}: {row['spec']}   ({where})")
@@ -333,9 +333,8 @@ def render_solution(result: dict, fmt: str = "text") -> str:
         return "\n".join([f"**{lines[0]}**", ""] + [f"- {line}" for line in lines[1:]])
     if fmt == "latex":
         body = [_latex_escape(lines[0]) + r"\\", r"\begin{align*}"]
-        body.append(" \\\\\n".join(latex_formula(s["quantity"]) + " &= " +
-                                   " = ".join(latex_formula(p) for p in _step_parts(s)[1:])
-                                   for s in result.get("steps", [])))
+        body.append(align_chains([(latex_formula(s["quantity"]), [latex_formula(p) for p in _step_parts(s)[1:]])
+                                  for s in result.get("steps", [])]))
         body += [r"\end{align*}"] + [_latex_escape(line) + r"\\" for line in lines[len(result.get("steps", [])) + 1:]]
         return "\n".join(body)
     return "\n".join(lines)
@@ -352,6 +351,6 @@ class ArchTable(dict):
         return render_arch(dict(self), "latex")
 
     def _repr_html_(self) -> str:
-        from cnnlab.serve.markdown import markdown_to_html
+        from cnnlab.doc.markdown_html import markdown_to_html
 
         return markdown_to_html(self._repr_markdown_())

@@ -126,18 +126,6 @@ def _solve(args) -> int:
     return 0
 
 
-def _fc_compare(value: str | None):
-    if value is None or value == "same":
-        return value
-    try:
-        n = int(value)
-    except ValueError:
-        raise UsageError(f"--fc-compare takes a number of units, got {value!r}") from None
-    if n < 1:
-        raise UsageError(f"--fc-compare needs a positive number of units, got {n}")
-    return n
-
-
 def handle(args) -> int:
     """Parse, compute one table (or one inverse answer), render."""
     if args.solve:
@@ -150,68 +138,12 @@ def handle(args) -> int:
 
         print("\n".join(_torch_call(torchvision_names)))
         return 0
-    fc = _fc_compare(args.fc_compare)
-    if args.spec and args.torchvision:
-        raise UsageError("give either a SPEC or --torchvision NAME, not both")
-    if args.torchvision:
-        from cnnlab.arch.torch_analyze import analyze_torchvision
+    from cnnlab.api.arch import arch
 
-        table = _torch_call(analyze_torchvision, args.torchvision, args.input, dtype=args.dtype,
-                            fc_compare=fc, steps=args.steps, layout=args.layout)
-    elif args.spec:
-        from cnnlab.arch import arch_table
-
-        table = arch_table(_spec_source(args.spec), args.input, dtype=args.dtype, fc_compare=fc, steps=args.steps,
-                           layout=args.layout)
-    else:
-        raise UsageError("give a SPEC (e.g. 'conv 3x3 16; relu') or --torchvision NAME, or --solve (see --help)")
-    from cnnlab.arch import render_arch
-
-    sys.stdout.write(render_arch(table, args.format, steps=args.steps) + "\n")
+    result = arch(args.spec, args.input, torchvision=args.torchvision, dtype=args.dtype, steps=args.steps,
+                  layout=args.layout, fc_compare=args.fc_compare)
+    sys.stdout.write(result.output(args.format))
     return 0
-
-
-_SPEC_SUFFIXES = (".yaml", ".yml", ".txt", ".json", ".spec", ".arch")
-MAX_SPEC_DEPTH = 32  # nested YAML lists/mappings in a spec file (a spec needs 3)
-
-
-def _spec_source(spec: str) -> str:
-    """The spec text: SPEC itself, or the text of the file it names (checked first).
-
-    A SPEC of one word with a file suffix or a path separator names a file: a missing
-    one is reported as missing (not as an unknown layer kind), a folder, device or pipe
-    as what it is; the file is read as UTF-8 of at most 1 MB and its YAML nesting is
-    checked before any recursive parser sees it.
-    """
-    import os
-
-    from cnnlab.userfiles import read_text_file
-
-    word = spec.strip()
-    looks_like_path = not any(c.isspace() or c == ";" for c in word) and (
-        word.lower().endswith(_SPEC_SUFFIXES) or os.sep in word)
-    if not (looks_like_path or os.path.exists(word)) or "\n" in spec:
-        return spec
-    text = read_text_file(word, "spec file")
-    _check_yaml_depth(text, word)
-    return text
-
-
-def _check_yaml_depth(text: str, source: str) -> None:
-    """Refuse YAML nested deeper than MAX_SPEC_DEPTH, reading events (no recursion)."""
-    import yaml
-
-    depth = 0
-    try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
-            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
-                depth += 1
-                if depth > MAX_SPEC_DEPTH:
-                    raise UsageError(f"{source}: lists/mappings nested deeper than {MAX_SPEC_DEPTH} levels")
-            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
-                depth -= 1
-    except yaml.YAMLError:
-        return  # not YAML (the compact language) or invalid: the spec parser reports it
 
 
 def _torch_call(fn, *args, **kwargs):

@@ -12,6 +12,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from cnnlab.api.examples import find_example, examples_root, list_examples, resolve_example
 from cnnlab.errors import UsageError
 
 __all__ = ["register", "examples_root", "list_examples", "resolve_example"]
@@ -22,55 +23,6 @@ EXAMPLES = """examples:
   cnnlab examples copy my-examples          # then: cnnlab solve my-examples/problems/sheet1.yaml
   cnnlab solve sheet1                        # an example's name works wherever a problem file does
 """
-
-
-def examples_root() -> Path | None:
-    """The folder holding the examples: ``cnnlab/examples`` when installed from a wheel, else
-    the ``examples/`` folder of the source checkout the package is imported from."""
-    package = Path(__file__).resolve().parent.parent  # cnnlab/
-    installed = package / "examples"
-    if installed.is_dir():
-        return installed
-    checkout = package.parent
-    if (checkout / "pyproject.toml").is_file() and (checkout / "examples").is_dir():
-        return checkout / "examples"
-    return None
-
-
-def list_examples() -> dict[str, Path]:
-    """Example name -> file, for every file under the examples folder (``problems/sheet1``).
-
-    A file is also reachable by its bare stem (``sheet1``) when no other example shares it.
-    """
-    root = examples_root()
-    if root is None:
-        return {}
-    files = sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-    return {p.relative_to(root).with_suffix("").as_posix(): p for p in files}
-
-
-def resolve_example(text: str) -> str:
-    """``text`` itself when it names an existing path, else the example it names, else ``text``.
-
-    >>> Path(resolve_example("sheet1")).name
-    'sheet1.yaml'
-    >>> resolve_example("no/such/file.yaml")
-    'no/such/file.yaml'
-    """
-    if Path(text).exists():
-        return text
-    found = _find(text)
-    return str(found) if found is not None else text
-
-
-def _find(name: str) -> Path | None:
-    examples = list_examples()
-    key = name.strip().removeprefix("examples/")
-    key = key[: -len(Path(key).suffix)] if Path(key).suffix else key
-    if key in examples:
-        return examples[key]
-    by_stem = [p for k, p in examples.items() if k.rsplit("/", 1)[-1] == key]
-    return by_stem[0] if len(by_stem) == 1 else None
 
 
 def _title(path: Path) -> str:
@@ -123,7 +75,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_show(args: argparse.Namespace) -> int:
     _require()
-    path = _find(args.name)
+    path = find_example(args.name)
     if path is None:
         raise UsageError(f"no example named {args.name!r}; 'cnnlab examples list' shows them")
     sys.stdout.write(path.read_text(encoding="utf-8"))

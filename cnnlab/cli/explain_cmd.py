@@ -125,25 +125,9 @@ def _check_counts(args: argparse.Namespace) -> None:
 
 
 def _print_summary(s: dict) -> None:
-    print(f"{s['model']} run {s['run_dir']}: {', '.join(s['parts'])}")
-    if "filters" in s:
-        found = [r["pattern"] for r in s["filters"]["filters"]]
-        counts = {p: found.count(p) for p in dict.fromkeys(found)}
-        print(f"filters of {s['filters']['layer']}: " + ", ".join(f"{n} {p}" for p, n in counts.items()))
-    if "gradcam" in s:
-        g = s["gradcam"]
-        print(f"Grad-CAM on {g['layer']} for {len(g['images'])} image(s)")
-    if "maximize" in s:
-        for group in s["maximize"]["groups"]:
-            gains = [o["final"] - o["start"] for o in group["objectives"]]
-            what = "class logits" if group["layer"] is None else group["layer"]
-            print(f"maximize {what}: {len(gains)} target(s), mean gain {sum(gains) / len(gains):+.3f}")
-    if "shift" in s:
-        sh = s["shift"]
-        i = sh["shifts"].index(max(sh["shifts"]))
-        print(f"shift: accuracy {sh['accuracy']:.4f} unshifted, {sh['horizontal']['accuracy'][i]:.4f} "
-              f"at dx=+{sh['shifts'][i]}, {sh['vertical']['accuracy'][i]:.4f} at dy=+{sh['shifts'][i]}")
-    print(f"page: {s['html']}")
+    from cnnlab.api.training import explain_lines
+
+    print("\n".join(explain_lines(s)))
 
 
 def explain_handler(args: argparse.Namespace) -> int:

@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
 
 from cnnlab.cli import argtypes as at
 from cnnlab.cli.argtypes import add_output_format
+from cnnlab.api.kernels import read_kernel
 from cnnlab.errors import MAX_SIDE, UsageError
 
 __all__ = ["register", "read_kernel"]
@@ -32,24 +34,6 @@ EXAMPLES = """examples:
   cnnlab kernel cost --size 256 --k 3,5,9,15,31
   cnnlab kernel invariance --image camera --kernel sobel_x --out invariance.png
 """
-
-
-def read_kernel(text: str, exact: bool = True) -> np.ndarray:
-    """A 2-D kernel from a name (``sobel_x``, ``gaussian:5:1.0``), a literal or a file.
-
-    Literals and rational named kernels are exact (Fractions) when ``exact``; Gaussians are
-    floats. Returns (kh, kw).
-    """
-    from cnnlab.cli.inputs import read_tensor
-    from cnnlab.kernels.named import resolve_kernel
-
-    name = text.strip().split(":")[0].lower()
-    k = resolve_kernel(text, exact=exact and name != "gaussian")
-    if k is None:
-        k = read_tensor(text, "kernel", exact=exact)
-    if k.ndim != 2:
-        raise UsageError(f"kernel must be 2-D (kh x kw), got shape {'x'.join(map(str, k.shape))}")
-    return k
 
 
 def _float(k: np.ndarray) -> np.ndarray:
@@ -98,38 +82,23 @@ def _check_out(path: str) -> str:
 # ---------------------------------------------------------------- handlers
 
 def _list(args: argparse.Namespace) -> int:
-    from cnnlab.kernels.named import list_kernels
-    from cnnlab.kernels.render import render_list
-    from cnnlab.kernels.sources import kernel_source
+    from cnnlab.api.kernels import kernel_list
 
-    rows = [(n, d, kernel_source(n).line()) for n, d in list_kernels()]
-    fmt = "text" if args.format == "json" else args.format
-    return _emit(args, render_list(rows, fmt) + "\n",
-                 {"kernels": [{"name": n, "description": d, "source": s} for n, d, s in rows]})
+    sys.stdout.write(kernel_list().output(args.format))
+    return 0
 
 
 def _describe(args: argparse.Namespace) -> int:
-    from cnnlab.kernels.describe import describe_kernel
-    from cnnlab.kernels.named import MAX_KERNEL_SIDE, resolve_kernel
-    from cnnlab.kernels.render import render_describe
-    from cnnlab.kernels.sources import kernel_source
+    from cnnlab.api.kernels import kernel_describe
 
-    k = read_kernel(args.kernel)
-    if max(k.shape) > MAX_KERNEL_SIDE:  # rank and probes are exact: the work grows as side^3
-        raise UsageError(f"kernel describe takes kernels up to {MAX_KERNEL_SIDE}x{MAX_KERNEL_SIDE}, "
-                         f"got {k.shape[0]}x{k.shape[1]}")
-    d = describe_kernel(k)
-    source = kernel_source(args.kernel) if resolve_kernel(args.kernel) is not None else None
-    if source is not None:  # where the named kernel is from, and its scale against other libraries
-        d["source"] = {"origin": source.origin, "reference": source.reference, "scale": source.scale}
-    text = "" if args.format == "json" else render_describe(d, k, args.kernel, args.format, args.round)
-    return _emit(args, text, d)
+    sys.stdout.write(kernel_describe(args.kernel, round=args.round).output(args.format))
+    return 0
 
 
 def _read_apply_image(source: str, gray: bool) -> tuple[np.ndarray, str, bool]:
     """A picture file or sample, or a matrix file (.csv/.txt/.npy/.json, read as ``conv --input``
     reads it) taken as a grey image with its values as they are. Returns (image, label, is_matrix)."""
-    from cnnlab.cli.inputs import FILE_SUFFIXES, read_tensor
+    from cnnlab.api.inputs import FILE_SUFFIXES, read_tensor
     from cnnlab.kernels.apply import load_image
 
     if not source.lower().endswith(FILE_SUFFIXES):

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
 from cnnlab.cli import argtypes as at
 from cnnlab.cli.argtypes import add_output_format
-from cnnlab.cli.examples_cmd import resolve_example
 from cnnlab.errors import UsageError
 
 SOLVE_EXAMPLES = """\
@@ -135,65 +133,30 @@ def _write(text: str, out: str | None) -> None:
     print(f"wrote {out}", file=sys.stderr)
 
 
-def dumps(obj, level: int = 0) -> str:
-    """JSON with one line per matrix row: lists of scalars stay on one line."""
-    pad, inner = " " * level, " " * (level + 1)
-    if isinstance(obj, dict):
-        flat = json.dumps(obj, ensure_ascii=False)
-        if len(flat) <= 100 and not any(isinstance(v, dict) or (isinstance(v, list) and any(
-                isinstance(e, (list, dict)) for e in v)) for v in obj.values()):
-            return flat
-        items = [f"{inner}{json.dumps(str(k))}: {dumps(v, level + 1)}" for k, v in obj.items()]
-        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
-    if isinstance(obj, list) and any(isinstance(v, (list, dict)) for v in obj):
-        return "[\n" + ",\n".join(inner + dumps(v, level + 1) for v in obj) + "\n" + pad + "]"
-    return json.dumps(obj, ensure_ascii=False)
-
-
 def run_solve(args: argparse.Namespace) -> int:
-    from cnnlab.problems import load_problem_file, solve_set
-    from cnnlab.problems.render import render_set, set_to_json
+    """cnnlab solve: the flags -> :func:`cnnlab.solve` -> the result, printed or written."""
+    from cnnlab.api.problems import solve
 
     fmt = _format_for(args.out, args.format, "text", ("text", "markdown", "latex", "json"))
-    if args.max_cells < 0:
-        raise UsageError("--max-cells must be >= 0")
-    result = solve_set(load_problem_file(resolve_example(args.file)))
-    if fmt == "json":
-        text = dumps(set_to_json(result)) + "\n"
-    else:
-        text = render_set(result, fmt, max_cells=args.max_cells or None, steps=args.steps)
-    _write(text, args.out)
+    _write(solve(args.file, max_cells=args.max_cells, steps=args.steps).output(fmt), args.out)
     return 0
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from cnnlab.problems import load_problem_file, solve_set
-    from cnnlab.problems.render import check_summary, render_check, set_to_json
+    """cnnlab check: :func:`cnnlab.check`; exit status 1 when a claimed answer is wrong."""
+    from cnnlab.api.problems import check
 
-    result = solve_set(load_problem_file(resolve_example(args.file)))
-    if args.format == "json":
-        data = set_to_json(result)
-        data["parts"] = [p for p in data["parts"] if p["correct"] is not None]
-        sys.stdout.write(dumps(data) + "\n")
-    else:
-        sys.stdout.write(render_check(result))
-    right, wrong = check_summary(result)
-    return 1 if wrong else 0
+    result = check(args.file)
+    sys.stdout.write(result.output(args.format))
+    return result.exit_status
 
 
 def run_quiz(args: argparse.Namespace) -> int:
-    from cnnlab.problems.quiz import generate_quiz, quiz_key
-    from cnnlab.problems.sheet import render_quiz
+    """cnnlab quiz: the flags -> :func:`cnnlab.quiz` -> the quiz, printed or written."""
+    from cnnlab.api.problems import quiz
 
     fmt = _format_for(args.out, args.format, "markdown", ("markdown", "latex", "yaml", "text"))
-    if args.from_file:
-        from cnnlab.problems import load_problem_file
-        from cnnlab.problems.redraw import quiz_from
-
-        quiz = quiz_from(load_problem_file(resolve_example(args.from_file)), args.seed)
-    else:
-        topics = [t.strip().lower() for t in args.topics.split(",") if t.strip()]
-        quiz = generate_quiz(topics, args.count, args.seed)
-    result = quiz_key(quiz)
-    _write(render_quiz(quiz, result, fmt, key=not args.no_key, steps=args.steps), args.out)
+    result = quiz(args.topics, args.count, args.seed, from_file=args.from_file, no_key=args.no_key,
+                  steps=args.steps)
+    _write(result.output(fmt), args.out)
     return 0

@@ -282,20 +282,10 @@ def train_handler(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.summary))
     else:
-        s = result.summary
-        print(f"test accuracy {s['test_accuracy']:.4f}  val {s['val_accuracy']:.4f}  "
-              f"train {s['train_accuracy']:.4f}  ({s['epochs']} epochs, {s['params']:,} params, "
-              f"{s['train_seconds']:.1f}s training)")
-        if "f1" in s:
-            print(f"positive class {s['positive_class']}: precision {s['precision']:.4f}  "
-                  f"recall {s['recall']:.4f}  f1 {s['f1']:.4f}  roc_auc {_auc(s['roc_auc'])}")
-        print(f"run folder: {s['run_dir']}")
+        from cnnlab.api.training import train_lines
+
+        print("\n".join(train_lines(result.summary)))
     return 0
-
-
-def _auc(value: float | None) -> str:
-    """ROC-AUC for printing; None when the split lacks one of the classes."""
-    return "undefined (one class only)" if value is None else f"{value:.4f}"
 
 
 def _parse_shift(text: str | None) -> tuple[int, int]:
@@ -321,14 +311,7 @@ def evaluate_handler(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result))
         return 0
-    print(f"{result['model']} on the {result['split']} split of {result['data']} "
-          f"({result['n']} examples): accuracy {result['accuracy']:.4f}, loss {result['loss']:.4f}")
-    if "f1" in result:
-        print(f"positive class {result['positive_class']}: precision {result['precision']:.4f}  "
-              f"recall {result['recall']:.4f}  f1 {result['f1']:.4f}  roc_auc {_auc(result['roc_auc'])}")
-    if "shift" in result:
-        dx, dy = result["shift"]
-        print(f"shifted by dx={dx}, dy={dy} px: accuracy {result['shifted_accuracy']:.4f} "
-              f"(change {result['shifted_accuracy'] - result['accuracy']:+.4f}), "
-              f"predictions unchanged {result['consistency']:.4f}")
+    from cnnlab.api.training import evaluate_lines
+
+    print("\n".join(evaluate_lines(result)))
     return 0

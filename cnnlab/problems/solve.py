@@ -59,6 +59,11 @@ class PartResult:
 
         return _part_block(self, "latex", 16)
 
+    def _repr_html_(self) -> str:
+        from cnnlab.doc.markdown_html import markdown_to_html
+
+        return markdown_to_html(self._repr_markdown_())
+
 
 @dataclass
 class ProblemResult:
@@ -84,6 +89,11 @@ class SetResult:
         from cnnlab.problems.render import render_set
 
         return render_set(self, "markdown")
+
+    def _repr_html_(self) -> str:
+        from cnnlab.doc.markdown_html import markdown_to_html
+
+        return markdown_to_html(self._repr_markdown_())
 
 
 def _check_identifier(name: str, where: str) -> None:

@@ -1,7 +1,8 @@
 """``cnnlab serve``: the interactive pages and the JSON API (docs/serve.md).
 
-Needs the ``serve`` extra (Starlette, uvicorn), imported only when the app is built, so
-:mod:`cnnlab.serve.markdown` (used by the notebook display of results) needs neither.
+Needs the ``serve`` extra (Starlette, uvicorn), imported only when the app is built. The
+routes call the Python API (:mod:`cnnlab.api`) directly; :mod:`cnnlab.serve.api` turns a
+request body into that call.
 The pages are plain HTML, CSS and JavaScript in ``cnnlab/serve/static``, served by the
 app itself. torch is imported only when a run is explored.
 """

@@ -1,11 +1,11 @@
-"""The JSON API: a request body becomes the CLI's flags, and the CLI's own handler runs.
+"""The JSON API: a request body becomes a call of the Python API (docs/python.md).
 
 ``POST /api/conv`` with ``{"input": [[1, 2], [3, 4]], "kernel": "1 0; 0 -1", "flip": true}``
-runs exactly what ``cnnlab conv --input '[[1, 2], [3, 4]]' --kernel '1 0; 0 -1' --flip
---format json`` runs, and answers with the object it prints. Keys are the command's long
-flags with ``_`` for ``-``; values are JSON values or the CLI's text form. Bad input is a
-:class:`~cnnlab.errors.UsageError` whose message is the CLI's (the route turns it into
-HTTP 400). See docs/serve.md for the fields of every route.
+calls ``cnnlab.conv(input=[[1, 2], [3, 4]], kernel="1 0; 0 -1", flip=True)`` and answers
+``result.to_json()``: the object ``cnnlab conv ... --format json`` prints. Keys are the
+command's long flags with ``_`` for ``-`` (the function's parameters); values are JSON
+values or the CLI's text form. Bad input is a :class:`~cnnlab.errors.UsageError` whose
+message is the CLI's (the app answers it with HTTP 400). See docs/serve.md for the fields.
 
 The server reads no files on a client's behalf: a value that names a file (which the CLI
 would read) is refused.
@@ -13,52 +13,24 @@ would read) is refused.
 
 from __future__ import annotations
 
-import argparse
+import inspect
 import json
-import math
 import os
-from functools import lru_cache
-from typing import Any
+from typing import Any, Callable
 
+from cnnlab.api.arch import arch
+from cnnlab.api.ops import act, conv, pool
 from cnnlab.errors import UsageError
-from cnnlab.serve.capture import captured_stdout
 
 __all__ = ["run_command", "solve", "quiz", "quiz_topics", "kernel_list", "command_fields", "MAX_CELLS", "OPS"]
 
-OPS = ("conv", "pool", "act", "arch")
 MAX_CELLS = 4096  # worked cells one request may ask for (each is computed in Python)
-TENSOR_FIELDS = {"input", "kernel", "bias"}  # lists go to the CLI as bracket literals
-SHAPE_FIELDS = {("arch", "input")}  # a list [3, 32, 32] is the CLI's 3x32x32
+OPS: dict[str, Callable[..., Any]] = {"conv": conv, "pool": pool, "act": act, "arch": arch}
 PATH_FIELDS = {"conv": ("input", "kernel"), "pool": ("input",), "act": ("input",), "arch": ("spec",)}
-# flags the API sets itself or that do not print the §1/§3 JSON
-_NOT_FIELDS = {"help", "format", "json", "standalone", "out", "solve", "n_in", "n_out", "max", "rf",
-               "strides", "channels", "list_torchvision"}
+# request keys kept from the command line's flags: --no-count-include-pad is the key
+# no_count_include_pad (true: count_include_pad=False)
+NEGATED = {("pool", "no_count_include_pad"): "count_include_pad"}
 _FILE_SUFFIXES = (".json", ".csv", ".txt", ".npy", ".yaml", ".yml")
-
-
-@lru_cache(maxsize=None)
-def _command_parser(command: str) -> argparse.ArgumentParser:
-    from cnnlab.cli.main import build_parser
-
-    parser = build_parser(command)
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    return sub.choices[command]
-
-
-@lru_cache(maxsize=None)
-def _fields(command: str) -> dict[str, argparse.Action]:
-    """Request key -> the argparse action of the flag it stands for."""
-    fields: dict[str, argparse.Action] = {}
-    for action in _command_parser(command)._actions:
-        if not action.option_strings:  # a positional (arch's SPEC)
-            if action.dest not in _NOT_FIELDS and action.dest != "command":
-                fields[action.dest] = action
-            continue
-        long = next((o for o in action.option_strings if o.startswith("--")), None)
-        key = long[2:].replace("-", "_") if long else action.dest
-        if key not in _NOT_FIELDS and action.dest not in _NOT_FIELDS:
-            fields[key] = action
-    return fields
 
 
 def command_fields(command: str) -> list[str]:
@@ -67,75 +39,22 @@ def command_fields(command: str) -> list[str]:
     >>> command_fields("act")
     ['input', 'fn', 'slope', 'exact', 'round', 'steps', 'max_cells']
     """
-    return list(_fields(command))
+    negated = {v: k for (c, k), v in NEGATED.items() if c == command}
+    return [negated.get(name, name) for name in inspect.signature(OPS[command]).parameters
+            if not name.startswith("_")]
 
 
-def _scalar_text(value: Any, key: str) -> str:
-    if isinstance(value, bool):
-        raise UsageError(f"{key}: expected a number or text, got {json.dumps(value)}")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise UsageError(f"{key}: {value!r} is not a finite number")
-    if isinstance(value, (int, float, str)):
-        return str(value)
-    raise UsageError(f"{key}: expected a number, text or a list, got {type(value).__name__}")
-
-
-def _value_text(command: str, key: str, value: Any) -> str:
-    """The CLI's text form of a JSON value: lists as bracket literals, ``a,b`` or ``CxHxW``."""
-    if isinstance(value, list) and (command, key) in SHAPE_FIELDS:
-        return "x".join(_scalar_text(v, key) for v in value)
-    if isinstance(value, list):
-        nested = any(isinstance(v, list) for v in value)
-        if key in TENSOR_FIELDS or nested:
-            try:
-                return json.dumps(value, allow_nan=False)
-            except ValueError:
-                raise UsageError(f"{key}: values must be finite numbers") from None
-        return ",".join(_scalar_text(v, key) for v in value)
-    return _scalar_text(value, key)
-
-
-def _argv(command: str, body: dict) -> list[str]:
-    fields = _fields(command)
-    argv: list[str] = [command]
-    positional: list[str] = []
-    for key, value in body.items():
-        action = fields.get(key)
-        if action is None:
-            raise UsageError(f"unknown field {key!r} for {command}; fields: {', '.join(fields)}")
-        if value is None:
-            continue
-        flag = next((o for o in action.option_strings if o.startswith("--")), None)
-        if action.nargs == 0:  # store_true / store_false: a bare flag
-            if not isinstance(value, bool):
-                raise UsageError(f"{key}: expected true or false, got {json.dumps(value)}")
-            if value:
-                argv.append(flag)
-            continue
-        text = _value_text(command, key, value)
-        if flag is None:
-            positional.append(text)
-        else:
-            argv.append(f"{flag}={text}")
-    argv += ["--format", "json"]
-    if positional:
-        argv += ["--", *positional]
-    return argv
-
-
-def _refuse_paths(command: str, args: argparse.Namespace) -> None:
+def _refuse_path(name: str, value: Any) -> None:
     """The CLI reads a value naming a file; a server must not read its own files for a client."""
-    for name in PATH_FIELDS.get(command, ()):
-        text = getattr(args, name, None)
-        if not isinstance(text, str):
-            continue
-        t = text.strip()
-        if t and "\n" not in t and ";" not in t and (os.path.exists(t) or t.lower().endswith(_FILE_SUFFIXES)):
-            raise UsageError(f"{name}: the server reads no files; paste the values themselves")
+    if not isinstance(value, str):
+        return
+    t = value.strip()
+    if t and "\n" not in t and ";" not in t and (os.path.exists(t) or t.lower().endswith(_FILE_SUFFIXES)):
+        raise UsageError(f"{name}: the server reads no files; paste the values themselves")
 
 
 def run_command(command: str, body: dict) -> dict:
-    """Run ``cnnlab COMMAND`` with the flags of ``body`` and ``--format json``; its JSON object.
+    """``cnnlab COMMAND --format json`` of the fields of ``body``, computed by the Python API.
 
     >>> run_command("act", {"input": [[-1, 2]], "fn": "relu"})
     {'output': [[0.0, 2.0]], 'shape': [1, 2]}
@@ -144,15 +63,29 @@ def run_command(command: str, body: dict) -> dict:
         raise UsageError(f"unknown command {command!r}")
     if not isinstance(body, dict):
         raise UsageError("the request body must be a JSON object")
-    parser = _command_parser(command)
-    argv = _argv(command, body)
-    args = parser.parse_args(argv[1:])
-    if getattr(args, "max_cells", 0) and args.max_cells > MAX_CELLS:
+    fields = command_fields(command)
+    kwargs: dict[str, Any] = {}
+    for key, value in body.items():
+        if key not in fields:
+            raise UsageError(f"unknown field {key!r} for {command}; fields: {', '.join(fields)}")
+        if value is None:
+            continue  # the command's default
+        if (command, key) in NEGATED:
+            if not isinstance(value, bool):
+                raise UsageError(f"{key}: expected true or false, got {json.dumps(value)}")
+            key, value = NEGATED[(command, key)], not value
+        kwargs[key] = value
+    required = [f"--{n.replace('_', '-')}" for n, p in inspect.signature(OPS[command]).parameters.items()
+                if p.default is inspect.Parameter.empty and n not in kwargs]
+    if required:
+        raise UsageError(f"cnnlab {command}: the following arguments are required: {', '.join(required)} "
+                         "(see --help)")
+    max_cells = kwargs.get("max_cells")
+    if isinstance(max_cells, int) and not isinstance(max_cells, bool) and max_cells > MAX_CELLS:
         raise UsageError(f"--max-cells must be at most {MAX_CELLS} here (each cell is worked out in Python)")
-    _refuse_paths(command, args)
-    with captured_stdout() as out:
-        args.func(args)
-    return json.loads(out.getvalue())
+    for name in PATH_FIELDS[command]:
+        _refuse_path(name, kwargs.get(name))
+    return OPS[command](**kwargs).to_json()
 
 
 def _text_field(body: dict, key: str, allowed: set[str]) -> str:
@@ -174,7 +107,7 @@ def _render(result, fmt: str, max_cells: int | None) -> str:
     from cnnlab.problems.render import render_set
 
     if fmt == "html":
-        from cnnlab.serve.markdown import markdown_to_html
+        from cnnlab.doc.markdown_html import markdown_to_html
 
         return markdown_to_html(render_set(result, "markdown", max_cells=max_cells))
     return render_set(result, fmt, max_cells=max_cells)
@@ -222,7 +155,7 @@ def quiz(body: dict) -> dict:
     """
     from cnnlab.problems.quiz import generate_quiz, quiz_key
     from cnnlab.problems.sheet import quiz_yaml, render_quiz
-    from cnnlab.serve.markdown import markdown_to_html
+    from cnnlab.doc.markdown_html import markdown_to_html
 
     if not isinstance(body, dict):
         raise UsageError("the request body must be a JSON object")

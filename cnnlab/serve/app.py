@@ -63,26 +63,34 @@ async def _read_json(request: Request) -> Any:
 
 
 async def _answer(work: Callable[[], Any]) -> Response:
-    """Run ``work`` in a thread; its result as JSON, a UsageError as 400, a bug as 500 (logged)."""
-    try:
-        return _JSON(await run_in_threadpool(work))
-    except runs.RunRefused as exc:
-        return _error(403, str(exc))
-    except UsageError as exc:
-        return _error(400, str(exc))
-    except RecursionError:
-        return _error(400, "the input is nested too deeply")
-    except ImportError as exc:  # an optional library this route needs (torch for /explore)
-        from cnnlab.cli.extras import refusal
+    """Run ``work`` in a thread and answer its result as JSON; its exceptions go to
+    :data:`EXCEPTION_HANDLERS` (the one place that maps them to HTTP)."""
+    return _JSON(await run_in_threadpool(work))
 
-        message = refusal(exc, "this page")
-        if message is not None:
-            return _error(501, message)
-        log.exception("internal error")
-        return _error(500, f"internal error ({type(exc).__name__}); please report it")
-    except Exception as exc:  # noqa: BLE001 - a bug: keep the server up, log the traceback
-        log.exception("internal error")
-        return _error(500, f"internal error ({type(exc).__name__}); please report it")
+
+def _import_error(request: Request, exc: ImportError) -> Response:
+    """An optional library this route needs (torch for /explore): 501 with the install hint."""
+    from cnnlab.cli.extras import refusal
+
+    message = refusal(exc, "this page")
+    return _error(501, message) if message is not None else _bug(request, exc)
+
+
+def _bug(request: Request, exc: Exception) -> Response:
+    """A bug: keep the server up, log the traceback, answer 500 without it."""
+    log.error("internal error", exc_info=exc)
+    return _error(500, f"internal error ({type(exc).__name__}); please report it")
+
+
+# exception -> HTTP, for every route (Starlette picks the handler of the nearest class)
+EXCEPTION_HANDLERS: dict[Any, Callable[[Request, Exception], Response]] = {
+    UsageError: lambda request, exc: _error(400, str(exc)),
+    RecursionError: lambda request, exc: _error(400, "the input is nested too deeply"),
+    BodyTooLarge: lambda request, exc: _error(413, f"the request body is over the limit of {MAX_BODY_BYTES} bytes"),
+    runs.RunRefused: lambda request, exc: _error(403, str(exc)),
+    ImportError: _import_error,
+    Exception: _bug,
+}
 
 
 def _json_route(handler: Callable[[Any], Any]) -> Callable[[Request], Awaitable[Response]]:
@@ -90,12 +98,7 @@ def _json_route(handler: Callable[[Any], Any]) -> Callable[[Request], Awaitable[
         # a form on another site can post text/plain to localhost without asking; JSON it cannot
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
             return _error(415, "send the request body as JSON (Content-Type: application/json)")
-        try:
-            body = await _read_json(request)
-        except BodyTooLarge:
-            return _error(413, f"the request body is over the limit of {MAX_BODY_BYTES} bytes")
-        except UsageError as exc:
-            return _error(400, str(exc))
+        body = await _read_json(request)
         return await _answer(lambda: handler(body))
     return endpoint
 
@@ -177,4 +180,5 @@ def create_app(runs_dir: str | Path = "runs", allowed_hosts: list[str] | None = 
         Mount("/static", StaticFiles(directory=static), name="static"),
     ]
     hosts = LOCAL_HOSTS if allowed_hosts is None else allowed_hosts
-    return Starlette(routes=routes, middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=hosts)])
+    return Starlette(routes=routes, middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=hosts)],
+                     exception_handlers=EXCEPTION_HANDLERS)

@@ -2,15 +2,16 @@
 
 ``trace_conv2d(...)`` and friends return a :class:`Trace`: the vectorised result of
 :mod:`cnnlab.ops` plus an explicit, independent computation of every output cell (window,
-products, sum, bias, activation). ``render_trace`` writes it as text, Markdown or LaTeX;
-``Trace.to_dict`` as JSON. No torch here.
+products, sum, bias, activation). ``trace_blocks`` builds its worked solution as blocks of
+:mod:`cnnlab.doc`, ``render_trace`` writes them as text, Markdown, LaTeX or HTML;
+``Trace.to_dict`` is the JSON record. No torch here.
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable
 
-from cnnlab.steps.layout import FORMATS, render_trace, render_value
+from cnnlab.steps.layout import FORMATS, render_trace, render_value, trace_blocks
 from cnnlab.steps.numbers import exact_string, format_number, round_half_away, to_json_value
 from cnnlab.steps.trace import DEFAULT_MAX_CELLS, Cell, Trace
 from cnnlab.steps.trace_act import ACT_FUNCTIONS, trace_act
@@ -20,7 +21,7 @@ from cnnlab.steps.trace_pool import trace_pool2d
 __all__ = [
     "Trace", "Cell", "DEFAULT_MAX_CELLS", "FORMATS", "ACT_FUNCTIONS",
     "trace_conv2d", "trace_conv_transpose2d", "trace_pool2d", "trace_act", "TRACERS",
-    "render_trace", "render_value", "format_number", "round_half_away", "exact_string",
+    "render_trace", "render_value", "trace_blocks", "format_number", "round_half_away", "exact_string",
     "to_json_value",
 ]
 

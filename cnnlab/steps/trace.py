@@ -180,22 +180,6 @@ class Trace:
         out["notes"] = list(self.notes)
         return out
 
-    # Notebook display (Jupyter picks the richest): the worked solution, 16 cells at most.
-    def _repr_markdown_(self) -> str:
-        from cnnlab.steps.layout import render_trace
-
-        return render_trace(self, "markdown")
-
-    def _repr_latex_(self) -> str:
-        from cnnlab.steps.layout import render_trace
-
-        return render_trace(self, "latex")
-
-    def _repr_html_(self) -> str:
-        from cnnlab.serve.markdown import markdown_to_html
-
-        return markdown_to_html(self._repr_markdown_())
-
 
 def _json_param(value: Any) -> Any:
     if isinstance(value, (str, bool)) or value is None:

@@ -1,0 +1,208 @@
+"""``cnnlab.train``, ``evaluate``, ``explain``, ``compare`` and ``tune`` as functions.
+
+Each takes the command's settings (the long flags in snake_case, which are the fields of
+its config dataclass: :class:`cnnlab.train.TrainConfig`, ``ExplainConfig``,
+``CompareConfig``, ``TuneConfig``), runs the same engine the command runs and returns a
+result whose ``to_json()`` is the command's ``--json`` object and whose ``str()`` is its
+closing summary. torch (and optuna for ``tune``) is imported only when one is called.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from cnnlab.api.result import Result
+from cnnlab.errors import UsageError
+
+__all__ = ["train", "evaluate", "explain", "compare", "tune", "TrainingResult", "train_lines", "evaluate_lines",
+           "explain_lines"]
+
+
+class TrainingResult(Result):
+    """A run's summary: ``to_json()`` as ``--json`` prints it, ``str()`` the closing lines."""
+
+    def __init__(self, command: str, data: dict, lines: Callable[[dict], list[str]], value: Any = None):
+        super().__init__(data)
+        self.command = command
+        self._lines = lines
+        self.value = value  # the engine's own result object (FitResult, CompareResult, ...)
+
+    def render(self, fmt: str) -> str:
+        from cnnlab.doc import writer
+        from cnnlab.doc.blocks import Heading, Paragraph
+
+        text = self._lines(self._data)
+        if fmt == "text":
+            return "\n".join(text) + "\n"
+        return writer(fmt).render([Heading(f"cnnlab {self.command}"), *(Paragraph(line) for line in text)])
+
+
+def _config(cls: type, settings: dict, command: str) -> Any:
+    """``cls(**settings)``; an unknown setting is a UsageError naming the known ones."""
+    import dataclasses
+
+    names = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(settings) - set(names))
+    if unknown:
+        raise UsageError(f"cnnlab.{command}: unknown setting {unknown[0]!r}; settings: {', '.join(names)}")
+    return cls(**settings)
+
+
+def _auc(value: float | None) -> str:
+    return "undefined (one class only)" if value is None else f"{value:.4f}"
+
+
+def train_lines(s: dict) -> list[str]:
+    """The closing lines of ``cnnlab train`` for its summary ``s``."""
+    lines = [f"test accuracy {s['test_accuracy']:.4f}  val {s['val_accuracy']:.4f}  "
+             f"train {s['train_accuracy']:.4f}  ({s['epochs']} epochs, {s['params']:,} params, "
+             f"{s['train_seconds']:.1f}s training)"]
+    if "f1" in s:
+        lines.append(f"positive class {s['positive_class']}: precision {s['precision']:.4f}  "
+                     f"recall {s['recall']:.4f}  f1 {s['f1']:.4f}  roc_auc {_auc(s['roc_auc'])}")
+    return lines + [f"run folder: {s['run_dir']}"]
+
+
+def train(config: str | None = None, recipe: str | None = None, model_opt: dict | None = None,
+          progress: bool = False, **settings: Any) -> TrainingResult:
+    """Train a model, as ``cnnlab train``: settings are TrainConfig's fields (the flags).
+
+    Args:
+        config: a YAML file of settings (the keyword settings override it).
+        recipe: a named recipe (``cnnlab train --list-recipes``), under the file and settings.
+        model_opt: options of the model (``--model-opt key=value``) as a dict.
+        progress: print the progress bar and log lines as the command does.
+        settings: ``data="digits", model="small-cnn", epochs=1, limit=500, out="runs/x", ...``
+
+    Returns a result whose ``to_json()`` is ``cnnlab train --json``'s summary.
+    """
+    from cnnlab.train.threads import prefer_passive_wait
+
+    prefer_passive_wait()  # before torch is imported (docs/training.md, "Speed")
+    from cnnlab.train import TrainConfig, fit
+    from cnnlab.train.progress import show_progress
+
+    overrides = {k: v for k, v in settings.items() if v is not None}
+    if model_opt:
+        overrides["model_cfg"] = dict(model_opt)
+    if recipe:
+        from cnnlab.train.recipes import get_recipe
+
+        file_values = TrainConfig.read_yaml(config) if config else {}
+        found = get_recipe(recipe, overrides.get("data", file_values.get("data")))
+        cfg = TrainConfig.from_dict({**found.settings, **file_values, **overrides, "recipe": found.name},
+                                    where=config or "cnnlab.train")
+    elif config:
+        cfg = TrainConfig.from_yaml(config, overrides)
+    else:
+        cfg = TrainConfig.from_dict(overrides, where="cnnlab.train")
+    if cfg.out is None:
+        from cnnlab.train.runs import default_run_dir
+
+        cfg.out = str(default_run_dir(cfg.model, cfg.data))
+    result = fit(cfg, progress=show_progress(progress), log=print if progress else None)
+    return TrainingResult("train", result.summary, train_lines, result)
+
+
+def evaluate_lines(r: dict) -> list[str]:
+    """The lines ``cnnlab evaluate`` prints for its result ``r``."""
+    lines = [f"{r['model']} on the {r['split']} split of {r['data']} ({r['n']} examples): "
+             f"accuracy {r['accuracy']:.4f}, loss {r['loss']:.4f}"]
+    if "f1" in r:
+        lines.append(f"positive class {r['positive_class']}: precision {r['precision']:.4f}  "
+                     f"recall {r['recall']:.4f}  f1 {r['f1']:.4f}  roc_auc {_auc(r['roc_auc'])}")
+    if "shift" in r:
+        dx, dy = r["shift"]
+        lines.append(f"shifted by dx={dx}, dy={dy} px: accuracy {r['shifted_accuracy']:.4f} "
+                     f"(change {r['shifted_accuracy'] - r['accuracy']:+.4f}), "
+                     f"predictions unchanged {r['consistency']:.4f}")
+    return lines
+
+
+def evaluate(run_dir: str, data: str | None = None, split: str = "test", shift: Any = None,
+             device: str = "cpu") -> TrainingResult:
+    """Reload a run's best model and measure it on a split, as ``cnnlab evaluate``.
+
+    ``shift``: (dx, dy) or "dx,dy" pixels, for the accuracy on shifted inputs too.
+    """
+    from cnnlab.api import flags
+
+    split = flags.choice("evaluate", "split", split, ("test", "val", "train"))
+    device = flags.choice("evaluate", "device", device, ("cpu", "cuda", "auto"))
+    if shift is None:
+        dxdy = (0, 0)
+    else:
+        text = flags.text_form("shift", shift)
+        try:
+            dxdy = tuple(int(p) for p in text.split(","))
+            dx, dy = dxdy
+        except ValueError:
+            raise UsageError(f"--shift takes two integers DX,DY (e.g. 2,0), got {text!r}") from None
+    from cnnlab.train import evaluate_run
+
+    result = evaluate_run(str(run_dir), data=data, split=split, shift=dxdy, device=device)
+    return TrainingResult("evaluate", result, evaluate_lines)
+
+
+def explain_lines(s: dict) -> list[str]:
+    """The closing lines of ``cnnlab explain`` for its summary ``s``."""
+    lines = [f"{s['model']} run {s['run_dir']}: {', '.join(s['parts'])}"]
+    if "filters" in s:
+        found = [r["pattern"] for r in s["filters"]["filters"]]
+        counts = {p: found.count(p) for p in dict.fromkeys(found)}
+        lines.append(f"filters of {s['filters']['layer']}: " + ", ".join(f"{n} {p}" for p, n in counts.items()))
+    if "gradcam" in s:
+        lines.append(f"Grad-CAM on {s['gradcam']['layer']} for {len(s['gradcam']['images'])} image(s)")
+    if "maximize" in s:
+        for group in s["maximize"]["groups"]:
+            gains = [o["final"] - o["start"] for o in group["objectives"]]
+            what = "class logits" if group["layer"] is None else group["layer"]
+            lines.append(f"maximize {what}: {len(gains)} target(s), mean gain {sum(gains) / len(gains):+.3f}")
+    if "shift" in s:
+        sh = s["shift"]
+        i = sh["shifts"].index(max(sh["shifts"]))
+        lines.append(f"shift: accuracy {sh['accuracy']:.4f} unshifted, {sh['horizontal']['accuracy'][i]:.4f} "
+                     f"at dx=+{sh['shifts'][i]}, {sh['vertical']['accuracy'][i]:.4f} at dy=+{sh['shifts'][i]}")
+    return lines + [f"page: {s['html']}"]
+
+
+def explain(run_dir: str, **settings: Any) -> TrainingResult:
+    """Pictures of what a trained run learned, as ``cnnlab explain`` (settings: ExplainConfig's
+    fields: ``what="filters,gradcam"``, ``layer``, ``count``, ``out``, ...)."""
+    from cnnlab.explain import ExplainConfig, explain_run
+
+    if isinstance(settings.get("what"), str):
+        settings["what"] = settings["what"].split(",")
+    summary = explain_run(str(run_dir), _config(ExplainConfig, settings, "explain"), log=None)
+    return TrainingResult("explain", summary, explain_lines)
+
+
+def compare(**settings: Any) -> TrainingResult:
+    """Train and compare models on one dataset, as ``cnnlab compare`` (settings: CompareConfig's
+    fields: ``data``, ``models``, ``epochs``, ``limit``, ``out``, ...)."""
+    from cnnlab.compare.compare import CompareConfig, run_compare
+    from cnnlab.compare.page import terminal_table
+
+    result = run_compare(_config(CompareConfig, settings, "compare"))
+    table = terminal_table(result)
+    return TrainingResult("compare", result.as_json(),
+                          lambda _: [table, f"report: {result.report}", f"run folder: {result.run_dir}"], result)
+
+
+def tune(**settings: Any) -> TrainingResult:
+    """A hyperparameter study, as ``cnnlab tune`` (settings: TuneConfig's fields: ``data``,
+    ``model``, ``trials``, ``epochs``, ``space``, ``storage``, ``out``, ...)."""
+    import optuna
+
+    from cnnlab.train.lock import folder_lock
+    from cnnlab.tune import TuneConfig, run_study
+    from cnnlab.tune.page import terminal_table
+    from cnnlab.tune.study import default_out
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    config = _config(TuneConfig, settings, "tune")
+    with folder_lock(config.out or default_out(config.model, config.data), "study folder", shared=True):
+        result = run_study(config)
+    table = terminal_table(result)
+    return TrainingResult("tune", result.as_json(),
+                          lambda _: [table, f"report: {result.report}", f"study folder: {result.study_dir}"], result)

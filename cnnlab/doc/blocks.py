@@ -1,0 +1,124 @@
+"""The document model: a result is a list of blocks, each format is one writer.
+
+Domain code (worked steps, problem keys) builds these blocks from numbers and never asks
+which format it is in; :mod:`cnnlab.doc.writers` turns them into text, Markdown, LaTeX,
+HTML or JSON. Maths inside blocks is an expression tree (:mod:`cnnlab.doc.expr`), so a
+writer can typeset it and break a long sum across lines. A ``str`` where an expression is
+expected is taken as already written in the target format (older callers build those).
+See docs/architecture.md for where a new block kind or format goes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from cnnlab.doc.expr import Expr
+
+__all__ = ["Heading", "Paragraph", "Para", "TensorGrid", "Matrices", "Formula", "Equation",
+           "StepList", "Group", "Table", "Figure", "Block", "MatrixText", "ROLES"]
+
+MatrixText = list[list[str]]  # a matrix whose entries are already formatted (older callers)
+Inline = Union[str, Expr]  # prose is plain text with maths (numbers, O[1,2]) inside it
+
+# what a cell of a tensor grid is: the HTML writer makes them CSS classes
+ROLES = ("padding", "window", "selected", "output")
+
+
+@dataclass
+class Heading:
+    """A section title ("Convolution", "Cells")."""
+
+    text: str
+
+
+@dataclass
+class Paragraph:
+    """A sentence of prose: plain text (writers escape it) with inline maths parts.
+
+    text: a string, or a list of strings and expressions written one after another.
+    """
+
+    text: str | list[Inline]
+
+    @property
+    def parts(self) -> list[Inline]:
+        return [self.text] if isinstance(self.text, str) else list(self.text)
+
+
+Para = Paragraph
+
+
+@dataclass
+class TensorGrid:
+    """A matrix of values with a role per cell; writers cut it to ``limit`` rows/columns.
+
+    values: (H, W) numbers (floats, ints or Fractions).
+    roles: (row, col) -> role names from :data:`ROLES` (zero-based positions).
+    limit: rows/columns shown before dots; None shows every one.
+    frame: the larger grid this one belongs to, its cells marked (the window on the padded
+        input, the selected cell of the output): the HTML writer draws it beside the values
+        (before the first item of a row, after the last), text and LaTeX leave it out.
+    caption: what the frame shows.
+    """
+
+    values: Any
+    roles: dict[tuple[int, int], set[str]] = field(default_factory=dict)
+    limit: int | None = 24
+    frame: "TensorGrid | None" = None
+    caption: str = ""
+
+
+@dataclass
+class Matrices:
+    """Matrices side by side, e.g. ``window ⊙ kernel = products``.
+
+    items: (label, grid) pairs; label may be "" for none; a grid is a :class:`TensorGrid`
+        or an already-formatted :data:`MatrixText`.
+    ops: the operators between consecutive items ("⊙", "=", ",", "⊗"), one fewer than items.
+    lhs: an optional left-hand side (an expression such as ``Name("O")``).
+    """
+
+    items: list[tuple[str, TensorGrid | MatrixText]]
+    ops: list[str] = field(default_factory=list)
+    lhs: Inline = ""
+
+
+@dataclass
+class Formula:
+    """A chain of equalities ``lhs = rhs[0] = rhs[1] = ...``; each part an expression."""
+
+    lhs: Inline
+    rhs: list[Inline]
+
+
+Equation = Formula
+
+
+@dataclass
+class StepList:
+    """Math lines that belong together (one output cell, the given matrices)."""
+
+    lines: list[Matrices | Formula | Paragraph]
+
+
+Group = StepList
+
+
+@dataclass
+class Table:
+    """A table: a header row and rows of cells (strings or expressions)."""
+
+    header: list[str]
+    rows: list[list[Inline]]
+
+
+@dataclass
+class Figure:
+    """An image file with a caption (writers link or include it)."""
+
+    path: str
+    caption: str = ""
+
+
+Block = Union[Heading, Paragraph, StepList, Table, Figure]

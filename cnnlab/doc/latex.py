@@ -1,0 +1,375 @@
+r"""The LaTeX writer: an answer-key fragment that fits the page.
+
+Matrices are ``bmatrix`` (an ``array`` in brackets past amsmath's 10 columns), each worked
+cell one ``align*``, prose between them as paragraphs (so it wraps). Lines are measured
+(:func:`width_pt`, an estimate in points of Computer Modern at 10 pt) against the text
+width of a plain ``article``: a long sum breaks across lines with aligned continuation
+(``&\quad + ...``), a chain of equalities continues on the next line (``&= ...``), and a
+wide row of matrices is scaled to the line with graphicx's ``\resizebox``. The fragment
+compiles inside any document that loads amsmath and graphicx; :func:`standalone` wraps it
+in a complete ``article``. This module holds cnnlab's one LaTeX escaper, :func:`escape`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from cnnlab.doc import expr as E
+from cnnlab.doc.blocks import (Block, Figure, Formula, Heading, Matrices, MatrixText, Paragraph, StepList,
+                               Table)
+from cnnlab.doc.text import TextWriter
+
+__all__ = ["LatexWriter", "escape", "standalone", "width_pt", "align_chains", "TEXT_WIDTH_PT"]
+
+_MAX_BMATRIX_COLS = 10  # amsmath's default MaxMatrixCols
+TEXT_WIDTH_PT = 345.0  # \textwidth of article at 10 pt on A4 or letter paper
+_LINE_PT = TEXT_WIDTH_PT - 25  # what an align* line may use: room for rounding in width_pt
+
+_UNICODE = {
+    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "_": r"\_", "%": r"\%", "&": r"\&",
+    "#": r"\#", "$": r"{\char36}", "^": r"\^{}", "~": r"\~{}",
+    "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}",
+    "°": r"$^\circ$", "−": "-", "·": r"$\cdot$", "∞": r"$\infty$", "Σ": r"$\Sigma$",
+    "⊙": r"$\odot$", "×": r"$\times$", "σ": r"$\sigma$", "≤": r"$\le$", "≥": r"$\ge$",
+    "→": r"$\rightarrow$", "…": r"\dots{}", "⌊": r"$\lfloor$", "⌋": r"$\rfloor$",
+    "⌈": r"$\lceil$", "⌉": r"$\rceil$", "√": r"$\surd$", "ε": r"$\varepsilon$",
+    "–": "--", "≈": r"$\approx$", "⋮": r"$\vdots$", "⊗": r"$\otimes$", "∂": r"$\partial$",
+    "δ": r"$\delta$", "ᵀ": r"$^T$", "≠": r"$\ne$",
+}
+
+
+def escape(text: str) -> str:
+    """Prose for LaTeX: special characters escaped, the few Unicode symbols we use as maths.
+
+    >>> escape("100% of x_1 · 2")
+    '100\\\\% of x\\\\_1 $\\\\cdot$ 2'
+    """
+    return "".join(_UNICODE.get(ch, ch) for ch in text)
+
+
+# Fonts that are outlines everywhere, so pdflatex never generates bitmaps (mktexpk): Latin
+# Modern in T1 where the lmodern package is installed, else Computer Modern in its default
+# OT1 encoding (Type 1 outlines ship with texlive-base). Both print escape()'s output right.
+_FONTS = r"\IfFileExists{lmodern.sty}{\usepackage[T1]{fontenc}\usepackage{lmodern}}{}"
+
+
+def standalone(body: str, title: str | None = None) -> str:
+    """A complete document around a fragment (article, amsmath, amssymb, graphicx)."""
+    # \sloppy: prose with long code (\texttt has no stretchable space) wraps with wider
+    # spaces instead of running into the margin
+    head = [r"\documentclass{article}", r"\usepackage{amsmath}", r"\usepackage{amssymb}",
+            r"\usepackage{graphicx}", _FONTS, r"\begin{document}", r"\sloppy"]
+    if title:
+        head.append(rf"\section*{{{escape(title)}}}")
+    return "\n".join(head) + "\n" + body.rstrip("\n") + "\n\\end{document}\n"
+
+
+# -- measuring --------------------------------------------------------------------
+_FRAC = re.compile(r"\\[dt]?frac\{([^{}]*)\}\{([^{}]*)\}")
+_UNDERSET = re.compile(r"\\underset\{([^{}]*)\}\{([^{}]*)\}")
+_WORDCMD = re.compile(r"\\(?:operatorname|text|mathrm|texttt)\{([^{}]*)\}")
+_SPACES = {r"\quad": 10.0, r"\qquad": 20.0, r"\,": 1.7, r"\ ": 3.3}
+_BINARY = "+-=·×⊙⊗≈<>"
+
+
+def _glyphs(text: str) -> float:
+    w = 0.0
+    for ch in text:
+        if ch in _BINARY:
+            w += 12.5  # a binary operator or relation with its spaces
+        elif ch in ",;.:":
+            w += 4.5
+        elif ch in "()[]|":
+            w += 4.0
+        elif ch.isspace() or ch in "{}^_&":
+            continue
+        else:
+            w += 5.6 if ch.isupper() else 5.0
+    return w
+
+
+def width_pt(latex: str) -> float:
+    """An estimate of how wide a line of LaTeX maths prints, in points (10 pt fonts).
+
+    Fractions count their wider part; matrices are measured column by column. It errs on
+    the wide side; callers leave a margin. ``width_pt("1 + 2") == 22.5``
+    """
+    text = latex
+    text = _matrices_to_width(text)
+    for _ in range(8):  # innermost fractions and labels first
+        new = _FRAC.sub(lambda m: max(m.group(1), m.group(2), key=lambda s: width_pt(s)), text)
+        new = _UNDERSET.sub(lambda m: max(m.group(1), m.group(2), key=lambda s: width_pt(s)), new)
+        new = _WORDCMD.sub(lambda m: m.group(1), new)
+        if new == text:
+            break
+        text = new
+    extra = 0.0
+    for cmd, pt in _SPACES.items():
+        extra += text.count(cmd) * pt
+        text = text.replace(cmd, " ")
+    text = re.sub(r"\\(?:left|right|bigl|bigr|Bigl|Bigr)\b", "", text)
+    text = re.sub(r"\\(cdot|odot|otimes|approx|times|rightarrow)\b", "·", text)
+    extra += sum(float(x) for x in re.findall(r"\\W:(\d+(?:\.\d+)?)", text))
+    text = re.sub(r"\\W:(\d+(?:\.\d+)?)", "", text)
+    text = re.sub(r"\\[A-Za-z]+", "x", text)  # \sigma, \max, \lfloor: about one glyph each
+    return _glyphs(text) + extra
+
+
+_MATRIX = re.compile(r"(?:\\left\[\\begin\{array\}\{r*\}|\\begin\{bmatrix\})(.*?)"
+                     r"(?:\\end\{array\}\\right\]|\\end\{bmatrix\})", re.S)
+
+
+def _matrices_to_width(text: str) -> str:
+    """Replace each matrix by a marker of its width (columns of their widest entry, spacing)."""
+    def one(m: re.Match) -> str:
+        rows = [r.split("&") for r in m.group(1).split(r"\\")]
+        ncols = max(len(r) for r in rows)
+        cols = [max(width_pt(r[j]) if j < len(r) else 0.0 for r in rows) for j in range(ncols)]
+        return rf" \W:{sum(cols) + 10.0 * ncols + 8.0:.1f} "
+    return _MATRIX.sub(one, text)
+
+
+def align_chains(rows: list[tuple[str, list[str]]], line_pt: float = 0.0) -> str:
+    r"""The body of an ``align*``: ``lhs &= p1 = p2 = ...`` per row, a chain that would run
+    past the line continued on the next (``&= p3``), a part wider than a line scaled to it.
+
+    >>> align_chains([("x", ["1 + 1", "2"])])
+    'x &= 1 + 1 = 2'
+    """
+    room = (line_pt or _LINE_PT) - max((width_pt(lhs) for lhs, _ in rows), default=0.0)
+    out = []
+    for lhs, parts in rows:
+        lines: list[str] = []
+        used = room + 1.0
+        for part in parts:
+            w = width_pt(part) + 12.5
+            if w > room:
+                part = rf"\resizebox{{{room - 15:.0f}pt}}{{!}}{{$\displaystyle {part}$}}"
+                w = room
+            if lines and used + w <= room:
+                lines[-1] += f" = {part}"
+                used += w
+            else:
+                lines.append(f"= {part}")
+                used = w
+        out.append(" \\\\\n".join([f"{lhs} &{lines[0]}"] + [f"&{line}" for line in lines[1:]]) if lines
+                   else f"{lhs} &")
+    return " \\\\\n".join(out)
+
+
+class LatexWriter(TextWriter):
+    """Writes numbers, expressions and blocks as LaTeX (maths in ``align*``)."""
+
+    name = "latex"
+    times = r" \cdot "
+    hdots = r"\cdots"
+    vdots = r"\vdots"
+    approx = r" \approx "
+    OPS = {"⊙": r"\odot", "=": "=", ",": r",\quad", "→": r"\rightarrow", "+": "+", "⊗": r"\otimes"}
+    FUNCTIONS = {"sigmoid": r"\sigma", "relu": r"\operatorname{ReLU}", "tanh": r"\tanh",
+                 "leaky_relu": r"\operatorname{LeakyReLU}", "max": r"\max"}
+
+    def __init__(self, round: int | None = None, line_pt: float = _LINE_PT):
+        super().__init__(round)
+        self.line_pt = line_pt
+
+    # -- numbers and expressions ---------------------------------------------------
+    def paren(self, text: str) -> str:
+        return rf"\left({text}\right)"
+
+    def frac(self, a: str, b: str) -> str:
+        return rf"\frac{{{a}}}{{{b}}}"
+
+    def fn_name(self, fn: str) -> str:
+        return self.FUNCTIONS.get(fn) or r"\operatorname{" + escape(fn) + "}"
+
+    def call(self, fn: str, arg: str) -> str:
+        return rf"{self.fn_name(fn)}\left({arg}\right)"
+
+    def exp(self, arg: str) -> str:
+        return f"e^{{{arg}}}"
+
+    def index(self, name: str, idx: tuple[int, ...]) -> str:
+        return f"{name}_{{{','.join(str(i + 1) for i in idx)}}}" if idx else name
+
+    def sub(self, name: str, sub: str) -> str:
+        return rf"{name}_{{\text{{{escape(sub)}}}}}"
+
+    def floor(self, arg: str) -> str:
+        return rf"\left\lfloor {arg} \right\rfloor"
+
+    def ceil(self, arg: str) -> str:
+        return rf"\left\lceil {arg} \right\rceil"
+
+    def vector(self, values: Any) -> str:
+        return self.matrix([[self.num(v) for v in values]])
+
+    def sym(self, name: str) -> str:
+        return {"sum": r"\Sigma"}.get(name, rf"\text{{{escape(name)}}}")
+
+    def channel_sum(self, channel: int) -> str:
+        return rf"\Sigma_{{{channel}}}"
+
+    def words(self, text: str) -> str:
+        return rf"\text{{{escape(text)}}}"
+
+    def inline(self, parts: list) -> str:
+        """Prose with maths inside it: text escaped, maths in ``$...$``."""
+        return "".join(escape(p) if isinstance(p, str) else f"${self.expr(p)}$" for p in parts)
+
+    # -- breaking long maths -------------------------------------------------------------
+    def broken(self, e: Any, room: float, first: float) -> list[str]:
+        """``e`` as lines of at most ``room`` points (the first at most ``first``): a sum
+        breaks between terms, a call of a sum keeps its brackets open across the break."""
+        whole = self.expr(e)
+        if width_pt(whole) <= first:
+            return [whole]
+        if isinstance(e, E.Sum) and len(e.terms) > 1:
+            terms = [self.expr(t) for t in e.terms]
+            terms = [self.paren(t) if i and t.startswith("-") else t for i, t in enumerate(terms)]
+            return _pack(terms, " + ", room, first)
+        if isinstance(e, E.Call) and isinstance(e.arg, E.Sum) and len(e.arg.terms) > 1:
+            head = self.fn_name(e.fn) + r"\bigl("
+            lines = self.broken(e.arg, room, first - width_pt(head))
+            return [head + lines[0], *lines[1:-1], lines[-1] + r"\bigr)"] if len(lines) > 1 else \
+                [head + lines[0] + r"\bigr)"]
+        return [whole]
+
+    # -- blocks ----------------------------------------------------------------------
+    def matrix(self, cells: MatrixText) -> str:
+        ncols = len(cells[0]) if cells else 0
+        body = r" \\ ".join(" & ".join(row) for row in cells)
+        if ncols > _MAX_BMATRIX_COLS:
+            return rf"\left[\begin{{array}}{{{'r' * ncols}}} {body} \end{{array}}\right]"
+        return rf"\begin{{bmatrix}} {body} \end{{bmatrix}}"
+
+    def matrices(self, block: Matrices, room: float | None = None) -> str:
+        parts = []
+        for n, (label, grid) in enumerate(block.items):
+            m = self.matrix(self.grid_cells(grid))
+            parts.append(rf"\underset{{\text{{{escape(label)}}}}}{{{m}}}" if label else m)
+            if n < len(block.ops):
+                parts.append(self.OPS.get(block.ops[n], block.ops[n]))
+        body = " ".join(parts)
+        room = self.line_pt if room is None else room
+        if width_pt(body) > room:  # scaled to the line; the estimate errs wide, so it fits
+            body = rf"\resizebox{{{room:.0f}pt}}{{!}}{{$\displaystyle {body}$}}"
+        return f"{self.expr(block.lhs)} &= {body}" if block.lhs else f"& {body}"
+
+    def equation(self, block: Formula, room: float | None = None) -> str:
+        """``lhs &= a = b``, continued on the next line (``&= c``) when the line is full; a part
+        wider than a line breaks (sums) or is scaled to it."""
+        room = self.line_pt if room is None else room
+        lhs = self.expr(block.lhs)
+        parts = []
+        for r in block.rhs:
+            text = self.expr(r)
+            if not parts or parts[-1][1] != text:
+                parts.append((r, text))
+        lines: list[str] = []
+        current = ""
+        used = 0.0
+        for r, text in parts:
+            w = width_pt(text) + 12.5
+            if current and used + w <= room:
+                current += f" = {text}"
+                used += w
+                continue
+            if current:
+                lines.append(current)
+            pieces = self.broken(r, room - 20, room)
+            if len(pieces) == 1 and width_pt(pieces[0]) > room:
+                pieces = [rf"\resizebox{{{room:.0f}pt}}{{!}}{{$\displaystyle {pieces[0]}$}}"]
+            lines += ["= " + pieces[0]] + [r"\quad " + p for p in pieces[1:]]
+            current = lines.pop()
+            used = width_pt(current) + (20 if len(pieces) > 1 else 0)
+        lines.append(current)
+        first = f"{lhs} &{lines[0]}" if block.lhs else f"&{lines[0]}"
+        return " \\\\\n".join([first] + [f"&{line}" for line in lines[1:]])
+
+    def line(self, item: Matrices | Formula, room: float | None = None) -> str:
+        if isinstance(item, Matrices):
+            return self.matrices(item, room)
+        return self.equation(item, room)
+
+    def group(self, block: StepList) -> list[str]:
+        """Prose lines as paragraphs; each run of maths lines one ``align*`` aligned at ``=``."""
+        out: list[str] = []
+        maths: list = []
+        lhs_pt = max((width_pt(self.expr(i.lhs)) for i in block.lines
+                      if not isinstance(i, Paragraph) and i.lhs), default=0.0)
+        room = self.line_pt - lhs_pt
+
+        def flush() -> None:
+            if maths:
+                out.extend([r"\begin{align*}", " \\\\\n".join(self.line(i, room) for i in maths),
+                            r"\end{align*}", ""])
+                maths.clear()
+
+        for item in block.lines:
+            if isinstance(item, Paragraph):
+                flush()
+                out += [r"\noindent " + self.inline(item.parts), ""]
+            else:
+                maths.append(item)
+        flush()
+        return out
+
+    def render(self, blocks: list[Block]) -> str:
+        out: list[str] = []
+        for block in blocks:
+            if isinstance(block, Heading):
+                out += [rf"\subsection*{{{escape(block.text)}}}", ""]
+            elif isinstance(block, Paragraph):
+                out += [self.inline(block.parts), ""]
+            elif isinstance(block, StepList):
+                out += self.group(block)
+            elif isinstance(block, Table):
+                cols = "l" * len(block.header)
+                rows = [" & ".join(escape(h) for h in block.header)]
+                rows += [" & ".join(f"${self.expr(c)}$" if not isinstance(c, str) else escape(c) for c in r)
+                         for r in block.rows]
+                out += [rf"\begin{{tabular}}{{{cols}}}", " \\\\\n".join(rows) + r" \\", r"\end{tabular}", ""]
+            elif isinstance(block, Figure):
+                out += [rf"\includegraphics[width=\linewidth]{{{block.path}}}", escape(block.caption), ""]
+        return "\n".join(out).strip("\n") + "\n"
+
+    # -- single values ---------------------------------------------------------------------
+    def value(self, cells: MatrixText) -> str:
+        return self.matrix(cells)
+
+    def result_value(self, value: Any) -> str:
+        return "\\[\nO = " + self.write_value(value) + "\n\\]\n"
+
+    def text_value(self, text: str) -> str:
+        return rf"\text{{{escape(text)}}}"
+
+    def bool_value(self, flag: bool) -> str:
+        return rf"\text{{{'true' if flag else 'false'}}}"
+
+    def dict_value(self, rows: list[tuple[str, str]]) -> str:
+        body = r" \\ ".join(rf"\text{{{escape(k)}}} & {v}" for k, v in rows)
+        return rf"\begin{{array}}{{ll}} {body} \end{{array}}"
+
+    def list_value(self, parts: list[str]) -> str:
+        return r",\ ".join(parts)
+
+    def channels_value(self, parts: list[str]) -> str:
+        return r"\left(" + r",\ ".join(parts) + r"\right)"
+
+
+def _pack(terms: list[str], joiner: str, room: float, first: float) -> list[str]:
+    """Terms joined by ``joiner``, a new line (starting with the joiner) where one is full."""
+    lines: list[str] = []
+    current, used, limit = "", 0.0, first
+    for term in terms:
+        w = width_pt(term) + 12.5
+        if current and used + w > limit:
+            lines.append(current)
+            current, used, limit = joiner.strip() + " " + term, w, room
+        else:
+            current = term if not current else current + joiner + term
+            used += w
+    lines.append(current)
+    return lines
