@@ -101,8 +101,10 @@ def run_serve(args) -> int:
     # on this machine only, the page must be asked for by a loopback name (no DNS rebinding);
     # served to a network, any name the clients use
     hosts = None if loopback else ["*"]
+    from cnnlab.serve.connections import DeadlineProtocol
+
     config = uvicorn.Config(create_app(args.runs, hosts), log_level="warning", lifespan="off",
-                            access_log=False, timeout_graceful_shutdown=5)
+                            access_log=False, timeout_graceful_shutdown=5, http=DeadlineProtocol)
     try:
         Server(config).run(sockets=[sock])
     finally:
