@@ -360,3 +360,68 @@ def test_spec_batches_over_the_memory_budget_are_refused(capsys, tmp_path_factor
                             "--out", tmp_path_factory.mktemp("mem") / "run"], contains="GiB")
     assert "--batch-size" in line
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 2**21  # KiB: under 2 GiB more
+
+
+# ------------------------------------------------------------------ class 7: smaller slips (issue 23 item 7)
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+@settings(max_examples=9, derandomize=True, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(kind=st.sampled_from(["fifo", "folder", "device"]),
+       name=st.text("abcdefghijklmnopqrstuvwxyz0123456789_-", min_size=1, max_size=12))
+def test_model_naming_a_special_file_says_what_it_is(capsys, tmp_path_factory, kind, name):
+    folder = tmp_path_factory.mktemp("m")
+    path = folder / name
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "folder":
+        path.mkdir()
+    else:
+        path = "/dev/zero"
+    expected = {"fifo": "a named pipe", "folder": "a folder", "device": "a device file"}[kind]
+    line = refused(capsys, ["train", "--data", "digits", "--model", path, "--out", folder / "run"], contains=expected)
+    assert "does not exist" not in line and "unknown model" not in line
+
+
+@FUZZ
+@given(rows=st.integers(1, 6), cols=st.integers(1, 6), seed=st.integers(0, 2**32 - 1),
+       suffix=st.sampled_from(["csv", "txt"]))
+def test_input_files_with_a_byte_order_mark_are_read(capsys, tmp_path_factory, rows, cols, seed, suffix):
+    np = pytest.importorskip("numpy")
+    x = np.random.default_rng(seed).integers(-99, 100, (rows, cols))
+    sep = "," if suffix == "csv" else " "
+    text = "\n".join(sep.join(str(v) for v in row) for row in x) + "\n"
+    folder = tmp_path_factory.mktemp("bom")
+    (folder / f"bom.{suffix}").write_bytes(b"\xef\xbb\xbf" + text.encode())
+    capsys.readouterr()
+    assert main(["conv", "--input", str(folder / f"bom.{suffix}"), "--kernel", "2", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["output"] == (2 * x).tolist()  # a 1x1 kernel of 2 doubles x
+
+
+@FUZZ
+@given(crop=st.integers(1, 63))
+def test_invariance_crop_below_the_minimum_names_the_crop(capsys, crop):
+    refused(capsys, ["kernel", "invariance", "--no-picture", "--crop", crop], contains=f"got {crop}")
+
+
+@FUZZ
+@given(name=st.text("abcdefghijklmnopqrstuvwxyz0123456789_-", min_size=1, max_size=12))
+def test_compare_out_on_a_training_run_says_so(capsys, tmp_path_factory, name):
+    run = tmp_path_factory.mktemp("r") / name
+    run.mkdir()
+    (run / "model.json").write_text("{}")  # what cnnlab train writes into every run folder
+    (run / "config.yaml").write_text("model: cnn3\n")
+    line = refused(capsys, ["compare", "--data", "digits", "--out", run], contains="training run")
+    assert "comparison (" not in line
+
+
+nested_bias = st.recursive(st.integers(-9, 9), lambda inner: st.lists(inner, min_size=1, max_size=3), max_leaves=6).filter(
+    lambda v: isinstance(v, list) and any(isinstance(e, list) for e in v) and len(v) > 1)
+
+
+@FUZZ
+@given(bias=nested_bias)
+def test_nested_bias_is_an_error_line(capsys, bias):
+    """A list holding a list ([1, [2]], [[1], [2]]) is no bias; it used to end in a TypeError."""
+    refused(capsys, ["conv", "--input", "1 2; 3 4", "--kernel", "[[[[1]]], [[[1]]]]", "--bias", json.dumps(bias)],
+            contains="bias")

@@ -232,6 +232,28 @@ def test_200_mixed_requests_no_500_and_healthy_after(server, torchvision_params,
               f"(load {load_before} before)")
 
 
+@settings(max_examples=12, derandomize=True, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(kind=st.sampled_from(["corrupt", "aspect", "jpeg"]), seed=st.integers(0, 2**32 - 1))
+def test_upload_errors_name_the_picture_not_the_servers_files(server, kind, seed):
+    import tempfile
+
+    url, _ = server
+    rng = np.random.default_rng(seed)
+    if kind == "corrupt":  # PNG's signature, then noise
+        raw = b"\x89PNG\r\n\x1a\n" + rng.integers(0, 256, int(rng.integers(0, 400)), dtype=np.uint8).tobytes()
+        image = "data:image/png;base64," + base64.b64encode(raw).decode()
+    elif kind == "aspect":  # the run takes 8x8: a 8x24 picture would be distorted
+        image = png_data_url(rng.integers(0, 256, (8, 8 * int(rng.integers(2, 5))), dtype=np.uint8))
+    else:  # JPEG's start-of-image marker, then noise
+        raw = b"\xff\xd8\xff" + rng.integers(0, 256, int(rng.integers(0, 400)), dtype=np.uint8).tobytes()
+        image = "data:image/jpeg;base64," + base64.b64encode(raw).decode()
+    status, doc, _, _ = call(url, "/api/explore/predict", {"run": "tiny", "image": image})
+    assert status == 400, doc
+    for leak in (tempfile.gettempdir(), "cnnlab-serve-", "drawing.", "--image"):
+        assert leak not in doc["error"], doc
+
+
 # ------------------------------------------------------------------ connections
 
 def _connect(url: str) -> socket.socket:

@@ -224,7 +224,7 @@ def _read_file(path: str, what: str, max_elements: int = MAX_ELEMENTS) -> Any:
     if suffix == ".npy":
         return _read_npy(path, what, max_elements)
     try:
-        with open(path, encoding="utf-8") as fh:
+        with open(path, encoding="utf-8-sig") as fh:  # a spreadsheet's CSV starts with a BOM
             text = fh.read()
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read {what} file {path!r}: {exc}") from None

@@ -162,6 +162,8 @@ def _bias(text: str | None, exact: bool) -> Any:
             raise UsageError("bias must be a number or a list of numbers (one per output channel)")
     if isinstance(value, list) and len(value) == 1:
         value = value[0]
+    if isinstance(value, list) and (not value or any(isinstance(v, list) for v in value)):  # [1, [2]]
+        raise UsageError("bias must be a number or a list of numbers (one per output channel)")
     if exact:
         return value
     return [float(v) for v in value] if isinstance(value, list) else float(value)

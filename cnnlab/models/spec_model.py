@@ -48,7 +48,7 @@ def is_spec(text: str) -> bool:
         return isinstance(text, (list, dict))
     stripped = text.strip()
     return (any(c in stripped for c in " ;\n") or stripped.endswith((".yaml", ".yml", ".txt", ".spec"))
-            or (len(stripped) < 4096 and os.path.isfile(stripped)))
+            or (len(stripped) < 4096 and os.path.exists(stripped)))  # a folder or FIFO: check_spec names it
 
 
 def _looks_like_path(text: str) -> bool:
@@ -58,6 +58,12 @@ def _looks_like_path(text: str) -> bool:
 
 def check_spec(spec: str | list | dict) -> list[Layer]:
     """The layers of ``spec``; UsageError for a missing spec file or a layer that does not parse."""
+    if isinstance(spec, str) and _looks_like_path(spec) and os.path.exists(spec.strip()) \
+            and not os.path.isfile(spec.strip()):
+        from cnnlab.userfiles import path_kind
+
+        raise UsageError(f"--model {spec.strip()} is {path_kind(spec.strip())}, not a spec file (nor a registry "
+                         f"model; see cnnlab train --list-models)")
     if isinstance(spec, str) and _looks_like_path(spec) and not os.path.isfile(spec.strip()):
         raise UsageError(f"spec file {spec.strip()} does not exist (and {spec.strip()!r} is not a "
                          f"registry model; see cnnlab train --list-models)")
