@@ -150,6 +150,47 @@ def test_pool_admits_its_capacity_and_refuses_the_rest(workers, queue, extra):
     assert most[0] <= workers and pool.admitted == 0
 
 
+async def _asgi_post(app, path: str, body: bytes) -> tuple[int, dict, dict]:
+    """(status, headers, JSON) of one POST straight into the ASGI app (no server, no client library)."""
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+             "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json"),
+                         (b"content-length", str(len(body)).encode())],
+             "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 50000)}
+    incoming = [{"type": "http.request", "body": body, "more_body": False}]
+    sent = []
+
+    async def receive():
+        return incoming.pop(0) if incoming else {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    await app(scope, receive, send)
+    headers = {k.decode(): v.decode() for k, v in sent[0]["headers"]}
+    return sent[0]["status"], headers, json.loads(b"".join(m.get("body", b"") for m in sent[1:]))
+
+
+@settings(max_examples=8, derandomize=True, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(route=st.sampled_from(["conv", "act", "arch"]), torchvision=st.booleans(), retry=st.integers(1, 30))
+def test_running_out_of_memory_is_503_not_500(monkeypatch, tmp_path_factory, route, torchvision, retry):
+    """Memory the budgets did not foresee: 503 with Retry-After (the request may pass later)."""
+    from cnnlab.serve import api
+    from cnnlab.serve.admission import AdmissionConfig
+    from cnnlab.serve.app import create_app
+
+    def out_of_memory(command, body):
+        raise MemoryError()
+
+    monkeypatch.setattr(api, "run_command", out_of_memory)
+    app = create_app(tmp_path_factory.mktemp("runs"), admission=AdmissionConfig(retry_after_s=retry))
+    body = {"torchvision": "resnet18"} if torchvision else {"input": "1", "kernel": "1"}
+    status, headers, doc = asyncio.run(_asgi_post(app, f"/api/{route}", json.dumps(body).encode()))
+    assert status == 503 and "memory" in doc["error"]
+    assert int(headers["retry-after"]) == retry
+
+
 # ------------------------------------------------------------------ 200 mixed requests at a real server
 
 def _light_case(rng):

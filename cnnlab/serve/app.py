@@ -85,19 +85,24 @@ async def _read_json(request: Request) -> Any:
     return body
 
 
-async def _answer(work: Callable[[], Any], pool: HeavyPool | None = None) -> Response:
-    """Run ``work`` in a thread (in ``pool`` for heavy work); its result as JSON.
+async def _answer(work: Callable[[], Any], pool: HeavyPool | None = None, heavy: bool = True) -> Response:
+    """Run ``work`` in a thread (in ``pool`` when ``heavy``); its result as JSON.
 
-    A UsageError is 400, a full pool 503 with ``Retry-After``, a bug 500 (logged).
+    A UsageError is 400, a full pool or a MemoryError 503 with ``Retry-After``, a bug 500 (logged).
     """
     try:
-        result = await (pool.run(work) if pool is not None else run_in_threadpool(work))
+        result = await (pool.run(work) if pool is not None and heavy else run_in_threadpool(work))
         return _JSON(result)
     except Busy as exc:
         return _JSON({"error": str(exc)}, status_code=503, headers={"Retry-After": str(exc.retry_after_s)})
     except NotFinite:
         return _error(400, "the answer holds numbers that are not finite (NaN or infinity): the input "
                            "overflows float64")
+    except MemoryError:  # what the budgets did not foresee: the request may succeed when the server is quieter
+        log.warning("a request ran out of memory")
+        retry = (pool.config if pool is not None else AdmissionConfig()).retry_after_s
+        return _JSON({"error": "the server ran out of memory for this request; try a smaller one, or again "
+                               "later"}, status_code=503, headers={"Retry-After": str(retry)})
     except runs.RunRefused as exc:
         return _error(403, str(exc))
     except UsageError as exc:
@@ -133,7 +138,7 @@ def _json_route(handler: Callable[[Any], Any], pool: HeavyPool | None = None,
             return _error(413, f"the request body is over the limit of {MAX_BODY_BYTES} bytes")
         except UsageError as exc:
             return _error(400, str(exc))
-        return await _answer(lambda: handler(body), pool if pool is not None and heavy(body) else None)
+        return await _answer(lambda: handler(body), pool, heavy(body))
     return endpoint
 
 
