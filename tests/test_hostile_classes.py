@@ -425,3 +425,18 @@ def test_nested_bias_is_an_error_line(capsys, bias):
     """A list holding a list ([1, [2]], [[1], [2]]) is no bias; it used to end in a TypeError."""
     refused(capsys, ["conv", "--input", "1 2; 3 4", "--kernel", "[[[[1]]], [[[1]]]]", "--bias", json.dumps(bias)],
             contains="bias")
+
+
+@settings(max_examples=6, derandomize=True, deadline=None, database=None)
+@given(spec=st.sampled_from(["conv 3x3 8 p1; bn; relu; res 16; gap", "fc 16; bn; relu; fc 10",
+                             "conv 3x3 4; bn; relu; res 3x3/2 8; bn; gap; fc 10"]))
+def test_budget_guards_leave_spec_models_traceable(spec):
+    """The batch and batch-norm guards must not stop torch.fx (cnnlab arch, /explore's fields)."""
+    pytest.importorskip("torch")
+    from cnnlab.arch import analyze
+    from cnnlab.models.spec_model import build_spec_model, plan_spec
+
+    model = build_spec_model(spec, 1, 10, (8, 8))
+    table = analyze(model, (1, 8, 8))
+    assert not any("could not trace" in note for note in table["notes"]), table["notes"]
+    assert table["total_params"] == plan_spec(spec, 1, 10, (8, 8)).table["total_params"]

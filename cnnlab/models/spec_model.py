@@ -229,33 +229,25 @@ def _fc(layer: Layer, in_shape: Shape, out_shape: Shape) -> nn.Module:
     return nn.Sequential(nn.Flatten(), linear) if len(in_shape) == 3 else linear
 
 
-class _OneValueGuard:
-    """Batch norm that names the fix when a training batch gives it one value per channel.
+def _one_value_guard(bn: nn.Module, inputs: tuple) -> None:
+    """Forward pre-hook of a spec's batch norm: name the fix when a training batch gives it
+    one value per channel.
 
     torch raises "ValueError: Expected more than 1 value per channel when training" (issue
-    23: ``bn`` after ``fc`` with ``--batch-size 1`` ended in "ValueError, not caught").
-    The subclasses keep torch's class names: the arch rules read modules by name.
+    23: ``bn`` after ``fc`` with ``--batch-size 1`` ended in "ValueError, not caught"). A
+    hook, not a subclass: torch.fx keeps torch's own modules whole (``cnnlab arch`` rows).
     """
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        per_channel = x.numel() // x.shape[1] if x.dim() > 1 and x.shape[1] else 0  # N (·H·W)
-        if self.training and per_channel == 1:
-            raise UsageError(f"bn {self.num_features}: batch norm needs more than one value per channel in a "
-                             f"training batch, and a batch of {x.shape[0]} gives it one: use --batch-size 2 "
-                             "or more (or no bn after fc or gap)")
-        return super().forward(x)
-
-
-class BatchNorm1d(_OneValueGuard, nn.BatchNorm1d):
-    pass
-
-
-class BatchNorm2d(_OneValueGuard, nn.BatchNorm2d):
-    pass
+    x = inputs[0]  # (N, C) or (N, C, H, W)
+    if bn.training and x.dim() > 1 and x.shape[1] and x.numel() == x.shape[1]:
+        raise UsageError(f"bn {bn.num_features}: batch norm needs more than one value per channel in a "
+                         f"training batch, and a batch of {x.shape[0]} gives it one: use --batch-size 2 "
+                         "or more (or no bn after fc or gap)")
 
 
 def _bn(layer: Layer, in_shape: Shape, out_shape: Shape) -> nn.Module:
-    return BatchNorm2d(in_shape[0]) if len(in_shape) == 3 else BatchNorm1d(in_shape[0])
+    bn = nn.BatchNorm2d(in_shape[0]) if len(in_shape) == 3 else nn.BatchNorm1d(in_shape[0])
+    bn.register_forward_pre_hook(_one_value_guard)
+    return bn
 
 
 def _fixed(make: Callable[[], nn.Module]) -> Callable[[Layer, Shape, Shape], nn.Module]:
@@ -292,6 +284,8 @@ class SpecNet(nn.Sequential):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (N, C, H, W) -> (N, classes); a batch whose training memory is over the limit is refused."""
+        if not isinstance(x, torch.Tensor):  # a torch.fx proxy while cnnlab arch traces the module
+            return super().forward(x)
         N = x.shape[0]
         need = self.budget_params * _BYTES_PER_PARAM + N * self.budget_units * _BYTES_PER_UNIT
         if need > MAX_SPEC_TRAIN_BYTES:  # before torch allocates it (issue 23)
