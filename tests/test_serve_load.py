@@ -113,6 +113,20 @@ def test_huge_torchvision_model_is_built_without_its_weights():
     del torch
 
 
+def test_every_torchvision_model_is_built_on_meta():
+    """No /api/arch table allocates a model's weights (80 models in torchvision 0.29)."""
+    pytest.importorskip("torchvision")
+    from cnnlab.arch.torch_analyze import build_torchvision, torchvision_names
+
+    real = {}
+    for name in torchvision_names():
+        model = build_torchvision(name)
+        devices = {t.device.type for t in [*model.parameters(), *model.buffers()]}
+        if devices != {"meta"}:
+            real[name] = devices
+    assert not real, real
+
+
 # ------------------------------------------------------------------ the pool: bounded, refuses beyond
 
 @settings(max_examples=12, derandomize=True, deadline=None, database=None)
