@@ -7,7 +7,10 @@ run (cnn3 on the 8x8 digits), then measures:
   is on screen (the page's own first API call answered and drawn), in Chromium;
 - the latency of each API route (median and 90th percentile of sequential requests;
   the first, cold call of torch-backed routes reported apart);
-- the wall time of 100 concurrent /api/conv requests (all checked).
+- the wall time of 100 concurrent /api/conv requests (all checked);
+- 200 mixed requests fired at once, half light (/api/conv) and half heavy (torchvision
+  tables and explore predictions, which go through the server's bounded pool): how many
+  answered 500 and 503, and the light requests' 95th percentile latency under that load.
 
 and, for /network (its own section, ``<!-- serve-network -->``), on a fast-cnn trained one
 epoch on 2,000 MNIST images: the page's load to its first drawn view, the view of one test
@@ -28,6 +31,7 @@ import statistics
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -98,6 +102,36 @@ def api_cases() -> dict:
     }
 
 
+def mixed_load(url: str, n: int = 200) -> dict:
+    """Fire ``n`` requests at once, alternately light and heavy; statuses and light latencies."""
+    import threading
+
+    picture = digit_png()
+    heavy = [("/api/arch", {"torchvision": "resnet18", "input": "3x64x64"}),
+             ("/api/explore/predict", {"run": "digits", "image": picture})]
+    cases = [("light", "/api/conv", {"input": [[(i * j + k) % 9 for k in range(6)] for j in range(6)],
+                                     "kernel": "1 0; 0 -1", "padding": 1}) if i % 2 == 0 else
+             ("heavy", *heavy[(i // 2) % 2]) for i in range(n)]
+    barrier = threading.Barrier(n)
+
+    def one(case):
+        kind, path, body = case
+        barrier.wait(60)
+        try:
+            seconds, status = post(url, path, body)
+        except urllib.error.HTTPError as exc:
+            seconds, status = float("nan"), exc.code
+        return kind, status, seconds
+
+    load = open("/proc/loadavg").read().split()[0]
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        answers = list(pool.map(one, cases))
+    light = sorted(s for kind, status, s in answers if kind == "light" and status == 200)
+    statuses = [status for _, status, _ in answers]
+    return {"requests": n, "500": statuses.count(500), "503": statuses.count(503),
+            "200": statuses.count(200), "light_p95": light[int(0.95 * (len(light) - 1))], "load": load}
+
+
 def measure(repeats: int) -> dict:
     out: dict = {"api": {}, "pages": {}}
     with tempfile.TemporaryDirectory() as tmp:
@@ -116,6 +150,7 @@ def measure(repeats: int) -> dict:
                 statuses = list(pool.map(lambda b: post(url, "/api/conv", b)[1], bodies))
             out["concurrent"] = {"requests": 100, "seconds": time.perf_counter() - t0,
                                  "all_ok": all(s == 200 for s in statuses)}
+            out["mixed"] = mixed_load(url)
             browser = chrome(Path(tmp) / "profile")
             try:
                 for page, ready in FIRST_RESULT.items():
@@ -239,7 +274,12 @@ def section(r: dict, repeats: int) -> str:
         lines.append(f"| {name} | {ms(v['cold'])} | {ms(v['median'])} | {ms(v['p90'])} |")
     c = r["concurrent"]
     lines += ["", f"{c['requests']} concurrent /api/conv requests (6×6 input): all answered correctly: "
-                  f"{c['all_ok']}; {c['seconds']:.2f} s for all of them.", END]
+                  f"{c['all_ok']}; {c['seconds']:.2f} s for all of them."]
+    x = r["mixed"]
+    lines += ["", f"{x['requests']} mixed requests at once (half /api/conv, half torchvision tables and explore "
+                  f"predictions; load {x['load']} before): {x['500']} × 500, {x['503']} × 503 (heavy requests "
+                  f"beyond the pool's places), {x['200']} × 200; light requests' p95 latency "
+                  f"{ms(x['light_p95'])}.", END]
     return "\n".join(lines)
 
 

@@ -268,3 +268,175 @@ def test_json_nested_file_message_names_nesting(capsys, tmp_path):
     (tmp_path / "x.json").write_text(json.dumps([[1, 2], [3, 4]]))
     capsys.readouterr()
     assert main(["conv", "--input", str(tmp_path / "x.json"), "--kernel", "1"]) == 0
+
+
+# ------------------------------------------------------------------ class 6: budgets checked before work
+
+def _npy_header_only(path, shape, descr="<f8") -> None:
+    """A .npy file that is only a header: reading its data would fail, so a refusal proves the
+    shape was judged from the header alone."""
+    np = pytest.importorskip("numpy")
+    with open(path, "wb") as fh:
+        np.lib.format.write_array_header_1_0(fh, {"descr": descr, "fortran_order": False, "shape": tuple(shape)})
+
+
+@FUZZ
+@given(shape=st.one_of(st.tuples(st.integers(65, 4096), st.integers(65, 4096)),
+                       st.tuples(st.integers(1, 64), st.integers(4097, 10**6))),
+       command=st.sampled_from([["kernel", "describe", "{k}"],
+                                ["kernel", "apply", "camera", "--kernel", "{k}", "--no-picture"],
+                                ["kernel", "invariance", "--kernel", "{k}", "--no-picture"]]))
+def test_oversized_kernel_files_are_refused_from_the_header(capsys, tmp_path_factory, shape, command):
+    import time
+
+    path = tmp_path_factory.mktemp("k") / "big.npy"
+    _npy_header_only(path, shape)
+    start = time.monotonic()
+    line = refused(capsys, [str(a).replace("{k}", str(path)) for a in command],
+                   contains=f"{shape[0]}x{shape[1]}")
+    assert "4,096 numbers" in line and time.monotonic() - start < 10
+
+
+@FUZZ
+@given(side=st.integers(65, 200), where=st.sampled_from(["csv", "txt", "literal"]))
+def test_oversized_kernel_text_is_refused(capsys, tmp_path_factory, side, where):
+    rows = [" ".join("1" for _ in range(side))] * 2 if side * 2 <= 4096 else None
+    if where == "literal":
+        text = "; ".join(rows)
+    else:
+        path = tmp_path_factory.mktemp("k") / f"k.{where}"
+        path.write_text("\n".join(r.replace(" ", "," if where == "csv" else " ") for r in rows) + "\n")
+        text = str(path)
+    refused(capsys, ["kernel", "describe", text], contains=f"2x{side}")
+
+
+@FUZZ
+@given(width=st.integers(2**24, 2**26), extra=st.sampled_from(["", "conv 3x3 8; ", "conv 3x3 4 p1; relu; "]))
+def test_huge_spec_models_are_refused_before_building(capsys, tmp_path_factory, width, extra):
+    import resource
+
+    pytest.importorskip("torch")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    line = refused(capsys, ["train", "--data", "digits", "--model", f"{extra}fc {width}", "--limit", "20",
+                            "--epochs", "1", "--out", tmp_path_factory.mktemp("huge") / "run"])
+    assert "parameters" in line and ("2^30" in line or "GiB" in line), line
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 2**20  # KiB: under 1 GiB more
+
+
+def test_spec_parameter_bound_matches_evaluate():
+    from cnnlab.models.spec_model import MAX_SPEC_PARAMS
+    from cnnlab.train.evaluate import MAX_PARAMS
+
+    assert MAX_SPEC_PARAMS == MAX_PARAMS
+
+
+@settings(max_examples=6, derandomize=True, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(spec=st.sampled_from(["conv 3x3 4; relu; gap; fc 8; bn; fc 10", "conv 3x3 4; gap; bn; fc 10",
+                             "fc 16; bn; relu; fc 10", "conv 8x8 4; bn; fc 10"]))
+def test_batch_norm_with_batches_of_one(capsys, tmp_path_factory, spec):
+    pytest.importorskip("torch")
+    out = tmp_path_factory.mktemp("bn") / "run"
+    refused(capsys, ["train", "--data", "digits", "--model", spec, "--batch-size", "1", "--limit", "20",
+                     "--epochs", "1", "--out", out], contains="--batch-size 2")
+
+
+@FUZZ
+@given(pad=st.integers(300, 600), width=st.sampled_from([128, 256]), extra=st.integers(1, 32))
+def test_spec_batches_over_the_memory_budget_are_refused(capsys, tmp_path_factory, pad, width, extra):
+    """Huge activation maps: refused with the batch size that fits, before torch allocates them."""
+    import resource
+
+    pytest.importorskip("torch")
+    from cnnlab.models.spec_model import MAX_SPEC_TRAIN_BYTES
+
+    side = 8 + 2 * pad
+    per_example = 2 * width * side * side * 8  # two conv outputs, value and gradient, float32
+    batch = MAX_SPEC_TRAIN_BYTES // per_example + extra  # one example fits, the batch does not
+    assert per_example < MAX_SPEC_TRAIN_BYTES and batch <= 60  # and the 140 training examples fill it
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    line = refused(capsys, ["train", "--data", "digits", "--model", f"conv 1x1 {width} p{pad}; conv 1x1 {width}; gap",
+                            "--batch-size", batch, "--limit", "200", "--epochs", "1",
+                            "--out", tmp_path_factory.mktemp("mem") / "run"], contains="GiB")
+    assert "--batch-size" in line
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 2**21  # KiB: under 2 GiB more
+
+
+# ------------------------------------------------------------------ class 7: smaller slips (issue 23 item 7)
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+@settings(max_examples=9, derandomize=True, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(kind=st.sampled_from(["fifo", "folder", "device"]),
+       name=st.text("abcdefghijklmnopqrstuvwxyz0123456789_-", min_size=1, max_size=12))
+def test_model_naming_a_special_file_says_what_it_is(capsys, tmp_path_factory, kind, name):
+    folder = tmp_path_factory.mktemp("m")
+    path = folder / name
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "folder":
+        path.mkdir()
+    else:
+        path = "/dev/zero"
+    expected = {"fifo": "a named pipe", "folder": "a folder", "device": "a device file"}[kind]
+    line = refused(capsys, ["train", "--data", "digits", "--model", path, "--out", folder / "run"], contains=expected)
+    assert "does not exist" not in line and "unknown model" not in line
+
+
+@FUZZ
+@given(rows=st.integers(1, 6), cols=st.integers(1, 6), seed=st.integers(0, 2**32 - 1),
+       suffix=st.sampled_from(["csv", "txt"]))
+def test_input_files_with_a_byte_order_mark_are_read(capsys, tmp_path_factory, rows, cols, seed, suffix):
+    np = pytest.importorskip("numpy")
+    x = np.random.default_rng(seed).integers(-99, 100, (rows, cols))
+    sep = "," if suffix == "csv" else " "
+    text = "\n".join(sep.join(str(v) for v in row) for row in x) + "\n"
+    folder = tmp_path_factory.mktemp("bom")
+    (folder / f"bom.{suffix}").write_bytes(b"\xef\xbb\xbf" + text.encode())
+    capsys.readouterr()
+    assert main(["conv", "--input", str(folder / f"bom.{suffix}"), "--kernel", "2", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["output"] == (2 * x).tolist()  # a 1x1 kernel of 2 doubles x
+
+
+@FUZZ
+@given(crop=st.integers(1, 63))
+def test_invariance_crop_below_the_minimum_names_the_crop(capsys, crop):
+    refused(capsys, ["kernel", "invariance", "--no-picture", "--crop", crop], contains=f"got {crop}")
+
+
+@FUZZ
+@given(name=st.text("abcdefghijklmnopqrstuvwxyz0123456789_-", min_size=1, max_size=12))
+def test_compare_out_on_a_training_run_says_so(capsys, tmp_path_factory, name):
+    run = tmp_path_factory.mktemp("r") / name
+    run.mkdir()
+    (run / "model.json").write_text("{}")  # what cnnlab train writes into every run folder
+    (run / "config.yaml").write_text("model: cnn3\n")
+    line = refused(capsys, ["compare", "--data", "digits", "--out", run], contains="training run")
+    assert "comparison (" not in line
+
+
+nested_bias = st.recursive(st.integers(-9, 9), lambda inner: st.lists(inner, min_size=1, max_size=3), max_leaves=6).filter(
+    lambda v: isinstance(v, list) and any(isinstance(e, list) for e in v) and len(v) > 1)
+
+
+@FUZZ
+@given(bias=nested_bias)
+def test_nested_bias_is_an_error_line(capsys, bias):
+    """A list holding a list ([1, [2]], [[1], [2]]) is no bias; it used to end in a TypeError."""
+    refused(capsys, ["conv", "--input", "1 2; 3 4", "--kernel", "[[[[1]]], [[[1]]]]", "--bias", json.dumps(bias)],
+            contains="bias")
+
+
+@settings(max_examples=6, derandomize=True, deadline=None, database=None)
+@given(spec=st.sampled_from(["conv 3x3 8 p1; bn; relu; res 16; gap", "fc 16; bn; relu; fc 10",
+                             "conv 3x3 4; bn; relu; res 3x3/2 8; bn; gap; fc 10"]))
+def test_budget_guards_leave_spec_models_traceable(spec):
+    """The batch and batch-norm guards must not stop torch.fx (cnnlab arch, /explore's fields)."""
+    pytest.importorskip("torch")
+    from cnnlab.arch import analyze
+    from cnnlab.models.spec_model import build_spec_model, plan_spec
+
+    model = build_spec_model(spec, 1, 10, (8, 8))
+    table = analyze(model, (1, 8, 8))
+    assert not any("could not trace" in note for note in table["notes"]), table["notes"]
+    assert table["total_params"] == plan_spec(spec, 1, 10, (8, 8)).table["total_params"]

@@ -329,3 +329,90 @@ def test_other_sites_cannot_use_the_local_server(server):
     assert info.value.code == 415
     with urllib.request.urlopen(server.replace("127.0.0.1", "localhost") + "/conv", timeout=30) as response:
         assert response.status == 200
+
+
+# ------------------------------------------------------------------ smaller slips (issue 23 item 7), drawn
+
+def _post_raw(url: str, path: str, raw: bytes, content_type: str = "application/json"):
+    host, port = url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=60)
+    conn.request("POST", path, body=raw, headers={"Content-Type": content_type})
+    response = conn.getresponse()
+    status, data = response.status, response.read()
+    conn.close()
+    return status, response.getheader("content-type", ""), data
+
+
+def test_lone_surrogates_in_bodies_are_400_json(server):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=25, deadline=None, derandomize=True,
+              suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(code=st.integers(0xD800, 0xDFFF), key=st.sampled_from(["input", "kernel", "fn", "text", "bogus"]),
+           route=st.sampled_from(["/api/conv", "/api/act", "/api/solve", "/api/quiz", "/api/arch"]))
+    def check(code, key, route):
+        raw = ('{"%s": "1 \\u%04x 2"}' % (key, code)).encode()
+        status, ctype, data = _post_raw(server, route, raw)
+        assert status == 400 and ctype.startswith("application/json"), (route, key, status, data)
+        assert "error" in json.loads(data)
+
+    check()
+
+
+def test_media_types_are_case_insensitive(server):
+    import random
+
+    rng = random.Random(23)
+    body = b'{"input": "-1 2", "fn": "relu"}'
+    for _ in range(20):
+        media = "".join(c.upper() if rng.random() < 0.5 else c for c in "application/json")
+        suffix = rng.choice(["", "; charset=utf-8", ";CHARSET=UTF-8", " ; charset=\"utf-8\""])
+        status, _, data = _post_raw(server, "/api/act", body, media + suffix)
+        assert status == 200 and json.loads(data)["output"] == [0.0, 2.0], (media + suffix, data)
+    for media in ("text/plain", "application/jsonx", "APPLICATION/X-WWW-FORM-URLENCODED"):
+        assert _post_raw(server, "/api/act", body, media)[0] == 415
+
+
+def test_quiz_refuses_the_seeds_the_cli_refuses(server, capsys):
+    rng = np.random.default_rng(7)
+    seeds = [int(s) for s in rng.integers(2**32, 2**62, 4)] + [-int(s) for s in rng.integers(1, 2**62, 4)]
+    for seed in seeds:
+        status, message = cli_json(["quiz", "--seed", str(seed), "--count", "1"], capsys)
+        assert status == 2
+        got, doc = call(server, "/api/quiz", {"seed": seed, "count": 1})
+        assert got == 400 and "seed" in doc["error"], (seed, doc)
+    for seed in (0, 2**32 - 1, int(rng.integers(0, 2**32))):
+        assert call(server, "/api/quiz", {"seed": seed, "count": 1})[0] == 200
+
+
+def test_nested_bias_over_http_is_400(server):
+    for bias in ([1, [2]], [[1], [2]], [[1, [2]]], [3, [[4]]]):
+        status, doc = call(server, "/api/conv", {"input": [[1, 2], [3, 4]], "kernel": [[[[1]]], [[[1]]]], "bias": bias})
+        assert status == 400 and "bias" in doc["error"], (bias, doc)
+
+
+def test_serve_on_another_loopback_address_accepts_its_own_url(tmp_path):
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    for host in ("127.0.0.2", "127.3.4.5"):
+        proc = subprocess.Popen([sys.executable, "-m", "cnnlab.cli.main", "serve", "--host", host, "--port", "0",
+                                 "--runs", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=env, cwd=ROOT)
+        try:
+            line = proc.stdout.readline()
+            match = re.fullmatch(rf"serving on (http://{re.escape(host)}:\d+)/\n", line)
+            assert match, (line, proc.stderr.read() if proc.poll() is not None else "")
+            url = match.group(1)
+            with urllib.request.urlopen(url + "/conv", timeout=30) as response:  # Host: the printed name
+                assert response.status == 200
+            assert call(url, "/api/act", {"input": "1", "fn": "relu"})[0] == 200
+            conn = http.client.HTTPConnection(host, int(url.rsplit(":", 1)[1]), timeout=30)
+            conn.request("GET", "/conv", headers={"Host": "attacker.example"})
+            assert conn.getresponse().status == 400  # other names are still refused
+            conn.close()
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=20) == 0

@@ -109,7 +109,7 @@ def _parse_rows(text: str, what: str) -> Any:
     return out
 
 
-def parse_literal(text: str, what: str = "input") -> Any:
+def parse_literal(text: str, what: str = "input", max_elements: int = MAX_ELEMENTS) -> Any:
     """A literal as nested lists of Fractions (no validation of shape yet).
 
     >>> parse_literal("1 2; 3 4")
@@ -120,7 +120,7 @@ def parse_literal(text: str, what: str = "input") -> Any:
     text = text.strip()
     if not text:
         raise UsageError(f"{what} is empty")
-    _check_count(text, what)
+    _check_count(text, what, max_elements)
     check_depth(text, what)
     if text.startswith("["):
         return _parse_brackets(text, what)
@@ -129,11 +129,15 @@ def parse_literal(text: str, what: str = "input") -> Any:
     return _parse_rows(text, what)
 
 
-def _check_count(text: str, what: str) -> None:
+def _limit_text(limit: int) -> str:
+    return f"2^26 = {MAX_ELEMENTS} elements" if limit == MAX_ELEMENTS else f"{limit:,} numbers"
+
+
+def _check_count(text: str, what: str, limit: int = MAX_ELEMENTS) -> None:
     """Refuse more numbers than one tensor may hold (docs/conventions.md) before converting any."""
     count = sum(1 for _ in _NUMBER.finditer(text))
-    if count > MAX_ELEMENTS:
-        raise UsageError(f"{what} has {count} numbers, over the limit of 2^26 = {MAX_ELEMENTS} elements")
+    if count > limit:
+        raise UsageError(f"{what} has {count} numbers, over the limit of {_limit_text(limit)}")
 
 
 MAX_DEPTH = 32  # nested brackets in a literal or JSON file; a tensor needs at most 4
@@ -187,7 +191,7 @@ def _json_numbers(value: Any, what: str) -> Any:
     raise UsageError(f"{what}: expected a list of numbers, got {type(value).__name__}")
 
 
-def _read_npy(path: str, what: str) -> np.ndarray:
+def _read_npy(path: str, what: str, max_elements: int = MAX_ELEMENTS) -> np.ndarray:
     with open(path, "rb") as fh:
         try:
             version = np.lib.format.read_magic(fh)
@@ -200,8 +204,11 @@ def _read_npy(path: str, what: str) -> np.ndarray:
             raise UsageError(f"{what}: {path!r} is not a valid .npy file ({exc})") from None
     if dtype.hasobject:
         raise UsageError(f"{what}: {path!r} holds Python objects; save plain numbers")
+    if math.prod(shape) > max_elements:  # from the header, before reading the data
+        raise UsageError(f"{what}: {path!r} holds a {'x'.join(map(str, shape))} array, over the limit of "
+                         f"{_limit_text(max_elements)}")
     if shape:
-        check_shape(shape, what)  # before reading the data
+        check_shape(shape, what)
     try:
         arr = np.load(path, allow_pickle=False)
     except (ValueError, OSError) as exc:
@@ -212,17 +219,17 @@ def _read_npy(path: str, what: str) -> np.ndarray:
     return arr.astype(np.float64)
 
 
-def _read_file(path: str, what: str) -> Any:
+def _read_file(path: str, what: str, max_elements: int = MAX_ELEMENTS) -> Any:
     suffix = os.path.splitext(path)[1].lower()
     if suffix == ".npy":
-        return _read_npy(path, what)
+        return _read_npy(path, what, max_elements)
     try:
-        with open(path, encoding="utf-8") as fh:
+        with open(path, encoding="utf-8-sig") as fh:  # a spreadsheet's CSV starts with a BOM
             text = fh.read()
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read {what} file {path!r}: {exc}") from None
     if suffix == ".json":
-        _check_count(text, what)
+        _check_count(text, what, max_elements)
         check_depth(text, what)
         try:
             return _json_numbers(_load_json(text, f"{what} ({path})"), f"{what} ({path})")
@@ -230,16 +237,18 @@ def _read_file(path: str, what: str) -> Any:
             raise UsageError(f"{what}: {path!r} is not valid JSON ({exc})") from None
     body = "\n".join(ln if ln.strip() else "" for ln in text.splitlines()
                      if not ln.lstrip().startswith("#"))
-    return parse_literal(body, f"{what} ({path})")
+    return parse_literal(body, f"{what} ({path})", max_elements)
 
 
-def read_tensor(text: str, what: str = "input", exact: bool = False) -> np.ndarray:
+def read_tensor(text: str, what: str = "input", exact: bool = False, max_elements: int = MAX_ELEMENTS) -> np.ndarray:
     """A tensor from a literal or a .json/.csv/.txt/.npy file, validated by ``as_tensor``.
 
     Args:
         text: the command-line argument.
         what: its name in error messages ("input", "kernel").
         exact: return an object array of Fractions (else float64).
+        max_elements: the most numbers it may hold, checked before any is converted (from
+            a .npy file's header; by counting the numbers of a text).
 
     >>> read_tensor("1 2; 3 4").tolist()
     [[1.0, 2.0], [3.0, 4.0]]
@@ -257,9 +266,9 @@ def read_tensor(text: str, what: str = "input", exact: bool = False) -> np.ndarr
             raise UsageError(f"cannot read {what} file {text!r}: no such file")
         if not os.path.isfile(text):
             raise UsageError(f"cannot read {what} file {text!r}: not a regular file")
-        value = _read_file(text, what)
+        value = _read_file(text, what, max_elements)
     else:
-        value = parse_literal(text, what)
+        value = parse_literal(text, what, max_elements)
     if isinstance(value, np.ndarray):
         return as_tensor(to_exact(value) if exact else value, what, exact=exact)
     if not exact:

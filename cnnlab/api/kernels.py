@@ -18,18 +18,23 @@ def read_kernel(value: Any, exact: bool = True):
     """A 2-D kernel from a name (``sobel_x``, ``gaussian:5:1.0``), a literal, a file or a list.
 
     Literals and rational named kernels are exact (Fractions) when ``exact``; Gaussians are
-    floats. Returns (kh, kw).
+    floats. At most 64x64 (``MAX_KERNEL_SIDE``): a kernel's facts are worked out exactly,
+    in time growing as side^3, so a bigger one is refused before it is parsed (a 4096x4096
+    .npy by its header; it used to be converted to fractions for 3 minutes first).
+    Returns (kh, kw).
     """
     from cnnlab.api.inputs import read_tensor
-    from cnnlab.kernels.named import resolve_kernel
+    from cnnlab.kernels.named import MAX_KERNEL_SIDE, resolve_kernel
 
     text = flags.tensor_text("kernel", value)
     name = text.strip().split(":")[0].lower()
     k = resolve_kernel(text, exact=exact and name != "gaussian")
     if k is None:
-        k = read_tensor(text, "kernel", exact=exact)
+        k = read_tensor(text, "kernel", exact=exact, max_elements=MAX_KERNEL_SIDE ** 2)
     if k.ndim != 2:
         raise UsageError(f"kernel must be 2-D (kh x kw), got shape {'x'.join(map(str, k.shape))}")
+    if max(k.shape) > MAX_KERNEL_SIDE:
+        raise UsageError(f"kernels are at most {MAX_KERNEL_SIDE}x{MAX_KERNEL_SIDE}, got {k.shape[0]}x{k.shape[1]}")
     return k
 
 

@@ -126,6 +126,8 @@ def _bias(value: Any, exact: bool) -> Any:
             raise UsageError("bias must be a number or a list of numbers (one per output channel)")
     if isinstance(parsed, list) and len(parsed) == 1:
         parsed = parsed[0]
+    if isinstance(parsed, list) and (not parsed or any(isinstance(v, list) for v in parsed)):  # [1, [2]]
+        raise UsageError("bias must be a number or a list of numbers (one per output channel)")
     if exact:
         return parsed
     return [float(v) for v in parsed] if isinstance(parsed, list) else float(parsed)

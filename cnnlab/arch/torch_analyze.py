@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import threading
 import warnings
 
 from cnnlab.arch.layers import Step, analyse_layer
@@ -41,7 +42,16 @@ from cnnlab.arch.table import CONVENTIONS, DTYPE_BYTES, fc_equivalent, memory_fi
 from cnnlab.arch.torch_rules import ATTENTION_MODULES, CONST, Geo, Op, function_rule, module_rule
 from cnnlab.errors import UsageError
 
-__all__ = ["analyze", "analyze_torchvision", "torchvision_names", "build_torchvision", "DEFAULT_INPUTS"]
+__all__ = ["analyze", "analyze_torchvision", "torchvision_names", "build_torchvision", "DEFAULT_INPUTS",
+           "TRACE_LOCK"]
+
+# torch.fx's tracer swaps ``nn.Module.__call__`` (and other torch functions) for its own
+# wrappers for the whole process while it traces, then puts back what it found. Two
+# traces at once interleave: the second saves the first's wrapper as "the original" and
+# restores it, so every later module call in the process goes through a dead tracer
+# (issue 23: one 500, then every torch route of `cnnlab serve` answered 500). Tracing,
+# and the forward passes that follow it here, hold this lock.
+TRACE_LOCK = threading.RLock()
 
 DEFAULT_INPUTS = {"inception_v3": (3, 299, 299)}  # every other torchvision classifier: 3x224x224
 
@@ -56,8 +66,32 @@ def torchvision_names() -> list[str]:
     return sorted(torchvision.models.list_models(module=torchvision.models))
 
 
+def _parameters_on_meta():
+    """A (thread-local) torch function mode that creates empty/zeros/ones/full/rand tensors on meta.
+
+    ``with torch.device("meta")`` puts every new tensor there, and RegNet's width schedule
+    (``torch.arange(...).tolist()``) then fails; the parameters are made by these factories,
+    the schedule is not. Without it ``regnet_y_128gf`` was built for real: 644,812,894
+    parameters, 2.6 GB and 24 s for one table.
+    """
+    import torch
+    from torch.overrides import TorchFunctionMode
+
+    factories = {torch.empty, torch.zeros, torch.ones, torch.full, torch.rand, torch.randn,
+                 torch.empty_like, torch.zeros_like, torch.ones_like}
+
+    class ParametersOnMeta(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            kwargs = dict(kwargs or {})
+            if func in factories:
+                kwargs["device"] = "meta"
+            return func(*args, **kwargs)
+
+    return ParametersOnMeta()
+
+
 def build_torchvision(name: str):
-    """A torchvision classifier without weights, on the meta device when it can be (no memory)."""
+    """A torchvision classifier without weights, on the meta device (no memory for its weights)."""
     import torch
     import torchvision
 
@@ -72,7 +106,9 @@ def build_torchvision(name: str):
             with torch.device("meta"):
                 model = torchvision.models.get_model(name, weights=None)
         except (NotImplementedError, RuntimeError):  # an initialiser that needs real numbers
-            model = torchvision.models.get_model(name, weights=None)
+            with _parameters_on_meta():
+                model = torchvision.models.get_model(name, weights=None)
+            model = model.to("meta")  # a buffer made by torch.tensor(...) stayed on the CPU
     return model.eval()
 
 
@@ -283,7 +319,7 @@ def analyze(module, input_shape, *, dtype: str = "fp32", fc_compare=None, steps:
     was_training = module.training
     module.eval()
     try:
-        with torch.no_grad():
+        with TRACE_LOCK, torch.no_grad():
             if trace in ("auto", "fx"):
                 try:
                     _walk_fx(module, x, builder)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from cnnlab.cli import argtypes as at
 from cnnlab.cli.argtypes import add_output_format, positive_int
@@ -109,6 +110,9 @@ def handle(args: argparse.Namespace) -> int:
 
         if not torch.cuda.is_available():
             raise UsageError("--device cuda: no CUDA device is available here; use --device cpu or auto")
+    if args.out and (Path(args.out) / "model.json").is_file():
+        raise UsageError(f"--out {args.out} holds a training run of cnnlab train, not a comparison; choose a "
+                         f"new or empty folder (--runs {args.out} adds that run to a comparison)")
     config = CompareConfig(
         data=args.data, out=args.out, epochs=args.epochs, batch_size=args.batch_size, limit=args.limit,
         logreg_limit=args.logreg_limit, logreg_max_iter=args.logreg_max_iter, logreg_c=args.logreg_c, seed=args.seed,

@@ -168,8 +168,10 @@ def _invariance(args: argparse.Namespace) -> int:
     image, label = load_image(args.image, gray=True)
     H, W = image.shape
     c = min(args.crop, H, W)
+    if args.crop < 64:
+        raise UsageError(f"--crop must be at least 64 (pixels of the centre crop), got {args.crop}")
     if c < 64:
-        raise UsageError(f"the image (crop) must be at least 64x64 pixels, got {min(H, W)}")
+        raise UsageError(f"the image must be at least 64x64 pixels, got {H}x{W}")
     top, left = (H - c) // 2, (W - c) // 2
     x = image[top:top + c, left:left + c]  # (c, c) centre crop
     if max(abs(shift[0]), abs(shift[1])) * 2 + 1 >= c // 2:

@@ -100,9 +100,14 @@ def run_serve(args) -> int:
         loopback = False
     # on this machine only, the page must be asked for by a loopback name (no DNS rebinding);
     # served to a network, any name the clients use
-    hosts = None if loopback else ["*"]
+    # (a loopback address other than 127.0.0.1 accepts its own name as well: the URL printed)
+    from cnnlab.serve.app import LOCAL_HOSTS
+
+    hosts = (LOCAL_HOSTS + [shown] if shown not in LOCAL_HOSTS else None) if loopback else ["*"]
+    from cnnlab.serve.connections import DeadlineProtocol
+
     config = uvicorn.Config(create_app(args.runs, hosts), log_level="warning", lifespan="off",
-                            access_log=False, timeout_graceful_shutdown=5)
+                            access_log=False, timeout_graceful_shutdown=5, http=DeadlineProtocol)
     try:
         Server(config).run(sockets=[sock])
     finally:

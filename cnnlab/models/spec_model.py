@@ -28,7 +28,14 @@ from cnnlab.arch.spec import Layer, load_spec, parse_layer
 from cnnlab.errors import UsageError
 
 __all__ = ["SpecPlan", "SpecNet", "ResidualBlock", "BUILDERS", "is_spec", "check_spec", "plan_spec",
-           "build_spec_model", "spec_label"]
+           "build_spec_model", "spec_label", "check_spec_budget", "MAX_SPEC_PARAMS", "MAX_SPEC_TRAIN_BYTES"]
+
+# Checked on the plan, before a module is built (issue 23: `fc 67108864` allocated 17 GB,
+# other huge specs ended in "not caught" allocation errors).
+MAX_SPEC_PARAMS = 2**30  # as evaluate's MAX_PARAMS: a model.json asking for more is refused there
+MAX_SPEC_TRAIN_BYTES = 16 * 2**30  # as the in-memory dataset limit (data.folder.MAX_DATASET_BYTES)
+# float32 weights, their gradients and Adam's two moments; each unit's output and its gradient
+_BYTES_PER_PARAM, _BYTES_PER_UNIT = 4 * 4, 4 * 2
 
 
 def is_spec(text: str) -> bool:
@@ -41,7 +48,7 @@ def is_spec(text: str) -> bool:
         return isinstance(text, (list, dict))
     stripped = text.strip()
     return (any(c in stripped for c in " ;\n") or stripped.endswith((".yaml", ".yml", ".txt", ".spec"))
-            or (len(stripped) < 4096 and os.path.isfile(stripped)))
+            or (len(stripped) < 4096 and os.path.exists(stripped)))  # a folder or FIFO: check_spec names it
 
 
 def _looks_like_path(text: str) -> bool:
@@ -51,6 +58,12 @@ def _looks_like_path(text: str) -> bool:
 
 def check_spec(spec: str | list | dict) -> list[Layer]:
     """The layers of ``spec``; UsageError for a missing spec file or a layer that does not parse."""
+    if isinstance(spec, str) and _looks_like_path(spec) and os.path.exists(spec.strip()) \
+            and not os.path.isfile(spec.strip()):
+        from cnnlab.userfiles import path_kind
+
+        raise UsageError(f"--model {spec.strip()} is {path_kind(spec.strip())}, not a spec file (nor a registry "
+                         f"model; see cnnlab train --list-models)")
     if isinstance(spec, str) and _looks_like_path(spec) and not os.path.isfile(spec.strip()):
         raise UsageError(f"spec file {spec.strip()} does not exist (and {spec.strip()!r} is not a "
                          f"registry model; see cnnlab train --list-models)")
@@ -112,7 +125,32 @@ def plan_spec(spec: str | list | dict, in_channels: int, num_classes: int,
         layers = layers + [parse_layer(f"fc {num_classes}", len(layers) + 1)]
         notes.append(f"the spec {why}: fc {num_classes} added for the {num_classes} classes")
     table = arch_table([layer.text for layer in layers], shape)
+    check_spec_budget(table)
     return SpecPlan(layers, shape, table, notes)
+
+
+def check_spec_budget(table: dict) -> None:
+    """Refuse a spec whose parameters or training memory (one example) are over the limits.
+
+    ``table``: its arch table. The estimate is 16 bytes per parameter (float32 weights,
+    gradients and Adam's two moments) plus 8 bytes per unit of every layer's output (the
+    value and its gradient), for a batch of one.
+
+    >>> check_spec_budget({"total_params": 2**31, "layers": []})
+    Traceback (most recent call last):
+    ...
+    cnnlab.errors.UsageError: the spec has 2,147,483,648 parameters, over the limit of 1,073,741,824 (2^30); use fewer or narrower layers
+    """
+    params = int(table["total_params"])
+    if params > MAX_SPEC_PARAMS:
+        raise UsageError(f"the spec has {params:,} parameters, over the limit of {MAX_SPEC_PARAMS:,} (2^30); "
+                         "use fewer or narrower layers")
+    units = sum(int(row.get("units", 0)) for row in table["layers"])
+    need = params * _BYTES_PER_PARAM + units * _BYTES_PER_UNIT
+    if need > MAX_SPEC_TRAIN_BYTES:
+        raise UsageError(f"training the spec would take about {need / 2**30:.1f} GiB for one example "
+                         f"({params:,} parameters, {units:,} activations), over the limit of "
+                         f"{MAX_SPEC_TRAIN_BYTES // 2**30} GiB; use fewer or narrower layers")
 
 
 # --- one builder per layer kind: (layer, input shape, output shape) -> module ----------------
@@ -191,8 +229,25 @@ def _fc(layer: Layer, in_shape: Shape, out_shape: Shape) -> nn.Module:
     return nn.Sequential(nn.Flatten(), linear) if len(in_shape) == 3 else linear
 
 
+def _one_value_guard(bn: nn.Module, inputs: tuple) -> None:
+    """Forward pre-hook of a spec's batch norm: name the fix when a training batch gives it
+    one value per channel.
+
+    torch raises "ValueError: Expected more than 1 value per channel when training" (issue
+    23: ``bn`` after ``fc`` with ``--batch-size 1`` ended in "ValueError, not caught"). A
+    hook, not a subclass: torch.fx keeps torch's own modules whole (``cnnlab arch`` rows).
+    """
+    x = inputs[0]  # (N, C) or (N, C, H, W)
+    if bn.training and x.dim() > 1 and x.shape[1] and x.numel() == x.shape[1]:
+        raise UsageError(f"bn {bn.num_features}: batch norm needs more than one value per channel in a "
+                         f"training batch, and a batch of {x.shape[0]} gives it one: use --batch-size 2 "
+                         "or more (or no bn after fc or gap)")
+
+
 def _bn(layer: Layer, in_shape: Shape, out_shape: Shape) -> nn.Module:
-    return nn.BatchNorm2d(in_shape[0]) if len(in_shape) == 3 else nn.BatchNorm1d(in_shape[0])
+    bn = nn.BatchNorm2d(in_shape[0]) if len(in_shape) == 3 else nn.BatchNorm1d(in_shape[0])
+    bn.register_forward_pre_hook(_one_value_guard)
+    return bn
 
 
 def _fixed(make: Callable[[], nn.Module]) -> Callable[[Layer, Shape, Shape], nn.Module]:
@@ -224,6 +279,23 @@ class SpecNet(nn.Sequential):
             modules.append(BUILDERS[layer.kind](layer, tuple(row["input_shape"]), tuple(row["output_shape"])))
         super().__init__(*modules)
         self.spec = plan.text
+        self.budget_params = int(plan.table["total_params"])
+        self.budget_units = sum(int(row.get("units", 0)) for row in plan.table["layers"])  # per example
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (N, C, H, W) -> (N, classes); a batch whose training memory is over the limit is refused."""
+        if not isinstance(x, torch.Tensor):  # a torch.fx proxy while cnnlab arch traces the module
+            return super().forward(x)
+        N = x.shape[0]
+        need = self.budget_params * _BYTES_PER_PARAM + N * self.budget_units * _BYTES_PER_UNIT
+        if need > MAX_SPEC_TRAIN_BYTES:  # before torch allocates it (issue 23)
+            fits = (MAX_SPEC_TRAIN_BYTES - self.budget_params * _BYTES_PER_PARAM) // max(1, self.budget_units
+                                                                                         * _BYTES_PER_UNIT)
+            raise UsageError(f"a batch of {N} through this spec would take about {need / 2**30:.1f} GiB "
+                             f"({self.budget_units:,} activations per example), over the limit of "
+                             f"{MAX_SPEC_TRAIN_BYTES // 2**30} GiB; use --batch-size {fits} or less, or a smaller spec"
+                             if fits > 1 else f"{MAX_SPEC_TRAIN_BYTES // 2**30} GiB; use --batch-size 1")
+        return super().forward(x)
 
 
 def build_spec_model(spec: str | list | dict, in_channels: int, num_classes: int,

@@ -14,8 +14,8 @@ __all__ = ["create_app", "MAX_BODY_BYTES"]
 MAX_BODY_BYTES = 2_000_000  # a problem file may be 1 MB; JSON escaping can nearly double it
 
 
-def create_app(runs_dir="runs", allowed_hosts=None):
+def create_app(runs_dir="runs", allowed_hosts=None, admission=None):
     """The ASGI app (see :func:`cnnlab.serve.app.create_app`)."""
     from cnnlab.serve.app import create_app as _create_app
 
-    return _create_app(runs_dir, allowed_hosts)
+    return _create_app(runs_dir, allowed_hosts, admission)

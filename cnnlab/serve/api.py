@@ -153,6 +153,7 @@ def quiz(body: dict) -> dict:
     solutions in the key). Returns ``{"yaml", "title", "questions": {markdown, latex,
     html}, "key": {markdown, latex, html}}``.
     """
+    from cnnlab.cli.argtypes import MAX_SEED
     from cnnlab.problems.quiz import generate_quiz, quiz_key
     from cnnlab.problems.sheet import quiz_yaml, render_quiz
     from cnnlab.doc.markdown_html import markdown_to_html
@@ -169,7 +170,7 @@ def quiz(body: dict) -> dict:
         raise UsageError("topics must be text such as 'conv,pool' or a list of names")
     topics = [t.strip().lower() for t in topics if t.strip()]
     count = _int_field(body, "count", 3, 1, 10**6)
-    seed = _int_field(body, "seed", 0, -(2**63), 2**63 - 1)
+    seed = _int_field(body, "seed", 0, 0, MAX_SEED)  # the CLI's range (numpy's generators)
     steps = body.get("steps", False)
     if not isinstance(steps, bool):
         raise UsageError("steps must be true or false")

@@ -1,10 +1,11 @@
 """The ASGI app of ``cnnlab serve``: pages, their static files and the JSON API.
 
 Every route that computes runs its work in a worker thread (``run_in_threadpool``), so a
-slow request (a torchvision table, a Grad-CAM) never blocks the others. Request bodies
-are read up to :data:`MAX_BODY_BYTES` and refused beyond it before any parsing. Errors
-in what the client sent are HTTP 400 with ``{"error": message}`` (the CLI's message);
-a run outside the runs folder is 403.
+slow request never blocks the others; heavy work (torch: a torchvision table, explore)
+goes through the bounded pool of :mod:`cnnlab.serve.admission` (503 with ``Retry-After``
+when it is full). Request bodies are read up to :data:`MAX_BODY_BYTES` and refused beyond
+it before any parsing. Errors in what the client sent are HTTP 400 with
+``{"error": message}`` (the CLI's message); a run outside the runs folder is 403.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from typing import Any, Awaitable, Callable
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from cnnlab.errors import UsageError
 from cnnlab.serve import MAX_BODY_BYTES, api, conv_extra, docs_pages, explore, network, runs
+from cnnlab.serve.admission import AdmissionConfig, Busy, HeavyPool
 
 __all__ = ["create_app", "MAX_BODY_BYTES", "PAGES"]
 
@@ -35,9 +37,22 @@ class BodyTooLarge(Exception):
     pass
 
 
+class NotFinite(Exception):
+    """An answer holding NaN or an infinity, which JSON cannot carry."""
+
+
 class _JSON(JSONResponse):
     def render(self, content: Any) -> bytes:
-        return json.dumps(content, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        try:
+            text = json.dumps(content, ensure_ascii=False, allow_nan=False)
+        except ValueError as exc:
+            if "not JSON compliant" in str(exc):
+                raise NotFinite() from None
+            raise
+        try:
+            return text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate from the client, echoed in a message
+            return json.dumps(content, allow_nan=False).encode("ascii")
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -57,15 +72,23 @@ async def _read_json(request: Request) -> Any:
         chunks.append(chunk)
     raw = b"".join(chunks)
     try:
-        return json.loads(raw.decode("utf-8")) if raw.strip() else {}
+        body = json.loads(raw.decode("utf-8")) if raw.strip() else {}
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise UsageError(f"the request body is not valid JSON ({type(exc).__name__})") from None
+    try:  # "\ud800" is valid JSON but no text: a lone UTF-16 surrogate
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError("the request body holds a lone UTF-16 surrogate (a \\uD800-\\uDFFF escape "
+                         "without its pair); send text as UTF-8") from None
+    except RecursionError:
+        raise UsageError("the input is nested too deeply") from None
+    return body
 
 
-async def _answer(work: Callable[[], Any]) -> Response:
-    """Run ``work`` in a thread and answer its result as JSON; its exceptions go to
-    :data:`EXCEPTION_HANDLERS` (the one place that maps them to HTTP)."""
-    return _JSON(await run_in_threadpool(work))
+async def _answer(work: Callable[[], Any], pool: HeavyPool | None = None, heavy: bool = True) -> Response:
+    """Run ``work`` in a thread (in ``pool`` when ``heavy``) and answer its result as JSON; its
+    exceptions go to :data:`EXCEPTION_HANDLERS` (the one place that maps them to HTTP)."""
+    return _JSON(await (pool.run(work) if pool is not None and heavy else run_in_threadpool(work)))
 
 
 def _import_error(request: Request, exc: ImportError) -> Response:
@@ -82,9 +105,25 @@ def _bug(request: Request, exc: Exception) -> Response:
     return _error(500, f"internal error ({type(exc).__name__}); please report it")
 
 
+def _busy(request: Request, exc: Busy) -> Response:
+    """The heavy pool is full: come back later (docs/serve.md, "Under load")."""
+    return _JSON({"error": str(exc)}, status_code=503, headers={"Retry-After": str(exc.retry_after_s)})
+
+
+def _out_of_memory(request: Request, exc: MemoryError) -> Response:
+    """What the budgets did not foresee: the request may succeed when the server is quieter."""
+    log.warning("a request ran out of memory")
+    return _JSON({"error": "the server ran out of memory for this request; try a smaller one, or again later"},
+                 status_code=503, headers={"Retry-After": str(AdmissionConfig().retry_after_s)})
+
+
 # exception -> HTTP, for every route (Starlette picks the handler of the nearest class)
 EXCEPTION_HANDLERS: dict[Any, Callable[[Request, Exception], Response]] = {
     UsageError: lambda request, exc: _error(400, str(exc)),
+    Busy: _busy,
+    MemoryError: _out_of_memory,
+    NotFinite: lambda request, exc: _error(400, "the answer holds numbers that are not finite (NaN or infinity): "
+                                               "the input overflows float64"),
     RecursionError: lambda request, exc: _error(400, "the input is nested too deeply"),
     BodyTooLarge: lambda request, exc: _error(413, f"the request body is over the limit of {MAX_BODY_BYTES} bytes"),
     runs.RunRefused: lambda request, exc: _error(403, str(exc)),
@@ -93,13 +132,19 @@ EXCEPTION_HANDLERS: dict[Any, Callable[[Request, Exception], Response]] = {
 }
 
 
-def _json_route(handler: Callable[[Any], Any]) -> Callable[[Request], Awaitable[Response]]:
+def _json_route(handler: Callable[[Any], Any], pool: HeavyPool | None = None,
+                heavy: Callable[[Any], bool] = lambda body: True) -> Callable[[Request], Awaitable[Response]]:
+    """A POST route: JSON body -> ``handler(body)``, in ``pool`` when ``heavy(body)`` says so."""
     async def endpoint(request: Request) -> Response:
-        # a form on another site can post text/plain to localhost without asking; JSON it cannot
-        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        # a form on another site can post text/plain to localhost without asking; JSON it cannot.
+        # Media types are case-insensitive (RFC 9110 §8.3.1): APPLICATION/JSON is JSON.
+        if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
             return _error(415, "send the request body as JSON (Content-Type: application/json)")
-        body = await _read_json(request)
-        return await _answer(lambda: handler(body))
+        try:
+            body = await _read_json(request)
+        except ClientDisconnect:  # the client went away mid-body: nobody to answer, nothing to log
+            return Response(status_code=400)
+        return await _answer(lambda: handler(body), pool, heavy(body))
     return endpoint
 
 
@@ -113,17 +158,22 @@ def _page(name: str) -> Callable[[Request], Awaitable[Response]]:
 LOCAL_HOSTS = ["127.0.0.1", "localhost", "::1", "[::1]"]
 
 
-def create_app(runs_dir: str | Path = "runs", allowed_hosts: list[str] | None = None) -> Starlette:
+def create_app(runs_dir: str | Path = "runs", allowed_hosts: list[str] | None = None,
+               admission: AdmissionConfig | None = None) -> Starlette:
     """The app; ``runs_dir`` is the only folder whose runs /explore may open.
 
     ``allowed_hosts``: the names the browser may use in the Host header (default: this
     machine's loopback names, which stops DNS-rebinding pages from reading the answers);
-    ``["*"]`` accepts any.
+    ``["*"]`` accepts any. ``admission``: the bounded pool for heavy (torch) work.
     """
     from starlette.middleware import Middleware
     from starlette.middleware.trustedhost import TrustedHostMiddleware
 
     root = Path(runs_dir)
+    pool = HeavyPool(admission)  # every route that runs torch goes through it (issue 23)
+
+    def names_torchvision(body: Any) -> bool:
+        return isinstance(body, dict) and bool(body.get("torchvision"))
 
     def served(body: Any) -> tuple[runs.ServedRun, str]:
         name = body.get("run") if isinstance(body, dict) else None
@@ -141,7 +191,7 @@ def create_app(runs_dir: str | Path = "runs", allowed_hosts: list[str] | None = 
         return await _answer(lambda: {"runs_dir": str(root), "runs": runs.list_runs(root)})
 
     async def run_info(request: Request) -> Response:
-        return await _answer(lambda: info({"run": request.query_params.get("run")}))
+        return await _answer(lambda: info({"run": request.query_params.get("run")}), pool)
 
     async def topics(request: Request) -> Response:
         return await _answer(api.quiz_topics)
@@ -155,10 +205,11 @@ def create_app(runs_dir: str | Path = "runs", allowed_hosts: list[str] | None = 
     async def docs(request: Request) -> Response:  # the glossary's links (docs/serve.md)
         page = docs_pages.docs_page(request.path_params["name"])
         if page is None:
-            return HTMLResponse("no such page here; the docs are in the docs/ folder of cnnlab's source", 404)
+            return HTMLResponse("no such docs page", 404)
         return HTMLResponse(page, headers={"Cache-Control": "no-cache"})
 
-    ops = [Route(f"/api/{cmd}", _json_route(lambda body, cmd=cmd: api.run_command(cmd, body)), methods=["POST"])
+    ops = [Route(f"/api/{cmd}", _json_route(lambda body, cmd=cmd: api.run_command(cmd, body), pool,
+                                            names_torchvision), methods=["POST"])
            for cmd in api.OPS]
     static = str(resources.files("cnnlab.serve").joinpath("static"))
     routes = [
@@ -171,10 +222,12 @@ def create_app(runs_dir: str | Path = "runs", allowed_hosts: list[str] | None = 
         Route("/api/runs", run_list),
         Route("/api/kernels", kernels),
         Route("/api/explore/info", run_info),
-        Route("/api/explore/predict", _json_route(predict), methods=["POST"]),
-        # /network (docs/serve.md): a whole network for one input; one unit worked out
-        Route("/api/network/view", _json_route(lambda b: network.network_view(served(b)[0], b)), methods=["POST"]),
-        Route("/api/network/unit", _json_route(lambda b: network.network_unit(served(b)[0], b)), methods=["POST"]),
+        Route("/api/explore/predict", _json_route(predict, pool), methods=["POST"]),
+        # /network (docs/serve.md): a whole network for one input; one unit worked out (torch: the pool)
+        Route("/api/network/view", _json_route(lambda b: network.network_view(served(b)[0], b), pool),
+              methods=["POST"]),
+        Route("/api/network/unit", _json_route(lambda b: network.network_unit(served(b)[0], b), pool),
+              methods=["POST"]),
         Route("/api/conv/unused", _json_route(conv_extra.conv_unused), methods=["POST"]),
         Route("/docs/{name}", docs),
         Mount("/static", StaticFiles(directory=static), name="static"),

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from cnnlab.errors import UsageError
+from cnnlab.serve.admission import check_picture
 from cnnlab.serve.runs import ServedRun
 
 __all__ = ["run_info", "predict", "decode_image", "load_drawing", "uses_mnist_recipe", "MAX_MAPS"]
@@ -96,18 +97,32 @@ def _load_input(served: ServedRun, data: Any) -> np.ndarray:
     """The picture as the model's input in [0, 1], (C, H, W), exactly as ``cnnlab explain --image``."""
     from cnnlab.explain import load_image
 
+    from cnnlab.data.images import CorruptFile, probe
+
     raw, suffix = decode_image(data)
     C, H, W = served.shape
     with tempfile.TemporaryDirectory(prefix="cnnlab-serve-") as tmp:
         path = Path(tmp) / f"drawing{suffix}"
         path.write_bytes(raw)
         try:
+            _, H0, W0 = probe(path).shape  # from the header: nothing decoded yet
+            check_picture(H0, W0)
             return load_image(path, C, (H, W))
-        except UsageError as exc:  # the message names the temporary file: name the upload instead
-            raise UsageError(str(exc).replace(f"--image {path}", "the picture")) from None
+        except (UsageError, CorruptFile) as exc:  # name the upload, never the server's temporary file
+            text = str(exc) if isinstance(exc, UsageError) else f"the picture cannot be read: {exc}"
+            text = text.replace(f"--image {path}", "the picture").replace(str(path), "the picture")
+            raise UsageError(text.replace(tmp, "<upload>")) from None
 
 
-MAX_PICTURE_PIXELS = 4096 * 4096  # larger pictures are refused before they are decoded
+def _check_finite(answer: dict, name: str) -> None:
+    """Refuse an answer with NaN/inf (a run with huge weights): a 400 naming the run."""
+    parts = [answer["probabilities"], *(m["maps"] for m in answer["maps"]), *(m["min"] for m in answer["maps"]),
+             *(m["max"] for m in answer["maps"])]
+    if answer["gradcam"] is not None:
+        parts += [answer["gradcam"]["heat"], answer["gradcam"]["raw_max"]]
+    if not all(np.isfinite(np.asarray(p, dtype=np.float64)).all() for p in parts):
+        raise UsageError(f"run {name!r}: the model's output for this picture is not finite (NaN or "
+                         "infinity); its weights overflow float32 - retrain it or check the checkpoint")
 
 
 def uses_mnist_recipe(served: ServedRun) -> bool:
@@ -126,9 +141,7 @@ def _grey_picture(data: Any) -> np.ndarray:
     raw, _ = decode_image(data)
     try:
         with Image.open(io.BytesIO(raw)) as img:
-            if img.width * img.height > MAX_PICTURE_PIXELS:
-                raise UsageError(f"image: {img.width}x{img.height} pixels is over the limit of "
-                                 f"{MAX_PICTURE_PIXELS} pixels; make it smaller")
+            check_picture(img.height, img.width)  # from the header: nothing decoded yet
             return np.asarray(img.convert("L"), dtype=np.float64) / 255.0
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise UsageError(f"image: the picture cannot be read ({type(exc).__name__})") from None
@@ -173,7 +186,11 @@ def predict(served: ServedRun, body: dict) -> dict:
     target = body.get("target")
     target = None if target is None else resolve_class(target, classes)
     xt = to_normalised_tensor(x[None], served.meta["mean"], served.meta["std"])  # (1, C, H, W)
-    with served.lock, torch.no_grad():
+    from cnnlab.arch.torch_analyze import TRACE_LOCK
+
+    # TRACE_LOCK: a forward pass while another thread traces with torch.fx would run through
+    # the tracer's patched nn.Module.__call__ (issue 23)
+    with served.lock, TRACE_LOCK, torch.no_grad():
         names = conv_layer_names(served.model)
         logits = served.model(xt)  # (1, classes)
         prob = torch.softmax(logits, dim=1)[0]
@@ -193,6 +210,8 @@ def predict(served: ServedRun, body: dict) -> dict:
         layers.append({"layer": name, "shape": list(a.shape), "channels": int(a.shape[0]),
                        "maps": _round(a[:MAX_MAPS], 3), "min": float(a.min()), "max": float(a.max())})
     predicted = int(prob.argmax())
-    return {"input": _round(x, 4), "probabilities": [float(p) for p in prob],
-            "predicted": predicted, "label": classes[predicted], "maps": layers, "gradcam": cam,
-            "prepared": "mnist" if uses_mnist_recipe(served) else "resize"}
+    answer = {"input": _round(x, 4), "probabilities": [float(p) for p in prob],
+              "predicted": predicted, "label": classes[predicted], "maps": layers, "gradcam": cam,
+              "prepared": "mnist" if uses_mnist_recipe(served) else "resize"}
+    _check_finite(answer, body.get("run") or served.path.name)
+    return answer
