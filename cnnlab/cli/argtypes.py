@@ -55,7 +55,7 @@ def positive_float(text: str) -> float:
 # -- bounded types: every size, count, step and seed flag has a documented upper bound
 # (docs/limits.md), checked when the flag is read, before anything is allocated or looped.
 
-MAX_SEED = 2**32 - 1  # numpy's generators take seeds below 2^32
+from cnnlab.api.problems import MAX_SEED  # numpy's generators take seeds below 2^32
 # The limits of the flags, by name; docs/limits.md lists them (a test keeps the two in step).
 LIMITS: dict[str, int] = {
     "seed": MAX_SEED,

@@ -114,7 +114,7 @@ def _out_of_memory(request: Request, exc: MemoryError) -> Response:
     """What the budgets did not foresee: the request may succeed when the server is quieter."""
     log.warning("a request ran out of memory")
     return _JSON({"error": "the server ran out of memory for this request; try a smaller one, or again later"},
-                 status_code=503, headers={"Retry-After": str(AdmissionConfig().retry_after_s)})
+                 status_code=503, headers={"Retry-After": str(request.app.state.pool.config.retry_after_s)})
 
 
 # exception -> HTTP, for every route (Starlette picks the handler of the nearest class)
@@ -233,5 +233,7 @@ def create_app(runs_dir: str | Path = "runs", allowed_hosts: list[str] | None = 
         Mount("/static", StaticFiles(directory=static), name="static"),
     ]
     hosts = LOCAL_HOSTS if allowed_hosts is None else allowed_hosts
-    return Starlette(routes=routes, middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=hosts)],
-                     exception_handlers=EXCEPTION_HANDLERS)
+    app = Starlette(routes=routes, middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=hosts)],
+                    exception_handlers=EXCEPTION_HANDLERS)
+    app.state.pool = pool  # the handlers' Retry-After
+    return app
