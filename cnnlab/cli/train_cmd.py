@@ -74,7 +74,7 @@ def register(subparsers) -> None:
     p.add_argument("--batch-size", type=at.bounded_int(1, "batch_size"), help="examples per step (default 64)")
     p.add_argument("--optimizer", choices=("sgd", "adam", "adamw"), help="default adam")
     p.add_argument("--lr", type=float, help="learning rate (peak for onecycle; default 1e-3)")
-    p.add_argument("--momentum", type=float, help="SGD momentum (default 0.9)")
+    p.add_argument("--momentum", type=float, help="SGD momentum (default 0, as torch.optim.SGD)")
     p.add_argument("--beta1", type=float, help="Adam/AdamW beta1 (default 0.9)")
     p.add_argument("--beta2", type=float, help="Adam/AdamW beta2 (default 0.999)")
     p.add_argument("--weight-decay", type=float, help="default 0")

@@ -34,7 +34,7 @@ from cnnlab.train.checkpoint import load_state, save_state
 from cnnlab.train.device import pick_device, torch_state
 from cnnlab.train.divergence import TrainingDiverged, stop_if_diverged
 from cnnlab.train.config import TrainConfig
-from cnnlab.train.optim import PER_BATCH_SCHEDULES
+from cnnlab.train.optim import PER_BATCH_SCHEDULES, describe_optimizer
 from cnnlab.train.progress import batch_progress
 from cnnlab.train.runs import check_run_dir, default_run_dir, write_atomic, write_json, write_metrics_csv
 from cnnlab.train.run_state import Run, RunState
@@ -312,6 +312,8 @@ def _train(run: Run, resuming: bool) -> float:
                 f"{config.patience} epochs): nothing more to train")
     say(f"{config.model}: {count_params(run.model):,} parameters, {len(run.x_train):,} training "
         f"examples {tuple(run.x_train.shape[1:])}")
+    say(f"optimizer {describe_optimizer(config)}, schedule {config.schedule}, global batch "
+        f"{config.batch_size}")
     earlier = state.train_seconds
     loss_fn = _loss_fn(config.loss, config.label_smoothing)
     per_batch = run.scheduler if config.schedule in PER_BATCH_SCHEDULES else None
