@@ -257,11 +257,19 @@ def train_handler(args: argparse.Namespace) -> int:
         print(f"error: interrupted; run the same command with --out {config.out} to resume "
               f"from the last finished epoch", file=sys.stderr)
         return 130
-    if dist is not None and not dist.is_main:
-        return 0
+    except Exception as exc:  # noqa: BLE001 - a collective failing because a rank died
+        from cnnlab.train.distributed import is_peer_lost, peer_lost
+
+        if dist is not None and is_peer_lost(exc):
+            peer_lost(dist, config.out, exc)  # one line at most, then the process ends
+        raise
     from cnnlab.cli.main import skip_teardown
 
-    skip_teardown()  # every file of the run is written and closed
+    # every file of the run is written and closed; for the ranks of a group, the teardown
+    # of a live process group and DDP reducer also aborts ("terminate called ...")
+    skip_teardown()
+    if dist is not None and not dist.is_main:
+        return 0
     if args.json:
         print(json.dumps(result.summary))
     else:

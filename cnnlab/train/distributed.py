@@ -9,20 +9,26 @@ What each rank does (docs/distributed.md):
 - every rank draws the same permutation of the training split per epoch (seeded by
   (seed, epoch)); each global batch of ``--batch-size`` examples is cut into ``world``
   contiguous, disjoint shards (:meth:`Dist.shard`);
-- a rank's loss is its shard's mean loss times ``n_shard / n_batch``, and the gradients
-  are summed over ranks with one all_reduce (:meth:`Dist.reduce_gradients`), so every
-  rank steps with the mean gradient of the whole global batch, as one process would
-  (an explicit all_reduce rather than DistributedDataParallel: the model's state dict
-  keeps its plain keys, so checkpoints are those of a one-process run);
+- the model trains through torch's ``DistributedDataParallel`` (:meth:`Dist.wrap`), which
+  averages the gradients over the ranks in buckets while the backward pass runs; a rank's
+  loss is its shard's mean loss times ``world * n_shard / n_batch``, so the average is the
+  mean gradient of the whole global batch, as one process would compute it. The wrapper
+  only drives training: the run folder holds the plain model (its state dict keys are
+  those of a one-process run);
 - batch norm normalises with the statistics of the whole global batch
-  (:class:`SyncBatchNormCPU` on CPU, ``nn.SyncBatchNorm`` on CUDA);
+  (``nn.SyncBatchNorm`` on CUDA; :class:`SyncBatchNormCPU` on the CPU, where torch's
+  refuses to run: its forward accepts CUDA, XPU, HPU and private-use devices only);
 - training loss and accuracy are summed over ranks; validation metrics are rank 0's,
   broadcast, so that every rank takes the same early-stopping decision;
-- rank 0 alone writes the run folder, logs and shows progress; the others only train.
+- rank 0 alone writes the run folder, logs and shows progress; the others only train;
+- processes die together: a rank that loses its peers (one died) ends at once with one
+  line (:func:`peer_lost`), the launcher names the rank that died first and stops the
+  rest, and a rank dies with its launcher (:func:`die_with_parent`).
 """
 
 from __future__ import annotations
 
+import ctypes
 import datetime
 import os
 import signal
@@ -31,7 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -42,12 +48,17 @@ from torch import nn
 from cnnlab.errors import UsageError
 
 __all__ = ["Dist", "launch", "setup", "from_env", "from_cli", "SyncBatchNormCPU", "convert_batchnorm",
-           "ENV_KEYS", "MAX_NPROC"]
+           "is_peer_lost", "peer_lost", "die_with_parent", "ENV_KEYS", "MAX_NPROC", "PEER_LOST"]
 
 ENV_KEYS = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 MAX_NPROC = 64  # processes on one machine; more is a typo
 # How long a rank waits for the others (a dead rank is noticed by the launcher sooner).
 TIMEOUT = datetime.timedelta(minutes=10)
+# Exit status of a rank of `cnnlab train --nproc` that lost its peers: it prints nothing,
+# the launcher names the rank that died (docs/distributed.md, "When a process dies").
+PEER_LOST = 75
+# Set by the launcher in its ranks' environment: its pid (a rank that outlives it exits).
+LAUNCHER_ENV = "CNNLAB_LAUNCHER_PID"
 
 
 @dataclass
@@ -59,6 +70,7 @@ class Dist:
     local_rank: int = 0
     local_world: int = 1
     backend: str = "gloo"
+    _wrapped: Any = field(default=None, repr=False, compare=False)  # (key, DDP) of wrap()
 
     @property
     def is_main(self) -> bool:
@@ -72,17 +84,26 @@ class Dist:
         """Seed of this rank's dropout (rank 0 keeps ``seed``; other ranks draw other masks)."""
         return (seed + 104_729 * self.rank) % 2**63
 
-    def reduce_gradients(self, model: nn.Module) -> None:
-        """Sum every parameter's gradient over the ranks (one all_reduce of a flat buffer)."""
-        grads = [p.grad for p in model.parameters() if p.grad is not None]
-        if not grads:
-            return
-        flat = torch.cat([g.reshape(-1) for g in grads])
-        tdist.all_reduce(flat)
-        offset = 0
-        for g in grads:
-            g.copy_(flat[offset:offset + g.numel()].view_as(g))
-            offset += g.numel()
+    def wrap(self, model: nn.Module) -> nn.Module:
+        """``model`` in torch's DistributedDataParallel (made once per set of trainable
+        parameters: unfreezing a backbone makes a new one, since DDP reduces exactly the
+        parameters that needed a gradient when it was made)."""
+        from torch.nn.parallel import DistributedDataParallel
+
+        key = (id(model), tuple(p.requires_grad for p in model.parameters()))
+        if self._wrapped is None or self._wrapped[0] != key:
+            # broadcast_buffers=False: batch norm is synchronised, so its running
+            # statistics are already equal on every rank; nothing else has buffers
+            ddp = DistributedDataParallel(
+                model, device_ids=[self.local_rank] if self.backend == "nccl" else None,
+                broadcast_buffers=False)
+            self._wrapped = (key, ddp)
+        return self._wrapped[1]
+
+    def loss_share(self, n_shard: int, n_batch: int) -> float:
+        """The factor on a shard's mean loss that makes DDP's mean of the ranks' gradients
+        the global batch's mean gradient: ``world * n_shard / n_batch``."""
+        return self.world * n_shard / n_batch
 
     def sum(self, *values: torch.Tensor) -> list[torch.Tensor]:
         """Each scalar tensor summed over the ranks (float64 on the way)."""
@@ -134,6 +155,7 @@ def setup(device_name: str) -> Dist | None:
     dist = from_env()
     if dist is None:
         return None
+    die_with_parent()
     cuda = device_name == "cuda" or (device_name == "auto" and torch.cuda.is_available())
     dist.backend = "nccl" if cuda else "gloo"
     if cuda:
@@ -142,6 +164,76 @@ def setup(device_name: str) -> Dist | None:
         tdist.init_process_group(dist.backend, rank=dist.rank, world_size=dist.world,
                                  timeout=TIMEOUT)
     return dist
+
+
+# --- processes die together (docs/distributed.md, "When a process dies") -------------------
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+PARENT_POLL = 1.0  # seconds between a rank's looks at its parent (under torchrun)
+# What a collective raises when a peer is gone (gloo: "Connection closed by peer", a reset
+# or broken pipe; nccl: its watchdog's errors are DistBackendError).
+_PEER_SIGNS = ("Connection closed by peer", "Connection reset by peer", "Broken pipe",
+               "gloo/transport", "Connection refused", "NCCL")
+
+
+def die_with_parent() -> None:
+    """End this rank when the process that started it ends.
+
+    Under ``cnnlab train --nproc`` (the launcher's pid in CNNLAB_LAUNCHER_PID) the kernel
+    sends SIGKILL when the launcher dies (``prctl(PR_SET_PDEATHSIG)``, Linux). Under another
+    launcher (torchrun, whose agent may start ranks from a thread, where the kernel's
+    notion of "parent" is the thread) a daemon thread checks the parent every
+    ``PARENT_POLL`` seconds instead and ends the process when it is gone.
+    """
+    parent = os.getppid()
+    launcher = os.environ.get(LAUNCHER_ENV)
+    if launcher and sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # no prctl: the poll below still ends the rank
+            pass
+        parent = int(launcher) if launcher.isdigit() else parent
+    if os.getppid() != parent:  # the launcher died before the signal was armed
+        os._exit(PEER_LOST)
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL)
+        os._exit(PEER_LOST)
+
+    threading.Thread(target=watch, name="cnnlab-parent-watch", daemon=True).start()
+
+
+def is_peer_lost(exc: BaseException) -> bool:
+    """Whether ``exc`` is a collective failing because another rank is gone."""
+    dist_error = getattr(tdist, "DistError", None)
+    if dist_error is not None and isinstance(exc, dist_error):
+        return True
+    return isinstance(exc, RuntimeError) and any(sign in str(exc) for sign in _PEER_SIGNS)
+
+
+def peer_lost(dist: Dist, out: str, exc: BaseException) -> None:
+    """End this rank after its peers were lost, without the interpreter's teardown (which
+    aborts with a raw "terminate called ..." line while the process group is alive).
+
+    Under ``--nproc`` it says nothing (status PEER_LOST): the launcher names the rank that
+    died. Under torchrun it prints one ``error:`` line and exits with status 2.
+    """
+    if not os.environ.get(LAUNCHER_ENV):
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        detail = detail.split("] ", 1)[-1] if detail.startswith("[") else detail  # gloo's source path
+        detail = detail.split(". ")[0]
+        print(f"error: rank {dist.rank} of {dist.world} lost contact with the other ranks "
+              f"({detail}): another rank died or the network failed. {out} keeps its last "
+              f"finished epoch: run the same command to resume", file=sys.stderr)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(PEER_LOST if os.environ.get(LAUNCHER_ENV) else 2)
 
 
 def device_for(dist: Dist | None, device: torch.device) -> torch.device:
@@ -323,33 +415,62 @@ def launch(config_yaml: str, nproc: int, out: str, extra_args: Sequence[str] = (
         for rank in range(nproc):
             env = {**os.environ, "RANK": str(rank), "WORLD_SIZE": str(nproc),
                    "LOCAL_RANK": str(rank), "LOCAL_WORLD_SIZE": str(nproc),
-                   "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}
+                   "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port),
+                   LAUNCHER_ENV: str(os.getpid())}
             cmd = [sys.executable, "-m", "cnnlab", "train", "--config", str(path), *extra_args]
             procs.append(subprocess.Popen(cmd, env=env))
         return _supervise(procs, out)
+
+
+# How long the launcher waits, after a rank failed, for the rank that caused it to be known
+# (the first to end may be a rank that only lost its peer).
+CAUSE_GRACE = 3.0
 
 
 def _supervise(procs: list[subprocess.Popen], out: str) -> int:
     try:
         while True:
             codes = [p.poll() for p in procs]
-            failed = [(r, c) for r, c in enumerate(codes) if c not in (None, 0)]
-            if failed:
-                rank, code = failed[0]
-                _stop(procs)
-                if code != 2:  # 2: a usage error, already printed by rank 0
-                    print(f"error: rank {rank} of {len(procs)} {_describe(code)}; the others were "
-                          f"stopped. {out} keeps its last finished epoch: run the same command "
-                          f"to resume", file=sys.stderr)
-                return 2 if code == 2 else 1
+            if any(c not in (None, 0) for c in codes):
+                return _fail(procs, out)
             if all(c == 0 for c in codes):
                 return 0
-            time.sleep(0.2)
+            time.sleep(0.1)
     except KeyboardInterrupt:
         _stop(procs, signal.SIGINT)
         print(f"error: interrupted; run the same command with --out {out} to resume from the "
               f"last finished epoch", file=sys.stderr)
         return 130
+
+
+def _cause(procs: list[subprocess.Popen]) -> tuple[int, int] | None:
+    """(rank, status) of the first rank that ended other than well or by losing its peers."""
+    for rank, p in enumerate(procs):
+        code = p.poll()
+        if code not in (None, 0, PEER_LOST):
+            return rank, code
+    return None
+
+
+def _fail(procs: list[subprocess.Popen], out: str) -> int:
+    """A rank ended badly: name the one that caused it (once), stop the rest; status 2
+    (or the failing rank's own status 1 after a traceback it printed)."""
+    deadline = time.time() + CAUSE_GRACE
+    while _cause(procs) is None and time.time() < deadline:
+        time.sleep(0.05)
+    cause = _cause(procs)
+    _stop(procs)
+    if cause is not None and cause[1] == 2:  # a usage error, already printed by rank 0
+        return 2
+    if cause is None:
+        rank = next(r for r, p in enumerate(procs) if p.poll() == PEER_LOST)
+        what = "lost contact with the other ranks"
+    else:
+        rank, code = cause
+        what = _describe(code)
+    print(f"error: rank {rank} of {len(procs)} {what}; the others were stopped. {out} keeps "
+          f"its last finished epoch: run the same command to resume", file=sys.stderr)
+    return 1 if cause is not None and cause[1] == 1 else 2
 
 
 def _stop(procs: list[subprocess.Popen], sig: int = signal.SIGTERM) -> None:
