@@ -352,3 +352,22 @@ def test_two_torchrun_nodes_on_one_machine_train_a_tiny_run(tmp_path):
     assert _weights(tmp_path / "one").keys() == _weights(tmp_path / "two").keys()
     assert sorted(p.name for p in (tmp_path / "one").iterdir()) == \
         sorted(p.name for p in (tmp_path / "two").iterdir())
+
+
+@pytest.mark.slow
+def test_unfreezing_the_backbone_mid_run_reduces_its_gradients_too(tmp_path):
+    """DDP reduces the parameters that needed a gradient when it was made: after
+    --unfreeze-after the run makes a new wrapper, so the backbone trains as in one process."""
+    base = ["--data", "digits", "--model", "cnn3", "--threads", "1", "--device", "cpu"]
+    first = _cli(*base, "--epochs", "1", "--out", str(tmp_path / "first"))
+    assert first.returncode == 0, first.stderr
+    tuned = [*base, "--epochs", "2", "--weights", str(tmp_path / "first" / "best.pt"), "--freeze",
+             "--unfreeze-after", "1"]
+    one = _cli(*tuned, "--out", str(tmp_path / "one"))
+    two = _cli(*tuned, "--nproc", "2", "--out", str(tmp_path / "two"))
+    assert one.returncode == 0 and two.returncode == 0, (one.stderr, two.stderr)
+    w0, w1, w2 = (_weights(tmp_path / name) for name in ("first", "one", "two"))
+    backbone = [k for k in w0 if k.startswith("features") or "conv" in k]
+    assert backbone and any(not torch.equal(w0[k], w2[k]) for k in backbone)  # it trained
+    for name in w1:
+        torch.testing.assert_close(w2[name], w1[name], rtol=1e-4, atol=1e-6, msg=name)
