@@ -371,3 +371,32 @@ def test_unfreezing_the_backbone_mid_run_reduces_its_gradients_too(tmp_path):
     assert backbone and any(not torch.equal(w0[k], w2[k]) for k in backbone)  # it trained
     for name in w1:
         torch.testing.assert_close(w2[name], w1[name], rtol=1e-4, atol=1e-6, msg=name)
+
+
+@pytest.mark.slow
+def test_killing_torchrun_takes_its_ranks_with_it(tmp_path):
+    """Under torchrun the ranks watch their parent (docs/distributed.md, "When a process dies")."""
+    from cnnlab.train.distributed import _free_port
+
+    torchrun = Path(sys.executable).with_name("torchrun")
+    run = tmp_path / "run"
+    proc = subprocess.Popen([str(torchrun), "--nproc-per-node", "2", "--master-port", str(_free_port()),
+                             "-m", "cnnlab", "train", *LONG_RUN, "--out", str(run)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
+    try:
+        deadline = time.time() + 300
+        while time.time() < deadline and proc.poll() is None and not (run / "metrics.csv").exists():
+            time.sleep(0.05)
+        ranks = [int(pid) for pid in
+                 Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]
+        assert len(ranks) == 2 and all(_alive(pid) for pid in ranks)
+    finally:
+        proc.kill()
+        proc.wait()
+    deadline = time.time() + 5
+    while time.time() < deadline and any(_alive(pid) for pid in ranks):
+        time.sleep(0.05)
+    survivors = [pid for pid in ranks if _alive(pid)]
+    for pid in survivors:
+        os.kill(pid, signal.SIGKILL)
+    assert survivors == []
