@@ -164,11 +164,14 @@ def describe_optimizer(config: TrainConfig) -> str:
 
     >>> describe_optimizer(TrainConfig(data="digits", model="mlp", optimizer="sgd", lr=0.05))
     'sgd (lr 0.05, momentum 0, weight decay 0)'
+    >>> describe_optimizer(TrainConfig(data="digits", model="mlp", schedule="onecycle"))
+    'adam (lr 0.001, betas (0.9, 0.999), beta1 cycled 0.95-0.85-0.95 by onecycle, weight decay 0)'
     """
+    cycled = "cycled 0.95-0.85-0.95 by onecycle" if config.schedule == "onecycle" else ""
     if config.optimizer == "sgd":
-        shape = f"momentum {config.momentum:g}"
+        shape = f"momentum {config.momentum:g}" + (f" {cycled}" if cycled and config.momentum > 0 else "")
     else:
-        shape = f"betas ({config.beta1:g}, {config.beta2:g})"
+        shape = f"betas ({config.beta1:g}, {config.beta2:g})" + (f", beta1 {cycled}" if cycled else "")
     decay = "decoupled weight decay" if config.optimizer == "adamw" else "weight decay"
     return f"{config.optimizer} (lr {config.lr:g}, {shape}, {decay} {config.weight_decay:g})"
 
