@@ -400,3 +400,17 @@ def test_killing_torchrun_takes_its_ranks_with_it(tmp_path):
     for pid in survivors:
         os.kill(pid, signal.SIGKILL)
     assert survivors == []
+
+
+def test_peer_loss_is_told_from_other_errors():
+    """What gloo raises when a peer dies (the message measured in a 2-process run) against
+    errors that are bugs and must keep their own report."""
+    from cnnlab.train.launcher import is_peer_lost
+
+    gloo = ("[/__w/pytorch/pytorch/third_party/gloo/gloo/transport/tcp/pair.cc:561] Connection "
+            "closed by peer [127.0.0.1]:36261. This is typically caused by a remote worker crashing.")
+    assert is_peer_lost(RuntimeError(gloo))
+    assert is_peer_lost(RuntimeError("Read error [127.0.0.1]:10961: Connection reset by peer"))
+    assert is_peer_lost(tdist.DistBackendError("NCCL communicator was aborted"))
+    assert not is_peer_lost(RuntimeError("mat1 and mat2 shapes cannot be multiplied (4x3 and 5x2)"))
+    assert not is_peer_lost(ValueError("Connection closed by peer"))  # not what a collective raises
