@@ -62,6 +62,7 @@ class Dist:
     local_world: int = 1
     backend: str = "gloo"
     _wrapped: Any = field(default=None, repr=False, compare=False)  # (key, DDP) of wrap()
+    _preload: Any = field(default=None, repr=False, compare=False)  # thread importing torch._dynamo
 
     @property
     def is_main(self) -> bool:
@@ -83,6 +84,8 @@ class Dist:
 
         key = (id(model), tuple(p.requires_grad for p in model.parameters()))
         if self._wrapped is None or self._wrapped[0] != key:
+            if self._preload is not None:  # DDP needs torch._dynamo (see setup)
+                self._preload.join()
             # broadcast_buffers=False: batch norm is synchronised, so its running
             # statistics are already equal on every rank; nothing else has buffers
             ddp = DistributedDataParallel(
@@ -147,6 +150,11 @@ def setup(device_name: str) -> Dist | None:
     if dist is None:
         return None
     die_with_parent()
+    # DistributedDataParallel imports torch._dynamo when it is made and on its first forward
+    # (4 s at load 8.7 on the 2-core machine): imported while the ranks meet and load data
+    from cnnlab.train.speed import import_in_background
+
+    dist._preload = import_in_background("torch._dynamo")
     cuda = device_name == "cuda" or (device_name == "auto" and torch.cuda.is_available())
     dist.backend = "nccl" if cuda else "gloo"
     if cuda:
