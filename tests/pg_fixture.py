@@ -128,9 +128,9 @@ def pg_server():
                     "Debian's postgresql package (apt-get install postgresql; .ci/run does) or "
                     "set CNNLAB_PG_BIN to the folder holding them", pytrace=False)
     try:
-        import psycopg2  # noqa: F401  (the driver of postgresql:// URLs)
+        import psycopg  # noqa: F401  (psycopg 3, the driver of postgresql:// URLs)
     except ImportError:
-        pytest.fail("psycopg2 is missing: pip install 'cnnlab[distributed]'", pytrace=False)
+        pytest.fail("psycopg 3 is missing: pip install 'cnnlab[distributed]'", pytrace=False)
     server = start_server(bindir)
     try:
         yield server

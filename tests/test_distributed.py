@@ -237,3 +237,180 @@ def test_a_rank_killed_mid_run_resumes_to_the_unbroken_result(tmp_path):
     for name, w in _weights(tmp_path / "unbroken").items():
         assert torch.equal(w, _weights(run)[name]), name
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+# --- processes die together (docs/distributed.md, "When a process dies") ---------------------
+
+LONG_RUN = ["--data", "digits", "--model", "cnn6-bn", "--epochs", "40", "--batch-size", "32",
+            "--device", "cpu", "--threads", "1"]
+
+
+def _start_and_wait_for_an_epoch(args: list[str], run: Path, env=None) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-m", "cnnlab", "train", *args, "--out", str(run)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env or ENV)
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None and not (run / "metrics.csv").exists():
+        time.sleep(0.05)
+    assert proc.poll() is None, proc.communicate()
+    return proc
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("victim", [pytest.param(1, marks=pytest.mark.slow), 0])
+def test_a_killed_rank_ends_the_run_with_one_line_and_status_2(tmp_path, victim):
+    """The other rank's gloo error ("Connection closed by peer") and the C++ abort at its
+    teardown never reach the terminal: one documented line, status 2, no rank left."""
+    proc = _start_and_wait_for_an_epoch([*LONG_RUN, "--nproc", "2"], tmp_path / "run")
+    ranks = [_rank_pid(proc.pid, r) for r in (0, 1)]
+    assert None not in ranks
+    os.kill(ranks[victim], signal.SIGKILL)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2
+    assert err.splitlines() == [
+        f"error: rank {victim} of 2 was killed by SIGKILL; the others were stopped. "
+        f"{tmp_path / 'run'} keeps its last finished epoch: run the same command to resume"], err
+    assert not any(_alive(pid) for pid in ranks)
+
+
+def test_killing_the_launcher_takes_its_ranks_with_it(tmp_path):
+    proc = _start_and_wait_for_an_epoch([*LONG_RUN, "--nproc", "2"], tmp_path / "run")
+    ranks = [_rank_pid(proc.pid, r) for r in (0, 1)]
+    assert None not in ranks and all(_alive(pid) for pid in ranks)
+    proc.kill()
+    proc.communicate(timeout=30)
+    deadline = time.time() + 5
+    while time.time() < deadline and any(_alive(pid) for pid in ranks):
+        time.sleep(0.05)
+    survivors = [pid for pid in ranks if _alive(pid)]
+    for pid in survivors:
+        os.kill(pid, signal.SIGKILL)
+    assert survivors == []
+
+
+def test_a_rank_without_cnnlabs_launcher_says_one_line_when_its_peer_dies(tmp_path):
+    """As under torchrun: each rank started by hand; rank 1 killed; rank 0 reports the lost
+    connection itself in one line, with status 2."""
+    from cnnlab.train.distributed import _free_port
+
+    env = {**ENV, "WORLD_SIZE": "2", "LOCAL_WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1",
+           "MASTER_PORT": str(_free_port())}
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "cnnlab", "train", *LONG_RUN, "--out", str(run)]
+    other = subprocess.Popen(cmd, env={**env, "RANK": "1", "LOCAL_RANK": "1"},
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        first = _start_and_wait_for_an_epoch(LONG_RUN, run, env={**env, "RANK": "0", "LOCAL_RANK": "0"})
+        other.kill()
+        out, err = first.communicate(timeout=120)
+    finally:
+        other.kill()
+        other.wait()
+    assert first.returncode == 2
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: rank 0 of 2 lost contact with the other "
+                                                   "ranks ("), err
+    assert "Connection" in lines[0] and "gloo" not in lines[0]  # closed or reset by peer
+    assert lines[0].endswith(f"{run} keeps its last finished epoch: run the same command to resume")
+
+
+def test_two_torchrun_nodes_on_one_machine_train_a_tiny_run(tmp_path):
+    """torchrun --nnodes 2 --node-rank 0 / 1 with a static rendezvous on 127.0.0.1: one rank
+    per "node", DDP over gloo; the run folder is the one a one-process run writes, and its
+    accuracy is that of one process within ACCURACY_TOL."""
+    import json
+
+    from cnnlab.train.distributed import _free_port
+
+    torchrun = Path(sys.executable).with_name("torchrun")
+    common = ["--data", "digits", "--model", "mlp", "--epochs", "2", "--batch-size", "32",
+              "--limit", "600", "--device", "cpu", "--threads", "1", "--seed", "1"]
+    port = str(_free_port())
+    nodes = [subprocess.Popen([str(torchrun), "--nnodes", "2", "--node-rank", str(rank),
+                               "--nproc-per-node", "1", "--master-addr", "127.0.0.1",
+                               "--master-port", port, "-m", "cnnlab", "train", *common, "--json",
+                               "--out", str(tmp_path / "two")],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+             for rank in (0, 1)]
+    try:
+        results = [node.communicate(timeout=300) for node in nodes]
+    finally:
+        for node in nodes:
+            node.kill()
+    assert [node.returncode for node in nodes] == [0, 0], results
+    assert results[0][0].count('"test_accuracy"') == 1 and '"test_accuracy"' not in results[1][0]
+    one = _cli(*common, "--out", str(tmp_path / "one"))
+    assert one.returncode == 0, one.stderr
+    s1 = json.loads((tmp_path / "one" / "summary.json").read_text())
+    s2 = json.loads((tmp_path / "two" / "summary.json").read_text())
+    assert abs(s1["test_accuracy"] - s2["test_accuracy"]) <= ACCURACY_TOL
+    assert _weights(tmp_path / "one").keys() == _weights(tmp_path / "two").keys()
+    assert sorted(p.name for p in (tmp_path / "one").iterdir()) == \
+        sorted(p.name for p in (tmp_path / "two").iterdir())
+
+
+@pytest.mark.slow
+def test_unfreezing_the_backbone_mid_run_reduces_its_gradients_too(tmp_path):
+    """DDP reduces the parameters that needed a gradient when it was made: after
+    --unfreeze-after the run makes a new wrapper, so the backbone trains as in one process."""
+    base = ["--data", "digits", "--model", "cnn3", "--threads", "1", "--device", "cpu"]
+    first = _cli(*base, "--epochs", "1", "--out", str(tmp_path / "first"))
+    assert first.returncode == 0, first.stderr
+    tuned = [*base, "--epochs", "2", "--weights", str(tmp_path / "first" / "best.pt"), "--freeze",
+             "--unfreeze-after", "1"]
+    one = _cli(*tuned, "--out", str(tmp_path / "one"))
+    two = _cli(*tuned, "--nproc", "2", "--out", str(tmp_path / "two"))
+    assert one.returncode == 0 and two.returncode == 0, (one.stderr, two.stderr)
+    w0, w1, w2 = (_weights(tmp_path / name) for name in ("first", "one", "two"))
+    backbone = [k for k in w0 if k.startswith("features") or "conv" in k]
+    assert backbone and any(not torch.equal(w0[k], w2[k]) for k in backbone)  # it trained
+    for name in w1:
+        torch.testing.assert_close(w2[name], w1[name], rtol=1e-4, atol=1e-6, msg=name)
+
+
+@pytest.mark.slow
+def test_killing_torchrun_takes_its_ranks_with_it(tmp_path):
+    """Under torchrun the ranks watch their parent (docs/distributed.md, "When a process dies")."""
+    from cnnlab.train.distributed import _free_port
+
+    torchrun = Path(sys.executable).with_name("torchrun")
+    run = tmp_path / "run"
+    proc = subprocess.Popen([str(torchrun), "--nproc-per-node", "2", "--master-port", str(_free_port()),
+                             "-m", "cnnlab", "train", *LONG_RUN, "--out", str(run)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
+    try:
+        deadline = time.time() + 300
+        while time.time() < deadline and proc.poll() is None and not (run / "metrics.csv").exists():
+            time.sleep(0.05)
+        ranks = [int(pid) for pid in
+                 Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]
+        assert len(ranks) == 2 and all(_alive(pid) for pid in ranks)
+    finally:
+        proc.kill()
+        proc.wait()
+    deadline = time.time() + 5
+    while time.time() < deadline and any(_alive(pid) for pid in ranks):
+        time.sleep(0.05)
+    survivors = [pid for pid in ranks if _alive(pid)]
+    for pid in survivors:
+        os.kill(pid, signal.SIGKILL)
+    assert survivors == []
+
+
+def test_peer_loss_is_told_from_other_errors():
+    """What gloo raises when a peer dies (the message measured in a 2-process run) against
+    errors that are bugs and must keep their own report."""
+    from cnnlab.train.launcher import is_peer_lost
+
+    gloo = ("[/__w/pytorch/pytorch/third_party/gloo/gloo/transport/tcp/pair.cc:561] Connection "
+            "closed by peer [127.0.0.1]:36261. This is typically caused by a remote worker crashing.")
+    assert is_peer_lost(RuntimeError(gloo))
+    assert is_peer_lost(RuntimeError("Read error [127.0.0.1]:10961: Connection reset by peer"))
+    assert is_peer_lost(tdist.DistBackendError("NCCL communicator was aborted"))
+    assert not is_peer_lost(RuntimeError("mat1 and mat2 shapes cannot be multiplied (4x3 and 5x2)"))
+    assert not is_peer_lost(ValueError("Connection closed by peer"))  # not what a collective raises

@@ -50,10 +50,10 @@ NEEDS_EXTRA = [
     (["evaluate", "{tmp}/run"], "train"),
     (["explain", "{tmp}/run"], "train"),
     (["compare", "--data", "digits", "--out", "{tmp}/compare"], "train"),
-    (["tune", "--data", "digits", "--model", "mlp", "--trials", "1", "--out", "{tmp}/tune"], "train"),
-    (["kernel", "apply", "camera", "--kernel", "sobel_x", "--out", "{tmp}/edges.png"], "train"),
-    (["kernel", "cost", "--size", "32", "--k", "3,5", "--out", "{tmp}/cost.png"], "train"),
-    (["kernel", "invariance", "--crop", "32", "--out", "{tmp}/inv.png"], "train"),
+    (["tune", "--data", "digits", "--model", "mlp", "--trials", "1", "--out", "{tmp}/tune"], "tune|train"),
+    (["kernel", "apply", "camera", "--kernel", "sobel_x", "--out", "{tmp}/edges.png"], "kernels|train"),
+    (["kernel", "cost", "--size", "32", "--k", "3,5", "--out", "{tmp}/cost.png"], "kernels|train"),
+    (["kernel", "invariance", "--crop", "32", "--out", "{tmp}/inv.png"], "kernels|train"),
     (["data", "info", "digits"], "train"),
     (["arch", "--torchvision", "resnet18", "--input", "3x224x224"], "train"),
     (["arch", "--list-torchvision"], "train"),
@@ -125,11 +125,76 @@ def test_plain_install_in_process(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == [], "a refused command left files behind"
 
 
+# -- the extras: what each installs ---------------------------------------------------------
+# import name -> the distribution that provides it (for the modules MODULE_EXTRAS lists)
+DISTRIBUTIONS = {"torch": "torch", "torchvision": "torchvision", "sklearn": "scikit-learn",
+                 "skimage": "scikit-image", "scipy": "scipy", "matplotlib": "matplotlib",
+                 "PIL": "pillow", "rich": "rich", "optuna": "optuna", "sqlalchemy": "optuna",
+                 "safetensors": "safetensors", "starlette": "starlette", "uvicorn": "uvicorn",
+                 "psycopg": "psycopg"}
+
+
+def _extras() -> dict[str, set[str]]:
+    """Each extra of pyproject.toml -> the distributions it installs (nested extras followed)."""
+    import re
+    import tomllib
+
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+
+    def names(extra: str, seen=()) -> set[str]:
+        out = set()
+        for req in declared[extra]:
+            nested = re.fullmatch(r"cnnlab\[([a-z,]+)\]", req)
+            if nested:
+                for sub in nested.group(1).split(","):
+                    if sub not in seen:
+                        out |= names(sub, (*seen, extra))
+            else:
+                out.add(re.split(r"[\[<>=!~; ]", req, maxsplit=1)[0].lower())
+        return out
+
+    return {extra: names(extra) for extra in declared}
+
+
+def test_a_student_who_only_trains_installs_neither_optuna_nor_scikit_image():
+    extras = _extras()
+    assert {"torch", "torchvision"} <= extras["train"]
+    assert not {"optuna", "scikit-image", "psycopg", "psycopg2-binary"} & extras["train"]
+    assert "optuna" in extras["tune"] and extras["train"] <= extras["tune"]
+    assert "scikit-image" in extras["kernels"] and "torch" not in extras["kernels"]
+    assert "psycopg" in extras["distributed"] and extras["tune"] <= extras["distributed"]
+    everything = set().union(*(v for k, v in extras.items() if k not in ("all", "dev")))
+    assert extras["all"] == everything
+
+
+def test_every_refusal_names_an_extra_that_installs_the_module():
+    extras = _extras()
+    for module, (extra, _label) in MODULE_EXTRAS.items():
+        assert DISTRIBUTIONS[module] in extras[extra], (module, extra)
+
+
+def test_train_runs_without_optuna_and_scikit_image_and_tune_names_its_extra(tmp_path):
+    """With only the train extra's libraries: train works; tune and kernel apply refuse,
+    naming `tune` and `kernels`."""
+    with _without({"optuna", "sqlalchemy", "skimage", "psycopg"}) as main:
+        got, out, err = _run(main, ["train", "--data", "digits", "--model", "logreg", "--epochs", "1",
+                                    "--limit", "200", "--threads", "1", "--out", str(tmp_path / "run"),
+                                    "--json"])
+        assert got == 0 and (tmp_path / "run" / "summary.json").is_file(), err
+        got, _, err = _run(main, ["tune", "--data", "digits", "--model", "mlp", "--trials", "1",
+                                  "--out", str(tmp_path / "tune")])
+        assert got == 2 and err.count("\n") == 1 and "pip install 'cnnlab[tune]'" in err, err
+        got, _, err = _run(main, ["kernel", "apply", "camera", "--kernel", "sobel_x",
+                                  "--out", str(tmp_path / "edges.png")])
+        assert got == 2 and err.count("\n") == 1 and "pip install 'cnnlab[kernels]'" in err, err
+    assert not (tmp_path / "tune").exists() and not (tmp_path / "edges.png").exists()
+
+
 def test_postgres_storage_names_the_distributed_extra(tmp_path):
     """The database driver is looked for deep inside Optuna (which wraps the ImportError)."""
-    with _without({"psycopg2"}) as main:
+    with _without({"psycopg"}) as main:
         got, _, err = _run(main, ["tune", "--data", "digits", "--model", "mlp", "--trials", "1",
-                                  "--storage", "postgresql+psycopg2://me@localhost/optuna",
+                                  "--storage", "postgresql+psycopg://me@localhost/optuna",
                                   "--out", str(tmp_path / "tune")])
     assert got == 2 and err.count("\n") == 1, err
     assert "pip install 'cnnlab[distributed]'" in err, err
@@ -142,7 +207,7 @@ def test_a_broken_installation_keeps_its_traceback():
     assert refusal(ModuleNotFoundError(name="torch._C")) is None
     assert refusal(ModuleNotFoundError(name="some_plugin")) is None
     wrapped = ImportError("Failed to import DB access module")
-    wrapped.__cause__ = ModuleNotFoundError(name="psycopg2")
+    wrapped.__cause__ = ModuleNotFoundError(name="psycopg")
     assert "cnnlab[distributed]" in refusal(wrapped)
 
 

@@ -135,3 +135,80 @@ def test_grad_scaler_drives_our_optimizer_as_it_drives_torch_optim():
         torch.nn.functional.cross_entropy(model_b(x), y).backward()
         ref.step()
     assert all(torch.allclose(p, q, atol=1e-6) for p, q in zip(model_a.parameters(), model_b.parameters()))
+
+
+DEFAULT_CASES = [  # torch.optim's classes with their own defaults (foreach chosen by torch)
+    ("adam", lambda ps: Adam(ps, lr=0.01, weight_decay=0.01), lambda ps: torch.optim.Adam(ps, lr=0.01, weight_decay=0.01)),
+    ("adamw", lambda ps: Adam(ps, lr=0.01, decoupled=True, weight_decay=0.01),
+     lambda ps: torch.optim.AdamW(ps, lr=0.01)),
+    ("sgd", lambda ps: SGD(ps, lr=0.1, momentum=0.5), lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.5)),
+]
+
+
+@pytest.mark.parametrize("name,ours,theirs", DEFAULT_CASES, ids=[c[0] for c in DEFAULT_CASES])
+def test_optimizers_match_torch_optim_with_its_default_kernel_choice(name, ours, theirs):
+    model_a, x, y = _problem(7)
+    model_b, _, _ = _problem(7)
+    a = _train(model_a, ours([{"params": model_a.parameters()}]), x, y, steps=11)
+    b = _train(model_b, theirs(model_b.parameters()), x, y, steps=11)
+    assert all(torch.equal(p, q) for p, q in zip(a, b))
+
+
+def test_sgd_default_momentum_is_torchs():
+    """--momentum defaults to 0, as torch.optim.SGD (and Keras) do."""
+    import inspect
+
+    assert TrainConfig(data="digits", model="mlp").momentum == 0.0
+    assert inspect.signature(torch.optim.SGD).parameters["momentum"].default == 0
+    model_a, x, y = _problem(4)
+    model_b, _, _ = _problem(4)
+    config = TrainConfig(data="digits", model="mlp", optimizer="sgd", lr=0.05)
+    a = _train(model_a, make_optimizer([{"params": model_a.parameters(), "lr": 0.05}], config), x, y)
+    b = _train(model_b, torch.optim.SGD(model_b.parameters(), lr=0.05), x, y)
+    assert all(torch.equal(p, q) for p, q in zip(a, b))
+
+
+def test_adam_state_saved_with_an_integer_step_resumes_like_torch():
+    """Run folders written before the functional kernels kept Adam's step as an int."""
+    model_a, x, y = _problem(6)
+    model_b, _, _ = _problem(6)
+    opt = Adam([{"params": model_a.parameters(), "lr": 0.01}])
+    ref = torch.optim.Adam(model_b.parameters(), lr=0.01)
+    _train(model_a, opt, x, y, steps=3)
+    _train(model_b, ref, x, y, steps=3)
+    saved = opt.state_dict()
+    for buffers in saved["state"]:
+        buffers["step"] = int(buffers["step"])  # the older format
+    opt2 = Adam([{"params": model_a.parameters(), "lr": 0.01}])
+    opt2.load_state_dict(saved)
+    a = _train(model_a, opt2, x, y, steps=4)
+    b = _train(model_b, ref, x, y, steps=4)
+    assert all(torch.equal(p, q) for p, q in zip(a, b))
+
+
+def test_functional_kernels_step_without_importing_torch_dynamo():
+    code = ("import sys, torch\nfrom cnnlab.train.optim import SGD, Adam\n"
+            "w = torch.nn.Parameter(torch.ones(3))\n"
+            "for opt in (SGD([{'params': [w], 'lr': 0.1}], momentum=0.9), Adam([{'params': [w], 'lr': 0.1}]),\n"
+            "            Adam([{'params': [w], 'lr': 0.1}], decoupled=True, weight_decay=0.1)):\n"
+            "    for _ in range(2):\n"
+            "        w.grad = torch.ones(3); opt.step()\n"
+            "print('torch._dynamo' in sys.modules)\n"
+            "torch.optim.Adam([w]).step()\n"  # the control: torch.optim's class does import it
+            "print('torch._dynamo' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"]
+
+
+def test_training_log_states_the_optimizers_settings(tmp_path):
+    from cnnlab.train import fit
+
+    lines = []
+    fit(TrainConfig(data="digits", model="logreg", epochs=1, optimizer="sgd", lr=0.05, limit=200,
+                    out=str(tmp_path / "r")), log=lines.append)
+    assert "optimizer sgd (lr 0.05, momentum 0, weight decay 0), schedule none, global batch 64" in lines
+    lines.clear()
+    fit(TrainConfig(data="digits", model="logreg", epochs=1, optimizer="adamw", lr=0.002, beta1=0.8,
+                    weight_decay=0.01, limit=200, out=str(tmp_path / "s")), log=lines.append)
+    assert any(line.startswith("optimizer adamw (lr 0.002, betas (0.8, 0.999), decoupled weight decay 0.01)")
+               for line in lines)

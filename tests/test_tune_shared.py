@@ -42,7 +42,7 @@ def _finish(proc: subprocess.Popen) -> dict:
 
 
 def _trials(url: str, name: str = "logreg-digits"):
-    # resolve_driver: SQLAlchemy 2.1 reads postgresql:// as psycopg 3; the extra brings psycopg2
+    # resolve_driver: postgresql:// opened as postgresql+psycopg:// (psycopg 3, the extra's)
     return optuna.load_study(study_name=name, storage=resolve_driver(url)).get_trials(deepcopy=False)
 
 
@@ -187,8 +187,8 @@ def test_postgresql_worker_killed_mid_trial(pg_url, tmp_path):
 
 
 def test_postgresql_url_without_the_driver_names_the_extra(tmp_path):
-    """No psycopg2: one error line that says which extra to install; nothing written."""
-    code = ("import sys; sys.modules['psycopg2'] = None; from cnnlab.cli.main import main; "
+    """No psycopg 3: one error line that says which extra to install; nothing written."""
+    code = ("import sys; sys.modules['psycopg'] = None; from cnnlab.cli.main import main; "
             "sys.exit(main(sys.argv[1:]))")
     out = tmp_path / "out"
     done = subprocess.run([sys.executable, "-c", code, "tune", *BASE, "--storage",
@@ -212,3 +212,89 @@ def test_unreachable_postgresql_server_is_one_line(tmp_path, capsys):
     assert len(err) == 1 and err[0].startswith("error: --storage postgresql://me:***@127.0.0.1:1/optuna: "
                                                "cannot open the database"), err
     assert "hunter2" not in err[0] and not out.exists()
+
+
+def test_grid_sampler_with_two_workers_never_trains_one_point_twice(tmp_path):
+    """Optuna's GridSampler hands a worker a point another worker is still running once
+    every point has started; cnnlab's trial sees that and stops without training."""
+    space = tmp_path / "space.yaml"
+    space.write_text("lr: {type: categorical, choices: [0.01, 0.03, 0.1]}\n"
+                     "batch_size: {type: categorical, choices: [32, 64]}\noptimizer: sgd\n")
+    out = tmp_path / "study"
+    args = [*BASE, "--trials", "6", "--sampler", "grid", "--pruner", "none", "--space", str(space),
+            "--out", str(out)]
+    procs = [_start(*args) for _ in range(2)]
+    for p in procs:
+        _finish(p)
+    trials = _trials(f"sqlite:///{(out / 'study.db').resolve()}")
+    trained = [t for t in trials if t.state != optuna.trial.TrialState.PRUNED]
+    points = sorted((t.params["lr"], t.params["batch_size"]) for t in trained)
+    assert points == sorted((lr, b) for lr in (0.01, 0.03, 0.1) for b in (32, 64))  # each once
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in trained)
+    for t in trials:  # a trial that found its point taken trained nothing
+        if t.state == optuna.trial.TrialState.PRUNED:
+            assert not t.intermediate_values and not (out / "logreg-digits" / f"trial-{t.number:04d}").exists()
+
+
+def test_postgresql_killed_mid_study_ends_the_worker_with_one_line(tmp_path):
+    """The server stopped (immediate shutdown) while a worker trains: one error line naming
+    the lost connection, status 2; no Optuna traceback, no UnboundLocalError."""
+    from pg_fixture import pg_bindir, start_server, stop_server
+
+    server = start_server(pg_bindir())
+    try:
+        url = server.new_database()
+        worker = _start("--data", "digits", "--model", "cnn3", "--epochs", "6", "--limit", "400",
+                        "--threads", "1", "--device", "cpu", "--pruner", "none", "--heartbeat", "1",
+                        "--trials", "20", "--storage", url, "--study", "gone",
+                        "--out", str(tmp_path / "w"))
+        deadline = time.time() + 240
+        while time.time() < deadline:  # inside a trial, past its first epoch
+            try:
+                trials = _trials(url, "gone")
+            except KeyError:
+                trials = []
+            if trials and trials[-1].intermediate_values:
+                break
+            assert worker.poll() is None, worker.communicate()[1]
+            time.sleep(0.1)
+        else:
+            pytest.fail("the worker never reached an epoch")
+        subprocess.run(server.command("pg_ctl", "-D", str(server.root / "data"), "-m", "immediate",
+                                      "-w", "stop"), capture_output=True, timeout=120)
+        _, err = worker.communicate(timeout=180)
+    finally:
+        if "worker" in locals() and worker.poll() is None:
+            worker.kill()
+        stop_server(server)
+    assert worker.returncode == 2
+    assert "Traceback" not in err and "UnboundLocalError" not in err, err
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert errors == [err.strip().splitlines()[-1]], err
+    assert errors[0].startswith(f"error: --storage {url}: lost the connection to the database (")
+    assert "run the same command to go on once the server is back" in errors[0]
+
+
+def test_tune_out_refuses_a_folder_a_running_train_holds(tmp_path):
+    """train holds its run folder (train/lock.py); tune --out there is refused at once and
+    writes no study.db into it."""
+    run = tmp_path / "run"
+    train = subprocess.Popen([sys.executable, "-m", "cnnlab", "train", "--data", "digits", "--model",
+                              "cnn6-bn", "--epochs", "40", "--batch-size", "32", "--device", "cpu",
+                              "--threads", "1", "--out", str(run)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=ENV)
+    try:
+        deadline = time.time() + 240
+        while time.time() < deadline and not (run / "metrics.csv").exists():
+            assert train.poll() is None, train.communicate()[1]
+            time.sleep(0.05)
+        done = subprocess.run([*CLI, *BASE, "--trials", "1", "--out", str(run)], capture_output=True,
+                              text=True, timeout=240, env=ENV)
+        assert train.poll() is None, "the run ended before tune was tried"
+    finally:
+        train.kill()
+        train.wait()
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and str(train.pid) in lines[0], done.stderr
+    assert not (run / "study.db").exists() and not (run / "logreg-digits").exists()

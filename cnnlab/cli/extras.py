@@ -21,17 +21,17 @@ MODULE_EXTRAS: dict[str, tuple[str, str]] = {
     "torch": ("train", "PyTorch"),
     "torchvision": ("train", "torchvision"),
     "sklearn": ("train", "scikit-learn"),
-    "skimage": ("train", "scikit-image"),
-    "scipy": ("train", "SciPy"),
+    "skimage": ("kernels", "scikit-image"),
+    "scipy": ("kernels", "SciPy"),
     "matplotlib": ("train", "matplotlib"),
     "PIL": ("train", "Pillow"),
     "rich": ("train", "rich"),
-    "optuna": ("train", "Optuna"),
-    "sqlalchemy": ("train", "SQLAlchemy (with Optuna)"),
+    "optuna": ("tune", "Optuna"),
+    "sqlalchemy": ("tune", "SQLAlchemy (with Optuna)"),
     "safetensors": ("train", "safetensors"),
     "starlette": ("serve", "Starlette"),
     "uvicorn": ("serve", "uvicorn"),
-    "psycopg2": ("distributed", "psycopg2 (the PostgreSQL driver)"),
+    "psycopg": ("distributed", "psycopg 3 (the PostgreSQL driver)"),
 }
 
 

@@ -92,7 +92,7 @@ def register(subparsers) -> None:
     p.add_argument("--batch-size", type=at.bounded_int(1, "batch_size"), help="examples per step (default 64)")
     p.add_argument("--optimizer", choices=("sgd", "adam", "adamw"), help="default adam")
     p.add_argument("--lr", type=float, help="learning rate (peak for onecycle; default 1e-3)")
-    p.add_argument("--momentum", type=float, help="SGD momentum (default 0.9)")
+    p.add_argument("--momentum", type=float, help="SGD momentum (default 0, as torch.optim.SGD)")
     p.add_argument("--beta1", type=float, help="Adam/AdamW beta1 (default 0.9)")
     p.add_argument("--beta2", type=float, help="Adam/AdamW beta2 (default 0.999)")
     p.add_argument("--weight-decay", type=float, help="default 0")
@@ -274,11 +274,19 @@ def train_handler(args: argparse.Namespace) -> int:
         print(f"error: interrupted; run the same command with --out {config.out} to resume "
               f"from the last finished epoch", file=sys.stderr)
         return 130
-    if dist is not None and not dist.is_main:
-        return 0
+    except Exception as exc:  # noqa: BLE001 - a collective failing because a rank died
+        from cnnlab.train.distributed import is_peer_lost, peer_lost
+
+        if dist is not None and is_peer_lost(exc):
+            peer_lost(dist, config.out, exc)  # one line at most, then the process ends
+        raise
     from cnnlab.cli.main import skip_teardown
 
-    skip_teardown()  # every file of the run is written and closed
+    # every file of the run is written and closed; for the ranks of a group, the teardown
+    # of a live process group and DDP reducer also aborts ("terminate called ...")
+    skip_teardown()
+    if dist is not None and not dist.is_main:
+        return 0
     if args.json:
         print(json.dumps(result.summary))
     else:

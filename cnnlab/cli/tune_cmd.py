@@ -32,7 +32,7 @@ space.yaml (a plain value is fixed for every trial):
 
 Default space: lr 1e-4..1e-1 (log), optimizer sgd/adam/adamw, batch size 32/64/128,
 weight decay 1e-6..1e-2 (log), schedule none/cosine/onecycle, dropout 0..0.5 when the
-model takes it. --sampler grid takes every choice and 3 points of each continuous range.
+model takes it, SGD momentum fixed at 0.9. --sampler grid takes every choice and 3 points of each continuous range.
 
 The study is kept in <out>/study.db (or --storage); running the same command again
 continues it. Each trial is a run folder <out>/<study>/trial-NNNN (cnnlab evaluate works

@@ -48,7 +48,7 @@ class TrainConfig:
     batch_size: int = 64  # examples per optimizer step
     optimizer: str = "adam"  # sgd | adam | adamw
     lr: float = 1e-3  # learning rate (the peak rate for onecycle)
-    momentum: float = 0.9  # SGD momentum
+    momentum: float = 0.0  # SGD momentum (0, as torch.optim.SGD and Keras)
     beta1: float = 0.9  # Adam/AdamW first-moment decay (onecycle cycles it 0.95 -> 0.85 -> 0.95)
     beta2: float = 0.999  # Adam/AdamW second-moment decay
     weight_decay: float = 0.0  # L2 penalty (decoupled for adamw)

@@ -34,7 +34,7 @@ from cnnlab.train.checkpoint import load_state, save_state
 from cnnlab.train.device import pick_device, torch_state
 from cnnlab.train.divergence import TrainingDiverged, stop_if_diverged
 from cnnlab.train.config import TrainConfig
-from cnnlab.train.optim import PER_BATCH_SCHEDULES
+from cnnlab.train.optim import PER_BATCH_SCHEDULES, describe_optimizer
 from cnnlab.train.progress import batch_progress
 from cnnlab.train.runs import check_run_dir, default_run_dir, write_atomic, write_json, write_metrics_csv
 from cnnlab.train.run_state import Run, RunState
@@ -82,7 +82,8 @@ def train_epoch(model: nn.Module, optimizer, x: torch.Tensor,
     stepped after every batch (give it only for per-batch schedules).
     ``frozen_bn_eval``: batch-norm layers with frozen weights keep their running stats.
     ``dist``: a :class:`cnnlab.train.distributed.Dist`; this rank trains on its shard of
-    each global batch and steps with the global batch's mean gradient.
+    each global batch through DistributedDataParallel and steps with the global batch's
+    mean gradient.
     """
     N = x.shape[0]
     perm = torch.randperm(N, device=x.device, generator=gen)
@@ -93,6 +94,7 @@ def train_epoch(model: nn.Module, optimizer, x: torch.Tensor,
     model.train()
     if frozen_bn_eval:
         _frozen_bn_eval(model)
+    net = model if dist is None else dist.wrap(model)  # DDP averages gradients in backward
     total_loss = torch.zeros((), device=x.device)
     correct = torch.zeros((), device=x.device, dtype=torch.long)
     for start in range(0, len(perm), batch_size):
@@ -104,25 +106,21 @@ def train_epoch(model: nn.Module, optimizer, x: torch.Tensor,
         if augment:
             xb = augment_batch(xb, augment, mean, std, gen)
         if amp_dtype is None:
-            out = model(xb)  # (B, K)
+            out = net(xb)  # (B, K)
             loss = loss_fn(out, yb)
         else:
             with torch.autocast(x.device.type, dtype=amp_dtype):
-                out = model(xb)
+                out = net(xb)
                 loss = loss_fn(out, yb)
         optimizer.zero_grad(set_to_none=True)
-        # this shard's share of the global batch's mean loss; the gradients are summed next
-        share = loss if dist is None else loss * (len(idx) / n_batch)
+        # this shard's loss, scaled so that DDP's mean over ranks is the global batch's mean
+        share = loss if dist is None else loss * dist.loss_share(len(idx), n_batch)
         if scaler is not None:
             scaler.scale(share).backward()
-            if dist is not None:
-                dist.reduce_gradients(model)
             scaler.step(optimizer)
             scaler.update()
         else:
             share.backward()
-            if dist is not None:
-                dist.reduce_gradients(model)
             optimizer.step()
         if scheduler is not None:
             scheduler.step()
@@ -312,6 +310,8 @@ def _train(run: Run, resuming: bool) -> float:
                 f"{config.patience} epochs): nothing more to train")
     say(f"{config.model}: {count_params(run.model):,} parameters, {len(run.x_train):,} training "
         f"examples {tuple(run.x_train.shape[1:])}")
+    say(f"optimizer {describe_optimizer(config)}, schedule {config.schedule}, global batch "
+        f"{config.batch_size}")
     earlier = state.train_seconds
     loss_fn = _loss_fn(config.loss, config.label_smoothing)
     per_batch = run.scheduler if config.schedule in PER_BATCH_SCHEDULES else None

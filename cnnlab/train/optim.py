@@ -1,13 +1,15 @@
 """Optimizers and learning-rate schedules named in a TrainConfig.
 
-SGD, Adam and AdamW are written here with ``torch._foreach_*`` ops rather than taken from
-``torch.optim``: constructing or stepping any ``torch.optim`` optimizer imports
-``torch._dynamo`` (1.4-2.5 s on the 2-core machine, a sixth of a one-epoch MNIST run;
-see docs/training.md, "Speed"). The update rules are torch's own, operation for
-operation, and the tests check the weights they produce are *identical* to
-``torch.optim``'s (Adam, AdamW, SGD with and without momentum and weight decay).
-The schedules are pure functions of the step (``onecycle_at`` matches ``OneCycleLR``,
-momentum cycling included), so a schedule's state is one integer.
+SGD, Adam and AdamW step through torch's own functional kernels (``torch.optim.sgd.sgd``,
+``torch.optim.adam.adam``, ``torch.optim.adamw.adamw``) called with the arguments
+``torch.optim``'s classes pass them, so the weights are *identical* to ``torch.optim``'s
+(tests/test_train_optim.py). Only the bookkeeping around them (parameter groups, state,
+state dict) is written here, because constructing a ``torch.optim`` optimizer imports
+``torch._dynamo`` and calling the functional kernels does not: measured on the 2-core
+machine, creating and stepping ``torch.optim.Adam`` once cost 1.95 s (load 0.57), the
+three kernels 0.0015 s, with ``torch._dynamo`` still not imported (docs/training.md,
+"Speed"). The schedules are pure functions of the step (``onecycle_at`` matches
+``OneCycleLR``, momentum cycling included), so a schedule's state is one integer.
 
 >>> import torch
 >>> w = torch.nn.Parameter(torch.ones(2))
@@ -23,11 +25,14 @@ import math
 from typing import Any, Callable
 
 import torch
+from torch.optim.adam import adam as _adam_kernel
+from torch.optim.adamw import adamw as _adamw_kernel
+from torch.optim.sgd import sgd as _sgd_kernel
 
 from cnnlab.train.config import TrainConfig
 
-__all__ = ["make_optimizer", "make_scheduler", "PER_BATCH_SCHEDULES", "SGD", "Adam",
-           "Scheduler", "onecycle_at", "cosine_at", "step_at"]
+__all__ = ["make_optimizer", "make_scheduler", "describe_optimizer", "PER_BATCH_SCHEDULES", "SGD",
+           "Adam", "Scheduler", "onecycle_at", "cosine_at", "step_at"]
 
 # Schedules stepped after every batch; "step" is stepped after every epoch.
 PER_BATCH_SCHEDULES = ("cosine", "onecycle")
@@ -86,12 +91,23 @@ class _Optimizer:
         self.state = {}
         for p, buffers in zip(params, saved["state"]):
             if buffers:
-                self.state[id(p)] = {k: v.to(p.device) if torch.is_tensor(v) else v
-                                     for k, v in buffers.items()}
+                self.state[id(p)] = {k: self._restore(k, v, p) for k, v in buffers.items()}
+
+    @staticmethod
+    def _restore(name: str, value: Any, p: torch.Tensor) -> Any:
+        if name == "step":  # a tensor on the CPU, as torch.optim keeps it; older runs saved an int
+            return torch.as_tensor(value, dtype=_step_dtype()).detach().clone().cpu()
+        return value.to(p.device) if torch.is_tensor(value) else value
+
+
+def _step_dtype() -> torch.dtype:
+    """The dtype torch.optim counts steps in (float32, or float64 under that default dtype)."""
+    return torch.float64 if torch.get_default_dtype() == torch.float64 else torch.float32
 
 
 class SGD(_Optimizer):
-    """``torch.optim.SGD`` (momentum without dampening, L2 weight decay), for each group."""
+    """``torch.optim.SGD`` (momentum without dampening, L2 weight decay) through
+    ``torch.optim.sgd.sgd``, for each group."""
 
     kind = "sgd"
     defaults = {"momentum": 0.0, "weight_decay": 0.0}
@@ -103,28 +119,18 @@ class SGD(_Optimizer):
             params, grads = self._with_grads(group)
             if not params:
                 continue
-            if group["weight_decay"]:
-                grads = torch._foreach_add(grads, params, alpha=group["weight_decay"])
-            if group["momentum"]:
-                bufs = []
-                for p, g in zip(params, grads):
-                    s = self.state.setdefault(id(p), {})
-                    if "momentum_buffer" not in s:  # first step: the buffer is the gradient
-                        s["momentum_buffer"] = g.detach().clone()
-                        bufs.append(None)
-                    else:
-                        bufs.append(s["momentum_buffer"])
-                old = [b for b in bufs if b is not None]
-                fresh = [g for b, g in zip(bufs, grads) if b is not None]
-                if old:
-                    torch._foreach_mul_(old, group["momentum"])
-                    torch._foreach_add_(old, fresh)
-                grads = [self.state[id(p)]["momentum_buffer"] for p in params]
-            torch._foreach_add_(params, grads, alpha=-group["lr"])
+            momentum = group["momentum"]
+            bufs = [self.state.get(id(p), {}).get("momentum_buffer") for p in params]
+            _sgd_kernel(params, grads, bufs, weight_decay=group["weight_decay"], momentum=momentum,
+                        lr=group["lr"], dampening=0.0, nesterov=False, maximize=False)
+            if momentum:  # the kernel creates the buffers of the first step in the list
+                for p, buf in zip(params, bufs):
+                    self.state.setdefault(id(p), {})["momentum_buffer"] = buf
 
 
 class Adam(_Optimizer):
-    """``torch.optim.Adam`` (or AdamW with ``decoupled=True``), for each group."""
+    """``torch.optim.Adam`` (or AdamW with ``decoupled=True``) through
+    ``torch.optim.adam.adam`` (``adamw.adamw``), for each group."""
 
     kind = "adam"
     defaults = {"betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0, "decoupled": False}
@@ -136,33 +142,38 @@ class Adam(_Optimizer):
             params, grads = self._with_grads(group)
             if not params:
                 continue
-            beta1, beta2 = group["betas"]
-            lr, wd, eps = group["lr"], group["weight_decay"], group["eps"]
             states = []
             for p in params:
                 s = self.state.get(id(p))
                 if s is None:
-                    s = self.state[id(p)] = {"step": 0, "exp_avg": torch.zeros_like(p),
-                                             "exp_avg_sq": torch.zeros_like(p)}
-                s["step"] += 1
+                    s = self.state[id(p)] = {
+                        "step": torch.tensor(0.0, dtype=_step_dtype()),
+                        "exp_avg": torch.zeros_like(p, memory_format=torch.preserve_format),
+                        "exp_avg_sq": torch.zeros_like(p, memory_format=torch.preserve_format)}
                 states.append(s)
-            if wd:
-                if group["decoupled"]:
-                    torch._foreach_mul_(params, 1 - lr * wd)
-                else:
-                    grads = torch._foreach_add(grads, params, alpha=wd)
-            avg = [s["exp_avg"] for s in states]
-            avg_sq = [s["exp_avg_sq"] for s in states]
-            torch._foreach_lerp_(avg, grads, 1 - beta1)
-            torch._foreach_mul_(avg_sq, beta2)
-            torch._foreach_addcmul_(avg_sq, grads, grads, value=1 - beta2)
-            denom = torch._foreach_sqrt(avg_sq)
-            # bias corrections per tensor (their step counts may differ); the same
-            # element-wise operations as torch's Adam, a few kernel launches per group
-            steps = [s["step"] for s in states]
-            torch._foreach_div_(denom, [(1 - beta2 ** step) ** 0.5 for step in steps])
-            torch._foreach_add_(denom, eps)
-            torch._foreach_addcdiv_(params, avg, denom, [-(lr / (1 - beta1 ** step)) for step in steps])
+            kernel = _adamw_kernel if group["decoupled"] else _adam_kernel
+            beta1, beta2 = group["betas"]
+            kernel(params, grads, [s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states],
+                   [], [s["step"] for s in states], has_complex=any(torch.is_complex(p) for p in params),
+                   amsgrad=False, beta1=beta1, beta2=beta2, lr=group["lr"],
+                   weight_decay=group["weight_decay"], eps=group["eps"], maximize=False)
+
+
+def describe_optimizer(config: TrainConfig) -> str:
+    """The optimizer's settings in one phrase, for the training log.
+
+    >>> describe_optimizer(TrainConfig(data="digits", model="mlp", optimizer="sgd", lr=0.05))
+    'sgd (lr 0.05, momentum 0, weight decay 0)'
+    >>> describe_optimizer(TrainConfig(data="digits", model="mlp", schedule="onecycle"))
+    'adam (lr 0.001, betas (0.9, 0.999), beta1 cycled 0.95-0.85-0.95 by onecycle, weight decay 0)'
+    """
+    cycled = "cycled 0.95-0.85-0.95 by onecycle" if config.schedule == "onecycle" else ""
+    if config.optimizer == "sgd":
+        shape = f"momentum {config.momentum:g}" + (f" {cycled}" if cycled and config.momentum > 0 else "")
+    else:
+        shape = f"betas ({config.beta1:g}, {config.beta2:g})" + (f", beta1 {cycled}" if cycled else "")
+    decay = "decoupled weight decay" if config.optimizer == "adamw" else "weight decay"
+    return f"{config.optimizer} (lr {config.lr:g}, {shape}, {decay} {config.weight_decay:g})"
 
 
 def make_optimizer(groups: list[dict], config: TrainConfig) -> _Optimizer:

@@ -18,23 +18,25 @@ command against one database. What makes that safe (docs/distributed.md):
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import random
+import threading
 import time
 import warnings
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from cnnlab.errors import UsageError
 
 __all__ = ["open_storage", "create_or_load", "mask_url", "trial_seeded_sampler", "trial_seed",
+           "lost_database", "database_guard",
            "DRIVER_EXTRAS", "resolve_driver", "check_driver", "HEARTBEAT_SECONDS", "GRACE_BEATS"]
 
 # A trial beats every HEARTBEAT_SECONDS; after GRACE_BEATS missed beats it counts as dead.
 HEARTBEAT_SECONDS = 60.0
 GRACE_BEATS = 3
 # dialect -> (the module SQLAlchemy needs, the pip requirement that brings it)
-DRIVER_EXTRAS = {"postgresql": ("psycopg2", "cnnlab[distributed]")}
-DRIVER_ALTERNATIVES = {"postgresql": "psycopg"}  # psycopg 3, SQLAlchemy 2.1's default
+DRIVER_EXTRAS = {"postgresql": ("psycopg", "cnnlab[distributed]")}  # psycopg 3
 # A first start of several workers on a new database races for a second or two at most.
 OPEN_ATTEMPTS = 8
 SQLITE_BUSY_SECONDS = 60  # a worker waits this long for another worker's write to finish
@@ -72,15 +74,16 @@ def _importable(module: str) -> bool:
 
 
 def resolve_driver(url: str) -> str:
-    """``url`` with the database driver that is installed; UsageError naming the extra if none.
+    """``url`` with its database driver named; UsageError naming the extra if it is missing.
 
-    A plain ``postgresql://`` URL means psycopg 3 to SQLAlchemy 2.1 but psycopg2 to older
-    SQLAlchemy; ``cnnlab[distributed]`` installs psycopg2, so it is named explicitly
-    (``postgresql+psycopg2://``) when psycopg 3 is absent. A URL that names its driver
-    keeps it.
+    A plain ``postgresql://`` URL is opened through psycopg 3 (the ``distributed`` extra)
+    as ``postgresql+psycopg://``, whatever SQLAlchemy's default for that dialect. A URL that
+    names its driver (``postgresql+psycopg2://``, ``+pg8000``) keeps it.
 
     >>> resolve_driver("sqlite:///study.db")  # sqlite3 ships with Python
     'sqlite:///study.db'
+    >>> resolve_driver("postgresql://me@db/optuna")
+    'postgresql+psycopg://me@db/optuna'
     """
     dialect = _dialect(url)
     if dialect not in DRIVER_EXTRAS:
@@ -90,18 +93,15 @@ def resolve_driver(url: str) -> str:
     parsed = make_url(url)
     module, extra = DRIVER_EXTRAS[dialect]
     named = parsed.get_driver_name() if "+" in parsed.drivername else None
-    if named is None:
-        if _importable(module):
-            return parsed.set(drivername=f"{dialect}+{module}").render_as_string(hide_password=False)
-        if _importable(DRIVER_ALTERNATIVES.get(dialect, module)):
-            return url
-    elif _importable(named):  # postgresql+pg8000:// and friends: module named as the driver
+    if named is None and _importable(module):
+        return parsed.set(drivername=f"{dialect}+{module}").render_as_string(hide_password=False)
+    if named is not None and _importable(named):  # +psycopg2, +pg8000: module named as the driver
         return url
     if named and named != module:
         raise UsageError(f"--storage {mask_url(url)}: the {dialect} driver {named} is not "
                          f"installed; pip install {named}, or use {dialect}:// with "
                          f"pip install '{extra}'")
-    raise UsageError(f"--storage {mask_url(url)}: the {dialect} driver ({module}) is not "
+    raise UsageError(f"--storage {mask_url(url)}: the {dialect} driver (psycopg 3) is not "
                      f"installed; pip install '{extra}'")
 
 
@@ -120,6 +120,59 @@ def _is_start_race(exc: BaseException) -> bool:
     text = str(exc).lower()
     return ("already exists" in text or "alembic_version" in text or "unique constraint" in text
             or "database is locked" in text or "duplicate key" in text)
+
+
+def lost_database(exc: BaseException) -> BaseException | None:
+    """The database error behind ``exc`` (itself, or what it was raised from or while
+    handling), or None. Optuna ends a trial whose storage vanished with its own
+    ``StorageInternalError``, or with an ``UnboundLocalError`` raised while it handled the
+    connection error (optuna 5.0, ``_run_trial``): both chains lead to SQLAlchemy's error."""
+    import sqlalchemy.exc
+
+    for link in _chain(exc):
+        if isinstance(link, (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError)):
+            return link
+        if isinstance(link, sqlalchemy.exc.DBAPIError) and link.connection_invalidated:
+            return link
+    return None
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        yield link
+        link = link.__cause__ or link.__context__
+
+
+@contextlib.contextmanager
+def database_guard(shown_url: str) -> Iterator[None]:
+    """Turn a lost database connection inside the block into one UsageError line.
+
+    A dead server (killed, restarted, the network gone) fails the worker's next query:
+    the heartbeat thread's, whose traceback this guard keeps off the terminal, or the
+    trial's own, which ends the block with ``error: --storage URL: lost the connection to
+    the database (...)``. Trials the database recorded before stay in it.
+    """
+    previous = threading.excepthook
+
+    def hook(args) -> None:  # the heartbeat thread's failure: the main thread meets it next
+        if args.exc_value is None or lost_database(args.exc_value) is None:
+            previous(args)
+
+    threading.excepthook = hook
+    try:
+        yield
+    except Exception as exc:
+        cause = lost_database(exc)
+        if cause is None:
+            raise
+        raise UsageError(f"--storage {shown_url}: lost the connection to the database "
+                         f"({_first_line(cause)}); the trials it recorded are kept: run the "
+                         f"same command to go on once the server is back") from None
+    finally:
+        threading.excepthook = previous
 
 
 def failed_trial_line(say: Callable[[str], None]) -> Callable:

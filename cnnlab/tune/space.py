@@ -76,7 +76,8 @@ def model_options(model: str) -> dict[str, Any]:
 
 
 def default_space(model: str) -> dict[str, Param]:
-    """A sensible first study: lr (log), optimizer, batch size, weight decay, schedule, dropout.
+    """A sensible first study: lr (log), optimizer, batch size, weight decay, schedule, dropout
+    (SGD's momentum fixed at 0.9).
 
     ``dropout`` joins only when the model takes it (small-cnn, mlp, cnn3-dropout, cnn6-bn).
     """
@@ -86,6 +87,9 @@ def default_space(model: str) -> dict[str, Param]:
         "batch_size": Param("batch_size", "categorical", choices=(32, 64, 128)),
         "weight_decay": Param("weight_decay", "float", 1e-6, 1e-2, log=True),
         "schedule": Param("schedule", "categorical", choices=("none", "cosine", "onecycle")),
+        # SGD trials keep the heavy-ball momentum this space was chosen with (train's
+        # --momentum defaults to 0, as torch.optim.SGD); Adam and AdamW ignore it
+        "momentum": Param("momentum", "fixed", choices=(0.9,)),
     }
     if "dropout" in model_options(model):
         space["dropout"] = Param("dropout", "float", 0.0, 0.5)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from cnnlab.errors import UsageError
-from cnnlab.tune.shared import HEARTBEAT_SECONDS, check_driver, create_or_load, mask_url, \
+from cnnlab.tune.shared import HEARTBEAT_SECONDS, check_driver, create_or_load, database_guard, mask_url, \
     open_storage, trial_seeded_sampler
 from cnnlab.tune.space import Param, default_space, grid_values, load_space, parse_space, \
     space_to_dict, split_params, suggest
@@ -228,6 +228,13 @@ def _objective(config: TuneConfig, space: dict[str, Param], dataset, study_dir: 
     from cnnlab.train import fit
 
     def objective(trial) -> float:
+        if config.sampler == "grid":
+            taken = _grid_point_taken(trial)
+            if taken is not None:  # never train one grid point twice
+                say(f"trial {trial.number}: its grid point is trial {taken}'s (every point is "
+                    f"taken); not run, this worker stops")
+                trial.study.stop()
+                raise optuna.TrialPruned(f"grid point of trial {taken}")
         params = suggest(space, trial)
         run_dir = study_dir / f"trial-{trial.number:04d}"
         train_config = trial_config(config, params, run_dir)
@@ -256,6 +263,27 @@ def _objective(config: TuneConfig, space: dict[str, Param], dataset, study_dir: 
         return float("inf") if value is None else float(value)  # a diverged loss ranks last
 
     return objective
+
+
+def _grid_point_taken(trial) -> int | None:
+    """The number of an earlier trial, running or finished (not failed), on this trial's
+    grid point; None when the point is this trial's alone.
+
+    Optuna's GridSampler gives trial n grid point n while n is below the grid's size; after
+    that it picks a point not yet *finished*, which may be one another worker is running
+    (optuna 5.0, ``GridSampler._get_unvisited_grid_ids``): two workers then train one point.
+    """
+    import optuna
+
+    storage, study = trial.study._storage, trial.study
+    mine = storage.get_trial(trial._trial_id).system_attrs.get("grid_id")
+    if mine is None:  # an enqueued trial: its own values
+        return None
+    for other in storage.get_all_trials(study._study_id, deepcopy=False):
+        if other.number < trial.number and other.system_attrs.get("grid_id") == mine \
+                and other.state != optuna.trial.TrialState.FAIL:
+            return other.number
+    return None
 
 
 def _short(value: Any) -> str:
@@ -369,14 +397,15 @@ def run_study(config: TuneConfig, dataset=None, *, log: Callable[[str], None] | 
         mine.append(trial.number)
         say(_trial_line(trial, config.metric))
 
-    study.optimize(objective, n_trials=config.trials, timeout=config.timeout,
-                   catch=(torch.cuda.OutOfMemoryError, TrainingDiverged), callbacks=[finished])
-    importances, note = _importances(study)
-    result = TuneResult(
-        study=name, storage=mask_url(url), metric=config.metric, direction=direction, out=out,
-        study_dir=study_dir, space=space_to_dict(space), trials=trial_rows(study),
-        best=_best(study), importances=importances, importance_note=note,
-        ran=len(mine), ran_trials=sorted(mine), total_seconds=0.0)
+    with database_guard(mask_url(url)):  # a server gone mid-study: one line, not a traceback
+        study.optimize(objective, n_trials=config.trials, timeout=config.timeout,
+                       catch=(torch.cuda.OutOfMemoryError, TrainingDiverged), callbacks=[finished])
+        importances, note = _importances(study)
+        result = TuneResult(
+            study=name, storage=mask_url(url), metric=config.metric, direction=direction, out=out,
+            study_dir=study_dir, space=space_to_dict(space), trials=trial_rows(study),
+            best=_best(study), importances=importances, importance_note=note,
+            ran=len(mine), ran_trials=sorted(mine), total_seconds=0.0)
     # the report itself (a second or so) is left out, so results.json holds the same number
     result.total_seconds = time.perf_counter() - started
     if write_report:
