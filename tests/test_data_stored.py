@@ -150,3 +150,21 @@ def test_training_on_stored_images_equals_training_on_floats(tmp_path, resize):
         torch.testing.assert_close(a, b, atol=tol, rtol=0)
     for key in ("test_accuracy", "val_accuracy", "train_accuracy"):
         assert stored.summary[key] == pytest.approx(floats.summary[key], abs=1 / 300)
+
+
+def test_a_png_folder_is_held_as_uint8_and_reads_as_before(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(5)
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        for i in range(6):
+            Image.fromarray(rng.integers(0, 256, (9, 7, 3), dtype=np.uint8)).save(tmp_path / name / f"{i}.png")
+    stored = load_dataset(str(tmp_path), stored=True, resize=(14, 11), val_fraction=0.25, test_fraction=0.25)
+    assert stored.x_train.raw.dtype == np.uint8 and stored.x_train.raw.shape[2:] == (9, 7)
+    assert stored.image_shape == (3, 14, 11)
+    for split in ("train", "val", "test"):
+        raw = getattr(stored, f"x_{split}").raw
+        np.testing.assert_allclose(np.asarray(getattr(stored, f"x_{split}")), _old_floats(raw, (14, 11)), atol=1e-6)
+    floats = load_dataset(str(tmp_path), resize=(14, 11), val_fraction=0.25, test_fraction=0.25)
+    np.testing.assert_allclose(floats.mean, stored.mean, rtol=1e-6)

@@ -8,6 +8,7 @@ user's own image folders / CSV files, as in-memory numpy arrays. No torch here.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -122,16 +123,14 @@ def _load_path(path: Path, val_fraction, test_fraction, seed, strict, limit, res
         only = classes[0] if classes else "none"
         what = "sub-folders" if path.is_dir() else "labels"
         raise UsageError(f"{path} has only one class ({only}); a classifier needs at least two {what}")
-    x = loaded.x
+    x = loaded.x  # StoredImages
     parts = stratified_split(y, (val_fraction, test_fraction), seed)
     parts[0] = _limit(parts[0], y, limit, seed)
     extra: dict = {"skipped": loaded.skipped, "notes": loaded.notes}
     if loaded.kind == "array":  # scale each band to [0, 1] with the training split's range
-        low, high = band_range(x[parts[0]])
+        low, high = band_range(x.raw[parts[0]])
         span = np.where(high > low, high - low, 1.0).astype(np.float32)
-        x -= low[:, None, None]
-        x /= span[:, None, None]
-        np.clip(x, 0.0, 1.0, out=x)
+        x = dataclasses.replace(x, offset=low, divisor=span, clip=True)
         extra.update(band_min=low, band_max=high)
     return make_dataset(str(path), x, y, parts, classes, files.source, **extra)
 

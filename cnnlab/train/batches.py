@@ -47,8 +47,8 @@ def prepare_batch(raw: torch.Tensor, offset: torch.Tensor | None, divisor: torch
 
 def _as_tensor(raw: np.ndarray, device: torch.device) -> torch.Tensor:
     """The stored values as a tensor: shares the array's memory on the CPU."""
-    if raw.dtype == np.uint16:  # torch has no uint16 arithmetic: widened, still 2x under float32
-        raw = raw.astype(np.int32)
+    if raw.dtype in (np.uint16, np.uint32):  # torch has little uint16/32 arithmetic: widened
+        raw = raw.astype(np.int32 if raw.dtype == np.uint16 else np.int64)
     return torch.as_tensor(np.ascontiguousarray(raw), device=device)
 
 
