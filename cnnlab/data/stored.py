@@ -144,7 +144,7 @@ def resize_matrix(n_in: int, n_out: int) -> np.ndarray:
     return _resize_bands(eye, (n_out, 1))[:, :, 0].T.astype(np.float64)  # (n_out, n_in)
 
 
-def stored_stats(images: StoredImages, chunk: int = 8192) -> tuple[np.ndarray, np.ndarray]:
+def stored_stats(images: StoredImages, chunk: int = 1024) -> tuple[np.ndarray, np.ndarray]:
     """Per-band mean and (population) std of the images as read, as float32 (C,) arrays.
 
     Resizing is linear (y = A X Bᵀ), so the statistics of the resized images come from
