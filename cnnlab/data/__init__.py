@@ -19,8 +19,9 @@ from cnnlab.data.dataset import Dataset, iter_batches, make_dataset, summary
 from cnnlab.data.fetch import FETCHABLE, fetch_dataset
 from cnnlab.data.folder import list_csv, list_folder, load_files
 from cnnlab.data.sources import find_file
-from cnnlab.data.split import band_range, stratified_split, stratified_subsample
+from cnnlab.data.split import stratified_split, stratified_subsample
 from cnnlab.data.stored import StoredImages, stored_stats
+from cnnlab.data.streamed import band_range_of
 from cnnlab.errors import UsageError
 from cnnlab.userfiles import check_regular_file
 
@@ -128,7 +129,7 @@ def _load_path(path: Path, val_fraction, test_fraction, seed, strict, limit, res
     parts[0] = _limit(parts[0], y, limit, seed)
     extra: dict = {"skipped": loaded.skipped, "notes": loaded.notes}
     if loaded.kind == "array":  # scale each band to [0, 1] with the training split's range
-        low, high = band_range(x.raw[parts[0]])
+        low, high = band_range_of(x.take(parts[0]).raw)  # a streamed folder: one pass over its files
         span = np.where(high > low, high - low, 1.0).astype(np.float32)
         x = dataclasses.replace(x, offset=low, divisor=span, clip=True)
         extra.update(band_min=low, band_max=high)

@@ -23,6 +23,7 @@ import numpy as np
 
 from cnnlab.data.images import ARRAY_SUFFIXES, IMAGE_SUFFIXES, WIDE_MODES, CorruptFile, probe, read, read_raw
 from cnnlab.data.stored import StoredImages
+from cnnlab.data.streamed import FileArray
 from cnnlab.errors import UsageError
 from cnnlab.userfiles import read_text_file
 
@@ -178,6 +179,12 @@ def load_files(files: Files, *, strict: bool = False,
         H, W = resize if resize is not None else next(iter(sizes))
     N = len(probes)
     held = N * channels * H * W * dtype.itemsize
+    if held > MAX_DATASET_BYTES and native:  # read from disk per batch instead of held
+        files = FileArray(tuple(probes), channels, (H, W), dtype)
+        notes.append(f"{N} files of {channels}x{H}x{W} take {held / 2**30:.1f} GiB as stored, over the "
+                     f"{MAX_DATASET_BYTES / 2**30:.0f} GiB held in memory: read from disk per batch")
+        stored = StoredImages(files, divisor=np.float32(255 if dtype == np.uint8 and kind == "image" else 1))
+        return Loaded(stored.resized(resize), np.asarray(labels, np.int64), kind, len(bad), notes)
     if held > MAX_DATASET_BYTES:
         what = "as stored" if dtype != np.float32 else "as float32"
         fits = int((MAX_DATASET_BYTES / (dtype.itemsize * N * channels)) ** 0.5)

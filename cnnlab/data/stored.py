@@ -36,7 +36,7 @@ class StoredImages:
     size: (h, w) or None for the stored size.
     """
 
-    raw: np.ndarray
+    raw: np.ndarray  # or a cnnlab.data.streamed.FileArray: files read when indexed
     offset: np.ndarray | float = 0.0
     divisor: np.ndarray | float = 1.0
     clip: bool = False
@@ -82,8 +82,9 @@ class StoredImages:
 
     # --- what the trainer and the loaders use ------------------------------------------
     def take(self, index: np.ndarray) -> "StoredImages":
-        """The images ``index`` still stored (a copy of their raw values)."""
-        return replace(self, raw=self.raw[index])
+        """The images ``index`` still stored (a copy of their raw values; files stay on disk)."""
+        subset = getattr(self.raw, "subset", None)  # a FileArray (cnnlab.data.streamed)
+        return replace(self, raw=subset(index) if subset is not None else self.raw[index])
 
     def resized(self, size: tuple[int, int] | None) -> "StoredImages":
         """The same images read at ``size`` (h, w); None or the stored size: as stored."""

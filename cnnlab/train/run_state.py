@@ -18,7 +18,7 @@ from torch import nn
 
 from cnnlab.data.stored import StoredImages
 from cnnlab.models import param_groups
-from cnnlab.train.batches import DeviceImages, check_batch_memory
+from cnnlab.train.batches import DeviceImages, StreamedImages, check_batch_memory
 from cnnlab.train.checkpoint import CHECKPOINT_VERSION
 from cnnlab.train.config import TrainConfig
 from cnnlab.train.metrics import predict_logits, safe_std, summarise_logits, to_normalised_tensor
@@ -90,6 +90,8 @@ class Run:
         per batch (:class:`DeviceImages`); a float array is normalised whole, writing one
         new tensor (no float copies in between), as ``to_normalised_tensor``.
         """
+        if isinstance(x, StoredImages) and not isinstance(x.raw, np.ndarray):  # files on disk
+            return StreamedImages(x, self.mean_np, self.std_np, self.device, self.memory_format)
         if isinstance(x, StoredImages):
             return DeviceImages(x, self.mean_np, self.std_np, self.device, self.memory_format)
         N, C, H, W = x.shape
