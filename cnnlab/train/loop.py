@@ -242,9 +242,9 @@ def _fit_locked(config, dataset, device, run_dir, started, progress, say, on_epo
     if config.normalize == "imagenet":  # the statistics pretrained ImageNet weights expect
         from cnnlab.models.pretrained import imagenet_stats
 
-        if dataset.x_train.shape[1] != 3:  # ImageNet's statistics are RGB's (docs/training.md)
-            raise UsageError(f"--normalize imagenet needs RGB images; {config.data} has "
-                             f"{dataset.x_train.shape[1]} channel(s): use --normalize data "
+        if dataset.x_train.shape[1] not in (1, 3):  # RGB's statistics, or grey's (their means)
+            raise UsageError(f"--normalize imagenet needs RGB or grey images; {config.data} has "
+                             f"{dataset.x_train.shape[1]} bands: use --normalize data "
                              "(each band's mean and std over the training split)")
         mean, std = imagenet_stats(dataset.x_train.shape[1])
         dataset = dataclasses.replace(dataset, mean=np.asarray(mean, np.float32), std=np.asarray(std, np.float32))
