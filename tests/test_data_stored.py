@@ -168,3 +168,19 @@ def test_a_png_folder_is_held_as_uint8_and_reads_as_before(tmp_path):
         np.testing.assert_allclose(np.asarray(getattr(stored, f"x_{split}")), _old_floats(raw, (14, 11)), atol=1e-6)
     floats = load_dataset(str(tmp_path), resize=(14, 11), val_fraction=0.25, test_fraction=0.25)
     np.testing.assert_allclose(floats.mean, stored.mean, rtol=1e-6)
+
+
+def test_evaluate_scores_stored_images_a_batch_at_a_time(tmp_path):
+    from cnnlab.train import TrainConfig, evaluate_model, fit
+    from cnnlab.train.evaluate import evaluate_run
+
+    config = TrainConfig(data="digits", model="cnn3", epochs=1, limit=200, resize="12x12", out=str(tmp_path / "r"))
+    result = fit(config)
+    stored = load_dataset("digits", stored=True, resize=(12, 12))
+    floats = load_dataset("digits", resize=(12, 12))
+    a = evaluate_model(result.model, stored.x_test, stored.y_test, stored.mean, stored.std, batch_size=64)
+    b = evaluate_model(result.model, floats.x_test, floats.y_test, floats.mean, floats.std, batch_size=64)
+    assert np.array_equal(a["predictions"], b["predictions"]) and a["loss"] == pytest.approx(b["loss"], abs=1e-5)
+    scored = evaluate_run(tmp_path / "r", split="test", shift=(1, 0))
+    assert scored["accuracy"] == pytest.approx(result.summary["test_accuracy"])
+    assert 0 <= scored["shifted_accuracy"] <= 1
