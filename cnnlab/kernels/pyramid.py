@@ -43,7 +43,7 @@ def gaussian_taps(sigma: float) -> np.ndarray:
     """The normalised 1-D Gaussian, radius ``int(4·sigma + 0.5)``: (2r + 1,) float64.
 
     >>> gaussian_taps(2 / 3).round(4).tolist()
-    [0.0005, 0.1201, 0.7589, 0.1201, 0.0005]
+    [0.0, 0.0066, 0.1942, 0.5982, 0.1942, 0.0066, 0.0]
     """
     radius = int(TRUNCATE * sigma + 0.5)
     x = np.arange(-radius, radius + 1, dtype=np.float64)
