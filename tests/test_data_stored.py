@@ -184,3 +184,14 @@ def test_evaluate_scores_stored_images_a_batch_at_a_time(tmp_path):
     scored = evaluate_run(tmp_path / "r", split="test", shift=(1, 0))
     assert scored["accuracy"] == pytest.approx(result.summary["test_accuracy"])
     assert 0 <= scored["shifted_accuracy"] <= 1
+
+
+def test_data_info_describes_cifar_at_224_without_floats(tmp_path, capsys):
+    from cnnlab.cli.main import main
+
+    _cifar(tmp_path / "cifar-10-batches-py")
+    assert main(["data", "info", "cifar10", "--dir", str(tmp_path), "--resize", "224x224", "--json"]) == 0
+    info = __import__("json").loads(capsys.readouterr().out.strip().splitlines()[-1])
+    floats = load_dataset("cifar10", data_dir=str(tmp_path), resize=(224, 224))
+    assert info["image_shape"] == [3, 224, 224]
+    np.testing.assert_allclose(info["mean"], floats.mean, atol=2e-6)

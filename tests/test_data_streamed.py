@@ -84,3 +84,14 @@ def test_mixed_sizes_over_the_budget_are_still_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(folder, "MAX_DATASET_BYTES", 100)
     with pytest.raises(UsageError, match="as float32, over the"):
         load_dataset(str(tmp_path), resize=(8, 8))
+
+
+def test_a_corrupt_file_in_a_streamed_folder_is_named(tmp_path, monkeypatch):
+    from cnnlab.errors import UsageError
+
+    _pngs(tmp_path / "data", n=4)
+    broken = tmp_path / "data" / "a" / "1.png"
+    broken.write_bytes(broken.read_bytes()[:60])  # the header survives, the pixels do not
+    monkeypatch.setattr(folder, "MAX_DATASET_BYTES", 100)
+    with pytest.raises(UsageError, match=r"corrupt file .*1\.png.*cannot skip it"):
+        load_dataset(str(tmp_path / "data"), val_fraction=0.25, test_fraction=0.25)

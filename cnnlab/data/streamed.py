@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cnnlab.data.images import CorruptFile, Probe, read_raw
+from cnnlab.errors import UsageError
 
 __all__ = ["FileArray", "band_range_of", "STREAM_CHUNK"]
 
@@ -24,8 +25,8 @@ STREAM_CHUNK = 256  # files decoded at a time in a streaming pass (statistics, b
 class FileArray:
     """Files standing for an (N, C, H, W) array of ``dtype``; ``files[idx]`` decodes them.
 
-    probes: one :class:`Probe` per image (checked when the folder was listed); a file
-    that has become unreadable since raises CorruptFile naming it.
+    probes: one :class:`Probe` per image (headers checked when the folder was listed); a
+    file whose data turns out unreadable raises UsageError naming it.
     """
 
     probes: tuple[Probe, ...]
@@ -51,9 +52,13 @@ class FileArray:
     def read_one(self, i: int) -> np.ndarray:
         """File ``i`` as (C, H, W) of ``dtype``."""
         found = self.probes[int(i)]
-        x = read_raw(found, self.channels, self.dtype)
+        try:
+            x = read_raw(found, self.channels, self.dtype)
+        except CorruptFile as exc:  # a streamed folder cannot drop a file once split
+            raise UsageError(f"corrupt file {found.path}: {exc} (a folder read from disk per batch "
+                             "cannot skip it: remove or fix the file)") from None
         if x.shape != (self.channels, *self.size):
-            raise CorruptFile(f"{found.path} changed since it was listed: now {x.shape}")
+            raise UsageError(f"{found.path} changed since it was listed: now {'x'.join(map(str, x.shape))}")
         return x
 
     def subset(self, index) -> "FileArray":
