@@ -82,3 +82,41 @@ def test_input_shapes_and_layouts():
     for bad in ("3xx", "3x0x4", "1x2x3x4x5", "3x4097x10", "4x4096x4096x1"):
         with pytest.raises(UsageError):
             parse_input_shape(bad)
+
+
+def test_inception_block_parses_in_every_form():
+    layer = parse_layer("inception 64,96/128,16/32,32")
+    assert layer.kind == "inception" and layer.branches == (64, 96, 128, 16, 32, 32) and layer.out == 256
+    assert parse_layer("Inception 64, 96/128, 16/32, 32").branches == layer.branches
+    listed = parse_spec([{"type": "inception", "branches": [64, [96, 128], [16, 32], 32]}])[0]
+    assert listed.branches == layer.branches
+    assert parse_spec([{"type": "inception", "branches": "64,96/128,16/32,32"}])[0].branches == layer.branches
+
+
+@pytest.mark.parametrize("text, message", [
+    ("inception", "missing branch widths"),
+    ("inception 64,96/128,16/32", "4 branches, got 3"),
+    ("inception 64,96,16/32,32", "branch '96' out of place"),
+    ("inception 64,96/128,16/32,32,8", "branch '8' out of place"),
+    ("inception 3x3 64,96/128,16/32,32", "unexpected '3x3'"),
+])
+def test_inception_mistakes_say_how_to_write_it(text, message):
+    with pytest.raises(UsageError, match=message) as caught:
+        parse_layer(text)
+    assert "inception C1,C3R/C3,C5R/C5,CP" in str(caught.value)
+    with pytest.raises(UsageError, match="branch width must be >= 1"):
+        parse_layer("inception 64,96/0,16/32,32")
+
+
+def test_inception_analysis_by_hand():
+    """conv 3x3/2 on 17x17 -> 8x8 (r 3, jump 2); the block keeps 8x8, its widest branch
+    (a 3x3 conv or the 3x3 pool after a 1x1) adds (3 - 1)·2: r 7."""
+    from cnnlab.arch import arch_table
+
+    table = arch_table(["conv 3x3/2 8", "inception 1,2/3,4/5,6"], (1, 17, 17))
+    row = table["layers"][1]
+    assert row["output_shape"] == [1 + 3 + 5 + 6, 8, 8]
+    assert (row["receptive_field"], row["jump"], row["start"]) == (7, 2, 1)
+    conv = 8 * 1 + 8 * 2 + 2 * 3 * 9 + 8 * 4 + 4 * 5 * 9 + 8 * 6  # 338
+    bn = 2 * (1 + 2 + 3 + 4 + 5 + 6)
+    assert row["params"] == conv + bn and row["macs"] == conv * 8 * 8

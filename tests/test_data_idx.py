@@ -62,7 +62,9 @@ def test_load_idx_pair_scales_to_unit_interval(tmp_path):
     labels = np.array([3, 1, 4, 1, 5, 9], np.uint8)
     (tmp_path / "x").write_bytes(_hand_made_idx(images))
     (tmp_path / "y.gz").write_bytes(gzip.compress(_hand_made_idx(labels)))
-    x, y = load_idx_pair(tmp_path / "x", tmp_path / "y.gz")
+    stored, y = load_idx_pair(tmp_path / "x", tmp_path / "y.gz")
+    assert stored.raw.dtype == np.uint8 and np.array_equal(stored.raw[:, 0], images)  # kept as stored
+    x = np.asarray(stored)
     assert x.shape == (6, 1, 3, 2) and x.dtype == np.float32
     np.testing.assert_allclose(x[:, 0], images / 255.0, rtol=1e-6)
     assert x.min() == 0.0 and x.max() == 1.0

@@ -46,6 +46,8 @@ def _candidates(rng: random.Random, shape: tuple[int, ...]) -> list[str]:
         f"avgpool {pool_k}/{rng.randint(1, 2)} {rng.choice(['', 'same', f'p{pool_k // 2}'])}",
         f"res {rng.choice([1, 3])}x{rng.choice([1, 3])}/{s} {out}",
         "res " + str(C),
+        "inception " + ",".join(str(rng.randint(1, 4)) if n == 1 else f"{rng.randint(1, 4)}/{rng.randint(1, 4)}"
+                                for n in (1, 2, 2, 1)),
         rng.choice(ACTIVATIONS), "lrn", "gap", "gmp", "flatten", f"fc {rng.randint(1, 12)}",
     ]
 
@@ -111,6 +113,40 @@ def test_residual_block_is_torchvisions_basic_block():
                 b.copy_(a)
             x = torch.randn(2, c_in, 12, 12)
             assert torch.allclose(ours(x), reference(x), atol=1e-5)
+
+
+@pytest.mark.parametrize("widths", [(192, 64, 96, 128, 16, 32, 32), (480, 192, 96, 208, 16, 48, 64), (5, 1, 2, 3, 4, 2, 1)])
+def test_inception_block_is_torchvisions_inception(widths):
+    """Same parameter count, same names, and with the same weights the same output, as
+    torchvision's GoogLeNet ``Inception(in, C1, C3R, C3, C5R, C5, CP)`` (inception3a, 4a)."""
+    from torchvision.models.googlenet import Inception
+
+    c_in, c1, c3r, c3, c5r, c5, cp = widths
+    reference = Inception(*widths).eval()
+    spec = f"inception {c1},{c3r}/{c3},{c5r}/{c5},{cp}"
+    ours = build_spec_model(f"{spec}; fc 2", c_in, 2, (9, 7))[0].eval()
+    assert sum(p.numel() for p in ours.parameters()) == sum(p.numel() for p in reference.parameters())
+    assert list(ours.state_dict()) == list(reference.state_dict())
+    table = arch_table([spec], (c_in, 9, 7))
+    assert table["total_params"] == sum(p.numel() for p in reference.parameters())
+    with torch.no_grad():
+        for a in reference.state_dict().values():
+            if a.dtype.is_floating_point:  # positive, so that running variances stay valid
+                a.copy_(torch.rand_like(a) + 0.5)
+        ours.load_state_dict(reference.state_dict())
+        x = torch.randn(2, c_in, 9, 7)
+        expected = reference(x)
+        assert expected.shape[1:] == tuple(table["layers"][0]["output_shape"]) == (c1 + c3 + c5 + cp, 9, 7)
+        torch.testing.assert_close(ours(x), expected, atol=1e-5, rtol=1e-5)
+    # MACs: every conv's output units × its (C_in · k · k), counted from the module
+    macs = []
+    hooks = [m.register_forward_hook(lambda m, i, o: macs.append(o[0].numel() * m.weight[0].numel()))
+             for m in reference.modules() if isinstance(m, nn.Conv2d)]
+    with torch.no_grad():
+        reference(torch.zeros(1, c_in, 9, 7))
+    for hook in hooks:
+        hook.remove()
+    assert table["total_macs"] == sum(macs)
 
 
 def test_final_fc_added_and_trailing_softmax_left_out_with_notes():

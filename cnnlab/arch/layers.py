@@ -326,6 +326,56 @@ def _res(layer: Layer, in_shape, rf: RF) -> LayerResult:
     return LayerResult((C_out, Ho, Wo), weights, biases, macs, new_rf, steps)
 
 
+INCEPTION_BN_EPS = 1e-3  # torchvision's BasicConv2d batch norm (not 1e-5)
+
+
+def _inception(layer: Layer, in_shape, rf: RF) -> LayerResult:
+    """GoogLeNet's inception block as torchvision's ``Inception(C, C1, C3R, C3, C5R, C5, CP)``.
+
+    Four branches on the same input, concatenated over channels: 1×1 conv (C1) |
+    1×1 conv (C3R) → 3×3 conv p1 (C3) | 1×1 conv (C5R) → 3×3 conv p1 (C5) | 3×3/1 max
+    pool p1 (ceil) → 1×1 conv (CP). Every conv has no bias and is followed by batch norm
+    (eps 1e-3) and relu. torchvision's third branch uses a 3×3 kernel where the paper has
+    5×5 (pytorch/vision issue 906); this block follows torchvision, so that its weights load.
+    """
+    C, H, W = _spatial(layer, in_shape)
+    c1, c3r, c3, c5r, c5, cp = layer.branches
+    C_out = c1 + c3 + c5 + cp
+    conv_weights = C * c1 + C * c3r + c3r * c3 * 9 + C * c5r + c5r * c5 * 9 + C * cp
+    bn_channels = c1 + c3r + c3 + c5r + c5 + cp
+    # as for `bn` and `res`: each batch norm's γ counts as weights, its β as biases
+    weights, biases = conv_weights + bn_channels, bn_channels
+    macs = conv_weights * H * W
+    steps = [
+        Step("H_out = W_out" if H == W else "H_out, W_out",
+             "every branch keeps the size (1×1 convs; 3×3 convs and the 3×3/1 pool pad 1)",
+             f"{H}" if H == W else f"{H}, {W}", f"{H}" if H == W else f"{H}, {W}"),
+        Step("C_out", "C1 + C3 + C5 + CP (the branches concatenated)", f"{c1} + {c3} + {c5} + {cp}", str(C_out)),
+        Step("output", "C_out × H × W", f"{C_out} × {H} × {W}", _t((C_out, H, W))),
+        Step("conv weights", "C·C1 + C·C3R + C3R·C3·3·3 + C·C5R + C5R·C5·3·3 + C·CP",
+             f"{C}·{c1} + {C}·{c3r} + {c3r}·{c3}·9 + {C}·{c5r} + {c5r}·{c5}·9 + {C}·{cp}", str(conv_weights)),
+        Step("bn params", "2·(C1 + C3R + C3 + C5R + C5 + CP) (one batch norm per conv)",
+             f"2·({c1} + {c3r} + {c3} + {c5r} + {c5} + {cp})", str(2 * bn_channels)),
+        Step("params", "conv weights + bn params", f"{conv_weights} + {2 * bn_channels}", str(weights + biases)),
+        Step("MACs", "(conv weights)·H·W", f"{conv_weights}·{H}·{W}", str(macs)),
+        Step("units", "C_out·H·W", f"{C_out}·{H}·{W}", str(C_out * H * W)),
+    ]
+    new_rf = None
+    if rf is not None:
+        sizes = (H, W)
+        new_rf = []
+        for a in range(2):
+            point = through_window(rf[a], 1, 1, 0, sizes[a])  # branch 1
+            three = through_window(point, 3, 1, 1, sizes[a])  # branches 2 and 3 (1×1 then 3×3)
+            pooled = through_window(through_window(rf[a], 3, 1, 1, sizes[a]), 1, 1, 0, sizes[a])  # branch 4
+            new_rf.append(union([point, three, three, pooled], sizes[a]))
+        new_rf = tuple(new_rf)
+        a, b = rf[0], new_rf[0]
+        steps.append(Step("r", "max over the branches: r_prev + (3 − 1)·j_prev (a 3×3 conv or pool)",
+                          f"{_n(a.size)} + 2·{_n(a.jump)}", _n(b.size)))
+    return LayerResult((C_out, H, W), weights, biases, macs, new_rf, steps)
+
+
 def _global_rf_steps(rf: RF) -> tuple[RF, list[Step]]:
     if rf is None:
         return None, []
@@ -404,7 +454,7 @@ def _lrn(layer: Layer, in_shape, rf: RF) -> LayerResult:
 
 ANALYSERS: dict[str, Callable[[Layer, tuple, RF], LayerResult]] = {
     "conv": _conv, "convt": _convt, "maxpool": _pool, "avgpool": _pool, "res": _res,
-    "gap": _global_pool, "gmp": _global_pool, "fc": _fc, "flatten": _flatten, "bn": _bn,
+    "inception": _inception, "gap": _global_pool, "gmp": _global_pool, "fc": _fc, "flatten": _flatten, "bn": _bn,
     **{kind: _elementwise for kind in ("relu", "leakyrelu", "relu6", "sigmoid", "tanh", "softmax",
                                        "gelu", "elu", "silu", "identity", "dropout")},
     "lrn": _lrn,

@@ -123,8 +123,13 @@ def _totals_lines(table: dict) -> list[str]:
               for name, m in table.get("memory", {}).items() if name != dtype]
     if others:
         lines.append("other dtypes: " + "; ".join(others))
-    if table.get("unattributed_params"):
-        lines.append(f"parameters outside the traced forward pass: {table['unattributed_params']:,}")
+    heads = table.get("training_only_heads") or []
+    for head in heads:
+        lines.append(f"training-only head {head['name']} ({head['type']}): {head['params']:,} parameters "
+                     "(runs in training mode only; no row above, not in the MACs)")
+    outside = table.get("unattributed_params", 0) - sum(head["params"] for head in heads)
+    if outside:
+        lines.append(f"parameters outside the traced forward pass: {outside:,}")
     lines += [f"note: {note}" for note in table.get("notes", [])]
     return lines
 

@@ -31,6 +31,9 @@ KINDS: dict[str, str] = {
     "maxpool": "maxpool KxK[/S] [pP|same] [dD] [ceil]",
     "avgpool": "avgpool KxK[/S] [pP|same] [ceil]",
     "res": "res [KxK][/S] C_OUT  (residual block: conv-bn-relu-conv-bn plus a shortcut, then relu)",
+    "inception": "inception C1,C3R/C3,C5R/C5,CP  (GoogLeNet block as torchvision builds it: four "
+                 "branches 1x1 | 1x1-3x3 | 1x1-3x3 (torchvision's \"5x5\") | maxpool 3x3/1-1x1, "
+                 "each conv with bn and relu, concatenated)",
     "gap": "gap  (global average pooling)",
     "gmp": "gmp  (global max pooling)",
     "fc": "fc N [nobias]",
@@ -54,6 +57,7 @@ ALIASES: dict[str, str] = {
     "batchnorm": "bn", "bn2d": "bn", "batchnorm2d": "bn", "batchnorm1d": "bn", "bn1d": "bn",
     "leaky_relu": "leakyrelu", "swish": "silu",
     "residual": "res", "resblock": "res", "basicblock": "res",
+    "inceptionblock": "inception", "inception_block": "inception",
 }
 
 
@@ -77,6 +81,7 @@ class Layer:
     ceil_mode: bool = False
     output_padding: tuple[int, int] = (0, 0)
     p: float | None = None                       # dropout probability
+    branches: tuple[int, ...] | None = None      # inception (C1, C3R, C3, C5R, C5, CP)
     extra: dict = field(default_factory=dict, compare=False)
 
 
@@ -136,6 +141,7 @@ RULES: dict[str, _KindRule] = {
     "res": _KindRule(("window", "count", "option"), frozenset({"s"}),
                      defaults=(("kernel", (3, 3)),), required=(("out", "output channel count"),)),
     "fc": _KindRule(("count", "bias"), required=(("out", "unit count"),)),
+    "inception": _KindRule(("branches",), required=(("branches", "branch widths C1,C3R/C3,C5R/C5,CP"),)),
     "dropout": _KindRule(("prob",), defaults=(("p", 0.5),)),
     **{kind: _KindRule() for kind in ("gap", "gmp", "flatten", "bn", "lrn", "relu", "leakyrelu",
                                       "relu6", "sigmoid", "tanh", "softmax", "gelu", "elu", "silu",
@@ -264,12 +270,30 @@ def _read_prob(r: _Reader, token: str) -> bool:
     return True
 
 
+_BRANCH = re.compile(r"^(\d+)(?:/(\d+))?$")
+_BRANCH_PATTERN = (1, 2, 2, 1)  # C1, C3R/C3, C5R/C5, CP: how many numbers each branch has
+
+
+def _read_branches(r: _Reader, token: str) -> bool:
+    """One branch of ``inception 64,96/128,16/32,32`` (the commas split the tokens)."""
+    m = _BRANCH.match(token)
+    if not m:
+        return False
+    found = r.opts.setdefault("_branch_tokens", [])
+    numbers = [r.int(g, "branch width") for g in m.groups() if g is not None]
+    if len(found) >= len(_BRANCH_PATTERN) or len(numbers) != _BRANCH_PATTERN[len(found)]:
+        raise r.fail(f"branch {token!r} out of place; {r.usage}")
+    found.append(tuple(numbers))
+    return True
+
+
 _READERS: dict[str, Callable[[_Reader, str], Any]] = {
     "at": _read_at, "window": _read_window, "count": _read_count, "in_out": _read_in_out,
     "pad_word": _read_pad_word, "option": _read_option, "prob": _read_prob,
     "dw": _read_word(("dw", "depthwise"), "groups", lambda _t: "dw"),
     "bias": _read_word(("nobias", "bias"), "bias", lambda t: t == "bias"),
     "ceil": _read_word(("ceil", "ceil_mode"), "ceil_mode", lambda _t: True),
+    "branches": _read_branches,
 }
 
 
@@ -303,6 +327,8 @@ def parse_layer(text: str, index: int | None = None) -> Layer:
     (2, 2)
     >>> parse_layer("res 3x3/2 128").out
     128
+    >>> parse_layer("inception 64,96/128,16/32,32").branches
+    (64, 96, 128, 16, 32, 32)
     """
     original = text.strip()
     tokens = original.lower().replace("×", "x").replace(",", " ").split()
@@ -311,6 +337,13 @@ def parse_layer(text: str, index: int | None = None) -> Layer:
     r = _Reader(_kind_of(tokens[0], index, original), index, original)
     for token in tokens[1:]:
         _read_token(r, token)
+    found = r.opts.pop("_branch_tokens", None)
+    if found is not None:
+        if len(found) != len(_BRANCH_PATTERN):
+            raise r.fail(f"an inception block has 4 branches, got {len(found)}; {r.usage}")
+        branches = tuple(n for group in found for n in group)  # (C1, C3R, C3, C5R, C5, CP)
+        r.opts["branches"] = branches
+        r.opts["out"] = branches[0] + branches[2] + branches[4] + branches[5]
     for key, value in r.rule.defaults:
         r.opts.setdefault(key, value)
     for key, what in r.rule.required:
@@ -337,6 +370,7 @@ _DICT_KEYS = {
     "bias": "bias", "ceil_mode": "ceil_mode", "ceil": "ceil_mode",
     "output_padding": "output_padding",
     "p": "p", "rate": "p",
+    "branches": "branches",
 }
 
 
@@ -386,6 +420,10 @@ def _dict_to_text(item: dict, index: int) -> str:
         parts.append("ceil")
     if "p" in fields:
         parts.append(str(fields["p"]))
+    if "branches" in fields:  # inception: "64,96/128,16/32,32" or a list of numbers / pairs
+        value = fields["branches"]
+        parts.append(",".join("/".join(map(str, b)) if isinstance(b, (list, tuple)) else str(b)
+                              for b in value) if isinstance(value, (list, tuple)) else str(value))
     return " ".join(parts)
 
 

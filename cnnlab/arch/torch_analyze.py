@@ -12,7 +12,9 @@ Conventions, and how they differ from other counters:
 - ``total_params`` is ``sum(p.numel() for p in module.parameters())``: every parameter
   once, shared modules included once (a row that reuses a module says ``shared``).
   Parameters outside the traced forward pass (Inception's auxiliary classifiers in eval
-  mode, class tokens used through attributes) are reported as ``unattributed_params``.
+  mode, class tokens used through attributes) are reported as ``unattributed_params``;
+  the heads among them that a training-mode pass runs are named in
+  ``training_only_heads`` (:mod:`cnnlab.arch.training_heads`).
 - MACs count conv, transposed conv and linear layers only (attention's Q/K/V and
   output projections included), biases not counted; products of two activations
   (attention's Q·Kᵀ and A·V, ``matmul``/``bmm``) are the separate ``attention_macs``
@@ -350,4 +352,8 @@ def analyze(module, input_shape, *, dtype: str = "fp32", fc_compare=None, steps:
     table.update(memory_fields(total_params, units_stored, units_all, math.prod(shape), dtype))
     table.update({"layout": layout, "source": "torch", "unattributed_params": total_params - builder.attributed,
                   "notes": builder.notes, "conventions": CONVENTIONS})
+    if table["unattributed_params"]:  # e.g. GoogLeNet's auxiliary classifiers (training mode only)
+        from cnnlab.arch.training_heads import training_only_heads
+
+        table["training_only_heads"] = training_only_heads(module, builder.param_ids, tuple(shape))
     return table

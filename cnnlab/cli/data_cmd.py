@@ -124,7 +124,7 @@ def run_info(args) -> int:
         raise UsageError(f"--limit must be at least 1, got {args.limit}")
     ds = load_dataset(args.name, data_dir=args.dir, val_fraction=args.val_fraction,
                       test_fraction=args.test_fraction, seed=args.seed, strict=args.strict,
-                      limit=args.limit, resize=args.resize)
+                      limit=args.limit, resize=args.resize, stored=True)  # as training holds it
     info = summary(ds)
     print(json.dumps(info) if args.json else render_info(info))
     return 0

@@ -1,4 +1,4 @@
-"""``cnnlab kernel``: list, describe, apply, cost, invariance (docs/kernels.md).
+"""``cnnlab kernel``: list, describe, apply, cost, invariance, pyramid (docs/kernels.md).
 
 The CLI parses, calls one function of ``cnnlab.kernels``, renders. Heavy imports
 (scipy, scikit-image, matplotlib) happen inside the handlers that need them.
@@ -18,6 +18,7 @@ from cnnlab.cli import argtypes as at
 from cnnlab.cli.argtypes import add_output_format
 from cnnlab.api.kernels import read_kernel
 from cnnlab.errors import MAX_SIDE, UsageError
+from cnnlab.kernels.pyramid import MAX_LEVELS
 
 __all__ = ["register", "read_kernel"]
 
@@ -33,6 +34,7 @@ EXAMPLES = """examples:
   cnnlab kernel apply photo.jpg --kernel gaussian:9:2.0 --padding-mode reflect
   cnnlab kernel cost --size 256 --k 3,5,9,15,31
   cnnlab kernel invariance --image camera --kernel sobel_x --out invariance.png
+  cnnlab kernel pyramid camera --levels 5 --out pyramid.png
 """
 
 
@@ -186,6 +188,35 @@ def _invariance(args: argparse.Namespace) -> int:
     return _emit(args, text, report)
 
 
+def _pyramid(args: argparse.Namespace) -> int:
+    from cnnlab.kernels.pyramid import gaussian_pyramid, laplacian_pyramid, plot_pyramid, pyramid_sigma
+
+    out = None if args.no_picture else _check_out(args.out or f"kernel-pyramid-{_slug(Path(args.image).stem)}.png")
+    image, label, _ = _read_apply_image(args.image, gray=True)
+    if image.ndim != 2:
+        raise UsageError(f"image {args.image}: a pyramid needs a grey image; add --gray")
+    image = _float(image).astype(np.float64)
+    gaussian = gaussian_pyramid(image, args.levels)
+    laplacian = laplacian_pyramid(image, len(gaussian))
+    if out:
+        plot_pyramid(gaussian, laplacian, out, f"{label}: sigma {pyramid_sigma():.3f}, downscale 2")
+    rows = [{"level": k, "shape": list(g.shape), "gaussian_mean": float(g.mean()),
+             "laplacian_min": float(b.min()), "laplacian_max": float(b.max()),
+             "laplacian_rms": float(np.sqrt(np.mean(b ** 2)))} for k, (g, b) in enumerate(zip(gaussian, laplacian))]
+    data = {"image": label, "levels": rows, "sigma": pyramid_sigma(), "downscale": 2, "picture": out}
+    if args.format == "json":
+        return _emit(args, "", data)
+    lines = [f"pyramid of {label} (sigma {pyramid_sigma():.4f}, downscale 2, as scikit-image):",
+             f"{'level':>5}  {'size':>11}  {'Gaussian mean':>13}  {'Laplacian min':>13}  "
+             f"{'max':>9}  {'rms':>9}"]
+    for r in rows:
+        lines.append(f"{r['level']:>5}  {'x'.join(map(str, r['shape'])):>11}  {r['gaussian_mean']:>13.4f}  "
+                     f"{r['laplacian_min']:>13.4f}  {r['laplacian_max']:>9.4f}  {r['laplacian_rms']:>9.4f}")
+    if out:
+        lines.append(f"picture: {out}")
+    return _emit(args, "\n".join(lines) + "\n", data)
+
+
 def _int_list_signed(text: str) -> list[int]:
     parts = [p for p in re.split(r"[,\s]+", text.strip()) if p]
     try:
@@ -273,3 +304,15 @@ def register(subparsers) -> None:
     p.add_argument("--no-picture", action="store_true")
     _format_arg(p)
     p.set_defaults(func=_invariance)
+
+    p = sub.add_parser("pyramid", help="Gaussian and Laplacian pyramids of an image, with a figure",
+                       description="Smooth and halve an image level by level (Gaussian pyramid) and keep "
+                                   "what each smoothing removed (Laplacian pyramid), with scikit-image's "
+                                   "conventions (sigma 2/3, bilinear halving); docs/kernels.md, \"Pyramids\".",
+                       epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("image", metavar="IMAGE", help="image file, scikit-image sample name, or matrix file (used in grey)")
+    p.add_argument("--levels", type=at.bounded_int(1, MAX_LEVELS), default=4, help="levels, the input included (default 4)")
+    p.add_argument("--out", metavar="PNG", help="picture path (default kernel-pyramid-<image>.png)")
+    p.add_argument("--no-picture", action="store_true", help="only print the table")
+    _format_arg(p)
+    p.set_defaults(func=_pyramid)

@@ -8,6 +8,7 @@ user's own image folders / CSV files, as in-memory numpy arrays. No torch here.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -18,11 +19,13 @@ from cnnlab.data.dataset import Dataset, iter_batches, make_dataset, summary
 from cnnlab.data.fetch import FETCHABLE, fetch_dataset
 from cnnlab.data.folder import list_csv, list_folder, load_files
 from cnnlab.data.sources import find_file
-from cnnlab.data.split import band_range, stratified_split, stratified_subsample
+from cnnlab.data.split import stratified_split, stratified_subsample
+from cnnlab.data.stored import StoredImages, stored_stats
+from cnnlab.data.streamed import band_range_of
 from cnnlab.errors import UsageError
 from cnnlab.userfiles import check_regular_file
 
-__all__ = ["Dataset", "DATASET_NAMES", "FETCHABLE", "load_dataset", "fetch_dataset",
+__all__ = ["Dataset", "StoredImages", "DATASET_NAMES", "FETCHABLE", "load_dataset", "fetch_dataset",
            "iter_batches", "summary", "stratified_split"]
 
 DATASET_NAMES = tuple(LOADERS)  # ("mnist", "fashion-mnist", "digits", "cifar10")
@@ -47,31 +50,43 @@ def _load_named(name: str, data_dir, val_fraction, test_fraction, seed, limit) -
     return ds
 
 
-MAX_RESIZED_VALUES = 2**28  # 1 GiB of float32 for all splits together, checked before resizing
+MAX_RESIZED_VALUES = 2**28  # 1 GiB of float32 for all splits together, when materialised
 
 
 def _resize_splits(ds: Dataset, size: tuple[int, int]) -> Dataset:
-    """Every split of a named / IDX dataset resized (bilinear) to ``size`` (H, W), stats redone."""
-    from cnnlab.data.images import _resize_bands
-    from cnnlab.data.split import channel_stats
+    """Every split of a named / IDX dataset read at ``size`` (H, W) (bilinear), stats redone.
 
+    Nothing is resized here: the splits stay stored and are resized when read (per batch
+    in training), so any size fits in memory; the statistics come from the stored values.
+    """
     C, H, W = ds.image_shape
     if (H, W) == tuple(size):
         return ds
     h, w = size
-    total = (len(ds.y_train) + len(ds.y_val) + len(ds.y_test)) * C * h * w
-    if total > MAX_RESIZED_VALUES:
-        raise UsageError(f"--resize {h}x{w}: {ds.name} would take {total * 4 / 2**30:.1f} GiB as float32, "
-                         f"over the limit of {MAX_RESIZED_VALUES * 4 / 2**30:.0f} GiB; "
-                         f"use a smaller size or --limit")
     for split in ("train", "val", "test"):
-        x = getattr(ds, f"x_{split}")  # (N, C, H, W)
-        resized = np.empty((len(x), C, h, w), np.float32)
-        for i, image in enumerate(x):
-            resized[i] = np.clip(_resize_bands(image, (h, w)), 0.0, 1.0)
-        setattr(ds, f"x_{split}", resized)
-    ds.mean, ds.std = channel_stats(ds.x_train)
+        setattr(ds, f"x_{split}", getattr(ds, f"x_{split}").resized((h, w)))
+    ds.mean, ds.std = stored_stats(ds.x_train)
     ds.notes.append(f"images resized from {H}x{W} to {h}x{w} (bilinear)")
+    return ds
+
+
+def _materialised(ds: Dataset) -> Dataset:
+    """Every stored split as a float32 array, as code outside training expects.
+
+    A resized set must fit MAX_RESIZED_VALUES, checked before anything is allocated.
+    """
+    splits = [getattr(ds, f"x_{split}") for split in ("train", "val", "test")]
+    stored = [x for x in splits if isinstance(x, StoredImages)]
+    if any(x.size is not None for x in stored):
+        total = sum(int(np.prod(x.shape)) for x in splits)
+        C, h, w = ds.image_shape
+        if total > MAX_RESIZED_VALUES:
+            raise UsageError(f"--resize {h}x{w}: {ds.name} would take {total * 4 / 2**30:.1f} GiB as float32, "
+                             f"over the limit of {MAX_RESIZED_VALUES * 4 / 2**30:.0f} GiB; "
+                             f"use a smaller size or --limit (training reads it per batch, within any size)")
+    for split, x in zip(("train", "val", "test"), splits):
+        if isinstance(x, StoredImages):
+            setattr(ds, f"x_{split}", x.materialise())
     return ds
 
 
@@ -109,23 +124,22 @@ def _load_path(path: Path, val_fraction, test_fraction, seed, strict, limit, res
         only = classes[0] if classes else "none"
         what = "sub-folders" if path.is_dir() else "labels"
         raise UsageError(f"{path} has only one class ({only}); a classifier needs at least two {what}")
-    x = loaded.x
+    x = loaded.x  # StoredImages
     parts = stratified_split(y, (val_fraction, test_fraction), seed)
     parts[0] = _limit(parts[0], y, limit, seed)
     extra: dict = {"skipped": loaded.skipped, "notes": loaded.notes}
     if loaded.kind == "array":  # scale each band to [0, 1] with the training split's range
-        low, high = band_range(x[parts[0]])
+        low, high = band_range_of(x.take(parts[0]).raw)  # a streamed folder: one pass over its files
         span = np.where(high > low, high - low, 1.0).astype(np.float32)
-        x -= low[:, None, None]
-        x /= span[:, None, None]
-        np.clip(x, 0.0, 1.0, out=x)
+        x = dataclasses.replace(x, offset=low, divisor=span, clip=True)
         extra.update(band_min=low, band_max=high)
     return make_dataset(str(path), x, y, parts, classes, files.source, **extra)
 
 
 def load_dataset(name_or_path: str, *, data_dir: str | None = None, val_fraction: float = 0.1,
                  test_fraction: float = 0.2, seed: int = 0, strict: bool = False,
-                 limit: int | None = None, resize: tuple[int, int] | None = None) -> Dataset:
+                 limit: int | None = None, resize: tuple[int, int] | None = None,
+                 stored: bool = False) -> Dataset:
     """Load a named dataset or an image folder / CSV, split and with train-only statistics.
 
     Named datasets keep their official test split; validation is a stratified
@@ -135,8 +149,15 @@ def load_dataset(name_or_path: str, *, data_dir: str | None = None, val_fraction
     refuses corrupt files instead of skipping them; ``resize`` (H, W) resizes the images
     (of a folder / CSV of mixed sizes, and of every split of a named dataset).
     Deterministic for a given seed. Missing data, unreadable files, one class or mixed
-    shapes raise UsageError.
+    shapes raise UsageError. ``stored``: leave the image splits as
+    :class:`~cnnlab.data.stored.StoredImages` (values as stored, read per batch: what
+    training uses); otherwise they are float32 arrays in [0, 1].
     """
+    ds = _load(name_or_path, data_dir, val_fraction, test_fraction, seed, strict, limit, resize)
+    return ds if stored else _materialised(ds)
+
+
+def _load(name_or_path, data_dir, val_fraction, test_fraction, seed, strict, limit, resize) -> Dataset:
     if not (0 <= val_fraction < 1 and 0 <= test_fraction < 1 and val_fraction + test_fraction < 1):
         raise UsageError(f"val fraction {val_fraction} and test fraction {test_fraction} "
                          "must be >= 0 and sum to less than 1")

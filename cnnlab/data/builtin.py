@@ -1,7 +1,8 @@
 """The named datasets: MNIST, Fashion-MNIST, scikit-learn's 8×8 digits, CIFAR-10.
 
 Each loader returns ``(x_train, y_train, x_test, y_test, classes, source)`` with
-x: (N, C, H, W) float32 in [0, 1] and y: (N,) int64; :func:`cnnlab.data.load_dataset`
+x a :class:`~cnnlab.data.stored.StoredImages` (uint8 as stored, read as (N, C, H, W) float32
+in [0, 1]) and y: (N,) int64; :func:`cnnlab.data.load_dataset`
 then carves the validation split out of train. Registries, not if-chains: ``LOADERS``.
 """
 
@@ -17,6 +18,7 @@ from cnnlab.data.checksums import IDX_FILES
 from cnnlab.data.fetch import find_idx_folder
 from cnnlab.data.idx import read_idx
 from cnnlab.data.sources import cache_dir, cache_root, find_file, system_dir
+from cnnlab.data.stored import StoredImages
 from cnnlab.errors import UsageError
 
 __all__ = ["LOADERS", "CLASSES", "load_idx_pair", "load_digits", "load_cifar10"]
@@ -32,19 +34,22 @@ CLASSES = {
 }
 
 
-def _images(raw: np.ndarray, path: Path) -> np.ndarray:
-    """(N, H, W) or (N, H, W, C) uint8 -> (N, C, H, W) float32 in [0, 1]."""
+BYTE = np.float32(255)  # uint8 images read as value / 255
+
+
+def _images(raw: np.ndarray, path: Path) -> StoredImages:
+    """(N, H, W) or (N, H, W, C) uint8 -> (N, C, H, W) uint8, read as value / 255."""
     if raw.ndim == 3:
         raw = raw[:, None]  # (N, 1, H, W)
     elif raw.ndim == 4:
         raw = raw.transpose(0, 3, 1, 2)  # (N, C, H, W)
     else:
         raise UsageError(f"{path} holds a {raw.ndim}-D array, not images")
-    return np.multiply(raw, np.float32(1 / 255), dtype=np.float32)  # one pass, no uint8 copy
+    return StoredImages(np.ascontiguousarray(raw, dtype=np.uint8), divisor=BYTE)
 
 
-def load_idx_pair(images: Path, labels: Path) -> tuple[np.ndarray, np.ndarray]:
-    """x: (N, 1, H, W) float32 in [0, 1] and y: (N,) int64 from an IDX image/label pair."""
+def load_idx_pair(images: Path, labels: Path) -> tuple[StoredImages, np.ndarray]:
+    """x: (N, 1, H, W) uint8 (read as float32 in [0, 1]) and y: (N,) int64 from an IDX pair."""
     x, y = read_idx(images), read_idx(labels)
     if y.ndim != 1 or len(y) != len(x):
         raise UsageError(f"{labels} holds {y.shape} labels for {len(x)} images in {images}")
@@ -63,16 +68,17 @@ def _load_idx_named(name: str) -> Callable[[str | None], Arrays]:
 
 
 def load_digits(data_dir: str | None = None) -> Arrays:
-    """scikit-learn's 1797 8×8 digits, values 0..16 scaled to [0, 1]; no test split yet.
+    """scikit-learn's 1797 8×8 digits, values 0..16 (kept as uint8) read as value / 16.
 
     Returns everything as "train" with an empty test set: the caller splits it.
     """
     from sklearn.datasets import load_digits as sk_load_digits
 
     bunch = sk_load_digits()
-    x = (bunch.images.astype(np.float32) / 16.0)[:, None]  # (1797, 1, 8, 8)
+    raw = bunch.images.astype(np.uint8)[:, None]  # (1797, 1, 8, 8)
+    x = StoredImages(raw, divisor=np.float32(16))
     y = bunch.target.astype(np.int64)
-    empty = np.zeros((0, 1, 8, 8), np.float32)
+    empty = StoredImages(np.zeros((0, 1, 8, 8), np.uint8), divisor=np.float32(16))
     return x, y, empty, np.zeros(0, np.int64), [str(d) for d in range(10)], "scikit-learn load_digits()"
 
 
@@ -93,7 +99,7 @@ class _ArrayUnpickler(pickle.Unpickler):
 
 
 def _read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """One CIFAR-10 python batch -> x: (N, 3, 32, 32) float32, y: (N,) int64."""
+    """One CIFAR-10 python batch -> x: (N, 3, 32, 32) uint8, y: (N,) int64."""
     try:
         with open(path, "rb") as handle:
             batch = _ArrayUnpickler(handle, encoding="bytes").load()
@@ -105,7 +111,7 @@ def _read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
         raise UsageError(f"{path} is not a readable CIFAR-10 batch ({exc})") from None
     if len(y) != len(x):
         raise UsageError(f"{path} holds {len(x)} images but {len(y)} labels")
-    return x.astype(np.float32) / 255, y
+    return x, y
 
 
 def _cifar_folder(data_dir: str | None) -> Path:
@@ -127,9 +133,9 @@ def load_cifar10(data_dir: str | None = None) -> Arrays:
     folder = _cifar_folder(data_dir)
     train = [_read_batch(p) for p in sorted(folder.glob("data_batch_*"))]
     x_test, y_test = _read_batch(folder / "test_batch")
-    x_train = np.concatenate([x for x, _ in train])
+    x_train = StoredImages(np.concatenate([x for x, _ in train]), divisor=BYTE)
     y_train = np.concatenate([y for _, y in train])
-    return x_train, y_train, x_test, y_test, CLASSES["cifar10"], str(folder)
+    return x_train, y_train, StoredImages(x_test, divisor=BYTE), y_test, CLASSES["cifar10"], str(folder)
 
 
 LOADERS: dict[str, Callable[[str | None], Arrays]] = {

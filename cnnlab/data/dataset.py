@@ -1,7 +1,8 @@
 """The in-memory dataset every trainer reads, and batching by indexing.
 
-Datasets here fit in memory: whole splits are numpy arrays and a batch is ``x[idx]``, with
-no per-item loader overhead.
+Splits are held in memory as stored (:class:`~cnnlab.data.stored.StoredImages`: uint8
+images stay uint8) or as float32 arrays; either way a batch is ``x[idx]``, with no
+per-item loader overhead.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Iterator
 import numpy as np
 
 from cnnlab.data.split import channel_stats
+from cnnlab.data.stored import StoredImages, stored_stats
 
 __all__ = ["Dataset", "make_dataset", "iter_batches", "summary"]
 
@@ -22,7 +24,8 @@ SPLITS = ("train", "val", "test")
 class Dataset:
     """Train/validation/test arrays and what is known about them.
 
-    x_*: (N, C, H, W) float32 in [0, 1]; y_*: (N,) int64 labels indexing ``classes``.
+    x_*: (N, C, H, W) float32 in [0, 1], or :class:`StoredImages` that read as such
+    (``load_dataset(..., stored=True)``); y_*: (N,) int64 labels indexing ``classes``.
     ``mean``/``std``: (C,) float32 statistics of ``x_train`` only.
     ``band_min``/``band_max``: (C,) raw values mapped to 0 and 1 (``.npy`` bands only;
     taken from the training split, other splits clipped to [0, 1]).
@@ -66,11 +69,18 @@ class Dataset:
 
 def make_dataset(name: str, x: np.ndarray, y: np.ndarray, parts: list[np.ndarray],
                  classes: list[str], source: str, **extra) -> Dataset:
-    """Index x: (N, C, H, W) and y: (N,) by ``parts`` = [train, val, test] and add stats."""
+    """Index x: (N, C, H, W) and y: (N,) by ``parts`` = [train, val, test] and add stats.
+
+    x: a float32 array or :class:`StoredImages` (the splits stay stored).
+    """
     train, val, test = parts
-    x_train = x[train]
-    mean, std = channel_stats(x_train)
-    return Dataset(name, x_train, y[train], x[val], y[val], x[test], y[test],
+    if isinstance(x, StoredImages):
+        x_train, x_val, x_test = x.take(train), x.take(val), x.take(test)
+        mean, std = stored_stats(x_train)
+    else:
+        x_train, x_val, x_test = x[train], x[val], x[test]
+        mean, std = channel_stats(x_train)
+    return Dataset(name, x_train, y[train], x_val, y[val], x_test, y[test],
                    list(classes), mean, std, source, **extra)
 
 

@@ -1,10 +1,15 @@
 """The user's own data: an image folder (one sub-folder per class) or a CSV of path,label.
 
-Files may be PNG/JPEG/BMP/TIFF images or ``.npy`` band stacks (see
+Files may be PNG/JPEG/BMP/TIFF images or band stacks (``.npy``, multi-band TIFF; see
 :mod:`cnnlab.data.images` for the channel rules), but not both in one dataset. Every
 file is probed (header only) before anything is allocated; sizes and channels must agree
 unless a ``resize`` is asked for. Corrupt files are skipped and counted, or refused when
 ``strict``.
+
+The values are held as stored (:class:`~cnnlab.data.stored.StoredImages`): 8-bit images
+as uint8, band stacks in their own dtype (uint16 tiles stay uint16), resized when read.
+Only a folder whose files differ in size (``--resize`` needed) or that mixes 8-bit with
+16-bit / float images is converted to float32 while loading, as before.
 """
 
 from __future__ import annotations
@@ -16,14 +21,16 @@ from pathlib import Path
 
 import numpy as np
 
-from cnnlab.data.images import ARRAY_SUFFIXES, IMAGE_SUFFIXES, CorruptFile, probe, read
+from cnnlab.data.images import ARRAY_SUFFIXES, IMAGE_SUFFIXES, WIDE_MODES, CorruptFile, probe, read, read_raw
+from cnnlab.data.stored import StoredImages
+from cnnlab.data.streamed import FileArray
 from cnnlab.errors import UsageError
 from cnnlab.userfiles import read_text_file
 
 __all__ = ["Files", "Loaded", "list_folder", "list_csv", "load_files", "MAX_DATASET_BYTES"]
 
 SUFFIXES = IMAGE_SUFFIXES | ARRAY_SUFFIXES
-MAX_DATASET_BYTES = 16 * 2**30  # float32 bytes held in memory; bigger sets are refused
+MAX_DATASET_BYTES = 16 * 2**30  # bytes held in memory (as stored); bigger sets are refused
 MAX_CSV_BYTES = 64 * 2**20  # a CSV list of path,label rows
 
 
@@ -39,9 +46,9 @@ class Files:
 
 @dataclass
 class Loaded:
-    """x: (N, C, H, W) float32 (images in [0, 1], arrays raw), y: (N,) int64."""
+    """x: (N, C, H, W) stored images (images read in [0, 1], arrays raw), y: (N,) int64."""
 
-    x: np.ndarray
+    x: StoredImages
     y: np.ndarray
     kind: str  # "image" or "array"
     skipped: int = 0
@@ -114,7 +121,7 @@ def _shape_text(shape) -> str:
 
 def load_files(files: Files, *, strict: bool = False,
                resize: tuple[int, int] | None = None) -> Loaded:
-    """Probe, check and decode ``files`` into one (N, C, H, W) float32 array."""
+    """Probe, check and decode ``files`` into one (N, C, H, W) array, held as stored."""
     bad: list[tuple[Path, str]] = []
 
     def corrupt(path: Path, reason: str) -> None:
@@ -150,35 +157,46 @@ def load_files(files: Files, *, strict: bool = False,
             raise UsageError(f"arrays differ in band count: {first.path} is {_shape_text(first.shape)} "
                              f"but {odd.path} is {_shape_text(odd.shape)}")
         channels = common
-    if resize is None:
-        common_hw = Counter(p.shape[1:] for p in probes).most_common(1)[0][0]
+    sizes = Counter(p.shape[1:] for p in probes)
+    if resize is None and len(sizes) > 1:
+        common_hw = sizes.most_common(1)[0][0]
         first = next(p for p in probes if p.shape[1:] == common_hw)
-        odd = next((p for p in probes if p.shape[1:] != common_hw), None)
-        if odd is not None:
-            raise UsageError(
-                f"images differ in size: {first.path} is {_shape_text((channels, *first.shape[1:]))} "
-                f"but {odd.path} is {_shape_text((channels, *odd.shape[1:]))}; resize them first "
-                f"or ask for it with --resize {common_hw[0]}x{common_hw[1]}")
-        H, W = common_hw
-    else:
-        H, W = resize
-        notes.append(f"resized to {H}x{W} (bilinear)")
+        odd = next(p for p in probes if p.shape[1:] != common_hw)
+        raise UsageError(
+            f"images differ in size: {first.path} is {_shape_text((channels, *first.shape[1:]))} "
+            f"but {odd.path} is {_shape_text((channels, *odd.shape[1:]))}; resize them first "
+            f"or ask for it with --resize {common_hw[0]}x{common_hw[1]}")
+    if resize is not None:
+        notes.append(f"resized to {resize[0]}x{resize[1]} (bilinear)")
+    # one size: held as stored and resized when read; mixed sizes: resized now, as float32
+    native = len(sizes) == 1 and (kind == "array" or not any(p.mode in WIDE_MODES for p in probes))
+    native = native and not (kind == "array" and resize is not None)
+    if native:
+        dtype = _stored_dtype(probes)
+        H, W = next(iter(sizes))
+    else:  # band stacks keep the old order (resize, then the band range) so results stay the same
+        dtype = np.dtype(np.float32)
+        H, W = resize if resize is not None else next(iter(sizes))
     N = len(probes)
-    if N * channels * H * W * 4 > MAX_DATASET_BYTES and resize is not None:
-        raise UsageError(f"--resize {H}x{W}: {N} images of {channels}x{H}x{W} need "
-                         f"{N * channels * H * W * 4 / 2**30:.1f} GiB as float32, over the limit of "
-                         f"{MAX_DATASET_BYTES / 2**30:.0f} GiB cnnlab holds in memory; the largest square "
-                         f"size that fits is {int((MAX_DATASET_BYTES / (4 * N * channels)) ** 0.5)}")
-    if N * channels * H * W * 4 > MAX_DATASET_BYTES:
-        raise UsageError(f"{N} images of {channels}x{H}x{W} need {N * channels * H * W * 4 / 2**30:.1f} GiB "
-                         f"as float32, over the {MAX_DATASET_BYTES / 2**30:.0f} GiB cnnlab holds in memory; "
-                         "use --resize or fewer files")
-    x = np.empty((N, channels, H, W), np.float32)
+    held = N * channels * H * W * dtype.itemsize
+    if held > MAX_DATASET_BYTES and native:  # read from disk per batch instead of held
+        files = FileArray(tuple(probes), channels, (H, W), dtype)
+        notes.append(f"{N} files of {channels}x{H}x{W} take {held / 2**30:.1f} GiB as stored, over the "
+                     f"{MAX_DATASET_BYTES / 2**30:.0f} GiB held in memory: read from disk per batch")
+        stored = StoredImages(files, divisor=np.float32(255 if dtype == np.uint8 and kind == "image" else 1))
+        return Loaded(stored.resized(resize), np.asarray(labels, np.int64), kind, len(bad), notes)
+    if held > MAX_DATASET_BYTES:
+        what = "as stored" if dtype != np.float32 else "as float32"
+        fits = int((MAX_DATASET_BYTES / (dtype.itemsize * N * channels)) ** 0.5)
+        raise UsageError(f"{N} images of {channels}x{H}x{W} need {held / 2**30:.1f} GiB {what}, over the "
+                         f"{MAX_DATASET_BYTES / 2**30:.0f} GiB cnnlab holds in memory; use fewer files"
+                         + (f" or a --resize up to {fits}x{fits}" if dtype == np.float32 else ""))
+    x = np.empty((N, channels, H, W), dtype)
     y = np.empty(N, np.int64)
     kept = 0
     for found, label in zip(probes, labels):
         try:
-            x[kept] = read(found, channels, resize)
+            x[kept] = read_raw(found, channels, dtype) if native else read(found, channels, resize)
         except CorruptFile as exc:
             corrupt(found.path, str(exc))
             continue
@@ -186,4 +204,16 @@ def load_files(files: Files, *, strict: bool = False,
         kept += 1
     if bad:
         notes.append(f"skipped {len(bad)} unreadable files, e.g. {bad[0][0]}: {bad[0][1]}")
-    return Loaded(x[:kept], y[:kept], kind, len(bad), notes)
+    stored = StoredImages(x[:kept], divisor=np.float32(255 if dtype == np.uint8 and kind == "image" else 1))
+    return Loaded(stored.resized(resize) if native else stored, y[:kept], kind, len(bad), notes)
+
+
+def _stored_dtype(probes) -> np.dtype:
+    """The dtype that holds every file's values: uint8 for 8-bit images, else the widest
+    band dtype (float64 held as float32, as before)."""
+    if probes[0].kind == "image":
+        return np.dtype(np.uint8)
+    dtype = np.result_type(*(np.dtype(p.mode) for p in probes))
+    if dtype == np.bool_:
+        return np.dtype(np.uint8)
+    return np.dtype(np.float32) if dtype.itemsize > 4 or dtype.kind == "f" else dtype

@@ -23,11 +23,12 @@ from typing import Callable
 import torch
 from torch import nn
 
-from cnnlab.arch.layers import resolve_padding_pairs
+from cnnlab.arch.layers import INCEPTION_BN_EPS, resolve_padding_pairs
 from cnnlab.arch.spec import Layer, load_spec, parse_layer
 from cnnlab.errors import UsageError
 
-__all__ = ["SpecPlan", "SpecNet", "ResidualBlock", "BUILDERS", "is_spec", "check_spec", "plan_spec",
+__all__ = ["SpecPlan", "SpecNet", "ResidualBlock", "InceptionBlock",
+           "BUILDERS", "is_spec", "check_spec", "plan_spec",
            "build_spec_model", "spec_label", "check_spec_budget", "MAX_SPEC_PARAMS", "MAX_SPEC_TRAIN_BYTES"]
 
 # Checked on the plan, before a module is built (issue 23: `fc 67108864` allocated 17 GB,
@@ -220,6 +221,41 @@ class ResidualBlock(nn.Module):
         return torch.relu(out + self.shortcut(x))
 
 
+class InceptionBlock(nn.Module):
+    """GoogLeNet's inception block, built as torchvision's ``Inception`` (same module names,
+    so a state dict moves between the two): ``branch1`` 1×1 | ``branch2`` 1×1 → 3×3 |
+    ``branch3`` 1×1 → 3×3 (torchvision's "5×5" is 3×3) | ``branch4`` 3×3/1 max pool → 1×1,
+    each conv without bias + batch norm (eps 1e-3) + relu, concatenated over channels.
+    x: (N, C_in, H, W) -> (N, C1 + C3 + C5 + CP, H, W).
+    """
+
+    def __init__(self, c_in: int, c1: int, c3r: int, c3: int, c5r: int, c5: int, cp: int):
+        super().__init__()
+        self.branch1 = _ConvBnRelu(c_in, c1, 1)
+        self.branch2 = nn.Sequential(_ConvBnRelu(c_in, c3r, 1), _ConvBnRelu(c3r, c3, 3, 1))
+        self.branch3 = nn.Sequential(_ConvBnRelu(c_in, c5r, 1), _ConvBnRelu(c5r, c5, 3, 1))
+        self.branch4 = nn.Sequential(nn.MaxPool2d(3, 1, 1, ceil_mode=True), _ConvBnRelu(c_in, cp, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], 1)
+
+
+class _ConvBnRelu(nn.Module):
+    """torchvision's ``BasicConv2d``: conv (no bias) → batch norm (eps 1e-3) → relu."""
+
+    def __init__(self, c_in: int, c_out: int, kernel: int, padding: int = 0):
+        super().__init__()
+        self.conv = nn.Conv2d(c_in, c_out, kernel, padding=padding, bias=False)
+        self.bn = nn.BatchNorm2d(c_out, eps=INCEPTION_BN_EPS)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.bn(self.conv(x)))
+
+
+def _inception(layer: Layer, in_shape: Shape, out_shape: Shape) -> nn.Module:
+    return InceptionBlock(in_shape[0], *layer.branches)
+
+
 def _res(layer: Layer, in_shape: Shape, out_shape: Shape) -> nn.Module:
     return ResidualBlock(in_shape[0], out_shape[0], layer.kernel, layer.stride or (1, 1))
 
@@ -256,6 +292,7 @@ def _fixed(make: Callable[[], nn.Module]) -> Callable[[Layer, Shape, Shape], nn.
 
 BUILDERS: dict[str, Callable[[Layer, Shape, Shape], nn.Module]] = {
     "conv": _conv, "convt": _convt, "maxpool": _pool, "avgpool": _pool, "res": _res, "fc": _fc,
+    "inception": _inception,
     "bn": _bn,
     "gap": _fixed(lambda: nn.AdaptiveAvgPool2d(1)), "gmp": _fixed(lambda: nn.AdaptiveMaxPool2d(1)),
     "flatten": _fixed(nn.Flatten),

@@ -245,6 +245,12 @@ FUNCTIONS: dict[str, Function] = {f.name: f for f in (
                                _p("dilation", "int", 1)), _S + "solve_padding", "per-side padding giving n_out"),
     Function("solve_kernel", (_p("n_in", "int"), _p("n_out", "int"), _p("stride", "int", 1), _p("padding", "int", 0),
                               _p("dilation", "int", 1)), _S + "solve_kernel", "kernel size giving n_out"),
+    # pyramids (helper "data", issue 22): scikit-image's conventions, docs/kernels.md "Pyramids"
+    Function("pyramid", (_p("x", "tensor", ndim=(2,)), _p("levels", "int"),
+                         _p("kind", "choice", "gaussian", choices=("gaussian", "laplacian")),
+                         _p("level", "int?", None)),
+             "cnnlab.kernels.pyramid:pyramid", "Gaussian (or Laplacian) pyramid, each level smoothed "
+             "(sigma 2/3) and halved: {sizes, level0, level1, ...}, or level=k alone"),
     Function("arch", (_p("spec", "any"), _p("input", "any")), _P + "arch",
              "the architecture table of `cnnlab arch` (layers, shapes, parameters, MACs)"),
 )}

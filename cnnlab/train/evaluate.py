@@ -145,7 +145,7 @@ def evaluate_run(run_dir: str | Path, data: str | None = None, split: str = "tes
         raise UsageError(f"--split must be one of {', '.join(SPLITS)}, got {split!r}")
     run = load_run(run_dir)
     if dataset is None:
-        dataset = load_config_dataset(run.config, data)
+        dataset = load_config_dataset(run.config, data, stored=True)  # scored a batch at a time
     x = getattr(dataset, f"x_{split}")
     y = getattr(dataset, f"y_{split}")
     want = (run.meta["in_channels"], *run.meta["input_size"])
@@ -175,7 +175,7 @@ def evaluate_run(run_dir: str | Path, data: str | None = None, split: str = "tes
         result["notes"] = run.notes  # files of an older run that could not be verified
     dx, dy = shift
     if (dx, dy) != (0, 0):
-        moved = evaluate_model(run.model, shift_images(x, dx, dy), y, mean, std, device=dev,
+        moved = evaluate_model(run.model, shift_images(np.asarray(x), dx, dy), y, mean, std, device=dev,
                                num_classes=run.meta["num_classes"])
         result.update({"shift": [dx, dy], "shifted_accuracy": moved["accuracy"],
                        "shifted_loss": moved["loss"],

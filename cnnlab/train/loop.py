@@ -147,13 +147,17 @@ def positive_index(config: TrainConfig, classes) -> int:
     return names.index(config.positive_class)
 
 
-def load_config_dataset(config: TrainConfig, data: str | None = None):
-    """The dataset a config names (same split for the same config)."""
+def load_config_dataset(config: TrainConfig, data: str | None = None, *, stored: bool = False):
+    """The dataset a config names (same split for the same config).
+
+    ``stored``: images kept as stored, prepared per batch (training; docs/limits.md "Memory").
+    """
     from cnnlab.data import load_dataset
 
     return load_dataset(data or config.data, data_dir=config.data_dir,
                         val_fraction=config.val_fraction, seed=config.split_seed,
-                        limit=config.limit, resize=config.resize_hw(), strict=config.strict)
+                        limit=config.limit, resize=config.resize_hw(), strict=config.strict,
+                        stored=stored)
 
 
 def _set_frozen(model: nn.Module, frozen: bool) -> None:
@@ -232,10 +236,14 @@ def _fit_locked(config, dataset, device, run_dir, started, progress, say, on_epo
     for note in record_legacy_run(run_dir) if resuming and main else ():
         say(f"note: {note}")
     if dataset is None:
-        dataset = load_config_dataset(config)
+        dataset = load_config_dataset(config, stored=True)
     if config.normalize == "imagenet":  # the statistics pretrained ImageNet weights expect
         from cnnlab.models.pretrained import imagenet_stats
 
+        if dataset.x_train.shape[1] not in (1, 3):  # RGB's statistics, or grey's (their means)
+            raise UsageError(f"--normalize imagenet needs RGB or grey images; {config.data} has "
+                             f"{dataset.x_train.shape[1]} bands: use --normalize data "
+                             "(each band's mean and std over the training split)")
         mean, std = imagenet_stats(dataset.x_train.shape[1])
         dataset = dataclasses.replace(dataset, mean=np.asarray(mean, np.float32), std=np.asarray(std, np.float32))
     N, C, H, W = dataset.x_train.shape
@@ -392,7 +400,7 @@ def _finish(run: Run) -> tuple[dict, list[dict]]:
     idx = train_score_indices(len(run.x_train), config.score_train_limit, config.split_seed)
     if len(idx) < len(run.x_train):
         idx = idx.to(run.device)
-        train = run.score(run.x_train[idx], run.y_train[idx], pos)
+        train = run.score(run.sample(run.x_train, idx), run.y_train[idx], pos)
     else:
         train = run.score(run.x_train, run.y_train, pos)
     val = run.score(run.x_val, run.y_val, pos)

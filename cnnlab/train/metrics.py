@@ -78,13 +78,20 @@ def evaluate_model(model, x: np.ndarray, y: np.ndarray, mean: np.ndarray, std: n
                    amp: bool = False, positive: int = 1) -> dict:
     """Accuracy, loss, predictions and confusion matrix of ``model`` on (x, y).
 
-    x: (N, C, H, W) float in [0, 1], not normalised; y: (N,) ints; mean, std: (C,).
+    x: (N, C, H, W) float in [0, 1], not normalised, or StoredImages (read per batch);
+    y: (N,) ints; mean, std: (C,).
     Two classes add precision, recall, f1 and roc_auc. ``predictions``: (N,) int array.
     """
     import torch
 
     N, C, H, W = x.shape
-    xt = to_normalised_tensor(x, mean, std, device)
+    if hasattr(x, "raw"):  # StoredImages (cnnlab.data.stored): prepared a batch at a time
+        from cnnlab.train.batches import DeviceImages, StreamedImages
+
+        images = StreamedImages if not isinstance(x.raw, np.ndarray) else DeviceImages
+        xt = images(x, np.asarray(mean, np.float32), safe_std(std), torch.device(device))
+    else:
+        xt = to_normalised_tensor(x, mean, std, device)
     logits = predict_logits(model.to(device), xt, batch_size, amp)
     yt = torch.as_tensor(np.asarray(y), dtype=torch.long, device=logits.device)
     return summarise_logits(logits, yt, num_classes or int(logits.shape[1]), positive)

@@ -16,7 +16,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from cnnlab.data.stored import StoredImages
 from cnnlab.models import param_groups
+from cnnlab.train.batches import DeviceImages, StreamedImages, check_batch_memory
 from cnnlab.train.checkpoint import CHECKPOINT_VERSION
 from cnnlab.train.config import TrainConfig
 from cnnlab.train.metrics import predict_logits, safe_std, summarise_logits, to_normalised_tensor
@@ -58,6 +60,8 @@ class Run:
         self.mean_np, self.std_np = np.asarray(dataset.mean, np.float32), safe_std(dataset.std)
         self.channels_last = use_channels_last(config, model, device)
         self.memory_format = torch.channels_last if self.channels_last else torch.contiguous_format
+        if isinstance(dataset.x_train, StoredImages):  # prepared per batch: one batch's floats at a time
+            check_batch_memory(config.batch_size, dataset.x_train.shape)
         self.x_train = self.images(dataset.x_train)  # (N, C, H, W), normalised, on the device
         self.x_val = self.images(dataset.x_val)
         self.y_train = torch.as_tensor(dataset.y_train, dtype=torch.long, device=device)
@@ -79,11 +83,17 @@ class Run:
         self.state = RunState()
         self.dist = None  # a Dist in data-parallel training (cnnlab.train.distributed)
 
-    def images(self, x: np.ndarray) -> torch.Tensor:
+    def images(self, x: np.ndarray | StoredImages) -> torch.Tensor | DeviceImages:
         """Images (N, C, H, W) in [0, 1] -> normalised tensor on the device, in the run's layout.
 
-        One new tensor is written (no float copies in between), as ``to_normalised_tensor``.
+        Stored images (:class:`StoredImages`) stay stored on the device and are prepared
+        per batch (:class:`DeviceImages`); a float array is normalised whole, writing one
+        new tensor (no float copies in between), as ``to_normalised_tensor``.
         """
+        if isinstance(x, StoredImages) and not isinstance(x.raw, np.ndarray):  # files on disk
+            return StreamedImages(x, self.mean_np, self.std_np, self.device, self.memory_format)
+        if isinstance(x, StoredImages):
+            return DeviceImages(x, self.mean_np, self.std_np, self.device, self.memory_format)
         N, C, H, W = x.shape
         if self.device.type != "cpu":
             t = to_normalised_tensor(x, self.mean_np, self.std_np, self.device)
@@ -94,9 +104,16 @@ class Run:
         return out.div_(torch.from_numpy(self.std_np).view(1, C, 1, 1))
 
     def score(self, x: torch.Tensor, y: torch.Tensor, positive: int = 1) -> dict:
-        """Metrics of the model on normalised images x: (N, C, H, W) and labels y: (N,)."""
+        """Metrics of the model on normalised images x: (N, C, H, W) and labels y: (N,).
+
+        x: a tensor or :class:`DeviceImages` (prepared a scoring batch at a time).
+        """
         logits = predict_logits(self.model, x, self.eval_batch, amp=self.use_amp)
         return summarise_logits(logits, y, self.K, positive)
+
+    def sample(self, x: torch.Tensor | DeviceImages, index: torch.Tensor) -> torch.Tensor | DeviceImages:
+        """The images ``index`` of x; stored images stay stored (prepared when scored)."""
+        return x.subset(index) if isinstance(x, DeviceImages) else x[index]
 
     def checkpoint(self) -> dict:
         return {"version": CHECKPOINT_VERSION, **self.state.as_dict(), "model": self.model.state_dict(),
