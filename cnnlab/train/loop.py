@@ -1,8 +1,10 @@
-"""fit(): train a model on in-memory tensors, with resume, and write its run folder.
+"""fit(): train a model on a dataset held as stored, with resume, and write its run folder.
 
-The training split is normalised once and kept as one tensor on the device; a batch is
-an index into it (a new random permutation every epoch), never a DataLoader, so the loop
-costs no more than a hand-written one (benchmarks/RESULTS.md, section train-loop).
+The splits are held as their files store them (uint8 stays uint8) and each batch is
+converted, resized, normalised and augmented when drawn (:mod:`cnnlab.train.batches`;
+docs/training.md, "Data held as stored"); a batch is an index into the split (a new random
+permutation every epoch), never a DataLoader for in-memory data, so the loop costs no more
+than a hand-written one (benchmarks/RESULTS.md, section train-loop).
 Every epoch draws its randomness (order, dropout, augmentation) from a generator seeded
 by (seed, epoch), so a run resumed from ``last.pt`` ends with the same weights as one
 that was never interrupted.
