@@ -84,7 +84,9 @@ def register(subparsers) -> None:
     p.add_argument("--patience", type=int,
                    help="stop after N epochs without a lower validation loss (0 = never)")
     p.add_argument("--augment", metavar="LIST",
-                   help="comma-separated: shift:N, crop:P, hflip, vflip, noise:S, rotate:D")
+                   help="comma-separated: shift:N, crop:P, hflip, vflip, noise:S, rotate:D, "
+                        "brightness:B, contrast:C, saturation:S, jitter:P, hue:H, affine:D, "
+                        "resized-crop:S, erase:P (docs/training.md)")
     p.add_argument("--seed", type=at.seed, help="random seed (default 0)")
     p.add_argument("--device", choices=("cpu", "cuda", "auto"), help="default auto")
     p.add_argument("--amp", action="store_true", default=None,
