@@ -150,6 +150,9 @@ def explain_handler(args: argparse.Namespace) -> int:
     if args.list_layers:
         return _list_layers(args.run_dir, args.json)
     _check_counts(args)
+    from cnnlab.train.threads import prefer_passive_wait
+
+    prefer_passive_wait()  # before torch is imported (docs/training.md, "Speed")
     from cnnlab.explain import ExplainConfig, explain_run
 
     config = ExplainConfig(what=args.what.split(","), out=args.out, layer=args.layer,

@@ -249,17 +249,21 @@ def _maximize(ctx: _Context) -> dict:
     if spec is None:
         convs = conv_layer_names(ctx.model)
         spec = "classes" + (f"+{ctx.config.layer or convs[-1]}" if convs else "")
-    groups = []
-    for objectives in parse_objectives(spec, len(ctx.classes), channels_of):
-        r = maximize(ctx.model, ctx.shape, objectives, mean=ctx.mean, std=ctx.std,
-                     steps=ctx.config.steps, seed=ctx.config.seed)
+    parsed = parse_objectives(spec, len(ctx.classes), channels_of)
+    # every group in one optimisation: one forward/backward pass per step for all images
+    r = maximize(ctx.model, ctx.shape, [o for objectives in parsed for o in objectives],
+                 mean=ctx.mean, std=ctx.std, steps=ctx.config.steps, seed=ctx.config.seed)
+    groups, first = [], 0
+    for objectives in parsed:
+        part = slice(first, first + len(objectives))
+        first += len(objectives)
         layer = objectives[0].layer
         labels = [ctx.classes[o.index] if layer is None else o.label().split(" ", 1)[1] for o in objectives]
         stem = "classes" if layer is None else _safe_name(layer)
-        path = image_grid(r.images, ctx.out / f"maximize_{stem}.png", titles=labels, ncols=8)
+        path = image_grid(r.images[part], ctx.out / f"maximize_{stem}.png", titles=labels, ncols=8)
         groups.append({"layer": layer, "picture": str(path),
                        "objectives": [{"target": o.label(), "start": float(s), "final": float(f)}
-                                      for o, s, f in zip(objectives, r.start, r.final)]})
+                                      for o, s, f in zip(objectives, r.start[part], r.final[part])]})
     return {"steps": ctx.config.steps, "seed": ctx.config.seed, "groups": groups}
 
 
@@ -316,12 +320,16 @@ def explain_run(run_dir: str | Path, config: ExplainConfig | None = None, *,
     each part's dict holds its numbers and the path of its picture(s).
     """
     from cnnlab.explain.page import write_explain_page
+    from cnnlab.train.device import pick_device, torch_state
     from cnnlab.train.lock import folder_lock
-    from cnnlab.train.device import pick_device
+    from cnnlab.train.threads import choose_threads
 
     config = config or ExplainConfig()
     what = parse_what(config.what)
-    pick_device(config.device)  # refuses cuda without a GPU before any work
+    device = pick_device(config.device)  # refuses cuda without a GPU before any work
+    # threads from the load, as training does: 2 spinning OpenMP threads ran 4.2x slower
+    # than 1 when the cores were shared (docs/training.md, "Speed")
+    threads, why = choose_threads()
     ctx = _Context(run_dir, config)
     parts = default_parts(ctx.model) if "all" in what else []
     parts += [p for p in what if p != "all" and p not in parts]
@@ -334,7 +342,9 @@ def explain_run(run_dir: str | Path, config: ExplainConfig | None = None, *,
                      "input": list(ctx.shape), "test_accuracy": accuracy}
     if notes:
         summary["notes"] = notes  # files of an older run that could not be verified
-    with folder_lock(ctx.out, "explain folder"):  # one writer per folder (docs/runs.md)
+    if log:
+        log(f"cpu: {threads} thread(s) ({why})")
+    with folder_lock(ctx.out, "explain folder"), torch_state(threads, device):  # one writer per folder (docs/runs.md)
         for part in parts:
             if log:
                 log(f"{part}...")
