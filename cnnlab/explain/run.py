@@ -8,6 +8,7 @@ The math lives in the other modules of :mod:`cnnlab.explain`; this one loads the
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -21,6 +22,11 @@ __all__ = ["PARTS", "ExplainConfig", "explain_run", "parse_what", "resolve_class
 
 PARTS = ("filters", "maps", "gradcam", "maximize", "shift", "coef")
 MAX_OBJECTIVES = 16  # images per activation-maximisation picture (classes or channels)
+# Images of the split in the shift curves when --limit is not given: an evenly spaced
+# sample. Standard error of an accuracy p on n images is sqrt(p(1-p)/n): at most 1.1
+# points at 2,000, 0.3 near 98%; all 10,000 MNIST test images took 5x as long, about half
+# of explain's time (docs/cli.md, "cnnlab explain").
+SHIFT_SAMPLE = 2000
 
 
 @dataclass
@@ -35,11 +41,12 @@ class ExplainConfig:
     count: int = 8                    # images in the Grad-CAM picture
     target_class: str | None = None   # class index or name for Grad-CAM (default predicted)
     maximize: str | None = None       # objectives, e.g. "classes" or "features.3:5"
-    steps: int = 256                  # gradient-ascent steps
+    steps: int = 128                  # gradient-ascent steps (lr 0.04: maximize.STEPS)
     seed: int = 0
     max_shift: int = 4                # shifts -max_shift..max_shift pixels
     split: str = "test"
-    limit: int | None = None          # images of the split for the shift curves (None = all)
+    limit: int | None = None          # first images of the split for the shift curves
+    #                                   (None: an evenly spaced sample of SHIFT_SAMPLE)
     device: str = "cpu"
 
 
@@ -139,6 +146,47 @@ class _Context:
         self.std = np.asarray(meta["std"], np.float32)
         self.out = Path(config.out) if config.out else self.run.run_dir / "explain"
         self._data = None
+        self._macs: int | None = None
+        self._objectives: list | None = None
+
+    @property
+    def macs(self) -> int:
+        """Multiply-adds of one forward pass of one image (the unit of the work bounds)."""
+        if self._macs is None:
+            from cnnlab.explain.budget import model_macs
+
+            self._macs = model_macs(self.model, self.shape)
+        return self._macs
+
+    def objectives(self) -> list:
+        """The groups of maximisation objectives (--maximize, or the default)."""
+        if self._objectives is None:
+            import torch
+
+            from cnnlab.explain.feature_maps import conv_layer_names, feature_maps
+
+            def channels_of(layer: str) -> int:
+                return int(feature_maps(self.model, torch.zeros(1, *self.shape), [layer])[layer].shape[1])
+
+            spec = self.config.maximize
+            if spec is None:
+                convs = conv_layer_names(self.model)
+                spec = "classes" + (f"+{self.config.layer or convs[-1]}" if convs else "")
+            self._objectives = parse_objectives(spec, len(self.classes), channels_of)
+        return self._objectives
+
+    def shift_images(self) -> tuple[np.ndarray, np.ndarray]:
+        """x: (n, C, H, W), y: (n,) of the shift curves: the first --limit images of the
+        split, or an evenly spaced sample of SHIFT_SAMPLE."""
+        x, y = self.split()
+        if self.config.limit is not None:
+            if self.config.limit < 1:
+                raise UsageError(f"--limit must be at least 1, got {self.config.limit}")
+            return x[:self.config.limit], y[:self.config.limit]
+        if len(x) <= SHIFT_SAMPLE:
+            return x, y
+        keep = np.arange(SHIFT_SAMPLE) * len(x) // SHIFT_SAMPLE  # evenly spaced indices
+        return x[keep], y[keep]
 
     def split(self) -> tuple[np.ndarray, np.ndarray]:
         """x: (N, C, H, W) in [0, 1] and y: (N,) of the configured split of the run's data."""
@@ -177,12 +225,12 @@ class _Context:
 
 def _filters(ctx: _Context) -> dict:
     from cnnlab.explain.filters import describe_filters, filter_weights, normalise_filters
-    from cnnlab.report.figures import image_grid
+    from cnnlab.explain.plots import tiles
 
     layer, w = filter_weights(ctx.model)
     rows = describe_filters(w)
     titles = [f"{r['index']}: {(r['best_probe'] or 'none').replace('_', ' ')}" for r in rows]
-    path = image_grid(normalise_filters(w), ctx.out / "filters.png", titles=titles, ncols=8)
+    path = tiles(normalise_filters(w), ctx.out / "filters.png", titles=titles, ncols=8)
     return {"layer": layer, "shape": list(w.shape), "filters": rows, "picture": str(path)}
 
 
@@ -236,20 +284,10 @@ def _gradcam(ctx: _Context) -> dict:
 
 
 def _maximize(ctx: _Context) -> dict:
-    from cnnlab.explain.feature_maps import conv_layer_names, feature_maps
     from cnnlab.explain.maximize import maximize
-    from cnnlab.report.figures import image_grid
+    from cnnlab.explain.plots import tiles
 
-    import torch
-
-    def channels_of(layer: str) -> int:
-        return int(feature_maps(ctx.model, torch.zeros(1, *ctx.shape), [layer])[layer].shape[1])
-
-    spec = ctx.config.maximize
-    if spec is None:
-        convs = conv_layer_names(ctx.model)
-        spec = "classes" + (f"+{ctx.config.layer or convs[-1]}" if convs else "")
-    parsed = parse_objectives(spec, len(ctx.classes), channels_of)
+    parsed = ctx.objectives()
     # every group in one optimisation: one forward/backward pass per step for all images
     r = maximize(ctx.model, ctx.shape, [o for objectives in parsed for o in objectives],
                  mean=ctx.mean, std=ctx.std, steps=ctx.config.steps, seed=ctx.config.seed)
@@ -260,7 +298,7 @@ def _maximize(ctx: _Context) -> dict:
         layer = objectives[0].layer
         labels = [ctx.classes[o.index] if layer is None else o.label().split(" ", 1)[1] for o in objectives]
         stem = "classes" if layer is None else _safe_name(layer)
-        path = image_grid(r.images[part], ctx.out / f"maximize_{stem}.png", titles=labels, ncols=8)
+        path = tiles(r.images[part], ctx.out / f"maximize_{stem}.png", titles=labels, ncols=8)
         groups.append({"layer": layer, "picture": str(path),
                        "objectives": [{"target": o.label(), "start": float(s), "final": float(f)}
                                       for o, s, f in zip(objectives, r.start[part], r.final[part])]})
@@ -271,15 +309,13 @@ def _shift(ctx: _Context) -> dict:
     from cnnlab.explain.plots import shift_curves
     from cnnlab.explain.robustness import shift_robustness
 
-    x, y = ctx.split()
-    if ctx.config.limit is not None:
-        if ctx.config.limit < 1:
-            raise UsageError(f"--limit must be at least 1, got {ctx.config.limit}")
-        x, y = x[:ctx.config.limit], y[:ctx.config.limit]
+    x, y = ctx.shift_images()
     result = shift_robustness(ctx.model, x, y, ctx.mean, ctx.std, ctx.config.max_shift,
                               device=ctx.config.device)
     result["picture"] = str(shift_curves(result, ctx.out / "shift.png"))
     result["split"] = ctx.config.split
+    result["of"] = len(ctx.split()[0])  # images in the split
+    result["sampled"] = ctx.config.limit is None and result["of"] > len(x)  # evenly spaced
     return result
 
 
@@ -304,6 +340,49 @@ def _test_accuracy(run_dir: Path, notes: list[str]) -> float | None:
         return None
     value = read_run_json(path, notes).get("test_accuracy")
     return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _work(part: str, ctx: _Context) -> tuple[int, int, str] | None:
+    """(image passes, model calls, what to lower) of a part, or None when it runs no model
+    (filters and coef read the weights; their size is bounded when the run is loaded)."""
+    c = ctx.config
+    if part == "maps":
+        return 1, 1, "name a smaller --layer"
+    if part == "gradcam":
+        return 3 * c.count, 1, "lower --count"  # forward, and backward counted as two
+    if part == "maximize":
+        from cnnlab.explain.budget import MAX_WORK, part_work
+
+        targets = sum(len(g) for g in ctx.objectives())
+        per_step = part_work(3 * targets, ctx.macs, 1)
+        return (c.steps * 3 * targets, c.steps,
+                f"lower --steps (at most {int(MAX_WORK // per_step):,} for {targets} target(s)) "
+                f"or give --maximize fewer targets")
+    if part == "shift":
+        from cnnlab.explain.budget import max_images
+        from cnnlab.explain.robustness import CHUNK, shift_passes
+
+        H, W = ctx.shape[1:]
+        if not 0 <= c.max_shift < min(H, W):
+            raise UsageError(f"--max-shift must be between 0 and {min(H, W) - 1} for "
+                             f"{H}x{W} images, got {c.max_shift}")
+        n = len(ctx.shift_images()[0])
+        shifts = 4 * c.max_shift + 1
+        per = max(1, CHUNK // shifts)
+        fits = max_images(shifts, ctx.macs, per)
+        return (shift_passes(n, c.max_shift), -(-n // per),
+                f"give --limit N with N at most {fits:,} (at --max-shift {c.max_shift}), or a smaller --max-shift")
+    return None
+
+
+def check_parts(ctx: _Context, parts: list[str]) -> None:
+    """Every part's work bound, checked before the first part starts (docs/limits.md)."""
+    from cnnlab.explain.budget import check_work
+
+    for part in parts:
+        work = _work(part, ctx)
+        if work is not None:
+            check_work(part, work[0], ctx.macs, work[1], work[2])
 
 
 _PARTS: dict[str, Callable[[_Context], dict]] = {
@@ -342,12 +421,16 @@ def explain_run(run_dir: str | Path, config: ExplainConfig | None = None, *,
                      "input": list(ctx.shape), "test_accuracy": accuracy}
     if notes:
         summary["notes"] = notes  # files of an older run that could not be verified
+    check_parts(ctx, parts)
     if log:
         log(f"cpu: {threads} thread(s) ({why})")
     with folder_lock(ctx.out, "explain folder"), torch_state(threads, device):  # one writer per folder (docs/runs.md)
+        seconds = summary["seconds"] = {}  # wall time of each part
         for part in parts:
             if log:
                 log(f"{part}...")
+            tic = time.perf_counter()
             summary[part] = _PARTS[part](ctx)
+            seconds[part] = round(time.perf_counter() - tic, 3)
         summary["html"] = str(write_explain_page(ctx.out / "explain.html", summary, ctx.classes))
     return summary
