@@ -3,7 +3,7 @@
 Conv models on the CPU run in channels-last (NHWC) order: on the 2-core machines it made
 max-pooling 2.5-8.5x and the whole MNIST training loop 2.3x faster (docs/training.md,
 "Speed"); for explain it ran the shift curves 1.9x and 128 maximisation steps 1.6x faster
-(docs/explain.md, "Speed"). The caller's model is left as it is.
+(docs/cli.md, "Speed and work bounds"). The caller's model is left as it is.
 """
 
 from __future__ import annotations

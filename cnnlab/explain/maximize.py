@@ -12,7 +12,7 @@ randomness comes from one seeded generator.
 
 The objectives of one call may name different layers (classes and a layer's channels):
 every image is optimised in the same forward pass, with one hook per layer, and since
-the model is in eval mode each image's gradient is its own (docs/explain.md, "Speed").
+the model is in eval mode each image's gradient is its own (docs/cli.md, "Speed and work bounds").
 
 >>> import torch
 >>> from torch import nn
@@ -52,7 +52,7 @@ L2 = 1e-3       # weight of the summed squared distance from mid-grey
 TV = 2e-3
 # Steps and Adam's learning rate. 128 steps at 0.04 reach the same objective as 256 at 0.02
 # (demo run, 26 targets: class gain +23.5 vs +23.8, channel gain +3.23 vs +3.17; pixels
-# correlate 0.86, pictures alike) in half the time (docs/cli.md, "cnnlab explain").
+# correlate 0.86, pictures alike) in half the time (docs/cli.md, "Speed and work bounds").
 STEPS = 128
 LR = 0.04
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from cnnlab.report.figures import new_figure, save_figure
 
-__all__ = ["map_grid", "mosaic", "tiles", "cam_overlays", "shift_curves", "as_display"]
+__all__ = ["map_grid", "mosaic", "tiles", "tile_array", "cam_overlays", "shift_curves", "as_display"]
 
 MAX_MAPS = 64  # channels drawn per layer (a ResNet stage has 512; the page says how many)
 
@@ -41,6 +41,27 @@ def mosaic(maps: np.ndarray, ncols: int, gap: int = 1) -> np.ndarray:
     return out
 
 
+def tile_array(images: np.ndarray, ncols: int) -> tuple[np.ndarray, tuple[int, int]]:
+    """Images (N, C, H, W) in [0, 1] tiled row by row, white between them and a strip above
+    each row for titles: (rows·(H + gap_y), cols·(W + gap_x) − gap_x, 1 or 3), and the gaps.
+
+    Image k sits at rows r·(H + gap_y) + gap_y.., columns c·(W + gap_x).. with
+    (r, c) = divmod(k, ncols), shown as :func:`as_display` shows it.
+    """
+    N, C, H, W = images.shape
+    nrows = -(-N // ncols)
+    gap_x, gap_y = max(1, round(W / 8)), max(2, round(H * 0.3))  # room for the titles
+    shown = np.stack([as_display(img) for img in images])  # (N, H, W) or (N, H, W, 3)
+    if shown.ndim == 3:
+        shown = shown[..., None]
+    out = np.ones((nrows * (H + gap_y), ncols * (W + gap_x) - gap_x, shown.shape[-1]))
+    for k in range(N):
+        r, c = divmod(k, ncols)
+        top, left = r * (H + gap_y) + gap_y, c * (W + gap_x)
+        out[top:top + H, left:left + W] = shown[k]
+    return out, (gap_x, gap_y)
+
+
 def tiles(images: np.ndarray, path: str | Path, *, titles: Sequence[str] | None = None,
           ncols: int = 8) -> Path:
     """Images side by side with a title above each, drawn as one mosaic image.
@@ -54,16 +75,8 @@ def tiles(images: np.ndarray, path: str | Path, *, titles: Sequence[str] | None 
     N, C, H, W = images.shape
     ncols = max(1, min(ncols, N))
     nrows = -(-N // ncols)
-    gap_x, gap_y = max(1, round(W / 8)), max(2, round(H * 0.3))  # room for the titles
-    shown = np.stack([as_display(img) for img in images])  # (N, H, W) or (N, H, W, 3)
-    if shown.ndim == 3:
-        shown = shown[..., None]
-    depth = shown.shape[-1]
-    out = np.ones((nrows * (H + gap_y), ncols * (W + gap_x) - gap_x, depth))  # white gaps
-    for k in range(N):
-        r, c = divmod(k, ncols)
-        top, left = r * (H + gap_y) + gap_y, c * (W + gap_x)
-        out[top:top + H, left:left + W] = shown[k]
+    out, (gap_x, gap_y) = tile_array(images, ncols)
+    depth = out.shape[-1]
     fig = new_figure(1.3 * ncols, 1.5 * nrows)
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_axis_off()

@@ -6,7 +6,7 @@ second curve, vertically) with zero fill — the same images as
 of images whose predicted class is the same as for the unshifted image (whether right or
 wrong), so it measures invariance apart from accuracy.
 
-Speed (docs/explain.md, "Speed"): the images are normalised once per chunk, every shift of
+Speed (docs/cli.md, "Speed and work bounds"): the images are normalised once per chunk, every shift of
 a chunk is built from the normalised tensor (the fill is a black pixel, ``-mean/std``) and
 classified in one forward pass, the unshifted predictions serve both axes, and conv models
 on the CPU run in channels-last order (2.5-8.5x faster max-pooling; see docs/training.md).

@@ -25,7 +25,7 @@ MAX_OBJECTIVES = 16  # images per activation-maximisation picture (classes or ch
 # Images of the split in the shift curves when --limit is not given: an evenly spaced
 # sample. Standard error of an accuracy p on n images is sqrt(p(1-p)/n): at most 1.1
 # points at 2,000, 0.3 near 98%; all 10,000 MNIST test images took 5x as long, about half
-# of explain's time (docs/cli.md, "cnnlab explain").
+# of explain's time (docs/cli.md, "Speed and work bounds").
 SHIFT_SAMPLE = 2000
 
 
