@@ -342,47 +342,54 @@ def _test_accuracy(run_dir: Path, notes: list[str]) -> float | None:
     return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def _work(part: str, ctx: _Context) -> tuple[int, int, str] | None:
-    """(image passes, model calls, what to lower) of a part, or None when it runs no model
-    (filters and coef read the weights; their size is bounded when the run is loaded)."""
-    c = ctx.config
-    if part == "maps":
-        return 1, 1, "name a smaller --layer"
-    if part == "gradcam":
-        return 3 * c.count, 1, "lower --count"  # forward, and backward counted as two
-    if part == "maximize":
-        from cnnlab.explain.budget import MAX_WORK, part_work
+# --- work bounds: (image passes, model calls, what to lower) of each part that runs the
+# model; filters and coef only read the weights, bounded when the run is loaded
 
-        targets = sum(len(g) for g in ctx.objectives())
-        per_step = part_work(3 * targets, ctx.macs, 1)
-        return (c.steps * 3 * targets, c.steps,
-                f"lower --steps (at most {int(MAX_WORK // per_step):,} for {targets} target(s)) "
-                f"or give --maximize fewer targets")
-    if part == "shift":
-        from cnnlab.explain.budget import max_images
-        from cnnlab.explain.robustness import CHUNK, shift_passes
+def _maps_work(ctx: _Context) -> tuple[int, int, str]:
+    return 1, 1, "explain fewer layers"
 
-        H, W = ctx.shape[1:]
-        if not 0 <= c.max_shift < min(H, W):
-            raise UsageError(f"--max-shift must be between 0 and {min(H, W) - 1} for "
-                             f"{H}x{W} images, got {c.max_shift}")
-        n = len(ctx.shift_images()[0])
-        shifts = 4 * c.max_shift + 1
-        per = max(1, CHUNK // shifts)
-        fits = max_images(shifts, ctx.macs, per)
-        return (shift_passes(n, c.max_shift), -(-n // per),
-                f"give --limit N with N at most {fits:,} (at --max-shift {c.max_shift}), or a smaller --max-shift")
-    return None
+
+def _gradcam_work(ctx: _Context) -> tuple[int, int, str]:
+    return 3 * ctx.config.count, 1, "lower --count"  # forward, and backward counted as two
+
+
+def _maximize_work(ctx: _Context) -> tuple[int, int, str]:
+    from cnnlab.explain.budget import MAX_WORK, part_work
+
+    steps = ctx.config.steps
+    targets = sum(len(g) for g in ctx.objectives())
+    most = int(MAX_WORK // part_work(3 * targets, ctx.macs, 1))  # steps that fit
+    return (steps * 3 * targets, steps,
+            f"lower --steps (at most {most:,} for {targets} target(s)) or give --maximize fewer targets")
+
+
+def _shift_work(ctx: _Context) -> tuple[int, int, str]:
+    from cnnlab.explain.budget import max_images
+    from cnnlab.explain.robustness import CHUNK, shift_passes
+
+    m = ctx.config.max_shift
+    H, W = ctx.shape[1:]
+    if not 0 <= m < min(H, W):
+        raise UsageError(f"--max-shift must be between 0 and {min(H, W) - 1} for {H}x{W} images, got {m}")
+    n = len(ctx.shift_images()[0])
+    per = max(1, CHUNK // (4 * m + 1))  # images per model call
+    most = max_images(4 * m + 1, ctx.macs, per)
+    return (shift_passes(n, m), -(-n // per),
+            f"give --limit N with N at most {most:,} (at --max-shift {m}), or a smaller --max-shift")
+
+
+_WORK: dict[str, Callable[[_Context], tuple[int, int, str]]] = {
+    "maps": _maps_work, "gradcam": _gradcam_work, "maximize": _maximize_work, "shift": _shift_work,
+}
 
 
 def check_parts(ctx: _Context, parts: list[str]) -> None:
     """Every part's work bound, checked before the first part starts (docs/limits.md)."""
     from cnnlab.explain.budget import check_work
 
-    for part in parts:
-        work = _work(part, ctx)
-        if work is not None:
-            check_work(part, work[0], ctx.macs, work[1], work[2])
+    for part in (p for p in parts if p in _WORK):
+        passes, calls, lower = _WORK[part](ctx)
+        check_work(part, passes, ctx.macs, calls, lower)
 
 
 _PARTS: dict[str, Callable[[_Context], dict]] = {
