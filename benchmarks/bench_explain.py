@@ -42,10 +42,12 @@ shared) on 2,000 evenly spaced test images by default (all 10,000: 23.2 s of the
 part at load ~11, 2,000: 4.3-5.0 s); maximisation of all targets in one optimisation
 with cnnlab's Adam, 128 steps at lr 0.04 (same gains as 256 at 0.02), channels-last;
 filters and maximisation pictures drawn as one mosaic (image_grid took 4-5x as long).
-Single rounds on the way, same script: 0.62 (batched shift, all 10,000 images, load
-~11), 0.37 (sample and 128 steps, load ~14), 0.25 (mosaics, load ~11). Outside the
-parts, ~15 s of each explain wall at load ~15 is start-up (torch import) and loading
-MNIST, which training pays as well."""
+Earlier rounds, same script: 0.62 (batched shift, all 10,000 images, load ~11), 0.37
+(sample and 128 steps, load ~14), then with everything above 0.25 (load ~11), 0.29 and
+0.33 (102.3 s / 29.4 s and 88.6 s / 29.1 s, load 14-16). Outside the parts, each explain
+wall holds start-up (torch import: 2.5 s quiet) and loading all of MNIST (1.6 s quiet,
+though only the test split is used), which training pays as well; a test-split-only load
+would bring the quiet ratio to about 0.25."""
 
 
 def load() -> float:
