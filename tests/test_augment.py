@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from torchvision.transforms import InterpolationMode
 
 from cnnlab.errors import UsageError
-from cnnlab.train.augment import (AUGMENTS, apply_brightness, apply_contrast, apply_erase,
-                                  apply_flip, apply_resized_crop, apply_rotate, apply_saturation,
+from cnnlab.train.augment import (AUGMENTS, apply_affine, apply_brightness, apply_contrast, apply_erase,
+                                  apply_flip, apply_hue, apply_resized_crop, apply_rotate, apply_saturation,
                                   apply_shift, augment_batch, parse_augment)
 from cnnlab.train.loop import train_epoch
 from cnnlab.train.optim import SGD
@@ -64,6 +64,60 @@ def test_colour_jitter_parts_are_torchvision_adjustments(seed, factor, channels)
     assert torch.allclose(apply_saturation(x, f), TF.adjust_saturation(x, factor), atol=1e-5)
 
 
+@given(seed=st.integers(0, 2**31), factor=st.floats(-0.5, 0.5), grey_share=st.floats(0, 1))
+def test_hue_is_torchvision_adjust_hue(seed, factor, grey_share):
+    x = _images(seed, B=1)
+    # some pixels grey (no hue) and some saturated, the edge cases of the HSV formulas
+    grey = torch.rand(1, 1, 9, 11, generator=torch.Generator().manual_seed(seed + 1)) < grey_share
+    x = torch.where(grey, x[:, :1].expand_as(x), x)
+    x[..., 0, 0] = torch.tensor([1.0, 0.0, 0.0])
+    out = apply_hue(x, torch.tensor([factor]))
+    assert torch.allclose(out, TF.adjust_hue(x, factor), atol=1e-5)
+
+
+def test_hue_shifts_each_image_by_its_own_amount_and_leaves_grey_images():
+    x = _images(1, B=3)
+    shifts = torch.tensor([0.1, -0.25, 0.5])
+    out = apply_hue(x, shifts)
+    for b in range(3):
+        assert torch.allclose(out[b], TF.adjust_hue(x[b], float(shifts[b])), atol=1e-5)
+    grey = _images(2, C=1)
+    assert torch.equal(apply_hue(grey, torch.full((4,), 0.3)), grey)
+
+
+@given(seed=st.integers(0, 2**31), angle=st.floats(-180, 180), tx=st.integers(-4, 4),
+       ty=st.integers(-4, 4), scale=st.floats(0.5, 1.5), shx=st.floats(-40, 40),
+       shy=st.floats(-40, 40), square=st.booleans())
+def test_affine_is_torchvision_affine(seed, angle, tx, ty, scale, shx, shy, square):
+    x = _images(seed, B=1, H=10, W=10 if square else 13)
+    fill = 0.3
+    args = (torch.tensor([angle]), torch.tensor([[tx, ty]]), torch.tensor([scale]),
+            torch.tensor([[shx, shy]]))
+    out = apply_affine(x, *args, torch.full((1, 3, 1, 1), fill))
+    ref = TF.affine(x, angle=angle, translate=[tx, ty], scale=scale, shear=[shx, shy],
+                    interpolation=InterpolationMode.BILINEAR, fill=[fill] * 3)
+    # as for rotate: equal where the source lies inside the image; torchvision weights the
+    # fill twice at the rim
+    inside = apply_affine(torch.ones_like(x), *args, torch.zeros(1, 3, 1, 1)) > 1 - 1e-6
+    assert torch.allclose(out[inside], ref[inside], atol=1e-5)
+    outside = apply_affine(torch.ones_like(x), *args, torch.zeros(1, 3, 1, 1)) < 1e-6
+    assert torch.allclose(out[outside], torch.tensor(fill), atol=1e-6)
+
+
+def test_affine_hand_cases():
+    """A quarter turn is torch.rot90 (clockwise for positive angles, as torchvision's
+    affine); a whole-pixel translation is a shift; a batch uses each image's parameters."""
+    x = _images(3, B=2, H=6, W=6)
+    zero2, one = torch.zeros(2, 2), torch.ones(2)
+    quarter = apply_affine(x, torch.tensor([90.0, -90.0]), zero2, one, zero2, torch.zeros(1, 3, 1, 1))
+    assert torch.allclose(quarter[0], torch.rot90(x[0], -1, (1, 2)), atol=1e-5)
+    assert torch.allclose(quarter[1], torch.rot90(x[1], 1, (1, 2)), atol=1e-5)
+    moved = apply_affine(x, torch.zeros(2), torch.tensor([[2.0, 0.0], [0.0, -1.0]]), one, zero2,
+                         torch.zeros(1, 3, 1, 1))
+    shifted = apply_shift(x, torch.tensor([2, 0]), torch.tensor([0, -1]), torch.zeros(1, 3, 1, 1), 2)
+    assert torch.allclose(moved, shifted, atol=1e-6)
+
+
 @given(seed=st.integers(0, 2**31), data=st.data())
 def test_resized_crop_is_torchvision_resized_crop(seed, data):
     x = _images(seed, B=1, H=12, W=10)
@@ -103,7 +157,8 @@ def test_noise_is_torchvision_gaussian_noise_in_pixel_space():
 NON_TRIVIAL = {"shift": "shift:2", "crop": "crop:3", "hflip": "hflip", "vflip": "vflip",
                "noise": "noise:0.1", "rotate": "rotate:30", "brightness": "brightness:0.5",
                "contrast": "contrast:0.5", "saturation": "saturation:0.5", "jitter": "jitter:0.5",
-               "resized-crop": "resized-crop:0.3", "erase": "erase:1"}
+               "resized-crop": "resized-crop:0.3", "erase": "erase:1", "hue": "hue:0.3",
+               "affine": "affine:20"}
 
 
 def test_every_augmentation_is_tested():
@@ -166,7 +221,8 @@ def test_augment_draws_are_reproducible():
 
 
 @pytest.mark.parametrize("bad", ["shift:100000", "crop:99999", "rotate:1e308", "brightness:2",
-                                 "erase:1.5", "resized-crop:0", "jitter:-0.1", "noise:nan"])
+                                 "erase:1.5", "resized-crop:0", "jitter:-0.1", "noise:nan",
+                                 "hue:0.6", "hue:-0.1", "affine:46", "affine:inf"])
 def test_parse_refuses_out_of_range_parameters(bad):
     with pytest.raises(UsageError):
         parse_augment(bad)
@@ -181,3 +237,17 @@ def test_the_ci_hypothesis_profile_is_loaded_and_repeatable():
         assert settings.default.derandomize is True
         assert settings.default.max_examples == 40
         assert settings.default.deadline is None
+
+
+def test_train_help_and_the_docs_name_every_augmentation():
+    from pathlib import Path
+
+    from cnnlab.cli.main import build_parser
+
+    parser = build_parser("train")
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    flag = next(a for a in sub.choices["train"]._actions if "--augment" in a.option_strings)
+    table = (Path(__file__).parents[1] / "docs" / "training.md").read_text()
+    for name in AUGMENTS:
+        assert f"{name}" in flag.help, name
+        assert f"`{name}" in table.partition("## Augmentations")[2], name

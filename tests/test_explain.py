@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from hypothesis import given
+from hypothesis import strategies as st
 from torch import nn
 
 from cnnlab.errors import UsageError
@@ -302,3 +304,92 @@ def test_load_image_converts_channels_and_size(tmp_path):
     np.save(tmp_path / "bands.npy", np.full((4, 8, 8), 2.0))
     with pytest.raises(UsageError, match=r"must already lie in \[0, 1\]"):
         load_image(tmp_path / "bands.npy", 4, (8, 8))
+
+
+# ---------------------------------------------------------------- speed: batching, layout, work bounds
+
+@given(dx=st.integers(-9, 9), dy=st.integers(-9, 9), seed=st.integers(0, 2**31))
+def test_shift_tensor_is_shift_images_of_the_normalised_pixels(dx, dy, seed):
+    from cnnlab.explain.robustness import shift_tensor
+    from cnnlab.train.metrics import to_normalised_tensor
+
+    x = np.random.default_rng(seed).random((3, 2, 6, 8), dtype=np.float32)
+    mean, std = np.array([0.3, 0.6], np.float32), np.array([0.2, 0.5], np.float32)
+    fill = to_normalised_tensor(np.zeros((1, 2, 1, 1), np.float32), mean, std)
+    out = shift_tensor(to_normalised_tensor(x, mean, std), dx, dy, fill)
+    assert torch.equal(out, to_normalised_tensor(shift_images(x, dx, dy), mean, std))
+
+
+def test_shift_curves_of_several_chunks_match_one_shift_at_a_time(trained, digits, monkeypatch):
+    import cnnlab.explain.robustness as robustness
+
+    x, y = digits.x_test[:97], digits.y_test[:97]
+    monkeypatch.setattr(robustness, "CHUNK", 40)  # 40 // 9 shifts = 4 images per pass, 25 passes
+    result = shift_robustness(trained, x, y, digits.mean, digits.std, max_shift=2)
+    base = evaluate_model(trained, x, y, digits.mean, digits.std)["predictions"]
+    for i, s in enumerate(result["shifts"]):
+        for axis, (dx, dy) in (("horizontal", (s, 0)), ("vertical", (0, s))):
+            ref = evaluate_model(trained, shift_images(x, dx, dy), y, digits.mean, digits.std)
+            assert result[axis]["accuracy"][i] == pytest.approx(ref["accuracy"])
+            assert result[axis]["consistency"][i] == pytest.approx(np.mean(ref["predictions"] == base))
+
+
+def test_maximize_over_several_layers_at_once(trained):
+    """Objectives of different layers in one call: each value is its objective on its image."""
+    from cnnlab.explain.maximize import objective_values
+
+    objectives = [Objective(None, 2), Objective("features.3", 5), Objective("features.0", 1),
+                  Objective("features.0", 1, (4, 4))]
+    r = maximize(trained, (1, 8, 8), objectives, mean=[0.3], std=[0.4], steps=25, seed=1)
+    assert (r.final[:3] > r.start[:3] + 0.1).all()  # a single jittered unit may not rise in 25 steps
+    x = (torch.as_tensor(r.images) - 0.3) / 0.4
+    for u, o in enumerate(objectives):
+        with torch.no_grad():
+            alone = objective_values(trained, x[u:u + 1], [o])
+        assert float(alone[0]) == pytest.approx(float(r.final[u]), rel=1e-5, abs=1e-6)
+
+
+def test_fast_copy_leaves_the_model_and_predicts_the_same():
+    from cnnlab.explain.fast import fast_copy, to_layout
+
+    model = _model("small-cnn", 28, seed=3)
+    x = torch.randn(5, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    net = fast_copy(model)
+    assert net is not model and model.features[0].weight.is_contiguous()
+    with torch.no_grad():
+        assert torch.allclose(net(to_layout(x, net, model)), model(x), atol=1e-5)
+    linear = _model("mlp", 8)
+    assert fast_copy(linear) is linear  # no conv: nothing to gain
+
+
+def test_model_macs_match_torch_flop_counter():
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from cnnlab.explain.budget import model_macs
+
+    torch.manual_seed(0)
+    convs = nn.Sequential(nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.Conv2d(8, 8, 3, groups=4),
+                          nn.Conv2d(8, 6, (1, 5), dilation=2))
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        convs(torch.zeros(1, 3, 17, 23))
+    assert model_macs(convs, (3, 17, 23)) == counter.get_total_flops() // 2
+    # other leaves count one per output element: small-cnn's pools, ReLUs, dropout, flatten
+    model = _model("small-cnn", 28)
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        model(torch.zeros(1, 1, 28, 28))
+    elementwise = 10 * 12 * 12 * 2 + 20 * 8 * 8 + 20 * 4 * 4 * 3 + 50
+    assert model_macs(model, (1, 28, 28)) == counter.get_total_flops() // 2 + elementwise
+
+
+def test_work_bound_refuses_over_the_limit_and_names_it():
+    from cnnlab.explain.budget import CALL_COST, MAX_WORK, check_work, max_images, part_work
+
+    assert part_work(10, 1000, 2) == 10 * 1000 + 2 * CALL_COST
+    check_work("shift", int(MAX_WORK // 1000) - 1, 1000, 0, "lower it")  # just within
+    with pytest.raises(UsageError, match=r"explain shift: .* over the limit of 2e\+11 per part "
+                                         r"\(docs/limits.md\); lower it"):
+        check_work("shift", int(MAX_WORK // 1000) + 1, 1000, 0, "lower it")
+    n = max_images(17, 485_670, 30)
+    assert part_work(n * 17, 485_670, n / 30) <= MAX_WORK < part_work((n + 1) * 17, 485_670, (n + 1) / 30)

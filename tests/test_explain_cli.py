@@ -169,3 +169,73 @@ def test_layer_given_by_its_table_name_is_the_module_path(runs, tmp_path, capsys
     assert [r["number"] for r in s["filters"]["filters"]][:3] == [1, 2, 3]
     html = (tmp_path / "o" / "explain.html").read_text()
     assert "conv2 (features.3)" in html and "conv1 (features.0)" in html
+
+
+# --------------------------------------------------------------------- speed and work bounds
+
+@pytest.mark.parametrize("args,message", [
+    (["--what", "filters,maximize", "--steps", "10000"], "explain maximize: 300,000 image passes"),
+    (["--what", "maps,shift", "--max-shift", "3"], "explain shift: "),
+])
+def test_over_budget_parts_are_refused_before_any_part_runs(runs, tmp_path, capsys, monkeypatch, args,
+                                                            message):
+    import cnnlab.explain.budget as budget
+    from cnnlab.train.evaluate import load_run
+
+    if "shift" in message:  # digits' test split is small: lower the bound to reach it
+        monkeypatch.setattr(budget, "MAX_WORK", 1e8)
+    out = tmp_path / "o"
+    assert main(["explain", str(runs["cnn3"]), "--out", str(out), "--maximize", "classes", *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and message in err[0], err
+    assert "over the limit of" in err[0] and "(docs/limits.md)" in err[0]
+    assert not out.exists() or not any(out.iterdir())  # nothing written, not even filters
+    # the advice is exact: the largest count that fits (10 classes, forward + backward)
+    macs = budget.model_macs(load_run(runs["cnn3"]).model, (1, 8, 8))
+    most = int(err[0].split("at most ")[1].split(" ")[0].replace(",", ""))
+    if "maximize" in message:
+        fits = budget.part_work(most * 3 * 10, macs, most), budget.part_work((most + 1) * 30, macs, most + 1)
+    else:
+        per = 512 // 13  # images per pass at 13 shifts
+        fits = budget.part_work(most * 13, macs, most / per), budget.part_work((most + 1) * 13, macs, (most + 1) / per)
+    assert fits[0] <= budget.MAX_WORK < fits[1], (err[0], macs, most)
+
+
+def test_shift_curves_default_to_an_evenly_spaced_sample(runs, tmp_path, capsys, monkeypatch):
+    import cnnlab.explain.run as explain_run
+
+    monkeypatch.setattr(explain_run, "SHIFT_SAMPLE", 50)
+    assert main(["explain", str(runs["cnn3"]), "--what", "shift", "--max-shift", "1",
+                 "--out", str(tmp_path / "a"), "--json"]) == 0
+    sample = _json_line(capsys)
+    total = sample["shift"]["of"]
+    assert total > 50 and sample["shift"]["n"] == 50 and sample["shift"]["sampled"] is True
+    assert "evenly spaced, of" in Path(sample["html"]).read_text(encoding="utf-8")
+    # the same curves as the evenly spaced images computed directly
+    ds = runs["digits"]
+    keep = np.arange(50) * total // 50
+    from cnnlab.explain import shift_robustness
+    from cnnlab.train.evaluate import load_run
+
+    model = load_run(runs["cnn3"]).model
+    direct = shift_robustness(model, ds.x_test[keep], ds.y_test[keep], ds.mean, ds.std, max_shift=1)
+    assert direct["horizontal"] == sample["shift"]["horizontal"]
+    assert main(["explain", str(runs["cnn3"]), "--what", "shift", "--max-shift", "1", "--limit", "70",
+                 "--out", str(tmp_path / "b"), "--json"]) == 0
+    first = _json_line(capsys)["shift"]
+    assert first["n"] == 70 and first["sampled"] is False
+
+
+def test_tiles_place_each_image_and_the_log_names_the_threads(runs, tmp_path, capsys):
+    from cnnlab.explain.plots import as_display, tile_array
+
+    images = np.random.default_rng(0).random((5, 3, 6, 4))
+    out, (gx, gy) = tile_array(images, ncols=2)
+    assert out.shape == (3 * (6 + gy), 2 * (4 + gx) - gx, 3)
+    for k in range(5):
+        r, c = divmod(k, 2)
+        top, left = r * (6 + gy) + gy, c * (4 + gx)
+        assert np.array_equal(out[top:top + 6, left:left + 4], as_display(images[k]))
+    assert (out[:gy] == 1).all()  # the title strip is white
+    assert main(["explain", str(runs["cnn3"]), "--what", "filters", "--out", str(tmp_path)]) == 0
+    assert "cpu: " in capsys.readouterr().out

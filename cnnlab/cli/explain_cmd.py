@@ -78,15 +78,17 @@ def register(subparsers) -> None:
     p.add_argument("--target-class", metavar="K",
                    help="class (index or name) Grad-CAM explains (default: the predicted one)")
     p.add_argument("--maximize", metavar="SPEC", help="what activation maximisation targets")
-    p.add_argument("--steps", type=at.bounded_int(1, "steps"), default=256, metavar="N",
-                   help="gradient-ascent steps of maximize (default 256)")
+    p.add_argument("--steps", type=at.bounded_int(1, "steps"), default=128, metavar="N",
+                   help="gradient-ascent steps of maximize (default 128; each part's work is "
+                        "bounded, docs/limits.md)")
     p.add_argument("--seed", type=at.seed, default=0, help="seed of maximize (default 0)")
     p.add_argument("--max-shift", type=int, default=4, metavar="N",
                    help="shift curves from -N to N pixels (default 4)")
     p.add_argument("--split", choices=("test", "val", "train"), default="test",
                    help="split the images come from (default test)")
     p.add_argument("--limit", type=at.bounded_int(1, "limit"), metavar="N",
-                   help="use the first N images of the split for the shift curves")
+                   help="use the first N images of the split for the shift curves "
+                        "(default: 2,000 evenly spaced ones, or all if fewer)")
     p.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu",
                    help="device of the shift curves (default cpu)")
     add_output_format(p, help="text, or json: the last line of stdout is one JSON summary")
@@ -135,6 +137,9 @@ def explain_handler(args: argparse.Namespace) -> int:
     if args.list_layers:
         return _list_layers(args.run_dir, args.json)
     _check_counts(args)
+    from cnnlab.train.threads import prefer_passive_wait
+
+    prefer_passive_wait()  # before torch is imported (docs/training.md, "Speed")
     from cnnlab.explain import ExplainConfig, explain_run
 
     config = ExplainConfig(what=args.what.split(","), out=args.out, layer=args.layer,

@@ -73,12 +73,20 @@ def _maximize(s: dict, classes: list[str]) -> Section:
     return Section("Activation maximisation", items)
 
 
+def _which_images(s: dict) -> str:
+    """"The 2,000 images (evenly spaced, of 10,000)" for a sample, "The 500 images" else."""
+    total = s.get("of", s["n"])
+    if s.get("sampled"):
+        return f"The {s['n']:,} images (evenly spaced, of {total:,})"
+    return f"The first {s['n']:,} images (of {total:,})" if total > s["n"] else f"The {s['n']:,} images"
+
+
 def _shift(s: dict, classes: list[str]) -> Section:
     rows = [[d, s["horizontal"]["accuracy"][i], s["horizontal"]["consistency"][i],
              s["vertical"]["accuracy"][i], s["vertical"]["consistency"][i]]
             for i, d in enumerate(s["shifts"])]
     return Section("Robustness to shifted inputs", [
-        Text(f"The {s['n']} images of the {s['split']} split moved by whole pixels (zero fill), "
+        Text(f"{_which_images(s)} of the {s['split']} split moved by whole pixels (zero fill), "
              f"horizontally (+ is right) and vertically (+ is down). Accuracy unshifted: "
              f"{s['accuracy']:.4f}. 'Unchanged' is the share of predictions equal to those on the "
              f"unshifted images, right or wrong: 1 means the model is invariant to that shift."),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -22,6 +23,11 @@ __all__ = ["PARTS", "ExplainConfig", "explain_run", "parse_what", "resolve_class
 
 PARTS = ("filters", "maps", "gradcam", "maximize", "shift", "coef")
 MAX_OBJECTIVES = 16  # images per activation-maximisation picture (classes or channels)
+# Images of the split in the shift curves when --limit is not given: an evenly spaced
+# sample. Standard error of an accuracy p on n images is sqrt(p(1-p)/n): at most 1.1
+# points at 2,000, 0.3 near 98%; all 10,000 MNIST test images took 5x as long, about half
+# of explain's time (docs/cli.md, "Speed and work bounds").
+SHIFT_SAMPLE = 2000
 
 
 @dataclass
@@ -36,11 +42,12 @@ class ExplainConfig:
     count: int = 8                    # images in the Grad-CAM picture
     target_class: str | None = None   # class index or name for Grad-CAM (default predicted)
     maximize: str | None = None       # objectives, e.g. "classes" or "features.3:5"
-    steps: int = 256                  # gradient-ascent steps
+    steps: int = 128                  # gradient-ascent steps (lr 0.04: maximize.STEPS)
     seed: int = 0
     max_shift: int = 4                # shifts -max_shift..max_shift pixels
     split: str = "test"
-    limit: int | None = None          # images of the split for the shift curves (None = all)
+    limit: int | None = None          # first images of the split for the shift curves
+    #                                   (None: an evenly spaced sample of SHIFT_SAMPLE)
     device: str = "cpu"
 
 
@@ -144,6 +151,47 @@ class _Context:
         self.std = np.asarray(meta["std"], np.float32)
         self.out = Path(config.out) if config.out else self.run.run_dir / "explain"
         self._data = None
+        self._macs: int | None = None
+        self._objectives: list | None = None
+
+    @property
+    def macs(self) -> int:
+        """Multiply-adds of one forward pass of one image (the unit of the work bounds)."""
+        if self._macs is None:
+            from cnnlab.explain.budget import model_macs
+
+            self._macs = model_macs(self.model, self.shape)
+        return self._macs
+
+    def objectives(self) -> list:
+        """The groups of maximisation objectives (--maximize, or the default)."""
+        if self._objectives is None:
+            import torch
+
+            from cnnlab.explain.feature_maps import conv_layer_names, feature_maps
+
+            def channels_of(layer: str) -> int:
+                return int(feature_maps(self.model, torch.zeros(1, *self.shape), [layer])[layer].shape[1])
+
+            spec = self.config.maximize
+            if spec is None:
+                convs = conv_layer_names(self.model)
+                spec = "classes" + (f"+{self.config.layer or convs[-1]}" if convs else "")
+            self._objectives = parse_objectives(spec, len(self.classes), channels_of)
+        return self._objectives
+
+    def shift_images(self) -> tuple[np.ndarray, np.ndarray]:
+        """x: (n, C, H, W), y: (n,) of the shift curves: the first --limit images of the
+        split, or an evenly spaced sample of SHIFT_SAMPLE."""
+        x, y = self.split()
+        if self.config.limit is not None:
+            if self.config.limit < 1:
+                raise UsageError(f"--limit must be at least 1, got {self.config.limit}")
+            return x[:self.config.limit], y[:self.config.limit]
+        if len(x) <= SHIFT_SAMPLE:
+            return x, y
+        keep = np.arange(SHIFT_SAMPLE) * len(x) // SHIFT_SAMPLE  # evenly spaced indices
+        return x[keep], y[keep]
 
     def split(self) -> tuple[np.ndarray, np.ndarray]:
         """x: (N, C, H, W) in [0, 1] and y: (N,) of the configured split of the run's data."""
@@ -181,14 +229,13 @@ class _Context:
 
 
 def _filters(ctx: _Context) -> dict:
+    from cnnlab.explain.feature_maps import display_name
     from cnnlab.explain.filters import describe_filters, filter_titles, filter_weights, normalise_filters
-    from cnnlab.report.figures import image_grid
+    from cnnlab.explain.plots import tiles
 
     layer, w = filter_weights(ctx.model)
     rows = describe_filters(w)
-    path = image_grid(normalise_filters(w), ctx.out / "filters.png", titles=filter_titles(rows), ncols=8)
-    from cnnlab.explain.feature_maps import display_name
-
+    path = tiles(normalise_filters(w), ctx.out / "filters.png", titles=filter_titles(rows), ncols=8)
     return {"layer": layer, "layer_name": display_name(ctx.model, layer), "shape": list(w.shape),
             "filters": rows, "picture": str(path)}
 
@@ -247,30 +294,24 @@ def _gradcam(ctx: _Context) -> dict:
 
 
 def _maximize(ctx: _Context) -> dict:
-    from cnnlab.explain.feature_maps import conv_layer_names, feature_maps
     from cnnlab.explain.maximize import maximize
-    from cnnlab.report.figures import image_grid
+    from cnnlab.explain.plots import tiles
 
-    import torch
-
-    def channels_of(layer: str) -> int:
-        return int(feature_maps(ctx.model, torch.zeros(1, *ctx.shape), [layer])[layer].shape[1])
-
-    spec = ctx.config.maximize
-    if spec is None:
-        convs = conv_layer_names(ctx.model)
-        spec = "classes" + (f"+{ctx.config.layer or convs[-1]}" if convs else "")
-    groups = []
-    for objectives in parse_objectives(spec, len(ctx.classes), channels_of):
-        r = maximize(ctx.model, ctx.shape, objectives, mean=ctx.mean, std=ctx.std,
-                     steps=ctx.config.steps, seed=ctx.config.seed)
+    parsed = ctx.objectives()
+    # every group in one optimisation: one forward/backward pass per step for all images
+    r = maximize(ctx.model, ctx.shape, [o for objectives in parsed for o in objectives],
+                 mean=ctx.mean, std=ctx.std, steps=ctx.config.steps, seed=ctx.config.seed)
+    groups, first = [], 0
+    for objectives in parsed:
+        part = slice(first, first + len(objectives))
+        first += len(objectives)
         layer = objectives[0].layer
         labels = [ctx.classes[o.index] if layer is None else o.label().split(" ", 1)[1] for o in objectives]
         stem = "classes" if layer is None else _safe_name(layer)
-        path = image_grid(r.images, ctx.out / f"maximize_{stem}.png", titles=labels, ncols=8)
+        path = tiles(r.images[part], ctx.out / f"maximize_{stem}.png", titles=labels, ncols=8)
         groups.append({"layer": layer, "picture": str(path),
                        "objectives": [{"target": o.label(), "start": float(s), "final": float(f)}
-                                      for o, s, f in zip(objectives, r.start, r.final)]})
+                                      for o, s, f in zip(objectives, r.start[part], r.final[part])]})
     return {"steps": ctx.config.steps, "seed": ctx.config.seed, "groups": groups}
 
 
@@ -278,15 +319,13 @@ def _shift(ctx: _Context) -> dict:
     from cnnlab.explain.plots import shift_curves
     from cnnlab.explain.robustness import shift_robustness
 
-    x, y = ctx.split()
-    if ctx.config.limit is not None:
-        if ctx.config.limit < 1:
-            raise UsageError(f"--limit must be at least 1, got {ctx.config.limit}")
-        x, y = x[:ctx.config.limit], y[:ctx.config.limit]
+    x, y = ctx.shift_images()
     result = shift_robustness(ctx.model, x, y, ctx.mean, ctx.std, ctx.config.max_shift,
                               device=ctx.config.device)
     result["picture"] = str(shift_curves(result, ctx.out / "shift.png"))
     result["split"] = ctx.config.split
+    result["of"] = len(ctx.split()[0])  # images in the split
+    result["sampled"] = ctx.config.limit is None and result["of"] > len(x)  # evenly spaced
     return result
 
 
@@ -313,6 +352,56 @@ def _test_accuracy(run_dir: Path, notes: list[str]) -> float | None:
     return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
+# --- work bounds: (image passes, model calls, what to lower) of each part that runs the
+# model; filters and coef only read the weights, bounded when the run is loaded
+
+def _maps_work(ctx: _Context) -> tuple[int, int, str]:
+    return 1, 1, "explain fewer layers"
+
+
+def _gradcam_work(ctx: _Context) -> tuple[int, int, str]:
+    return 3 * ctx.config.count, 1, "lower --count"  # forward, and backward counted as two
+
+
+def _maximize_work(ctx: _Context) -> tuple[int, int, str]:
+    from cnnlab.explain.budget import MAX_WORK, part_work
+
+    steps = ctx.config.steps
+    targets = sum(len(g) for g in ctx.objectives())
+    most = int(MAX_WORK // part_work(3 * targets, ctx.macs, 1))  # steps that fit
+    return (steps * 3 * targets, steps,
+            f"lower --steps (at most {most:,} for {targets} target(s)) or give --maximize fewer targets")
+
+
+def _shift_work(ctx: _Context) -> tuple[int, int, str]:
+    from cnnlab.explain.budget import max_images
+    from cnnlab.explain.robustness import CHUNK, shift_passes
+
+    m = ctx.config.max_shift
+    H, W = ctx.shape[1:]
+    if not 0 <= m < min(H, W):
+        raise UsageError(f"--max-shift must be between 0 and {min(H, W) - 1} for {H}x{W} images, got {m}")
+    n = len(ctx.shift_images()[0])
+    per = max(1, CHUNK // (4 * m + 1))  # images per model call
+    most = max_images(4 * m + 1, ctx.macs, per)
+    return (shift_passes(n, m), -(-n // per),
+            f"give --limit N with N at most {most:,} (at --max-shift {m}), or a smaller --max-shift")
+
+
+_WORK: dict[str, Callable[[_Context], tuple[int, int, str]]] = {
+    "maps": _maps_work, "gradcam": _gradcam_work, "maximize": _maximize_work, "shift": _shift_work,
+}
+
+
+def check_parts(ctx: _Context, parts: list[str]) -> None:
+    """Every part's work bound, checked before the first part starts (docs/limits.md)."""
+    from cnnlab.explain.budget import check_work
+
+    for part in (p for p in parts if p in _WORK):
+        passes, calls, lower = _WORK[part](ctx)
+        check_work(part, passes, ctx.macs, calls, lower)
+
+
 _PARTS: dict[str, Callable[[_Context], dict]] = {
     "filters": _filters, "maps": _maps, "gradcam": _gradcam, "maximize": _maximize,
     "shift": _shift, "coef": _coef,
@@ -327,12 +416,16 @@ def explain_run(run_dir: str | Path, config: ExplainConfig | None = None, *,
     each part's dict holds its numbers and the path of its picture(s).
     """
     from cnnlab.explain.page import write_explain_page
+    from cnnlab.train.device import pick_device, torch_state
     from cnnlab.train.lock import folder_lock
-    from cnnlab.train.device import pick_device
+    from cnnlab.train.threads import choose_threads
 
     config = config or ExplainConfig()
     what = parse_what(config.what)
-    pick_device(config.device)  # refuses cuda without a GPU before any work
+    device = pick_device(config.device)  # refuses cuda without a GPU before any work
+    # threads from the load, as training does: 2 spinning OpenMP threads ran 4.2x slower
+    # than 1 when the cores were shared (docs/training.md, "Speed")
+    threads, why = choose_threads()
     ctx = _Context(run_dir, config)
     parts = default_parts(ctx.model) if "all" in what else []
     parts += [p for p in what if p != "all" and p not in parts]
@@ -345,10 +438,16 @@ def explain_run(run_dir: str | Path, config: ExplainConfig | None = None, *,
                      "input": list(ctx.shape), "test_accuracy": accuracy}
     if notes:
         summary["notes"] = notes  # files of an older run that could not be verified
-    with folder_lock(ctx.out, "explain folder"):  # one writer per folder (docs/runs.md)
+    check_parts(ctx, parts)
+    if log:
+        log(f"cpu: {threads} thread(s) ({why})")
+    with folder_lock(ctx.out, "explain folder"), torch_state(threads, device):  # one writer per folder (docs/runs.md)
+        seconds = summary["seconds"] = {}  # wall time of each part
         for part in parts:
             if log:
                 log(f"{part}...")
+            tic = time.perf_counter()
             summary[part] = _PARTS[part](ctx)
+            seconds[part] = round(time.perf_counter() - tic, 3)
         summary["html"] = str(write_explain_page(ctx.out / "explain.html", summary, ctx.classes))
     return summary

@@ -16,6 +16,11 @@ A list of names, each with an optional parameter after a colon:
                     (default 0.4; a one-channel image has no saturation to change)
 ``jitter:P``        brightness, contrast and saturation, each P (torchvision's
                     ``ColorJitter(P, P, P)``, applied in that fixed order)
+``hue:H``           shift the hue by a uniform amount in ±H turns of the colour circle
+                    (default 0.1, at most 0.5; images without 3 channels are unchanged)
+``affine:D``        rotate by ±D degrees, shear along x by ±D degrees, translate by up
+                    to D% of the size each way, scale by a factor in [1-D/100, 1+D/100]
+                    (default 10, at most 45), bilinear, black fill
 ``resized-crop:S``  crop a random box of S to 1 of the area (aspect ratio 3/4 to 4/3)
                     and resize it back to the full size, bilinear (default S 0.35)
 ``erase:P``         with probability P (default 0.5) set a random box of 2%-33% of the
@@ -42,7 +47,7 @@ from cnnlab.errors import UsageError
 
 __all__ = ["AUGMENTS", "parse_augment", "augment_batch", "apply_shift", "apply_flip",
            "apply_rotate", "apply_brightness", "apply_contrast", "apply_saturation",
-           "apply_resized_crop", "apply_erase", "MAX_SHIFT"]
+           "apply_resized_crop", "apply_erase", "apply_hue", "apply_affine", "MAX_SHIFT"]
 
 MAX_SHIFT = 64  # px: the largest shift/crop padding (a bound checked before allocating)
 GREY = (0.2989, 0.587, 0.114)  # ITU-R 601 luma weights, as torchvision's rgb_to_grayscale
@@ -119,6 +124,83 @@ def apply_saturation(x: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
     if x.shape[1] == 1:
         return x
     return _blend(x, _grey(x), factor)
+
+
+def _rgb_to_hsv(x: torch.Tensor) -> torch.Tensor:
+    """(B, 3, H, W) hue in [0, 1) turns, saturation, value of RGB pixels x: (B, 3, H, W)."""
+    r, g, b = x.unbind(1)  # (B, H, W) each
+    v, _ = x.max(1)
+    chroma = v - x.min(1).values
+    safe = torch.where(chroma > 0, chroma, torch.ones_like(chroma))
+    h = torch.where(v == r, (g - b) / safe,
+                    torch.where(v == g, 2 + (b - r) / safe, 4 + (r - g) / safe))
+    h = torch.where(chroma > 0, h / 6, torch.zeros_like(h)).remainder(1.0)
+    s = torch.where(v > 0, chroma / torch.where(v > 0, v, torch.ones_like(v)), torch.zeros_like(v))
+    return torch.stack([h, s, v], 1)
+
+
+def _hsv_to_rgb(hsv: torch.Tensor) -> torch.Tensor:
+    """(B, 3, H, W) RGB pixels of hsv: (B, 3, H, W), by f(n) = v - v s clamp(min(k, 4 - k), 0, 1)
+    with k = (n + 6 h) mod 6 and n = 5, 3, 1 for red, green, blue."""
+    h, s, v = (c[:, None] for c in hsv.unbind(1))  # (B, 1, H, W) each
+    n = torch.tensor([5.0, 3.0, 1.0], dtype=hsv.dtype, device=hsv.device).view(1, 3, 1, 1)
+    k = (n + 6 * h).remainder(6)  # (B, 3, H, W)
+    return v - v * s * torch.minimum(k, 4 - k).clamp(0, 1)
+
+
+def apply_hue(x: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+    """Pixels x: (B, 3, H, W) with image b's hue turned by shift[b] (turns, |shift| <= 0.5).
+
+    torchvision's ``adjust_hue`` per image; an image without exactly 3 channels is returned
+    unchanged (a grey image has no hue; the bands of a multi-band image are not colours).
+    """
+    B, C, H, W = x.shape
+    if C != 3:
+        return x
+    hsv = _rgb_to_hsv(x)
+    hue = (hsv[:, 0] + shift.view(B, 1, 1).to(x.dtype)).remainder(1.0)  # (B, H, W)
+    return _hsv_to_rgb(torch.stack([hue, hsv[:, 1], hsv[:, 2]], 1))
+
+
+def affine_inverse(angle: torch.Tensor, translate: torch.Tensor, scale: torch.Tensor,
+                   shear: torch.Tensor) -> torch.Tensor:
+    """(B, 2, 3) maps from output to input pixel, both measured from the image centre.
+
+    The forward map is T * R(angle) * S(scale) * SHy(shear_y) * SHx(shear_x) about the
+    centre (torchvision's ``_get_inverse_affine_matrix`` convention, angles in degrees,
+    positive = clockwise, as torchvision's ``affine``, the opposite of ``rotate``). angle, scale: (B,); translate: (B, 2)
+    px (x, y); shear: (B, 2) degrees (x, y).
+    """
+    rot = angle.to(torch.float64) * (math.pi / 180)
+    sx, sy = (shear.to(torch.float64) * (math.pi / 180)).unbind(1)
+    tx, ty = translate.to(torch.float64).unbind(1)
+    s = scale.to(torch.float64)
+    a = torch.cos(rot - sy) / torch.cos(sy)
+    b = -(a * torch.tan(sx) + torch.sin(rot))
+    c = torch.sin(rot - sy) / torch.cos(sy)
+    d = torch.cos(rot) - c * torch.tan(sx)
+    # inverse of [[a, b], [c, d]] (determinant 1) over the scale, then undo the translation
+    m00, m01, m10, m11 = d / s, -b / s, -c / s, a / s
+    row0 = torch.stack([m00, m01, -(m00 * tx + m01 * ty)], 1)
+    row1 = torch.stack([m10, m11, -(m10 * tx + m11 * ty)], 1)
+    return torch.stack([row0, row1], 1)  # (B, 2, 3)
+
+
+def apply_affine(x: torch.Tensor, angle: torch.Tensor, translate: torch.Tensor,
+                 scale: torch.Tensor, shear: torch.Tensor, fill: torch.Tensor) -> torch.Tensor:
+    """Rotate, translate, scale and shear image b of x: (B, C, H, W) about its centre,
+    bilinear, ``fill``: (1, C, 1, 1) outside (torchvision's ``affine`` per image; the
+    parameters as in ``affine_inverse``)."""
+    B, C, H, W = x.shape
+    inv = affine_inverse(angle, translate, scale, shear)  # (B, 2, 3), pixels
+    u = torch.arange(W, dtype=torch.float64, device=x.device) - (W - 1) / 2
+    v = torch.arange(H, dtype=torch.float64, device=x.device) - (H - 1) / 2
+    base = torch.stack([u[None, :].expand(H, W), v[:, None].expand(H, W),
+                        torch.ones(H, W, dtype=torch.float64, device=x.device)], -1)  # (H, W, 3)
+    src = torch.einsum("hwk,bjk->bhwj", base, inv.to(x.device))  # (B, H, W, 2) pixels from centre
+    half = torch.tensor([W / 2, H / 2], dtype=torch.float64, device=x.device)
+    grid = (src / half).to(x.dtype)  # grid_sample's [-1, 1] coordinates (align_corners=False)
+    return F.grid_sample(x - fill, grid, align_corners=False) + fill
 
 
 def apply_resized_crop(x: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
@@ -207,6 +289,20 @@ def _run_jitter(x, param, ctx):
     return x
 
 
+def _run_hue(x, param, ctx):
+    return apply_hue(x, _uniform(x.shape[0], -param, param, ctx))
+
+
+def _run_affine(x, param, ctx):
+    B, C, H, W = x.shape
+    angle = _uniform(B, -param, param, ctx)
+    shift = _uniform(2 * B, -param / 100, param / 100, ctx).view(2, B)
+    translate = torch.stack([shift[0] * W, shift[1] * H], 1).round()  # (B, 2) whole pixels
+    scale = _uniform(B, 1 - param / 100, 1 + param / 100, ctx)
+    shear = torch.stack([_uniform(B, -param, param, ctx), torch.zeros_like(angle)], 1)  # (B, 2)
+    return apply_affine(x, angle, translate, scale, shear, ctx["fill"])
+
+
 def _run_resized_crop(x, param, ctx):
     B, C, H, W = x.shape
     return apply_resized_crop(x, _boxes(B, H, W, (param, 1.0), (3 / 4, 4 / 3), ctx))
@@ -231,6 +327,8 @@ AUGMENTS: dict[str, _Aug] = {
     "contrast": _Aug(0.4, 1.0, _factor_run(apply_contrast), pixel_space=True),
     "saturation": _Aug(0.4, 1.0, _factor_run(apply_saturation), pixel_space=True),
     "jitter": _Aug(0.4, 1.0, _run_jitter, pixel_space=True),
+    "hue": _Aug(0.1, 0.5, _run_hue, pixel_space=True),
+    "affine": _Aug(10, 45, _run_affine),
     "resized-crop": _Aug(0.35, 1.0, _run_resized_crop),
     "erase": _Aug(0.5, 1.0, _run_erase),
 }

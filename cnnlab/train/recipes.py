@@ -36,6 +36,9 @@ class Recipe:
 # A spec (docs/models.md): a stride-2 first conv instead of conv + pool, and batch norm on
 # the hidden fc layer; 4.4 MFLOP of training per image, 0.64x the public recipe's network.
 FAST_SPEC = "conv 5x5/2 16; relu; conv 3x3 32; maxpool 2; relu; fc 256 nobias; bn; relu; fc 10"
+# Fashion-MNIST: the same network with batch norm after both convolutions (3 epochs: 91.0%)
+FAST_FASHION_SPEC = ("conv 5x5/2 16; bn; relu; conv 3x3 32; bn; maxpool 2; relu; fc 256 nobias; "
+                     "bn; relu; fc 10")
 
 _FAST_MNIST = {
     "model": FAST_SPEC, "epochs": 1, "batch_size": 256, "optimizer": "adam", "lr": 0.015,
@@ -53,14 +56,17 @@ RECIPES: dict[tuple[str, str], Recipe] = {(r.name, r.data): r for r in (
            notes="one epoch of a small spec network (stride-2 first conv, batch norm on the "
                  "hidden fc layer) with label smoothing 0.1, channels-last, bfloat16 where the "
                  "CPU has it; Adam (beta 0.7, 0.9) under one-cycle"),
-    Recipe("fast", "fashion-mnist", dict(_FAST_MNIST),
-           target="best test accuracy in MNIST fast's wall time (aim >= 91%)",
-           measured="88.96% mean test accuracy (88.65, 89.28, 88.95) in one epoch, 5.2-5.6 s "
-                    "(MNIST fast: 4.7-6.3 s), 2026-11-27 (benchmarks/RESULTS.md, recipes); "
-                    "the 91% aim is not reached",
-           notes="MNIST fast's settings (the same time budget); a batch-norm network of 32 "
-                 "and 64 filters at full resolution reached 91.2% in one epoch but trained 3x "
-                 "as long (docs/training.md)"),
+    Recipe("fast", "fashion-mnist", {**_FAST_MNIST, "model": FAST_FASHION_SPEC, "epochs": 3},
+           target=">= 91% test accuracy (mean of seeds 0, 1, 2) within 2x MNIST fast's wall time",
+           measured="91.00% mean test accuracy (91.06, 90.94, 91.00); 2.24x MNIST fast's "
+                    "whole-process wall (45.5-49.3 s vs 17.7-23.6 s, pairs 2.09-2.57x), "
+                    "2-core EPYC without bf16, load 7-9, 2026-12-05 (docs/training.md): the "
+                    "accuracy is reached, the 2x time bound is not (MNIST fast's settings, "
+                    "one epoch: 88.96%)",
+           notes="MNIST fast's settings with batch norm after both convolutions, 3 epochs; "
+                 "2 epochs reached 90.50%, 3 epochs without the conv batch norms 90.64%, a "
+                 "full-resolution network of 32 and 64 filters 90.97% in one epoch at 3.4x "
+                 "MNIST fast's wall (seed 0 each)"),
     Recipe("fast", "cifar10",
            {"model": "cnn6-bn", "epochs": 10, "batch_size": 512, "optimizer": "sgd", "lr": 0.2,
             "momentum": 0.9, "weight_decay": 5e-4, "schedule": "onecycle",
