@@ -249,5 +249,5 @@ def test_train_help_and_the_docs_name_every_augmentation():
     flag = next(a for a in sub.choices["train"]._actions if "--augment" in a.option_strings)
     table = (Path(__file__).parents[1] / "docs" / "training.md").read_text()
     for name in AUGMENTS:
-        assert f"{name}" in flag.help, name
+        assert f"{name}" in str(flag.help), name
         assert f"`{name}" in table.partition("## Augmentations")[2], name

@@ -64,6 +64,9 @@ class _AugmentHelp:
         return "comma-separated, each with its default parameter: " + ", ".join(names) + \
             " (docs/training.md)"
 
+    def __str__(self) -> str:
+        return self._text()
+
     def strip(self) -> str:  # argparse asks whether the help is blank
         return self._text().strip()
 
