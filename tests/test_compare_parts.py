@@ -147,14 +147,15 @@ def test_examples_start_with_one_per_class():
 
 
 def test_default_run_dir_is_safe_for_any_data_name():
-    from datetime import datetime
+    from datetime import datetime, timezone
 
-    from cnnlab.compare.compare import default_run_dir
+    from cnnlab.storage import default_run_dir
 
-    now = datetime(2026, 1, 2, 3, 4, 5)
-    assert str(default_run_dir("mnist", now)) == "runs/compare-mnist-20260102-030405"
-    assert default_run_dir("/data/my tiles/labels.csv", now).name == "compare-labels.csv-20260102-030405"
-    assert default_run_dir("/", now).name == "compare-data-20260102-030405"
+    now = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc).timestamp()
+    assert str(default_run_dir("compare", "mnist", now)) == "runs/compare-mnist-20260102-030405"
+    assert default_run_dir("compare", "/data/my tiles/labels.csv", now).name == "compare-labels-20260102-030405"
+    assert default_run_dir("compare", "/", now).name == "compare-data-20260102-030405"
+    assert default_run_dir("compare", "../x y/", now).name == "compare-x_y-20260102-030405"
 
 
 def _rows(cnn_shifted: float):

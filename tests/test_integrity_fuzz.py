@@ -21,7 +21,7 @@ import yaml
 from cnnlab.cli.main import main
 from cnnlab.data import load_dataset
 from cnnlab.train import TrainConfig, fit
-from cnnlab.train.integrity import write_recorded
+from cnnlab.storage.hashes import write_recorded
 
 N_EVALUATE, N_RESUME, N_EXPLAIN = 60, 30, 12  # cases drawn per command (make test-all)
 FAST_SHARE = 3  # the default run draws the first third of each; the rest are marked slow

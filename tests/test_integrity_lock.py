@@ -14,7 +14,7 @@ import pytest
 
 from cnnlab.cli.main import main
 from cnnlab.errors import UsageError
-from cnnlab.train.lock import LOCK_NAME, folder_lock
+from cnnlab.storage.lock import LOCK_NAME, folder_lock
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -45,7 +45,7 @@ def _wait_for(path: Path, proc: subprocess.Popen, seconds: float = 120) -> None:
 # a process that holds a folder's lock (no torch: it starts in a blink) until it is killed
 HOLDER = textwrap.dedent("""
     import sys, time
-    from cnnlab.train.lock import folder_lock
+    from cnnlab.storage.lock import folder_lock
     with folder_lock(sys.argv[1]):
         print("held", flush=True)
         time.sleep(600)

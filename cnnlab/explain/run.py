@@ -293,12 +293,12 @@ def _test_accuracy(run_dir: Path, notes: list[str]) -> float | None:
 
     The file's recorded hash is checked: a changed summary is refused, not shown.
     """
-    from cnnlab.train.runs import read_run_json
+    from cnnlab.storage import RunFolder
 
-    path = run_dir / "summary.json"
-    if not path.exists():
+    folder = RunFolder(run_dir)
+    if not folder.exists("summary.json"):
         return None
-    value = read_run_json(path, notes).get("test_accuracy")
+    value = folder.read_json("summary.json", notes).get("test_accuracy")
     return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
@@ -316,7 +316,7 @@ def explain_run(run_dir: str | Path, config: ExplainConfig | None = None, *,
     each part's dict holds its numbers and the path of its picture(s).
     """
     from cnnlab.explain.page import write_explain_page
-    from cnnlab.train.lock import folder_lock
+    from cnnlab.storage import RunFolder
     from cnnlab.train.device import pick_device
 
     config = config or ExplainConfig()
@@ -334,7 +334,7 @@ def explain_run(run_dir: str | Path, config: ExplainConfig | None = None, *,
                      "input": list(ctx.shape), "test_accuracy": accuracy}
     if notes:
         summary["notes"] = notes  # files of an older run that could not be verified
-    with folder_lock(ctx.out, "explain folder"):  # one writer per folder (docs/runs.md)
+    with RunFolder(ctx.out).lock("explain folder"):  # one writer per folder (docs/runs.md)
         for part in parts:
             if log:
                 log(f"{part}...")

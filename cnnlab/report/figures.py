@@ -15,6 +15,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from cnnlab.userfiles import write_atomic
+
 __all__ = [
     "new_figure",
     "save_figure",
@@ -45,10 +47,7 @@ def save_figure(fig, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(buffer.getvalue())
-    tmp.replace(path)
-    return path
+    return write_atomic(path, buffer.getvalue(), "picture", sync=False)
 
 
 def learning_curves(histories: Mapping[str, Sequence[Mapping[str, float]]], path: str | Path) -> Path:
