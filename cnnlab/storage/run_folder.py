@@ -96,7 +96,8 @@ class RunFolder:
 
     >>> import tempfile
     >>> run = RunFolder(tempfile.mkdtemp())
-    >>> run.write_json("summary.json", {"test_accuracy": 0.5})
+    >>> run.write_json("summary.json", {"test_accuracy": 0.5}).name
+    'summary.json'
     >>> run.read_json("summary.json")
     {'test_accuracy': 0.5}
     """
