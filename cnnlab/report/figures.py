@@ -20,6 +20,7 @@ from cnnlab.userfiles import write_atomic
 __all__ = [
     "new_figure",
     "save_figure",
+    "write_png",
     "learning_curves",
     "coefficient_images",
     "accuracy_bars",
@@ -41,12 +42,17 @@ def new_figure(width: float, height: float):
 
 def save_figure(fig, path: str | Path) -> Path:
     """Write ``fig`` as PNG, atomically (a reader never sees half a picture); returns the path."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return write_png(fig, path, dpi=DPI, bbox_inches="tight")
+
+
+def write_png(fig, path: str | Path, **options) -> Path:
+    """``fig.savefig(path, **options)`` as PNG, written atomically: a full disk leaves no
+    truncated picture (:func:`cnnlab.userfiles.write_atomic`)."""
     import io
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
+    fig.savefig(buffer, format="png", **options)
     return write_atomic(path, buffer.getvalue(), "picture", sync=False)
 
 

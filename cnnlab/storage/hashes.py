@@ -86,13 +86,32 @@ def _recorded(path: Path) -> tuple[list[str], str | None] | None:
     return hashes, None
 
 
+def _current_hashes(path: Path) -> list[str]:
+    """The recorded hash of the file now at ``path`` (empty when none is recorded).
+
+    A sidecar lists two hashes only when a write was interrupted between its steps (a
+    kill, a full disk): then the file is hashed to learn which of the two it holds, so
+    that the next write never keeps the hash of content that is not there.
+    """
+    recorded = _recorded(path)
+    if recorded is None or not recorded[0]:
+        return []
+    hashes = recorded[0]
+    if len(hashes) == 1:
+        return hashes
+    try:
+        current = sha256_hex(read_bytes(path, "run file", MAX_RUN_FILE_BYTES))
+    except UsageError:
+        return []
+    return [current] if current in hashes else []
+
+
 def write_recorded(path: str | Path, data: bytes | str) -> None:
     """Write ``data`` to ``path`` atomically and record its SHA-256 in ``path.sha256``."""
     path = Path(path)
     data = data.encode("utf-8") if isinstance(data, str) else data
     new = sha256_hex(data)
-    old = _recorded(path)
-    keep = [h for h in (old[0] if old else []) if h != new][:1]
+    keep = [h for h in _current_hashes(path) if h != new]
     if keep and path.exists():
         _replace(sidecar(path), _lines([new, *keep], path.name))  # 1. both are valid
     _replace(path, data)  # 2.

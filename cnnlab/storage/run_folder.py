@@ -121,8 +121,13 @@ class RunFolder:
     # ------------------------------------------------------------------ writing
 
     def write(self, name: str, data: bytes | str, *, recorded: bool = True) -> Path:
-        """Write ``NAME`` atomically; ``recorded``: with its SHA-256 in ``NAME.sha256``."""
+        """Write ``NAME`` atomically (the folder is created if missing); ``recorded``: with its
+        SHA-256 in ``NAME.sha256``."""
         path = self.path / name
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"cannot create the folder {self.path}: {exc.strerror}") from None
         if recorded:
             write_recorded(path, data)
         else:

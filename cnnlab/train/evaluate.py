@@ -14,7 +14,7 @@ from cnnlab.errors import check_shape
 from cnnlab.storage import RunFolder
 from cnnlab.train.checkpoint import check_state_dict
 from cnnlab.train.config import TrainConfig
-from cnnlab.train.metrics import evaluate_model
+from cnnlab.train.metrics import MIN_STD, evaluate_model
 from cnnlab.train.shift import shift_images
 
 __all__ = ["LoadedRun", "load_run", "evaluate_run", "check_model_meta", "SPLITS", "MAX_PARAMS",
@@ -106,6 +106,10 @@ def check_model_meta(meta: dict, path: Path) -> None:
         need(isinstance(v, list) and len(v) == C and all(
             isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in v),
             f"has {key} {str(v)[:40]!r}, not {C} finite numbers (one per channel)")
+    low = [i for i, x in enumerate(meta["std"]) if not x >= MIN_STD]
+    need(not low, f"has std {meta['std'][low[0] if low else 0]!r} for channel {low[0] if low else 0}, "
+                  f"under {MIN_STD:g}: cnnlab train records 1 for a constant channel, so the "
+                  f"file was altered")
 
 
 def _build_model(meta: dict, path: Path) -> nn.Module:

@@ -34,6 +34,7 @@ from cnnlab.train.device import pick_device, torch_state
 from cnnlab.train.divergence import TrainingDiverged, stop_if_diverged
 from cnnlab.train.config import TrainConfig
 from cnnlab.train.optim import PER_BATCH_SCHEDULES
+from cnnlab.train.metrics import safe_std
 from cnnlab.train.progress import batch_progress
 from cnnlab.train.runs import check_run_dir
 from cnnlab.train.run_state import Run, RunState
@@ -269,7 +270,7 @@ def _fit_locked(config, dataset, device, run_dir, started, progress, say, on_epo
                 folder.write("spec.txt", spec)
         meta = {"model": config.model, "model_cfg": config.model_cfg, "spec": spec, "in_channels": C,
                 "num_classes": K, "input_size": [H, W], "classes": list(map(str, dataset.classes)),
-                "mean": [float(v) for v in dataset.mean], "std": [float(v) for v in dataset.std],
+                "mean": [float(v) for v in dataset.mean], "std": [float(v) for v in safe_std(dataset.std)],
                 "data": config.data, "params": count_params(model)}
         if main:
             folder.write_json("model.json", meta)
