@@ -61,13 +61,13 @@ def _lines(hashes: list[str], name: str) -> bytes:
     return "".join(f"{h}  {name}\n" for h in hashes).encode("ascii")
 
 
-def _recorded(path: Path) -> tuple[list[str], str | None] | None:
+def _recorded(path: Path, inside: str | Path | None = None) -> tuple[list[str], str | None] | None:
     """(hashes, problem) from the sidecar of ``path``; None when there is no sidecar."""
     side = sidecar(path)
     if not side.exists() and not side.is_symlink():
         return None
     try:
-        text = read_bytes(side, "hash file", MAX_SIDECAR_BYTES).decode("ascii")
+        text = read_bytes(side, "hash file", MAX_SIDECAR_BYTES, inside=inside).decode("ascii")
     except UsageError as exc:
         return [], str(exc)
     except UnicodeDecodeError:
@@ -158,7 +158,7 @@ def read_verified(path: str | Path, notes: list[str] | None = None, *,
     if not path.exists() and not path.is_symlink():
         raise UsageError(f"{path} is missing")
     for _ in range(3):  # a writer may be between steps 2 and 3 of write_recorded: read again
-        recorded = _recorded(path)
+        recorded = _recorded(path, inside)
         data = read_bytes(path, "run file", limit, inside=inside)
         if recorded is None:
             if _run_records_hashes(path.parent):
