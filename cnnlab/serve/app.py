@@ -73,7 +73,7 @@ async def _answer(work: Callable[[], Any]) -> Response:
     except RecursionError:
         return _error(400, "the input is nested too deeply")
     except ImportError as exc:  # an optional library this route needs (torch for /explore)
-        from cnnlab.cli.extras import refusal
+        from cnnlab.extras import refusal
 
         message = refusal(exc, "this page")
         if message is not None:

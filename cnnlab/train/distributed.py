@@ -40,6 +40,7 @@ import torch.distributed as tdist
 from torch import nn
 
 from cnnlab.errors import UsageError
+from cnnlab.seeds import RANK, derive_seed
 
 __all__ = ["Dist", "launch", "setup", "from_env", "from_cli", "SyncBatchNormCPU", "convert_batchnorm",
            "ENV_KEYS", "MAX_NPROC"]
@@ -70,7 +71,7 @@ class Dist:
 
     def local_seed(self, seed: int) -> int:
         """Seed of this rank's dropout (rank 0 keeps ``seed``; other ranks draw other masks)."""
-        return (seed + 104_729 * self.rank) % 2**63
+        return seed if self.rank == 0 else derive_seed(seed, RANK, self.rank)
 
     def reduce_gradients(self, model: nn.Module) -> None:
         """Sum every parameter's gradient over the ranks (one all_reduce of a flat buffer)."""

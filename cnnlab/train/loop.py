@@ -28,6 +28,7 @@ from torch import nn
 
 from cnnlab.errors import UsageError
 from cnnlab.models import count_params, count_trainable, get_model, load_pretrained
+from cnnlab.seeds import EPOCH, derive_seed
 from cnnlab.storage import RunFolder, default_run_dir
 from cnnlab.train.augment import augment_batch, parse_augment
 from cnnlab.train.device import pick_device, torch_state
@@ -57,8 +58,8 @@ class RunResult:
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
-    """Seed of all randomness in ``epoch`` (1-based) of a run seeded ``seed``."""
-    return (seed * 1_000_003 + epoch) % (2**63)
+    """Seed of all randomness in ``epoch`` (1-based) of a run seeded ``seed`` (:mod:`cnnlab.seeds`)."""
+    return derive_seed(seed, EPOCH, epoch)
 
 
 def _loss_fn(name: str, label_smoothing: float = 0.0) -> Callable:
