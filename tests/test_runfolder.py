@@ -199,3 +199,22 @@ def test_two_interrupted_writes_in_a_row_still_verify(tmp_path, monkeypatch):
     run.write("last.pt", b"epoch 4")
     assert run.read("last.pt") == b"epoch 4"
     assert sidecar(tmp_path / "last.pt").read_text().count("\n") == 1
+
+
+@pytest.mark.parametrize("kind", ["link", "fifo", "folder"])
+def test_a_planted_lock_file_is_refused_not_written_through(tmp_path, kind):
+    victim = tmp_path / "precious.txt"
+    victim.write_text("keep me\n")
+    run = tmp_path / "run"
+    run.mkdir()
+    lock = run / ".cnnlab.lock"
+    if kind == "link":
+        lock.symlink_to(victim)
+    elif kind == "fifo":
+        os.mkfifo(lock)
+    else:
+        lock.mkdir()
+    with pytest.raises(UsageError, match="cannot lock run folder"):
+        with RunFolder(run).lock():
+            pass
+    assert victim.read_text() == "keep me\n"
