@@ -22,7 +22,7 @@ from pathlib import Path
 from cnnlab.errors import UsageError
 
 __all__ = ["MAX_TEXT_BYTES", "path_kind", "check_regular_file", "read_text_file", "read_bytes",
-           "write_atomic", "check_inside", "temporary_name"]
+           "write_atomic", "check_inside", "temporary_name", "mode_kind"]
 
 MAX_TEXT_BYTES = 1_000_000  # configs, problem files, specs, CSV lists: refused above, unread
 
@@ -39,6 +39,11 @@ def path_kind(path: str | Path) -> str:
         return "missing"
     except OSError as exc:
         return f"unreadable ({exc.strerror})"
+    return mode_kind(mode)
+
+
+def mode_kind(mode: int) -> str:
+    """What a file of ``st_mode`` ``mode`` is, in words (see :func:`path_kind`)."""
     if stat.S_ISREG(mode):
         return "a regular file"
     if stat.S_ISDIR(mode):
@@ -114,7 +119,7 @@ def read_bytes(path: str | Path, what: str = "file", max_bytes: int = MAX_TEXT_B
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise UsageError(f"{what} {path} is {_mode_kind(info.st_mode)}, not a regular file")
+            raise UsageError(f"{what} {path} is {mode_kind(info.st_mode)}, not a regular file")
         if info.st_size > max_bytes:
             raise UsageError(f"{what} {path} is {info.st_size:,} bytes, over the limit of "
                              f"{max_bytes:,} bytes")
@@ -132,18 +137,6 @@ def read_bytes(path: str | Path, what: str = "file", max_bytes: int = MAX_TEXT_B
     if total > max_bytes:  # grew while being read
         raise UsageError(f"{what} {path} is over the limit of {max_bytes:,} bytes")
     return b"".join(chunks)
-
-
-def _mode_kind(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device file"
-    if stat.S_ISFIFO(mode):
-        return "a named pipe (FIFO)"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
 
 
 def temporary_name(path: Path) -> Path:

@@ -31,6 +31,7 @@ import cnnlab.userfiles as userfiles
 from cnnlab.cli.main import main
 from cnnlab.storage import RECORDED_FILES, RunFolder
 from cnnlab.storage.hashes import sidecar
+from storage_helpers import FailingOs, copy_run
 
 FUZZ = settings(max_examples=25, derandomize=True, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -92,15 +93,6 @@ def pristine(tmp_path_factory):
     return out
 
 
-def _copy_run(pristine: Path, where: Path) -> Path:
-    if where.exists():
-        shutil.rmtree(where)
-    shutil.copytree(pristine, where)
-    cfg = (where / "config.yaml").read_text().replace(str(pristine), str(where))
-    RunFolder(where).write("config.yaml", cfg)
-    return where
-
-
 KINDS = ("fifo", "dev-zero", "folder", "link-outside", "link-dangling")
 FILES = ("config.yaml", "model.json", "best.pt", "summary.json", "last.pt")
 
@@ -137,7 +129,7 @@ def test_run_files_that_are_not_regular_files_are_refused(pristine, tmp_path_fac
     from cnnlab.errors import UsageError
 
     base = tmp_path_factory.mktemp("case")
-    run = _copy_run(pristine, base / "runs" / "run")
+    run = copy_run(pristine, base / "runs" / "run")
     reads = READS[command]  # a file the command reads (one it only writes is replaced whole)
     name = reads[FILES.index(name) % len(reads)]
     target = sidecar(run / name) if of_sidecar else run / name
@@ -164,7 +156,7 @@ def test_best_pt_linked_out_of_the_runs_folder_is_not_served(pristine, tmp_path)
     from cnnlab.errors import UsageError
     from cnnlab.serve.runs import load_run_cached, resolve_run
 
-    run = _copy_run(pristine, tmp_path / "runs" / "run")
+    run = copy_run(pristine, tmp_path / "runs" / "run")
     outside = tmp_path / "elsewhere"
     outside.mkdir()
     shutil.move(run / "best.pt", outside / "best.pt")
@@ -219,32 +211,13 @@ def test_examples_copy_refuses_an_empty_dir(capsys, tmp_path, monkeypatch, empty
 
 
 def test_examples_copy_names_the_destination_when_the_write_fails(capsys, tmp_path, monkeypatch):
-    monkeypatch.setattr(userfiles, "os", _FailingOs("write"))
+    monkeypatch.setattr(userfiles, "os", FailingOs("write"))
     line = refused(capsys, ["examples", "copy", tmp_path / "dest"])
     assert str(tmp_path / "dest") in line and "No space left on device" in line
     assert not list((tmp_path / "dest").rglob(".*.tmp*"))
 
 
 # ------------------------------------------------------------------ class 3: failing writes
-
-class _FailingOs:
-    """``os`` whose ``name`` fails with ``code`` from its ``after``-th call on."""
-
-    def __init__(self, name: str, after: int = 0, code: int = errno.ENOSPC):
-        self.name, self.after, self.code, self.calls = name, after, code, 0
-
-    def __getattr__(self, attr):
-        real = getattr(os, attr)
-        if attr != self.name:
-            return real
-
-        def failing(*args, **kwargs):
-            self.calls += 1
-            if self.calls > self.after:
-                raise OSError(self.code, os.strerror(self.code))
-            return real(*args, **kwargs)
-        return failing
-
 
 OUT_COMMANDS = {
     "solve": lambda out: ["solve", "sheet1", "--out", out],
@@ -264,7 +237,7 @@ def test_out_files_are_whole_or_untouched(tmp_path_factory, capsys, monkeypatch,
     if existed:
         out.write_bytes(b"the earlier result")
     with monkeypatch.context() as patch:
-        patch.setattr(userfiles, "os", _FailingOs(point, code=code))
+        patch.setattr(userfiles, "os", FailingOs(point, code=code))
         line = refused(capsys, OUT_COMMANDS[command](out))
     assert str(out) in line and os.strerror(code) in line
     assert [p.name for p in folder.iterdir()] == (["result.png" if command == "kernel" else "result.md"]
@@ -280,10 +253,10 @@ def test_a_run_write_that_fails_leaves_a_run_that_verifies(pristine, tmp_path_fa
                                                            file, point, after):
     from cnnlab.errors import UsageError
 
-    run = _copy_run(pristine, tmp_path_factory.mktemp("w") / "run")
+    run = copy_run(pristine, tmp_path_factory.mktemp("w") / "run")
     old = (run / file).read_bytes()
     with monkeypatch.context() as patch:
-        patch.setattr(userfiles, "os", _FailingOs(point, after=after))
+        patch.setattr(userfiles, "os", FailingOs(point, after=after))
         try:
             RunFolder(run).write(file, old + b"\n# more")
         except UsageError as exc:

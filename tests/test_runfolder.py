@@ -14,7 +14,6 @@ import errno
 import hashlib
 import os
 import subprocess
-import types
 
 import pytest
 
@@ -22,26 +21,7 @@ import cnnlab.userfiles as userfiles
 from cnnlab.errors import UsageError
 from cnnlab.storage import RECORDED_FILES, IntegrityError, RunFolder, default_run_dir
 from cnnlab.storage.hashes import sidecar
-
-
-class FailingOs(types.SimpleNamespace):
-    """``os`` with one function failing (ENOSPC by default) from its ``after``-th call on."""
-
-    def __init__(self, name: str, after: int = 0, code: int = errno.ENOSPC):
-        super().__init__()
-        self._name, self._after, self._code, self._calls = name, after, code, 0
-
-    def __getattr__(self, attr):
-        real = getattr(os, attr)
-        if attr != self._name:
-            return real
-
-        def failing(*args, **kwargs):
-            self._calls += 1
-            if self._calls > self._after:
-                raise OSError(self._code, os.strerror(self._code))
-            return real(*args, **kwargs)
-        return failing
+from storage_helpers import FailingOs
 
 
 def leftovers(folder):

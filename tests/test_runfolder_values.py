@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 
 import pytest
 import torch
@@ -18,6 +17,7 @@ import torch
 from cnnlab.cli.main import main
 from cnnlab.storage import RunFolder
 from cnnlab.storage.hashes import write_recorded
+from storage_helpers import copy_run
 
 TRAIN = ["--data", "digits", "--model", "logreg", "--lr", "0.02", "--batch-size", "64",
          "--optimizer", "adam"]
@@ -36,11 +36,7 @@ def pristine(tmp_path_factory):
 
 @pytest.fixture
 def run(pristine, tmp_path):
-    copy = tmp_path / "run"
-    shutil.copytree(pristine, copy)
-    cfg = (copy / "config.yaml").read_text().replace(str(pristine), str(copy))
-    write_recorded(copy / "config.yaml", cfg)
-    return copy
+    return copy_run(pristine, tmp_path / "run")
 
 
 def refused(capsys, argv, *contains: str) -> str:
