@@ -228,3 +228,15 @@ def test_compare_refuses_a_bad_run_before_training(tmp_path, capsys):
                  "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "not a run folder of cnnlab train" in err[0] and not out.exists()
+
+
+def test_a_training_run_is_not_called_a_comparison(tmp_path):
+    from cnnlab.compare.compare import CompareConfig, _check_run_dir
+    from cnnlab.errors import UsageError
+    from cnnlab.storage import RunFolder
+
+    run = RunFolder(tmp_path / "run")
+    run.write("config.yaml", "model: logreg\ndata: digits\n")
+    run.write_json("model.json", {"model": "logreg"})
+    with pytest.raises(UsageError, match="holds a training run of cnnlab train, not a comparison"):
+        _check_run_dir(run.path, CompareConfig(data="digits"))

@@ -79,7 +79,11 @@ class RunFolder:
       the disk (``fsync``) and renamed over ``NAME``: after a crash, a ``kill -9`` or a
       power cut at any instant, ``NAME`` holds its old content or its new one, never a
       part. A failed write (disk full, I/O error) removes its temporary file, leaves
-      ``NAME`` as it was and raises ``UsageError`` naming the path.
+      ``NAME`` as it was and raises ``UsageError`` naming the path. (The folder itself is
+      not flushed after a rename: after a power cut, the last rename may be lost — the
+      old file is back — and a hash file and its file then still agree only on file
+      systems that keep renames in order, as ext4 and XFS do; a ``kill -9`` needs none of
+      this.)
     - **Verified reads.** Each file that is read back has its SHA-256 in ``NAME.sha256``,
       updated so that a kill between the two renames leaves a pair that verifies
       (:mod:`cnnlab.storage.hashes`). A file changed by anything but cnnlab is refused with
