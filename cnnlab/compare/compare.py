@@ -36,8 +36,9 @@ from cnnlab.compare.config import (COMPARE_MODELS, DEFAULT_EPOCHS, DEFAULT_LOGRE
                                    DEFAULT_LOGREG_LIMIT, DEFAULT_LOGREG_MAX_ITER, RESUME_IGNORES,
                                    SHIFT_FRACTION, CompareConfig, CompareModel, config_dict)
 from cnnlab.compare.mlp_budget import mlp_hidden_for_budget, mlp_params
+from cnnlab.compare.page import write_figures, write_report, write_tables
 from cnnlab.compare.results import CompareResult, ModelResult
-from cnnlab.compare.user_runs import is_convolutional
+from cnnlab.compare.user_runs import is_convolutional, resolve_run_dir, score_run
 from cnnlab.errors import UsageError
 from cnnlab.storage import RunFolder, default_run_dir
 from cnnlab.train.threads import available_cores
@@ -194,7 +195,6 @@ def _contenders(config: CompareConfig) -> list[CompareModel]:
 
 def _check_fits(config: CompareConfig, ds) -> None:
     """Refuse, before anything trains, a model that does not fit the images or a bad --runs."""
-    from cnnlab.compare.user_runs import resolve_run_dir
     from cnnlab.models import get_model
 
     C, H, W = ds.image_shape
@@ -227,8 +227,6 @@ def run_compare(config: CompareConfig, dataset=None, *, log: Callable[[str], Non
     dataset: a loaded ``cnnlab.data.Dataset`` (else loaded from ``config.data`` with
     ``config.limit``). Progress lines go to ``log`` (stderr by default).
     """
-    from cnnlab.compare.page import write_figures, write_report, write_tables
-
     log = log or _stderr
     start = time.perf_counter()
     _check_config(config)
@@ -284,8 +282,6 @@ def run_compare(config: CompareConfig, dataset=None, *, log: Callable[[str], Non
             row, coef_images = logreg.result()
             report(row)
     rows = [done[spec.name] for spec in contenders]  # report order, whatever finished first
-    from cnnlab.compare.user_runs import score_run
-
     for path in config.runs:
         row = score_run(path, ds, x_shift, {r.name for r in rows})
         log(f"{row.name} (your run): {row.params:,} params, val {row.val_accuracy:.4f}, "

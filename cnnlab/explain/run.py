@@ -15,6 +15,7 @@ from typing import Callable
 import numpy as np
 
 from cnnlab.errors import UsageError
+from cnnlab.storage import RunFolder
 
 __all__ = ["PARTS", "ExplainConfig", "explain_run", "parse_what", "resolve_class",
            "parse_objectives", "default_parts", "MAX_OBJECTIVES"]
@@ -293,8 +294,6 @@ def _test_accuracy(run_dir: Path, notes: list[str]) -> float | None:
 
     The file's recorded hash is checked: a changed summary is refused, not shown.
     """
-    from cnnlab.storage import RunFolder
-
     folder = RunFolder(run_dir)
     if not folder.exists("summary.json"):
         return None
@@ -316,7 +315,6 @@ def explain_run(run_dir: str | Path, config: ExplainConfig | None = None, *,
     each part's dict holds its numbers and the path of its picture(s).
     """
     from cnnlab.explain.page import write_explain_page
-    from cnnlab.storage import RunFolder
     from cnnlab.train.device import pick_device
 
     config = config or ExplainConfig()
