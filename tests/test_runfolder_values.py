@@ -13,6 +13,7 @@ import json
 
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from cnnlab.cli.main import main
 from cnnlab.storage import RunFolder
@@ -138,4 +139,42 @@ def test_non_finite_or_huge_weights_are_refused_naming_file_and_tensor(run, tmp_
 
         save_file(state, str(weights))
     refused(capsys, ["train", *TRAIN, "--epochs", "1", "--weights", weights, "--out", tmp_path / "new"],
+            str(weights), name)
+
+
+# ------------------------------------------------------------------ drawn cases
+
+DRAWN = settings(max_examples=15, derandomize=True, deadline=None, database=None,
+                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+
+@DRAWN
+@given(std=st.one_of(st.floats(min_value=-1e6, max_value=9.99e-7, allow_nan=False),
+                     st.sampled_from([0.0, -0.0, 5e-324, 1e-38, float("nan")])))
+def test_drawn_std_under_the_floor_is_refused(pristine, tmp_path_factory, capsys, std):
+    run = copy_run(pristine, tmp_path_factory.mktemp("std") / "run")
+    meta = json.loads((run / "model.json").read_text())
+    meta["std"] = [std]
+    write_recorded(run / "model.json", json.dumps(meta))
+    refused(capsys, ["evaluate", run, "--json"], "model.json", "std")
+
+
+@DRAWN
+@given(bad=st.one_of(st.sampled_from([float("nan"), float("inf"), float("-inf")]),
+                     st.floats(min_value=1.0001e6, max_value=3e38), st.floats(min_value=-3e38, max_value=-1.0001e6)),
+       which=st.integers(0, 10**6), where=st.integers(0, 10**6), suffix=st.sampled_from([".pt", ".safetensors"]))
+def test_drawn_bad_weights_are_refused_naming_the_tensor(pristine, tmp_path_factory, capsys, bad, which, where, suffix):
+    state = RunFolder(pristine).load_checkpoint("best.pt")
+    names = sorted(k for k, v in state.items() if v.is_floating_point())
+    name = names[which % len(names)]
+    state[name].view(-1)[where % state[name].numel()] = bad
+    folder = tmp_path_factory.mktemp("w")
+    weights = folder / f"w{suffix}"
+    if suffix == ".pt":
+        torch.save(state, weights)
+    else:
+        from safetensors.torch import save_file
+
+        save_file(state, str(weights))
+    refused(capsys, ["train", *TRAIN, "--epochs", "1", "--weights", weights, "--out", folder / "new"],
             str(weights), name)
