@@ -264,3 +264,25 @@ def test_a_run_write_that_fails_leaves_a_run_that_verifies(pristine, tmp_path_fa
     assert not [p.name for p in run.iterdir() if ".tmp" in p.name]
     assert RunFolder(run).read(file) in (old, old + b"\n# more")
     assert RunFolder(run).verify() == []
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero"])
+def test_a_tuning_space_file_that_is_not_a_file_is_refused(capsys, tmp_path, kind):
+    space = tmp_path / "space.yaml"
+    if kind == "fifo":
+        os.mkfifo(space)
+    else:
+        space.symlink_to("/dev/zero")
+    refused(capsys, ["tune", "--data", "digits", "--model", "logreg", "--space", space, "--trials", "1",
+                     "--out", tmp_path / "study"], contains="space file")
+
+
+def test_the_explore_page_never_waits_on_a_summary_that_is_a_pipe(pristine, tmp_path):
+    from cnnlab.serve.explore import _test_accuracy
+
+    run = copy_run(pristine, tmp_path / "run")
+    assert _test_accuracy(run) == RunFolder(run).read_json("summary.json")["test_accuracy"]
+    (run / "summary.json").unlink()
+    os.mkfifo(run / "summary.json")
+    with alarm(20):
+        assert _test_accuracy(run) is None
