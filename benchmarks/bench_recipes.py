@@ -165,9 +165,9 @@ def profile_run(threads: int, tmp: Path) -> list[tuple[str, float]]:
         ("backward", backward),
         ("optimiser (Adam step, zero_grad)", optimiser),
         ("evaluation (val each epoch, final train sample/val/test)", evaluation),
-        ("checkpoints and run files", cum("save_state", "cnnlab/train/checkpoint.py")
-         + cum("write_json", "cnnlab/train/runs.py") + cum("write_metrics_csv", "cnnlab/train/runs.py")
-         + cum("write_safetensors", "cnnlab/models/pretrained.py")),
+        ("checkpoints and run files", cum("save_checkpoint", "cnnlab/storage/run_folder.py")
+         + cum("write_json", "cnnlab/storage/run_folder.py") + cum("write_csv", "cnnlab/storage/run_folder.py")
+         + cum("save_safetensors", "cnnlab/storage/run_folder.py")),
         # matplotlib is imported and the learning curves drawn on other threads (cProfile
         # sees the main thread only): what shows here is the confusion matrix plus any
         # wait for those threads

@@ -147,14 +147,15 @@ def test_examples_start_with_one_per_class():
 
 
 def test_default_run_dir_is_safe_for_any_data_name():
-    from datetime import datetime
+    from datetime import datetime, timezone
 
-    from cnnlab.compare.compare import default_run_dir
+    from cnnlab.storage import default_run_dir
 
-    now = datetime(2026, 1, 2, 3, 4, 5)
-    assert str(default_run_dir("mnist", now)) == "runs/compare-mnist-20260102-030405"
-    assert default_run_dir("/data/my tiles/labels.csv", now).name == "compare-labels.csv-20260102-030405"
-    assert default_run_dir("/", now).name == "compare-data-20260102-030405"
+    now = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc).timestamp()
+    assert str(default_run_dir("compare", "mnist", now)) == "runs/compare-mnist-20260102-030405"
+    assert default_run_dir("compare", "/data/my tiles/labels.csv", now).name == "compare-labels-20260102-030405"
+    assert default_run_dir("compare", "/", now).name == "compare-data-20260102-030405"
+    assert default_run_dir("compare", "../x y/", now).name == "compare-x_y-20260102-030405"
 
 
 def _rows(cnn_shifted: float):
@@ -227,3 +228,15 @@ def test_compare_refuses_a_bad_run_before_training(tmp_path, capsys):
                  "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "not a run folder of cnnlab train" in err[0] and not out.exists()
+
+
+def test_a_training_run_is_not_called_a_comparison(tmp_path):
+    from cnnlab.compare.compare import CompareConfig, _check_run_dir
+    from cnnlab.errors import UsageError
+    from cnnlab.storage import RunFolder
+
+    run = RunFolder(tmp_path / "run")
+    run.write("config.yaml", "model: logreg\ndata: digits\n")
+    run.write_json("model.json", {"model": "logreg"})
+    with pytest.raises(UsageError, match="holds a training run of cnnlab train, not a comparison"):
+        _check_run_dir(run.path, CompareConfig(data="digits"))

@@ -13,7 +13,7 @@ import torch
 from cnnlab.cli.main import main
 from cnnlab.data import load_dataset
 from cnnlab.errors import UsageError
-from cnnlab.train.integrity import record_existing
+from cnnlab.storage.hashes import record_existing
 from cnnlab.models import get_model
 from cnnlab.train import TrainConfig, evaluate_model, evaluate_run, fit, load_run, shift_images
 

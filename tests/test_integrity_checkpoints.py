@@ -20,9 +20,9 @@ from cnnlab.cli.main import main
 from cnnlab.data import load_dataset
 from cnnlab.errors import UsageError
 from cnnlab.train import TrainConfig, fit, load_run
-from cnnlab.train.integrity import (IntegrityError, read_verified, sha256_hex, sidecar,
-                                    verify_run, write_recorded)
-from cnnlab.train.runs import RECORDED_FILES
+from cnnlab.storage.hashes import (IntegrityError, read_verified, sha256_hex, sidecar,
+                                    write_recorded)
+from cnnlab.storage import RECORDED_FILES, RunFolder
 
 EPOCHS = 2
 
@@ -78,7 +78,7 @@ def _resume(run, digits, epochs=EPOCHS + 1):
 
 
 def test_every_run_file_has_its_hash(run):
-    assert verify_run(run) == []
+    assert RunFolder(run).verify() == []
     for name in RECORDED_FILES:
         path = run / name
         line = sidecar(path).read_text()
@@ -128,7 +128,7 @@ def test_copied_sidecar_names_the_other_file(run, digits):
 def test_evaluate_and_explain_refuse_an_altered_file(run, name, capsys):
     _flip(run / name, 20, 1)
     with pytest.raises(IntegrityError, match=name):
-        verify_run(run)
+        RunFolder(run).verify()
     for argv in (["evaluate", str(run)], ["explain", str(run), "--what", "coef"]):
         assert main(argv) == 2
         err = capsys.readouterr().err
@@ -156,7 +156,7 @@ def _make_legacy(run):
 
 def test_a_run_older_than_the_hashes_loads_with_a_note(run, capsys):
     _make_legacy(run)
-    assert len(verify_run(run)) == len(RECORDED_FILES)
+    assert len(RunFolder(run).verify()) == len(RECORDED_FILES)
     assert load_run(run).notes and "cannot be verified" in load_run(run).notes[0]
     assert main(["evaluate", str(run), "--json"]) == 0
     out, err = capsys.readouterr()
@@ -192,7 +192,7 @@ def test_older_run_with_best_copied_over_last_says_so(run, digits):
 
 def test_a_kill_inside_a_write_leaves_a_pair_that_verifies(tmp_path, monkeypatch):
     """Steps of write_recorded: sidecar lists old+new, file replaced, sidecar lists new."""
-    import cnnlab.train.integrity as integrity
+    import cnnlab.storage.hashes as integrity
 
     path = tmp_path / "last.pt"
     write_recorded(path, b"old")

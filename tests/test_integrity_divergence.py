@@ -11,7 +11,7 @@ from cnnlab.cli.main import main
 from cnnlab.data import load_dataset
 from cnnlab.errors import UsageError
 from cnnlab.train import TrainConfig, fit
-from cnnlab.train.checkpoint import load_state
+from cnnlab.storage import RunFolder
 from cnnlab.train.config import MAX_LR, MAX_WEIGHT_DECAY
 from cnnlab.train.divergence import TrainingDiverged
 
@@ -79,7 +79,7 @@ def test_nan_loss_stops_the_run_and_keeps_the_last_good_epoch(digits, tmp_path):
                 on_epoch=poison)
     finally:
         loop.get_model = real
-    last = load_state(run / "last.pt")  # hash-checked: the last good epoch
+    last = RunFolder(run).load_checkpoint("last.pt")  # hash-checked: the last good epoch
     assert last["epoch"] == 1
     for k, v in good.items():
         assert torch.equal(last["model"][k], v.cpu())  # checkpoints hold CPU tensors

@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import json
 import random
-import shutil
 
 import pytest
 import torch
@@ -21,7 +20,8 @@ import yaml
 from cnnlab.cli.main import main
 from cnnlab.data import load_dataset
 from cnnlab.train import TrainConfig, fit
-from cnnlab.train.integrity import write_recorded
+from cnnlab.storage.hashes import write_recorded
+from storage_helpers import copy_run
 
 N_EVALUATE, N_RESUME, N_EXPLAIN = 60, 30, 12  # cases drawn per command (make test-all)
 FAST_SHARE = 3  # the default run draws the first third of each; the rest are marked slow
@@ -244,11 +244,7 @@ def _damage(run, rng, targets):
 
 
 def _copy(pristine, tmp_path):
-    run = tmp_path / "run"
-    shutil.copytree(pristine, run)
-    text = (run / "config.yaml").read_text().replace(str(pristine), str(run))
-    write_recorded(run / "config.yaml", text)
-    return run
+    return copy_run(pristine, tmp_path / "run")
 
 
 def _one_error_line(capsys, run):

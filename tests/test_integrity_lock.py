@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -14,7 +15,7 @@ import pytest
 
 from cnnlab.cli.main import main
 from cnnlab.errors import UsageError
-from cnnlab.train.lock import LOCK_NAME, folder_lock
+from cnnlab.storage.lock import LOCK_NAME, folder_lock
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -45,11 +46,23 @@ def _wait_for(path: Path, proc: subprocess.Popen, seconds: float = 120) -> None:
 # a process that holds a folder's lock (no torch: it starts in a blink) until it is killed
 HOLDER = textwrap.dedent("""
     import sys, time
-    from cnnlab.train.lock import folder_lock
+    from cnnlab.storage.lock import folder_lock
     with folder_lock(sys.argv[1]):
         print("held", flush=True)
         time.sleep(600)
 """)
+
+
+@contextlib.contextmanager
+def _killed_after(proc: subprocess.Popen):
+    """Run the block while ``proc`` holds the lock, then SIGKILL it (killed in any case)."""
+    try:
+        yield
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
 
 
 @pytest.fixture(scope="module")
@@ -67,18 +80,13 @@ def test_held_by_another_process_then_killed(one_epoch_run, capsys):
     run = one_epoch_run
     holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(run)], env=ENV,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
+    with _killed_after(holder):
         assert holder.stdout.readline() == "held\n", holder.stderr.read()
         status = main(["train", "--data", "digits", "--model", "mlp", "--epochs", "1",
                        "--out", str(run)])
         assert status == 2
         assert capsys.readouterr().err == (f"error: {run} is in use by process {holder.pid}; "
                                            f"wait for it to finish, or use another --out\n")
-        holder.send_signal(signal.SIGKILL)
-        holder.wait(timeout=60)
-    finally:
-        if holder.poll() is None:
-            holder.kill()
     assert (run / LOCK_NAME).read_text().split() == [str(holder.pid)]  # a stale lock file
     result = fit(TrainConfig(data="digits", model="logreg", epochs=2, lr=0.02, out=str(run)))
     assert result.summary["epochs"] == 2
@@ -89,18 +97,13 @@ def test_second_writer_refused_and_killed_holder_does_not_block_resume(tmp_path)
     run = tmp_path / "run"
     first = subprocess.Popen([sys.executable, "-c", SLOW_TRAINER, str(run)], cwd=tmp_path,
                              env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
+    with _killed_after(first):
         _wait_for(run / "last.pt.sha256", first)  # epoch 1 saved; now sleeping, lock held
         other = _cli("train", "--data", "digits", "--model", "mlp", "--epochs", "1",
                      "--out", str(run), cwd=tmp_path)
         assert other.returncode == 2 and other.stdout == ""
         assert other.stderr == (f"error: {run} is in use by process {first.pid}; wait for it to "
                                 f"finish, or use another --out\n")
-        first.send_signal(signal.SIGKILL)
-        first.wait(timeout=60)
-    finally:
-        if first.poll() is None:
-            first.kill()
     assert (run / LOCK_NAME).read_text().split() == [str(first.pid)]  # a stale lock file
     resumed = _cli("train", "--data", "digits", "--model", "logreg", "--epochs", "3", "--lr",
                    "0.02", "--out", str(run), "--json", cwd=tmp_path)

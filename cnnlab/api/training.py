@@ -97,7 +97,7 @@ def train(config: str | None = None, recipe: str | None = None, model_opt: dict 
     else:
         cfg = TrainConfig.from_dict(overrides, where="cnnlab.train")
     if cfg.out is None:
-        from cnnlab.train.runs import default_run_dir
+        from cnnlab.storage import default_run_dir
 
         cfg.out = str(default_run_dir(cfg.model, cfg.data))
     result = fit(cfg, progress=show_progress(progress), log=print if progress else None)
@@ -194,7 +194,7 @@ def tune(**settings: Any) -> TrainingResult:
     ``model``, ``trials``, ``epochs``, ``space``, ``storage``, ``out``, ...)."""
     import optuna
 
-    from cnnlab.train.lock import folder_lock
+    from cnnlab.storage.lock import folder_lock
     from cnnlab.tune import TuneConfig, run_study
     from cnnlab.tune.page import terminal_table
     from cnnlab.tune.study import default_out

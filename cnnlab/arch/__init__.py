@@ -9,18 +9,25 @@ Nothing here imports torch; :func:`analyze` (a PyTorch module) imports it when c
 
 from __future__ import annotations
 
+import functools
+
+from cnnlab.arch import table as _table
 from cnnlab.arch.inverse import fewest_layers, solve_layer
-from cnnlab.arch.render import render_arch, render_solution
+from cnnlab.arch.render import ArchTable, render_arch, render_solution
 from cnnlab.arch.spec import Layer, load_spec, parse_input_shape, parse_spec
-from cnnlab.arch.table import arch_table
 
 __all__ = ["arch_table", "render_arch", "render_solution", "analyze", "analyze_torchvision",
            "parse_spec", "load_spec", "parse_input_shape", "Layer", "solve_layer", "fewest_layers"]
 
 
+@functools.wraps(_table.arch_table)
+def arch_table(*args, **kwargs) -> dict:
+    # the table as a dict that also shows itself as a table in a notebook (ArchTable)
+    return ArchTable(_table.arch_table(*args, **kwargs))
+
+
 def analyze(module, input_shape, **options) -> dict:
     """The §3 table of a ``torch.nn.Module`` (see :func:`cnnlab.arch.torch_analyze.analyze`)."""
-    from cnnlab.arch.render import ArchTable
     from cnnlab.arch.torch_analyze import analyze as _analyze
 
     return ArchTable(_analyze(module, input_shape, **options))
@@ -28,7 +35,6 @@ def analyze(module, input_shape, **options) -> dict:
 
 def analyze_torchvision(name: str, input_shape=None, **options) -> dict:
     """The §3 table of a torchvision model built without weights."""
-    from cnnlab.arch.render import ArchTable
     from cnnlab.arch.torch_analyze import analyze_torchvision as _analyze_tv
 
     return ArchTable(_analyze_tv(name, input_shape, **options))

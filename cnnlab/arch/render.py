@@ -15,6 +15,7 @@ import io
 import json
 import re
 
+from cnnlab.arch.table import arch_table
 from cnnlab.doc.latex import align_chains
 
 __all__ = ["FORMATS", "render_arch", "render_solution", "shape_text", "latex_formula", "ArchTable"]
@@ -262,8 +263,6 @@ def _ensure_steps(table: dict) -> dict:
     """A spec table without steps is recomputed with them; a torch table is left as it is."""
     if all(r.get("steps") for r in table["layers"]) or table.get("source") != "spec":
         return table
-    from cnnlab.arch.table import arch_table
-
     return arch_table([r["spec"] for r in table["layers"]], table["input"], dtype=table.get("dtype", "fp32"),
                       steps=True, fc_compare=_fc_setting(table))
 

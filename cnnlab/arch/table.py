@@ -142,9 +142,7 @@ def arch_table(spec: str | list | dict, input_shape: list | tuple | str | None =
              "total_macs": total_macs, "total_flops": 2 * total_macs}
     table.update(memory_fields(total_params, units_stored, units_all, math.prod(shape), dtype))
     table.update({"layout": layout, "source": "spec", "conventions": CONVENTIONS})
-    from cnnlab.arch.render import ArchTable  # a dict that also renders in notebooks
-
-    return ArchTable(table)
+    return table
 
 
 def _row(index: int, layer: Layer, in_shape, result: LayerResult, units: int, size: int) -> dict:

@@ -8,14 +8,16 @@ sheet1`` finds ``examples/problems/sheet1.yaml`` by name (docs/cli.md, "examples
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from pathlib import Path
 
 from cnnlab.api.examples import find_example, examples_root, list_examples, resolve_example
 from cnnlab.errors import UsageError
+from cnnlab.userfiles import read_bytes, write_atomic
 
 __all__ = ["register", "examples_root", "list_examples", "resolve_example"]
+
+MAX_EXAMPLE_BYTES = 1_000_000  # the largest example that ships is a few kB
 
 EXAMPLES = """examples:
   cnnlab examples list
@@ -85,16 +87,39 @@ def run_show(args: argparse.Namespace) -> int:
 def run_copy(args: argparse.Namespace) -> int:
     examples = _require()
     root = examples_root()
+    if not args.dir.strip():
+        raise UsageError("examples copy: DIR is empty; name the folder to copy into "
+                         "(e.g. cnnlab examples copy my-examples)")
     target = Path(args.dir)
     if target.exists() and not target.is_dir():
         raise UsageError(f"cannot copy into {target}: it is a file, not a folder")
     pairs = [(src, target / src.relative_to(root)) for src in examples.values()]
-    clashes = [str(dst) for _, dst in pairs if dst.exists()]
-    if clashes and not args.force:  # checked before anything is written
+    for _, dst in pairs:  # checked before anything is written
+        _refuse_linked_folders(dst, target)
+    clashes = [str(dst) for _, dst in pairs if dst.exists() or dst.is_symlink()]
+    if clashes and not args.force:  # a dangling link counts: it would be written through
         raise UsageError(f"{clashes[0]} already exists ({len(clashes)} file(s) in all); "
                          "use --force to overwrite")
     for src, dst in pairs:
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, dst)
+        data = read_bytes(src, "example file", MAX_EXAMPLE_BYTES)
+        try:
+            dst.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"cannot create folder {dst.parent}: {exc.strerror}") from None
+        # a link at dst is replaced by the file, never written through (--force)
+        write_atomic(dst, data, "example file", inside=target)
     print(f"copied {len(pairs)} example file(s) to {target}", file=sys.stderr)
     return 0
+
+
+def _refuse_linked_folders(dst: Path, target: Path) -> None:
+    """Refuse ``dst`` when a folder between ``target`` and it is a symbolic link (or not a folder)."""
+    for folder in reversed(dst.relative_to(target).parents):
+        if folder == Path("."):
+            continue
+        where = target / folder
+        if where.is_symlink():
+            raise UsageError(f"cannot copy into {where}: it is a symbolic link; cnnlab does not "
+                             f"write through links (remove it, or copy into another DIR)")
+        if where.exists() and not where.is_dir():
+            raise UsageError(f"cannot copy into {where}: it is a file, not a folder")

@@ -9,6 +9,7 @@ import sys
 from cnnlab.cli import argtypes as at
 from cnnlab.cli.argtypes import add_output_format
 from cnnlab.errors import UsageError
+from cnnlab.userfiles import write_atomic
 
 SOLVE_EXAMPLES = """\
 examples:
@@ -125,11 +126,7 @@ def _write(text: str, out: str | None) -> None:
     if out is None:
         sys.stdout.write(text)
         return
-    try:
-        with open(out, "w", encoding="utf-8") as fh:
-            fh.write(text)
-    except OSError as exc:
-        raise UsageError(f"cannot write {out}: {exc.strerror}") from None
+    write_atomic(out, text, "--out file")  # no truncated file on a full disk
     print(f"wrote {out}", file=sys.stderr)
 
 

@@ -256,7 +256,7 @@ def train_handler(args: argparse.Namespace) -> int:
     else:
         config = TrainConfig.from_dict(overrides, where="cnnlab train")
     if config.out is None:  # named here so that an interrupted run can be told how to resume
-        from cnnlab.train.runs import default_run_dir
+        from cnnlab.storage import default_run_dir
 
         config.out = str(default_run_dir(config.model, config.data))
     dist = None

@@ -104,11 +104,11 @@ def handle(args: argparse.Namespace) -> int:
         pruner=args.pruner, metric=args.metric, seed=args.seed, limit=args.limit,
         device=args.device, threads=args.threads, out=args.out, data_dir=args.data_dir,
         heartbeat=args.heartbeat)
-    from cnnlab.train.lock import folder_lock
+    from cnnlab.storage import RunFolder
     from cnnlab.tune.study import default_out
 
     # shared: the workers of one study may share a folder; train/explain there are refused
-    with folder_lock(args.out or default_out(args.model, args.data), "study folder", shared=True):
+    with RunFolder(args.out or default_out(args.model, args.data)).lock("study folder", shared=True):
         result = run_study(config)
     print(terminal_table(result))
     if len(result.trials) > result.ran:  # others share the study: say which trials were ours

@@ -26,138 +26,24 @@ import re
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 import yaml
 
+from cnnlab.compare.config import (COMPARE_MODELS, DEFAULT_EPOCHS, DEFAULT_LOGREG_C,  # noqa: F401
+                                   DEFAULT_LOGREG_LIMIT, DEFAULT_LOGREG_MAX_ITER, RESUME_IGNORES,
+                                   SHIFT_FRACTION, CompareConfig, CompareModel, config_dict)
 from cnnlab.compare.mlp_budget import mlp_hidden_for_budget, mlp_params
-from cnnlab.compare.user_runs import is_convolutional
+from cnnlab.compare.page import write_figures, write_report, write_tables
+from cnnlab.compare.results import CompareResult, ModelResult
+from cnnlab.compare.user_runs import is_convolutional, resolve_run_dir, score_run
 from cnnlab.errors import UsageError
+from cnnlab.storage import RunFolder, default_run_dir
 from cnnlab.train.threads import available_cores
 
 __all__ = ["CompareConfig", "CompareModel", "COMPARE_MODELS", "ModelResult", "CompareResult", "run_compare"]
-
-# Defaults measured on MNIST on the 2-core AMD EPYC with other jobs running
-# (benchmarks/RESULTS.md, section compare): 3 epochs, full training set, one thread per
-# model: the whole comparison took 46 s at load average 2.5 and 77 s at 5-6 (target:
-# under 4 minutes), and small-cnn reached 98.5% test accuracy.
-DEFAULT_EPOCHS = 3
-# lbfgs on all 54,000 training images, 100 iterations: 7-11 s with one BLAS thread
-# (val 0.913 vs 0.877 on a 10,000 subsample, and more iterations did not help).
-DEFAULT_LOGREG_LIMIT: int | None = None
-DEFAULT_LOGREG_MAX_ITER = 100
-# L2 strength 1/C: C = 0.001 gives weight pictures that show stroke templates, for
-# 0.906 validation accuracy vs 0.914 at the best C (0.01) and 0.913 at scikit-learn's
-# default C = 1, whose pictures are pixel noise (same section of RESULTS.md).
-DEFAULT_LOGREG_C = 0.001
-SHIFT_FRACTION = 0.1  # largest horizontal shift, as a fraction of the width (RandomAffine translate)
-
-
-@dataclass(frozen=True)
-class CompareModel:
-    """One contender: how it is built and trained."""
-
-    name: str
-    description: str
-    kind: str                      # "sklearn" or "torch"
-    registry_name: str = ""        # cnnlab.models name of a torch model
-    optimizer: str = "adam"
-    lr: float = 1e-3
-    momentum: float = 0.0
-    loss: str = "cross_entropy"
-    hidden: tuple[int, ...] = ()   # MLP widths; empty for mlp-budget = sized at run time
-
-
-COMPARE_MODELS: dict[str, CompareModel] = {
-    m.name: m
-    for m in (
-        CompareModel("logreg", "logistic regression (scikit-learn, lbfgs)", "sklearn"),
-        CompareModel("mlp", "MLP 256-128-64, SGD lr 0.01 momentum 0.5, NLL loss", "torch", "mlp",
-                     optimizer="sgd", lr=0.01, momentum=0.5, loss="nll", hidden=(256, 128, 64)),
-        CompareModel("small-cnn", "small CNN (2 conv + 2 fc), Adam lr 0.001", "torch", "small-cnn"),
-        CompareModel("mlp-budget", "MLP sized to small-cnn's parameter count, Adam lr 0.001", "torch", "mlp"),
-    )
-}
-
-
-@dataclass
-class CompareConfig:
-    """Settings of one comparison (saved as config.yaml in the run folder)."""
-
-    data: str = "mnist"
-    out: str | None = None              # run folder; default runs/compare-<data>-<timestamp>
-    epochs: int = DEFAULT_EPOCHS        # for the torch models
-    batch_size: int = 64
-    limit: int | None = None            # cap on training examples (all models)
-    logreg_limit: int | None = DEFAULT_LOGREG_LIMIT  # further cap for logistic regression
-    logreg_max_iter: int = DEFAULT_LOGREG_MAX_ITER
-    logreg_c: float = DEFAULT_LOGREG_C  # inverse L2 strength of logistic regression
-    seed: int = 0                       # initialisation, batch order, logreg subsample, shifts
-    split_seed: int = 0                 # train/val/test split (fixed, as cnnlab train: seeds share a split)
-    models: list[str] = field(default_factory=lambda: list(COMPARE_MODELS))  # also registry names, specs
-    runs: list[str] = field(default_factory=list)  # run folders of cnnlab train / study folders of tune
-    device: str = "auto"
-    threads: int | None = None          # CPU threads for torch and BLAS; default cores - 1 (see default_threads)
-    shift_fraction: float = SHIFT_FRACTION
-    data_dir: str | None = None
-
-
-@dataclass
-class ModelResult:
-    """One row of the comparison table."""
-
-    name: str
-    description: str
-    params: int
-    val_accuracy: float
-    test_accuracy: float
-    shifted_val_accuracy: float
-    train_seconds: float
-    train_examples: int
-    train_accuracy: float = float("nan")
-    hidden: list[int] | None = None
-    run_dir: str | None = None                          # trainer's run folder (torch models)
-    history: list[dict] = field(default_factory=list)   # per epoch (torch models)
-    notes: str = ""
-    convolutional: bool = False                         # holds a convolution (sees maps, not vectors)
-
-    def as_json(self) -> dict[str, Any]:
-        out = {k: getattr(self, k) for k in ("name", "params", "train_accuracy", "val_accuracy",
-                                             "test_accuracy", "shifted_val_accuracy", "train_seconds",
-                                             "convolutional")}
-        out.update(description=self.description, train_examples=self.train_examples)
-        if self.hidden is not None:
-            out["hidden"] = self.hidden
-        if self.run_dir is not None:
-            out["run_dir"] = self.run_dir
-        return out
-
-
-@dataclass
-class CompareResult:
-    """What ``run_compare`` returns: the rows, where things were written, timings."""
-
-    config: CompareConfig
-    models: list[ModelResult]
-    run_dir: Path
-    report: Path
-    figures: dict[str, Path]
-    dataset_info: dict[str, Any]
-    total_seconds: float
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "data": self.config.data,
-            "models": [m.as_json() for m in self.models],
-            "report": str(self.report),
-            "run_dir": str(self.run_dir),
-            "total_seconds": round(self.total_seconds, 2),
-        }
-
 
 def _check_config(config: CompareConfig) -> None:
     from cnnlab.models import is_model
@@ -180,9 +66,6 @@ def _check_config(config: CompareConfig) -> None:
         raise UsageError(f"shift fraction must be in [0, 1), got {config.shift_fraction}")
 
 
-# settings that may differ when an interrupted comparison is resumed in the same folder
-RESUME_IGNORES = ("out", "threads", "device")
-
 
 def _check_run_dir(run_dir: Path, config: CompareConfig) -> None:
     """Refuse a file, a non-empty folder that holds no comparison, or another comparison.
@@ -194,10 +77,14 @@ def _check_run_dir(run_dir: Path, config: CompareConfig) -> None:
         raise UsageError(f"--out {run_dir} is a file, not a folder")
     if not run_dir.is_dir() or not any(run_dir.iterdir()):
         return
-    if not (run_dir / "config.yaml").is_file():
+    folder = RunFolder(run_dir)
+    if not folder.holds_run():
         raise UsageError(f"--out {run_dir} is a non-empty folder that holds no comparison; "
                          f"choose a new or empty folder")
-    old = yaml.safe_load((run_dir / "config.yaml").read_text()) or {}
+    if folder.exists("model.json"):
+        raise UsageError(f"--out {run_dir} holds a training run of cnnlab train, not a "
+                         f"comparison; choose a new or empty folder")
+    old = folder.read_config()
     new = config_dict(config)
     differ = sorted(k for k in set(old) | set(new) if k not in RESUME_IGNORES and old.get(k) != new.get(k))
     if differ:
@@ -216,12 +103,6 @@ def default_threads() -> int:
     (benchmarks/RESULTS.md, section compare).
     """
     return max(1, available_cores() - 1)
-
-
-def default_run_dir(data: str, now: datetime | None = None) -> Path:
-    """runs/compare-<data>-<YYYYmmdd-HHMMSS>, with the data name made safe for a folder."""
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(data).name or "data").strip("._") or "data"
-    return Path("runs") / f"compare-{stem}-{(now or datetime.now()).strftime('%Y%m%d-%H%M%S')}"
 
 
 def _subsample(n: int, limit: int | None, seed: int) -> np.ndarray:
@@ -314,7 +195,6 @@ def _contenders(config: CompareConfig) -> list[CompareModel]:
 
 def _check_fits(config: CompareConfig, ds) -> None:
     """Refuse, before anything trains, a model that does not fit the images or a bad --runs."""
-    from cnnlab.compare.user_runs import resolve_run_dir
     from cnnlab.models import get_model
 
     C, H, W = ds.image_shape
@@ -347,14 +227,12 @@ def run_compare(config: CompareConfig, dataset=None, *, log: Callable[[str], Non
     dataset: a loaded ``cnnlab.data.Dataset`` (else loaded from ``config.data`` with
     ``config.limit``). Progress lines go to ``log`` (stderr by default).
     """
-    from cnnlab.compare.page import write_figures, write_report, write_tables
-
     log = log or _stderr
     start = time.perf_counter()
     _check_config(config)
     if config.threads is None:
         config = dataclasses.replace(config, threads=default_threads())
-    run_dir = Path(config.out) if config.out else default_run_dir(config.data)
+    run_dir = Path(config.out) if config.out else default_run_dir("compare", config.data)
     _check_run_dir(run_dir, config)
     if dataset is None:
         from cnnlab.data import load_dataset
@@ -368,7 +246,7 @@ def run_compare(config: CompareConfig, dataset=None, *, log: Callable[[str], Non
     _check_fits(config, ds)
     run_dir.mkdir(parents=True, exist_ok=True)
     # written first, so that an interrupted comparison can be resumed with the same --out
-    (run_dir / "config.yaml").write_text(yaml.safe_dump(config_dict(config), sort_keys=False))
+    RunFolder(run_dir).write("config.yaml", yaml.safe_dump(config_dict(config), sort_keys=False))
 
     from cnnlab.train.shift import random_translate
 
@@ -404,8 +282,6 @@ def run_compare(config: CompareConfig, dataset=None, *, log: Callable[[str], Non
             row, coef_images = logreg.result()
             report(row)
     rows = [done[spec.name] for spec in contenders]  # report order, whatever finished first
-    from cnnlab.compare.user_runs import score_run
-
     for path in config.runs:
         row = score_run(path, ds, x_shift, {r.name for r in rows})
         log(f"{row.name} (your run): {row.params:,} params, val {row.val_accuracy:.4f}, "
@@ -424,8 +300,3 @@ def run_compare(config: CompareConfig, dataset=None, *, log: Callable[[str], Non
     write_report(result)
     write_tables(result)
     return result
-
-
-def config_dict(config: CompareConfig) -> dict[str, Any]:
-    """The config as plain data (for config.yaml and results.json)."""
-    return asdict(config)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from cnnlab.compare.config import config_dict
 from cnnlab.report import Code, Figure, Section, Table, Text, markdown_table, text_table, write_page
+from cnnlab.storage import RunFolder
 
 __all__ = ["TABLE_COLUMNS", "table_rows", "terminal_table", "findings", "robustness", "write_figures",
            "write_report", "write_tables"]
@@ -192,7 +195,6 @@ def _sections(result) -> list[Section]:
         Figure.from_path(figs["accuracy_shift"], "accuracy on the validation set, plain and shifted"),
         Figure.from_path(figs["shifted_examples"], "validation examples (top) and their shifted versions (bottom)"),
     ]))
-    from cnnlab.compare.compare import config_dict
     from cnnlab.report.machine import machine_info
 
     machine = machine_info()
@@ -215,21 +217,18 @@ def write_tables(result) -> dict[str, Path]:
     """results.json, results.csv, table.md and config.yaml in the run folder."""
     import yaml
 
-    from cnnlab.compare.compare import config_dict
-
-    run_dir: Path = result.run_dir
+    folder = RunFolder(result.run_dir)
     rows = table_rows(result)
-    paths = {"json": run_dir / "results.json", "csv": run_dir / "results.csv",
-             "markdown": run_dir / "table.md", "config": run_dir / "config.yaml"}
     payload = result.as_json() | {"dataset": result.dataset_info, "config": config_dict(result.config)}
-    paths["json"].write_text(json.dumps(payload, indent=2) + "\n")
-    with paths["csv"].open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(TABLE_COLUMNS)
-        writer.writerows(rows)
-    paths["markdown"].write_text(markdown_table(TABLE_COLUMNS, rows) + "\n")
-    paths["config"].write_text(yaml.safe_dump(config_dict(result.config), sort_keys=False))
-    return paths
+    table = io.StringIO()
+    writer = csv.writer(table, lineterminator="\r\n")  # as csv.writer writes a file by default
+    writer.writerow(TABLE_COLUMNS)
+    writer.writerows(rows)
+    return {"json": folder.write("results.json", json.dumps(payload, indent=2) + "\n"),
+            "csv": folder.write("results.csv", table.getvalue()),
+            "markdown": folder.write("table.md", markdown_table(TABLE_COLUMNS, rows) + "\n"),
+            "config": folder.write("config.yaml", yaml.safe_dump(config_dict(result.config),
+                                                                sort_keys=False))}
 
 
 def terminal_table(result) -> str:

@@ -9,13 +9,15 @@ images of the same shape and classes.
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
 import numpy as np
 
+from cnnlab.compare.results import ModelResult
 from cnnlab.errors import UsageError
+from cnnlab.storage import MAX_TEXT_BYTES, RunFolder
+from cnnlab.userfiles import read_bytes
 
 __all__ = ["resolve_run_dir", "score_run", "is_convolutional"]
 
@@ -28,8 +30,8 @@ def resolve_run_dir(path: str | Path) -> Path:
     results = path / "results.json"
     if results.is_file():
         try:
-            best = json.loads(results.read_text(encoding="utf-8")).get("best_run_dir")
-        except (OSError, ValueError):
+            best = json.loads(read_bytes(results, "study results", MAX_TEXT_BYTES)).get("best_run_dir")
+        except (UsageError, ValueError, AttributeError):
             best = None
         if best and (Path(best) / "model.json").is_file():
             return Path(best)
@@ -39,12 +41,11 @@ def resolve_run_dir(path: str | Path) -> Path:
 
 
 def _history(run_dir: Path) -> list[dict]:
-    path = run_dir / "metrics.csv"
-    if not path.is_file():
+    folder = RunFolder(run_dir)
+    if not folder.exists("metrics.csv"):
         return []
-    with path.open(newline="") as handle:
-        return [{k: float(v) if k != "epoch" else int(float(v)) for k, v in row.items() if v != ""}
-                for row in csv.DictReader(handle)]
+    return [{k: float(v) if k != "epoch" else int(float(v)) for k, v in row.items() if v != ""}
+            for row in folder.read_table("metrics.csv")]
 
 
 def is_convolutional(model) -> bool:
@@ -63,11 +64,10 @@ def _label(run_dir: Path, taken: set[str]) -> str:
 
 
 def score_run(path: str | Path, ds, x_shift: np.ndarray, taken: set[str]):
-    """A :class:`~cnnlab.compare.compare.ModelResult` for the run at ``path`` on ``ds``.
+    """A :class:`~cnnlab.compare.results.ModelResult` for the run at ``path`` on ``ds``.
 
     x_shift: (N_val, C, H, W), the comparison's shifted validation images.
     """
-    from cnnlab.compare.compare import ModelResult
     from cnnlab.train.evaluate import load_run
     from cnnlab.train.metrics import evaluate_model
 
@@ -84,8 +84,8 @@ def score_run(path: str | Path, ds, x_shift: np.ndarray, taken: set[str]):
         return float(evaluate_model(run.model, x, y, mean, std, device="cpu",
                                     num_classes=meta["num_classes"])["accuracy"])
 
-    summary_path = run.run_dir / "summary.json"
-    summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.is_file() else {}
+    folder = RunFolder(run.run_dir)
+    summary = folder.read_json("summary.json") if folder.exists("summary.json") else {}
     what = meta.get("spec") and "spec: " + "; ".join(meta["spec"].split("\n")).strip("; ")
     return ModelResult(
         name=_label(run.run_dir, taken),

@@ -17,6 +17,7 @@ from typing import Callable
 import numpy as np
 
 from cnnlab.errors import UsageError
+from cnnlab.storage import RunFolder
 
 __all__ = ["PARTS", "ExplainConfig", "explain_run", "parse_what", "resolve_class",
            "parse_objectives", "default_parts", "MAX_OBJECTIVES"]
@@ -343,12 +344,10 @@ def _test_accuracy(run_dir: Path, notes: list[str]) -> float | None:
 
     The file's recorded hash is checked: a changed summary is refused, not shown.
     """
-    from cnnlab.train.runs import read_run_json
-
-    path = run_dir / "summary.json"
-    if not path.exists():
+    folder = RunFolder(run_dir)
+    if not folder.exists("summary.json"):
         return None
-    value = read_run_json(path, notes).get("test_accuracy")
+    value = folder.read_json("summary.json", notes).get("test_accuracy")
     return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
@@ -417,7 +416,6 @@ def explain_run(run_dir: str | Path, config: ExplainConfig | None = None, *,
     """
     from cnnlab.explain.page import write_explain_page
     from cnnlab.train.device import pick_device, torch_state
-    from cnnlab.train.lock import folder_lock
     from cnnlab.train.threads import choose_threads
 
     config = config or ExplainConfig()
@@ -441,7 +439,7 @@ def explain_run(run_dir: str | Path, config: ExplainConfig | None = None, *,
     check_parts(ctx, parts)
     if log:
         log(f"cpu: {threads} thread(s) ({why})")
-    with folder_lock(ctx.out, "explain folder"), torch_state(threads, device):  # one writer per folder (docs/runs.md)
+    with RunFolder(ctx.out).lock("explain folder"), torch_state(threads, device):  # one writer per folder (docs/runs.md)
         seconds = summary["seconds"] = {}  # wall time of each part
         for part in parts:
             if log:

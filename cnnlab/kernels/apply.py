@@ -299,7 +299,7 @@ def plot_apply(result: ApplyResult, path: str | Path, sums: list[float]) -> Path
     ``sums``: the kernels' sums. What each panel shows and its title come from
     :func:`apply_panels` (docs/kernels.md, "What the picture shows").
     """
-    from cnnlab.report.figures import new_figure  # Agg canvas: a notebook's backend is left alone
+    from cnnlab.report.figures import new_figure, write_png  # Agg canvas: a notebook's backend is left alone
 
     path = Path(path)
     if path.parent and not path.parent.exists():
@@ -318,5 +318,5 @@ def plot_apply(result: ApplyResult, path: str | Path, sums: list[float]) -> Path
         im = ax.imshow(p.values, cmap=p.cmap, vmin=p.vmin, vmax=p.vmax)
         fig.colorbar(im, ax=ax, fraction=0.046, pad=0.02)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    write_png(fig, path, dpi=100)
     return path

@@ -130,7 +130,7 @@ def plot_cost(result: CostResult, path: str | Path) -> Path:
     """Log-log: multiplies (left) and measured seconds (right) against K, full vs separable."""
     from matplotlib import colormaps
 
-    from cnnlab.report.figures import new_figure  # Agg canvas: a notebook's backend is left alone
+    from cnnlab.report.figures import new_figure, write_png  # Agg canvas: a notebook's backend is left alone
 
     fig = new_figure(11, 4.2)
     ax1, ax2 = fig.subplots(1, 2)
@@ -167,5 +167,5 @@ def plot_cost(result: CostResult, path: str | Path) -> Path:
         ax.legend(fontsize=7)
     fig.tight_layout()
     path = Path(path)
-    fig.savefig(path, dpi=100)
+    write_png(fig, path, dpi=100)
     return path

@@ -230,7 +230,7 @@ def _pool_example(x: np.ndarray, k: np.ndarray, p: int = 4, s: int = 1) -> dict[
 
 def plot_invariance(report: dict[str, Any], path: str) -> str:
     """One PNG, a row per demonstration present in ``report``."""
-    from cnnlab.report.figures import new_figure  # Agg canvas: a notebook's backend is left alone
+    from cnnlab.report.figures import new_figure, write_png  # Agg canvas: a notebook's backend is left alone
 
     parts = [p for p in ("shift", "pool", "noise") if p in report["parts"]]
     fig = new_figure(15, 3.8 * len(parts))
@@ -289,5 +289,5 @@ def plot_invariance(report: dict[str, Any], path: str) -> str:
             ax.set(xlabel="N copies", ylabel="noise variance", title="variance of the average")
             ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    write_png(fig, path, dpi=90)
     return str(path)

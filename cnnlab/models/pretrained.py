@@ -12,6 +12,7 @@ place of ResNet's 7×7 one) are listed as ``fresh``: freezing never freezes them
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,9 @@ import torch
 from torch import nn
 
 from cnnlab.errors import UsageError
-from cnnlab.userfiles import check_regular_file
+from cnnlab.storage import RECORDED_FILES, RunFolder
+from cnnlab.storage.hashes import MAX_RUN_FILE_BYTES, sidecar
+from cnnlab.userfiles import check_regular_file, read_bytes, write_atomic
 from cnnlab.models.finetune import first_conv_name, head_name
 
 __all__ = ["read_state_dict", "adapt_conv_channels", "load_pretrained", "write_safetensors",
@@ -43,26 +46,39 @@ def imagenet_stats(channels: int) -> tuple[list[float], list[float]]:
 
 
 def write_safetensors(path: str | Path, state: dict[str, torch.Tensor]) -> None:
-    """Write a state dict as ``.safetensors`` (through a temporary file and a rename)."""
-    import os
+    """Write a state dict as ``.safetensors`` (atomically: :func:`cnnlab.userfiles.write_atomic`)."""
+    from safetensors.torch import save
 
-    from safetensors.torch import save_file
-
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    save_file({k: v.detach().cpu().contiguous() for k, v in state.items()}, str(tmp))
-    os.replace(tmp, path)
+    write_atomic(path, save({k: v.detach().cpu().contiguous() for k, v in state.items()}),
+                 "weights file")
 
 
-def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
+def _read_weights(path: Path) -> bytes:
+    """The bytes of a weights file; a file of a cnnlab run folder must match its recorded hash.
+
+    ``train --weights RUN/best.pt`` reads what ``evaluate RUN`` reads: a damaged or altered
+    checkpoint is refused the same way (:class:`cnnlab.storage.RunFolder`).
+    """
+    real = path.resolve()
+    folder = RunFolder(real.parent)
+    if sidecar(real).exists() or (real.name in RECORDED_FILES and folder.keeps_hashes()):
+        return folder.read(real.name)
+    return read_bytes(path, "weights file", MAX_RUN_FILE_BYTES)
+
+
+def _read_safetensors(path: Path, data: bytes) -> dict[str, torch.Tensor]:
     from safetensors import SafetensorError
-    from safetensors.torch import load_file
+    from safetensors.torch import load
 
     try:
-        return load_file(str(path), device="cpu")
+        return load(data)
     except (SafetensorError, OSError, ValueError) as exc:
         raise UsageError(f"cannot read weights from {path}: not a valid .safetensors file "
                          f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+
+# Larger weights overflow float32 activations within a few layers (1e6 ** 7 > 3.4e38);
+# trained networks, BatchNorm statistics of 0..255 pixels included, stay far below.
+MAX_ABS_WEIGHT = 1e6
 
 _WRAPPERS = ("state_dict", "model", "model_state", "model_state_dict")
 
@@ -71,13 +87,14 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """The tensors of a saved state dict, unwrapped from {"state_dict": ...} and "module."."""
     path = Path(path)
     check_regular_file(path, "weights file")  # missing, or says it is a folder / device / pipe
+    data = _read_weights(path)
     if path.suffix == ".safetensors":
-        obj: Any = _read_safetensors(path)
+        obj: Any = _read_safetensors(path, data)
         if not obj:
             raise UsageError(f"{path} holds no tensors")
-        return {k.removeprefix("module."): v for k, v in obj.items()}
+        return _checked({k.removeprefix("module."): v for k, v in obj.items()}, path)
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        obj = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as exc:  # unpickling refused or not a torch file
         raise UsageError(f"cannot read weights from {path}: not a state dict saved with "
                          f"torch.save ({type(exc).__name__})") from None
@@ -88,7 +105,23 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     if not isinstance(obj, dict) or not obj or not all(
             isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items()):
         raise UsageError(f"{path} does not hold a state dict (a mapping of names to tensors)")
-    return {k.removeprefix("module."): v for k, v in obj.items()}
+    return _checked({k.removeprefix("module."): v for k, v in obj.items()}, path)
+
+
+def _checked(state: dict[str, torch.Tensor], path: Path) -> dict[str, torch.Tensor]:
+    """``state`` when every floating tensor is finite and below ``MAX_ABS_WEIGHT``."""
+    for name, tensor in state.items():
+        if not tensor.is_floating_point() or tensor.numel() == 0:
+            continue
+        if not bool(torch.isfinite(tensor).all()):
+            raise UsageError(f"weights file {path}: tensor {name} holds NaN or infinite values "
+                             f"(a diverged run, or a damaged file); it cannot start a model")
+        peak = float(tensor.detach().abs().max())
+        if peak > MAX_ABS_WEIGHT:
+            raise UsageError(f"weights file {path}: tensor {name} holds a value of magnitude "
+                             f"{peak:.3g}, over {MAX_ABS_WEIGHT:g}; no trained network has "
+                             f"such weights (its outputs would overflow)")
+    return state
 
 
 def adapt_conv_channels(weight: torch.Tensor, in_channels: int) -> torch.Tensor:

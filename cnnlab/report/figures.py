@@ -15,9 +15,12 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from cnnlab.userfiles import write_atomic
+
 __all__ = [
     "new_figure",
     "save_figure",
+    "write_png",
     "learning_curves",
     "coefficient_images",
     "accuracy_bars",
@@ -39,16 +42,18 @@ def new_figure(width: float, height: float):
 
 def save_figure(fig, path: str | Path) -> Path:
     """Write ``fig`` as PNG, atomically (a reader never sees half a picture); returns the path."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return write_png(fig, path, dpi=DPI, bbox_inches="tight")
+
+
+def write_png(fig, path: str | Path, **options) -> Path:
+    """``fig.savefig(path, **options)`` as PNG, written atomically: a full disk leaves no
+    truncated picture (:func:`cnnlab.userfiles.write_atomic`)."""
     import io
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(buffer.getvalue())
-    tmp.replace(path)
-    return path
+    fig.savefig(buffer, format="png", **options)
+    return write_atomic(path, buffer.getvalue(), "picture", sync=False)
 
 
 def learning_curves(histories: Mapping[str, Sequence[Mapping[str, float]]], path: str | Path) -> Path:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Sequence, Union
 
 from cnnlab.report.table import format_cell, is_number
+from cnnlab.userfiles import write_atomic
 
 __all__ = ["Text", "Code", "Table", "Figure", "Section", "render_page", "write_page"]
 
@@ -171,5 +172,5 @@ def write_page(path: str | Path, title: str, sections: Sequence[Section], **kwar
     """Render the page and write it (UTF-8) to ``path``; returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_page(title, sections, **kwargs), encoding="utf-8")
+    write_atomic(path, render_page(title, sections, **kwargs), "page")
     return path

@@ -93,7 +93,7 @@ async def _answer(work: Callable[[], Any], pool: HeavyPool | None = None, heavy:
 
 def _import_error(request: Request, exc: ImportError) -> Response:
     """An optional library this route needs (torch for /explore): 501 with the install hint."""
-    from cnnlab.cli.extras import refusal
+    from cnnlab.extras import refusal
 
     message = refusal(exc, "this page")
     return _error(501, message) if message is not None else _bug(request, exc)

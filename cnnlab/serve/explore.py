@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ import numpy as np
 from cnnlab.errors import UsageError
 from cnnlab.serve.admission import check_picture
 from cnnlab.serve.runs import ServedRun
+from cnnlab.storage import RunFolder
 
 __all__ = ["run_info", "predict", "decode_image", "load_drawing", "uses_mnist_recipe", "MAX_MAPS"]
 
@@ -45,9 +45,9 @@ def _rf_rows(served: ServedRun) -> dict[str, dict]:
 
 
 def _test_accuracy(path: Path) -> float | None:
-    try:
-        return json.loads((path / "summary.json").read_text(encoding="utf-8")).get("test_accuracy")
-    except (OSError, ValueError, AttributeError):
+    try:  # hash checked, a pipe or a link out of the run never read (docs/runs.md)
+        return RunFolder(path).read_json("summary.json").get("test_accuracy")
+    except UsageError:
         return None
 
 

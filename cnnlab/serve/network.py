@@ -45,9 +45,9 @@ def _test_split(served: ServedRun) -> tuple[np.ndarray, np.ndarray]:
             return _splits[key]
     from cnnlab.train.config import TrainConfig
     from cnnlab.train.loop import load_config_dataset
-    from cnnlab.train.runs import read_run_config
+    from cnnlab.storage import RunFolder
 
-    config = TrainConfig.from_dict(read_run_config(Path(served.path)), validate=False)
+    config = TrainConfig.from_dict(RunFolder(Path(served.path)).read_config(), validate=False)
     x, y = load_config_dataset(config).split("test")
     if tuple(x.shape[1:]) != served.shape:
         raise UsageError(f"the run's data now has images of shape {tuple(x.shape[1:])}, "

@@ -1,18 +1,17 @@
-"""Checkpoints as plain state dicts (loadable with ``torch.load(..., weights_only=True)``).
+"""What a checkpoint must hold to be used: checks of the content of ``best.pt`` and ``last.pt``.
 
 ``best.pt`` is the model's state dict alone (so ``get_model(..., weights="best.pt")`` and
 any PyTorch user can read it); ``last.pt`` adds the optimizer, scheduler, grad scaler,
 epoch counter, history and early-stopping state needed to resume a run.
 
-Both are written with a SHA-256 beside them (``best.pt.sha256``, see
-:mod:`cnnlab.train.integrity`) and checked when read: a changed file is refused, and so
-is one whose content makes no sense (a list for a state dict, a float epoch counter,
+Both are written and read through :class:`cnnlab.storage.RunFolder` (atomic, with a
+SHA-256 beside them, checked when read): a changed file is refused there, and here one
+whose content makes no sense (a list for a state dict, a float epoch counter,
 tensors of the wrong shape, NaN weights), each with one line naming the file.
 """
 
 from __future__ import annotations
 
-import io
 import math
 from pathlib import Path
 from typing import Any, Mapping
@@ -20,58 +19,15 @@ from typing import Any, Mapping
 import torch
 
 from cnnlab.errors import UsageError
-from cnnlab.train.integrity import read_verified, recovery_hint
-from cnnlab.train.runs import write_atomic
+from cnnlab.storage import recovery_hint
 
-__all__ = ["save_state", "load_state", "check_state_dict", "check_resume_state", "optimizer_slots",
+__all__ = ["check_state_dict", "check_resume_state", "optimizer_slots",
            "CHECKPOINT_VERSION", "RESUME_KEYS"]
 
 CHECKPOINT_VERSION = 1
 # what last.pt holds besides the model, optimizer, scheduler and scaler state dicts
 RESUME_KEYS = ("epoch", "history", "best_val_loss", "best_epoch", "bad_epochs", "stopped",
                "train_seconds")
-
-
-def save_state(path: Path, state: dict[str, Any]) -> None:
-    """``torch.save`` to a temporary name, then rename, then record its SHA-256.
-
-    Tensors are saved as CPU tensors (exact copies), so a checkpoint of a GPU run loads
-    with a plain ``torch.load(path, weights_only=True)`` on a machine without one.
-    """
-    buffer = io.BytesIO()
-    torch.save(_on_cpu(state), buffer)
-    write_atomic(Path(path), buffer.getvalue())
-
-
-def _on_cpu(value: Any) -> Any:
-    """``value`` with every tensor in its dicts, lists and tuples moved to the CPU."""
-    if isinstance(value, torch.Tensor):
-        return value.cpu()
-    if isinstance(value, dict):
-        moved = type(value)((k, _on_cpu(v)) for k, v in value.items())
-        if hasattr(value, "_metadata"):  # a state dict's layer versions
-            moved._metadata = value._metadata
-        return moved
-    if isinstance(value, (list, tuple)):
-        return type(value)(_on_cpu(v) for v in value)
-    return value
-
-
-def load_state(path: Path, notes: list[str] | None = None) -> Any:
-    """``torch.load(path, weights_only=True)`` on CPU, once its recorded hash matches.
-
-    UsageError for a missing, changed or unreadable file; a file of a run older than the
-    hashes loads with a note appended to ``notes``.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise UsageError(f"checkpoint {path} does not exist")
-    data = read_verified(path, notes)
-    try:
-        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise UsageError(f"cannot read checkpoint {path} ({type(exc).__name__}): it is not "
-                         f"a file written by cnnlab train; {recovery_hint(path)}") from None
 
 
 def _bad(path: Path, what: str) -> UsageError:
@@ -120,8 +76,12 @@ def _int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def check_resume_state(saved: Any, path: Path, epochs: int) -> None:
-    """Refuse a ``last.pt`` whose structure or counters make no sense for a run of ``epochs``."""
+def check_resume_state(saved: Any, path: Path, epochs: int, patience: int | None = None) -> None:
+    """Refuse a ``last.pt`` whose structure or counters make no sense for a run of ``epochs``.
+
+    ``patience``: the run's early-stopping patience (0: none); when given, ``stopped``
+    must be what the training loop sets: ``patience > 0 and bad_epochs >= patience``.
+    """
     path = Path(path)
     if not isinstance(saved, Mapping):
         raise _bad(path, f"holds a {type(saved).__name__}, not a resumable checkpoint")
@@ -151,6 +111,9 @@ def check_resume_state(saved: Any, path: Path, epochs: int) -> None:
         raise _bad(path, f"has bad_epochs {bad!r}, not a count in 0..{epoch - best}")
     if not isinstance(saved["stopped"], bool):
         raise _bad(path, f"has stopped = {saved['stopped']!r}, not true/false")
+    if patience is not None and saved["stopped"] != bool(patience and bad >= patience):
+        raise _bad(path, f"has stopped = {saved['stopped']} with bad_epochs {bad}, which the "
+                         f"early stopping of this run (--patience {patience}) never gives")
     seconds, loss = saved["train_seconds"], saved["best_val_loss"]
     if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) \
             or not math.isfinite(seconds) or seconds < 0:

@@ -39,6 +39,7 @@ import torch.distributed as tdist
 from torch import nn
 
 from cnnlab.errors import UsageError
+from cnnlab.seeds import RANK, derive_seed
 from cnnlab.train.launcher import (LAUNCHER_ENV, MAX_NPROC, PEER_LOST, _free_port, die_with_parent,  # noqa: F401
                                    is_peer_lost, launch, peer_lost)
 from cnnlab.train.sync_batchnorm import SyncBatchNormCPU, convert_cpu
@@ -74,7 +75,7 @@ class Dist:
 
     def local_seed(self, seed: int) -> int:
         """Seed of this rank's dropout (rank 0 keeps ``seed``; other ranks draw other masks)."""
-        return (seed + 104_729 * self.rank) % 2**63
+        return seed if self.rank == 0 else derive_seed(seed, RANK, self.rank)
 
     def wrap(self, model: nn.Module) -> nn.Module:
         """``model`` in torch's DistributedDataParallel (made once per set of trainable

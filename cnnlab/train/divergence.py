@@ -11,7 +11,7 @@ import math
 from pathlib import Path
 
 from cnnlab.errors import UsageError
-from cnnlab.train.runs import write_json
+from cnnlab.storage import RunFolder
 
 __all__ = ["TrainingDiverged", "stop_if_diverged"]
 
@@ -35,7 +35,7 @@ def stop_if_diverged(run_dir: Path, config, epoch: int, train_loss: float, val_l
     message = (f"training diverged in epoch {epoch}: the {which} loss became {value} "
                f"(--lr {config.lr:g}, --optimizer {config.optimizer}, --weight-decay "
                f"{config.weight_decay:g}); {kept}; lower --lr and train again with another --out")
-    write_json(Path(run_dir) / "summary.json", {
+    RunFolder(run_dir).write_json("summary.json", {
         "status": "diverged", "message": message, "model": config.model, "data": config.data,
         "diverged_epoch": epoch, "epochs": last_good, "best_epoch": best_epoch or None,
         "train_loss": None if not math.isfinite(train_loss) else train_loss,

@@ -11,10 +11,10 @@ from torch import nn
 
 from cnnlab.errors import UsageError
 from cnnlab.errors import check_shape
-from cnnlab.train.checkpoint import check_state_dict, load_state
+from cnnlab.storage import RunFolder
+from cnnlab.train.checkpoint import check_state_dict
 from cnnlab.train.config import TrainConfig
-from cnnlab.train.metrics import evaluate_model
-from cnnlab.train.runs import read_run_config, read_run_json
+from cnnlab.train.metrics import MIN_STD, evaluate_model
 from cnnlab.train.shift import shift_images
 
 __all__ = ["LoadedRun", "load_run", "evaluate_run", "check_model_meta", "SPLITS", "MAX_PARAMS",
@@ -48,23 +48,24 @@ def load_run(run_dir: str | Path) -> LoadedRun:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise UsageError(f"run folder {run_dir} does not exist (or is not a folder)")
+    folder = RunFolder(run_dir)
     notes: list[str] = []
     config_path = run_dir / "config.yaml"
-    config = TrainConfig.from_dict(read_run_config(run_dir, notes), where=str(config_path),
+    config = TrainConfig.from_dict(folder.read_config(notes), where=str(config_path),
                                    validate=False)
     meta_path = run_dir / "model.json"
-    if not meta_path.exists():
+    if not folder.exists("model.json"):
         raise UsageError(f"{run_dir} does not hold a cnnlab run (model.json missing)")
-    meta = read_run_json(meta_path, notes)
+    meta = folder.read_json("model.json", notes)
     check_model_meta(meta, meta_path)
     if meta["model"] != config.model:
         raise UsageError(f"{meta_path} names the model {meta['model']!r} but {config_path} "
                          f"names {config.model!r}; start the run over with another --out")
     best = run_dir / "best.pt"
-    if not best.exists():
+    if not folder.exists("best.pt"):
         raise UsageError(f"{run_dir} holds no checkpoint yet (no best.pt): the run stopped "
                          f"before its first epoch ended")
-    state = load_state(best, notes)
+    state = folder.load_checkpoint("best.pt", notes)
     model = _build_model(meta, meta_path)
     check_state_dict(state, model, best, meta["model"])
     model.load_state_dict(state)
@@ -105,6 +106,10 @@ def check_model_meta(meta: dict, path: Path) -> None:
         need(isinstance(v, list) and len(v) == C and all(
             isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in v),
             f"has {key} {str(v)[:40]!r}, not {C} finite numbers (one per channel)")
+    low = [i for i, x in enumerate(meta["std"]) if not x >= MIN_STD]
+    need(not low, f"has std {meta['std'][low[0] if low else 0]!r} for channel {low[0] if low else 0}, "
+                  f"under {MIN_STD:g}: cnnlab train records 1 for a constant channel, so the "
+                  f"file was altered")
 
 
 def _build_model(meta: dict, path: Path) -> nn.Module:

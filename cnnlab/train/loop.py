@@ -30,15 +30,16 @@ from torch import nn
 
 from cnnlab.errors import UsageError
 from cnnlab.models import count_params, count_trainable, get_model, load_pretrained
-from cnnlab.models.pretrained import write_safetensors
+from cnnlab.seeds import EPOCH, derive_seed
+from cnnlab.storage import RunFolder, default_run_dir
 from cnnlab.train.augment import augment_batch, parse_augment
-from cnnlab.train.checkpoint import load_state, save_state
 from cnnlab.train.device import pick_device, torch_state
 from cnnlab.train.divergence import TrainingDiverged, stop_if_diverged
 from cnnlab.train.config import TrainConfig
 from cnnlab.train.optim import PER_BATCH_SCHEDULES, describe_optimizer
+from cnnlab.train.metrics import safe_std
 from cnnlab.train.progress import batch_progress
-from cnnlab.train.runs import check_run_dir, default_run_dir, write_atomic, write_json, write_metrics_csv
+from cnnlab.train.runs import check_run_dir
 from cnnlab.train.run_state import Run, RunState
 from cnnlab.train.speed import eval_batch_size, import_in_background, train_score_indices, use_channels_last
 from cnnlab.train.threads import choose_threads
@@ -59,8 +60,8 @@ class RunResult:
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
-    """Seed of all randomness in ``epoch`` (1-based) of a run seeded ``seed``."""
-    return (seed * 1_000_003 + epoch) % (2**63)
+    """Seed of all randomness in ``epoch`` (1-based) of a run seeded ``seed`` (:mod:`cnnlab.seeds`)."""
+    return derive_seed(seed, EPOCH, epoch)
 
 
 def _loss_fn(name: str, label_smoothing: float = 0.0) -> Callable:
@@ -221,21 +222,18 @@ def fit(config: TrainConfig, dataset=None, *, progress: bool = False,
 
 def _run_lock(run_dir: Path):
     """The run folder's lock; ranks other than 0 of a distributed run write nothing."""
-    from cnnlab.train.lock import folder_lock
-
     dist = torch.distributed
     if dist.is_available() and dist.is_initialized() and dist.get_rank() != 0:
         return contextlib.nullcontext()
-    return folder_lock(run_dir)
+    return RunFolder(run_dir).lock()
 
 
 def _fit_locked(config, dataset, device, run_dir, started, progress, say, on_epoch, dist):
     from cnnlab.train import distributed
-    from cnnlab.train.runs import record_legacy_run
-
     main = dist is None or dist.is_main
+    folder = RunFolder(run_dir)
     resuming = check_run_dir(run_dir, config.resume_key())
-    for note in record_legacy_run(run_dir) if resuming and main else ():
+    for note in folder.record_legacy() if resuming and main else ():
         say(f"note: {note}")
     if dataset is None:
         dataset = load_config_dataset(config, stored=True)
@@ -276,15 +274,15 @@ def _fit_locked(config, dataset, device, run_dir, started, progress, say, on_epo
             dist.barrier()
         if main:
             run_dir.mkdir(parents=True, exist_ok=True)  # only now: everything is validated
-            write_atomic(run_dir / "config.yaml", config.to_yaml())
+            folder.write("config.yaml", config.to_yaml())
             if spec is not None:
-                write_atomic(run_dir / "spec.txt", spec)
+                folder.write("spec.txt", spec)
         meta = {"model": config.model, "model_cfg": config.model_cfg, "spec": spec, "in_channels": C,
                 "num_classes": K, "input_size": [H, W], "classes": list(map(str, dataset.classes)),
-                "mean": [float(v) for v in dataset.mean], "std": [float(v) for v in dataset.std],
+                "mean": [float(v) for v in dataset.mean], "std": [float(v) for v in safe_std(dataset.std)],
                 "data": config.data, "params": count_params(model)}
         if main:
-            write_json(run_dir / "model.json", meta)
+            folder.write_json("model.json", meta)
         pictures = import_in_background("cnnlab.train.plots", "matplotlib.backends.backend_agg")
         run = Run(config, dataset, model, device, augment, run_dir, say, progress, on_epoch)
         run.dist = dist
@@ -301,7 +299,7 @@ def _fit_locked(config, dataset, device, run_dir, started, progress, say, on_epo
         summary["skipped_files"] = int(dataset.skipped)
         summary["threads"] = threads
         summary["status"] = "finished"
-        write_json(run_dir / "summary.json", summary)
+        folder.write_json("summary.json", summary)
     return RunResult(run_dir, model.cpu().eval(), summary, history)
 
 
@@ -362,14 +360,14 @@ def _train(run: Run, resuming: bool) -> float:
         if state.best_epoch == 0 or val["loss"] < state.best_val_loss:
             state.best_val_loss, state.best_epoch, state.bad_epochs = val["loss"], epoch, 0
             if run.dist is None or run.dist.is_main:
-                save_state(run.run_dir / "best.pt", run.model.state_dict())
+                RunFolder(run.run_dir).save_checkpoint("best.pt", run.model.state_dict())
         else:
             state.bad_epochs += 1
             state.stopped = bool(config.patience and state.bad_epochs >= config.patience)
         if run.dist is None or run.dist.is_main:
-            save_state(run.run_dir / "last.pt", run.checkpoint())
+            RunFolder(run.run_dir).save_checkpoint("last.pt", run.checkpoint())
             # after last.pt: metrics.csv without last.pt means last.pt was removed (go on from best.pt)
-            write_metrics_csv(run.run_dir / "metrics.csv", state.history)
+            RunFolder(run.run_dir).write_csv("metrics.csv", state.history)
         say(f"epoch {epoch}/{config.epochs}  train loss {train_loss:.4f} acc {train_acc:.2%}  "
             f"val loss {val['loss']:.4f} acc {val['accuracy']:.2%}  lr {lr:.3g}  {seconds:.1f}s"
             + ("  (early stop)" if state.stopped else ""))
@@ -395,9 +393,10 @@ def _finish(run: Run) -> tuple[dict, list[dict]]:
 
     curves = threading.Thread(target=draw_curves, name="cnnlab-curves")
     curves.start()
-    model.load_state_dict(load_state(run.run_dir / "best.pt"))
+    folder = RunFolder(run.run_dir)
+    model.load_state_dict(folder.load_checkpoint("best.pt"))
     K = run.K
-    write_safetensors(run.run_dir / "best.safetensors", model.state_dict())
+    folder.save_safetensors("best.safetensors", model.state_dict())
     pos = positive_index(config, dataset.classes)
     idx = train_score_indices(len(run.x_train), config.score_train_limit, config.split_seed)
     if len(idx) < len(run.x_train):

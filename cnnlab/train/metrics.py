@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["confusion_matrix", "binary_metrics", "roc_auc", "predict_logits", "evaluate_model",
-           "summarise_logits", "to_normalised_tensor", "safe_std"]
+           "summarise_logits", "to_normalised_tensor", "safe_std", "MIN_STD"]
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> np.ndarray:
@@ -129,7 +129,16 @@ def to_normalised_tensor(x: np.ndarray, mean: np.ndarray, std: np.ndarray, devic
     return (xt - torch.as_tensor(mean, device=device)) / torch.as_tensor(std, device=device)
 
 
+# A channel whose std is below this is constant up to rounding: dividing by it would only
+# blow rounding noise up to huge values (1e-38 gives an infinite loss), so it is centred alone.
+MIN_STD = 1e-6
+
+
 def safe_std(std: np.ndarray) -> np.ndarray:
-    """Per-channel std with zeros replaced by 1 (a constant channel is only centred)."""
+    """Per-channel std with values under ``MIN_STD`` replaced by 1 (a constant channel is only centred).
+
+    >>> safe_std([0.0, 1e-38, 0.3]).tolist() == [1.0, 1.0, np.float32(0.3)]
+    True
+    """
     std = np.asarray(std, dtype=np.float32)
-    return np.where(std > 0, std, 1.0).astype(np.float32)
+    return np.where(std >= MIN_STD, std, 1.0).astype(np.float32)

@@ -7,8 +7,6 @@ a traceback or a run that trains on from nonsense (docs/runs.md, "Recovering a r
 
 from __future__ import annotations
 
-import csv
-import io
 import warnings
 from pathlib import Path
 from typing import Callable
@@ -16,9 +14,9 @@ from typing import Callable
 import torch
 
 from cnnlab.errors import UsageError
+from cnnlab.storage import RunFolder
 from cnnlab.train.checkpoint import (RESUME_KEYS, _bad, check_resume_state, check_state_dict,
-                                     load_state, optimizer_slots)
-from cnnlab.train.integrity import read_verified
+                                     optimizer_slots)
 from cnnlab.train.runs import resumable
 
 __all__ = ["restore_run", "resumable", "read_history"]
@@ -32,11 +30,12 @@ def restore_run(run_dir: Path, model, optimizer, scheduler, scaler, config, step
     per-batch schedule up to date when going on from best.pt).
     """
     run_dir = Path(run_dir)
+    folder = RunFolder(run_dir)
     notes: list[str] = []
     last = run_dir / "last.pt"
-    if last.exists():
-        saved = load_state(last, notes)
-        check_resume_state(saved, last, config.epochs)
+    if folder.exists("last.pt"):
+        saved = folder.load_checkpoint("last.pt", notes)
+        check_resume_state(saved, last, config.epochs, config.patience)
         check_state_dict(saved["model"], model, last)
         _check_optimizer_shapes(saved["optimizer"], optimizer, last)
         model.load_state_dict(saved["model"])
@@ -78,10 +77,11 @@ def _is_index(value) -> bool:
 
 def read_history(path: Path, notes: list[str]) -> list[dict]:
     """The rows of a run's ``metrics.csv`` (hash checked), numbers as numbers."""
-    text = read_verified(path, notes, max_bytes=64 * 2**20).decode("utf-8", errors="replace")
+    path = Path(path)
+    table = RunFolder(path.parent).read_table(path.name, notes)
     rows = []
     try:
-        for i, row in enumerate(csv.DictReader(io.StringIO(text)), 1):
+        for i, row in enumerate(table, 1):
             clean = {k: (int(v) if k == "epoch" else float(v)) for k, v in row.items()}
             if clean["epoch"] != i:
                 raise ValueError(f"row {i} is epoch {clean['epoch']}")
@@ -96,7 +96,7 @@ def _from_best(run_dir: Path, model, scheduler, config, steps: int, notes: list[
     from cnnlab.train.optim import PER_BATCH_SCHEDULES
 
     best = run_dir / "best.pt"
-    state_dict = load_state(best, notes)
+    state_dict = RunFolder(run_dir).load_checkpoint("best.pt", notes)
     check_state_dict(state_dict, model, best)
     rows = read_history(run_dir / "metrics.csv", notes)
     if not rows:

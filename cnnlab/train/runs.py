@@ -1,108 +1,19 @@
-"""The run folder: where it goes, whether it may be (re)used, and atomic writes.
+"""What a training run asks of its folder: may it be (re)used, and is there a state to go on from.
 
-A run folder holds ``config.yaml`` (the TrainConfig), ``model.json`` (what is needed to
-rebuild the model and its input normalisation), ``metrics.csv`` (one row per epoch),
-``best.pt`` (state dict of the best epoch), ``last.pt`` (everything needed to resume),
-``summary.json``, ``learning_curves.png`` and ``confusion_matrix.png``. Every file is
-written under a temporary name and renamed, so a killed run never leaves half a file,
-and each file cnnlab reads back gets its SHA-256 in ``NAME.sha256`` (checked on reading:
-:mod:`cnnlab.train.integrity`). ``.cnnlab.lock`` is the lock a writer holds
-(:mod:`cnnlab.train.lock`). docs/runs.md describes it all.
+The folder itself — its lock, atomic hashed writes, verified reads — is
+:class:`cnnlab.storage.RunFolder` (docs/runs.md).
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import os
-import re
-import time
 from pathlib import Path
 from typing import Any
 
 from cnnlab.errors import UsageError
-from cnnlab.train.integrity import HASH_SUFFIX, read_verified, record_existing, write_recorded
-from cnnlab.train.lock import LOCK_NAME
+from cnnlab.storage import RunFolder
+from cnnlab.train.config import RESUME_IGNORES
 
-__all__ = ["default_run_dir", "check_run_dir", "read_run_config", "write_atomic",
-           "write_json", "write_metrics_csv", "RUN_FILES", "RECORDED_FILES",
-           "record_legacy_run", "read_run_json", "resumable", "MAX_TEXT_BYTES"]
-
-RUN_FILES = ("config.yaml", "model.json", "metrics.csv", "summary.json", "best.pt", "last.pt",
-             "learning_curves.png", "confusion_matrix.png")
-# the files read back (resume, evaluate, explain, serve): each has a NAME.sha256
-RECORDED_FILES = ("config.yaml", "model.json", "metrics.csv", "summary.json", "best.pt", "last.pt")
-MAX_TEXT_BYTES = 4 * 2**20  # config.yaml, model.json, summary.json: far larger is not ours
-
-
-def default_run_dir(model: str, data: str, when: float | None = None) -> Path:
-    """``runs/<model>-<data>-<YYYYmmdd-HHMMSS>`` (a data path contributes its last part).
-
-    >>> default_run_dir("small-cnn", "/tmp/tiles/", 0).name
-    'small-cnn-tiles-19700101-000000'
-    >>> default_run_dir("conv 3x3 8; fc 10", "mnist", 0).name
-    'spec-mnist-19700101-000000'
-    """
-    stem = Path(data.rstrip("/\\")).stem or "data"
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", stem)
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+", model):  # an architecture spec or a spec file
-        model = "spec" if re.search(r"[\s;]", model.strip()) else \
-            "spec-" + re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(model.strip()).stem)
-    elif model.endswith((".yaml", ".yml", ".txt", ".spec")):
-        model = "spec-" + Path(model).stem
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(time.time() if when is None else when))
-    path = Path("runs") / f"{model}-{slug}-{stamp}"
-    n = 2
-    while path.exists():  # two runs started within a second
-        path = Path("runs") / f"{model}-{slug}-{stamp}-{n}"
-        n += 1
-    return path
-
-
-def read_run_config(run_dir: Path, notes: list[str] | None = None) -> dict[str, Any]:
-    """The values of ``run_dir/config.yaml`` (hash checked); UsageError when it is not a run folder."""
-    import yaml
-
-    path = Path(run_dir) / "config.yaml"
-    if not path.exists():
-        raise UsageError(f"{run_dir} does not hold a cnnlab run (no config.yaml)")
-    data = read_verified(path, notes, max_bytes=MAX_TEXT_BYTES)
-    try:
-        values = yaml.safe_load(data.decode("utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError, RecursionError):
-        values = None
-    if not isinstance(values, dict):
-        raise UsageError(f"{path} is not a valid run config (a YAML mapping of settings)")
-    return values
-
-
-def read_run_json(path: Path, notes: list[str] | None = None) -> dict[str, Any]:
-    """A JSON object of a run folder (``model.json``, ``summary.json``), hash checked."""
-    path = Path(path)
-    data = read_verified(path, notes, max_bytes=MAX_TEXT_BYTES)
-    try:
-        value = json.loads(data.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        value = None
-    if not isinstance(value, dict):
-        raise UsageError(f"{path} is not a JSON object written by cnnlab train")
-    return value
-
-
-def record_legacy_run(run_dir: Path) -> list[str]:
-    """Record hashes for the files of a run written before cnnlab kept them.
-
-    Called when such a run is resumed (so that from then on every file is checked);
-    returns a note per file that could not be verified. A run that keeps hashes is left
-    alone.
-    """
-    run_dir = Path(run_dir)
-    if any(run_dir.glob("*" + HASH_SUFFIX)):
-        return []
-    return [f"{run_dir / name} was written before cnnlab recorded hashes: it cannot be "
-            f"verified (its hash is recorded from now on)"
-            for name in RECORDED_FILES if record_existing(run_dir / name)]
+__all__ = ["check_run_dir", "resumable"]
 
 
 def check_run_dir(run_dir: Path, resume_key: dict[str, Any]) -> bool:
@@ -118,14 +29,13 @@ def check_run_dir(run_dir: Path, resume_key: dict[str, Any]) -> bool:
         raise UsageError(f"--out {run_dir} is a file, not a folder")
     if not run_dir.exists():
         return False
-    if not (run_dir / "config.yaml").exists():
-        if any(p.name != LOCK_NAME for p in run_dir.iterdir()):
+    folder = RunFolder(run_dir)
+    if not folder.holds_run():
+        if not folder.is_empty():
             raise UsageError(f"--out {run_dir} is a non-empty folder that does not hold a cnnlab "
                              f"run; choose a new or empty folder")
         return False
-    old = read_run_config(run_dir)
-    from cnnlab.train.config import RESUME_IGNORES
-
+    old = folder.read_config()
     old = {k: v for k, v in old.items() if k not in RESUME_IGNORES}
     differ = sorted(k for k in set(old) | set(resume_key) if old.get(k) != resume_key.get(k))
     if differ == ["epochs"] and _extendable(old, resume_key):
@@ -157,33 +67,3 @@ def _extendable(old: dict[str, Any], new: dict[str, Any]) -> bool:
         return False
     schedule = old.get("schedule")
     return schedule == "none" or (schedule == "step" and old.get("step_size") is not None)
-
-
-def write_atomic(path: Path, data: bytes | str, record: bool = True) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename.
-
-    ``record``: keep its SHA-256 in ``path.sha256`` too (every file of a run folder).
-    """
-    path = Path(path)
-    if record:
-        write_recorded(path, data)
-        return
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
-    os.replace(tmp, path)
-
-
-def write_json(path: Path, value: Any) -> None:
-    """Pretty JSON, written atomically."""
-    write_atomic(path, json.dumps(value, indent=2) + "\n")
-
-
-def write_metrics_csv(path: Path, history: list[dict[str, Any]]) -> None:
-    """One row per epoch, the columns of the history rows (written atomically)."""
-    if not history:
-        return
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(history[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(history)
-    write_atomic(path, buffer.getvalue())

@@ -12,6 +12,7 @@ from typing import Any
 
 from cnnlab.report import Code, Figure, Section, Table, Text, text_table, write_page
 from cnnlab.report.figures import new_figure, save_figure
+from cnnlab.storage import RunFolder
 
 __all__ = ["table_columns", "table_rows", "terminal_table", "write_figures", "write_report",
            "write_outputs"]
@@ -253,5 +254,5 @@ def write_outputs(result, config) -> None:
     result.study_dir.mkdir(parents=True, exist_ok=True)
     result.figures = write_figures(result)
     result.report = write_report(result, config)
-    (result.study_dir / "results.json").write_text(json.dumps(result.as_json(), indent=2) + "\n",
-                                                   encoding="utf-8")
+    RunFolder(result.study_dir).write("results.json", json.dumps(result.as_json(), indent=2) + "\n",
+                                      recorded=False)

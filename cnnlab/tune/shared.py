@@ -27,6 +27,8 @@ import warnings
 from typing import Any, Callable, Iterator, Sequence
 
 from cnnlab.errors import UsageError
+from cnnlab.extras import missing_module
+from cnnlab.seeds import TRIAL, derive_seed
 
 __all__ = ["open_storage", "create_or_load", "mask_url", "trial_seeded_sampler", "trial_seed",
            "lost_database", "database_guard",
@@ -227,8 +229,6 @@ def open_storage(url: str, heartbeat: float = HEARTBEAT_SECONDS,
                              f"({_first_line(exc)}); give a database URL such as "
                              f"sqlite:///study.db") from None
         except Exception as exc:  # bad URL, unknown dialect: SQLAlchemy raises many classes
-            from cnnlab.cli.extras import missing_module
-
             if missing_module(exc):  # a driver an extra installs: the CLI names the extra
                 raise
             raise UsageError(f"--storage {shown}: cannot open the database "
@@ -260,7 +260,7 @@ def trial_seed(seed: int, number: int) -> int:
     >>> trial_seed(0, 4) != trial_seed(0, 5)
     True
     """
-    return (seed * 1_000_003 + number * 7_919 + 1) % 2**32
+    return derive_seed(seed, TRIAL, number, bits=32)
 
 
 def trial_seeded_sampler(make: Callable[[int], Any], seed: int):

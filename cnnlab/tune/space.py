@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from cnnlab.errors import UsageError
+from cnnlab.userfiles import read_text_file
 
 __all__ = ["Param", "TUNABLE_FIELDS", "PARAM_TYPES", "GRID_POINTS", "parse_space", "load_space",
            "default_space", "model_options", "suggest", "grid_values", "split_params", "space_to_dict"]
@@ -101,12 +102,8 @@ def load_space(path: str | Path, model: str) -> dict[str, Param]:
     import yaml
 
     path = Path(path)
-    try:
-        values = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"cannot read space file {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"space file {path} is not UTF-8 text") from None
+    try:  # a regular file of at most 1 MB: a pipe or a device is refused, not waited on
+        values = yaml.safe_load(read_text_file(path, "space file"))
     except yaml.YAMLError as exc:
         raise UsageError(f"space file {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
     return parse_space(values, model, where=f"space file {path}")

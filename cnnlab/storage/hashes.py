@@ -18,18 +18,20 @@ cannot be verified.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from pathlib import Path
 
 from cnnlab.errors import UsageError
+from cnnlab.userfiles import read_bytes, write_atomic
 
 __all__ = ["write_recorded", "read_verified", "record_existing", "sidecar", "HASH_SUFFIX",
-           "IntegrityError", "sha256_hex", "recovery_hint", "verify_run"]
+           "IntegrityError", "sha256_hex", "recovery_hint",
+           "MAX_RUN_FILE_BYTES"]
 
 HASH_SUFFIX = ".sha256"
 _LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
 MAX_SIDECAR_BYTES = 4096
+MAX_RUN_FILE_BYTES = 2**34  # 16 GiB: far over any checkpoint cnnlab writes (ResNet-50: 100 MB)
 
 
 class IntegrityError(UsageError):
@@ -52,26 +54,24 @@ def sidecar(path: Path) -> Path:
 
 
 def _replace(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    write_atomic(path, data, "run file")
 
 
 def _lines(hashes: list[str], name: str) -> bytes:
     return "".join(f"{h}  {name}\n" for h in hashes).encode("ascii")
 
 
-def _recorded(path: Path) -> tuple[list[str], str | None] | None:
+def _recorded(path: Path, inside: str | Path | None = None) -> tuple[list[str], str | None] | None:
     """(hashes, problem) from the sidecar of ``path``; None when there is no sidecar."""
     side = sidecar(path)
-    try:
-        if side.stat().st_size > MAX_SIDECAR_BYTES:
-            return [], f"{side} is not a hash file (too large)"
-        text = side.read_text(encoding="ascii")
-    except FileNotFoundError:
+    if not side.exists() and not side.is_symlink():
         return None
-    except (OSError, UnicodeDecodeError):
-        return [], f"{side} is unreadable"
+    try:
+        text = read_bytes(side, "hash file", MAX_SIDECAR_BYTES, inside=inside).decode("ascii")
+    except UsageError as exc:
+        return [], str(exc)
+    except UnicodeDecodeError:
+        return [], f"{side} is not a hash file (not ASCII text)"
     hashes = []
     for line in text.splitlines():
         match = _LINE.match(line.strip())
@@ -86,13 +86,32 @@ def _recorded(path: Path) -> tuple[list[str], str | None] | None:
     return hashes, None
 
 
+def _current_hashes(path: Path) -> list[str]:
+    """The recorded hash of the file now at ``path`` (empty when none is recorded).
+
+    A sidecar lists two hashes only when a write was interrupted between its steps (a
+    kill, a full disk): then the file is hashed to learn which of the two it holds, so
+    that the next write never keeps the hash of content that is not there.
+    """
+    recorded = _recorded(path)
+    if recorded is None or not recorded[0]:
+        return []
+    hashes = recorded[0]
+    if len(hashes) == 1:
+        return hashes
+    try:
+        current = sha256_hex(read_bytes(path, "run file", MAX_RUN_FILE_BYTES))
+    except UsageError:
+        return []
+    return [current] if current in hashes else []
+
+
 def write_recorded(path: str | Path, data: bytes | str) -> None:
     """Write ``data`` to ``path`` atomically and record its SHA-256 in ``path.sha256``."""
     path = Path(path)
     data = data.encode("utf-8") if isinstance(data, str) else data
     new = sha256_hex(data)
-    old = _recorded(path)
-    keep = [h for h in (old[0] if old else []) if h != new][:1]
+    keep = [h for h in _current_hashes(path) if h != new]
     if keep and path.exists():
         _replace(sidecar(path), _lines([new, *keep], path.name))  # 1. both are valid
     _replace(path, data)  # 2.
@@ -104,7 +123,8 @@ def record_existing(path: str | Path) -> bool:
     path = Path(path)
     if not path.is_file() or sidecar(path).exists():
         return False
-    _replace(sidecar(path), _lines([sha256_hex(path.read_bytes())], path.name))
+    data = read_bytes(path, "run file", MAX_RUN_FILE_BYTES)
+    _replace(sidecar(path), _lines([sha256_hex(data)], path.name))
     return True
 
 
@@ -123,23 +143,23 @@ def recovery_hint(path: Path) -> str:
 
 
 def read_verified(path: str | Path, notes: list[str] | None = None, *,
-                  max_bytes: int | None = None) -> bytes:
+                  max_bytes: int | None = None, inside: str | Path | None = None) -> bytes:
     """The bytes of ``path`` once its hash matches its sidecar.
 
     IntegrityError (one line: the file, what is wrong, how to recover) on a mismatch or
     a missing sidecar in a folder that keeps them; a file of an older run (no sidecar in
-    its folder) is returned with a note appended to ``notes``.
+    its folder) is returned with a note appended to ``notes``. The file and its sidecar
+    are read with :func:`cnnlab.userfiles.read_bytes`: a pipe or device is refused at
+    once, a file over ``max_bytes`` before it is read, one that leads outside
+    ``inside`` (a symbolic link) before it is opened.
     """
     path = Path(path)
-    if not path.is_file():
-        what = "a folder" if path.is_dir() else "missing" if not path.exists() else "not a regular file"
-        raise UsageError(f"{path} is {what}")
-    size = path.stat().st_size
-    if max_bytes is not None and size > max_bytes:
-        raise UsageError(f"{path} is {size:,} bytes, over the limit of {max_bytes:,} for this file")
+    limit = MAX_RUN_FILE_BYTES if max_bytes is None else max_bytes
+    if not path.exists() and not path.is_symlink():
+        raise UsageError(f"{path} is missing")
     for _ in range(3):  # a writer may be between steps 2 and 3 of write_recorded: read again
-        recorded = _recorded(path)
-        data = path.read_bytes()
+        recorded = _recorded(path, inside)
+        data = read_bytes(path, "run file", limit, inside=inside)
         if recorded is None:
             if _run_records_hashes(path.parent):
                 raise IntegrityError(f"{path} has no recorded hash ({sidecar(path).name} is "
@@ -157,22 +177,3 @@ def read_verified(path: str | Path, notes: list[str] | None = None, *,
     raise IntegrityError(f"{path} does not match the SHA-256 recorded when cnnlab wrote it "
                          f"({sidecar(path).name}): it was changed or damaged since; "
                          f"{recovery_hint(path)}")
-
-
-def verify_run(run_dir: str | Path) -> list[str]:
-    """Check the hash of every file of a run folder that has one (no torch needed).
-
-    Returns notes for files of an older run that cannot be verified; raises
-    IntegrityError for the first file that does not match. (``load_run`` in
-    :mod:`cnnlab.train.evaluate` also checks what is inside the files.)
-    """
-    from cnnlab.train.runs import RECORDED_FILES
-
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise UsageError(f"run folder {run_dir} does not exist (or is not a folder)")
-    notes: list[str] = []
-    for name in RECORDED_FILES:
-        if (run_dir / name).exists():
-            read_verified(run_dir / name, notes)
-    return notes

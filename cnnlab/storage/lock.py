@@ -14,7 +14,9 @@ them all.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 from pathlib import Path
 from typing import Iterator
 
@@ -131,10 +133,16 @@ def _acquire(path: Path, folder: Path, what: str, shared: bool, fcntl) -> int:
     """An open descriptor of ``path`` holding the lock (retrying when the file was replaced)."""
     mode = (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB
     for _ in range(10):
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        try:  # never through a link, never blocking on a pipe planted under the lock's name
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_NONBLOCK
+                         | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0), 0o644)
         except OSError as exc:
-            raise UsageError(f"cannot lock {what} {folder}: {exc.strerror}") from None
+            why = "it is a symbolic link" if exc.errno == errno.ELOOP else exc.strerror
+            raise UsageError(f"cannot lock {what} {folder}: {path.name} {why}") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise UsageError(f"cannot lock {what} {folder}: {path.name} is not a regular file "
+                             f"(remove it)")
         try:
             fcntl.flock(fd, mode)
         except BlockingIOError:
