@@ -43,7 +43,9 @@ def test_explain_is_the_cli_in_json_and_text(run, capsys, tmp_path):
     capsys.readouterr()
     assert cli_main(["explain", str(out), "--what", "filters", "--out", str(tmp_path / "a"), "--json"]) == 0
     cli_json = json.loads(capsys.readouterr().out)
-    assert r.to_json() == cli_json
+    api_json = r.to_json()
+    assert set(api_json.pop("seconds")) == set(cli_json.pop("seconds"))  # wall times: the same parts
+    assert api_json == cli_json
     assert cli_main(["explain", str(out), "--what", "filters", "--out", str(tmp_path / "a")]) == 0
     assert capsys.readouterr().out.endswith(str(r) + "\n")
 

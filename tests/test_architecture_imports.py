@@ -9,7 +9,8 @@ module except the few listed below, which other pieces of work are removing righ
    ``cnnlab/cli/`` and ``cnnlab/serve/`` imports ``cnnlab.serve`` (the faces are on top;
    ``cnnlab/__main__.py`` is the ``python -m cnnlab`` face itself);
 2. no two modules import each other, directly or around a loop (a strongly connected
-   component of more than one module).
+   component of more than one module). Imports under ``if TYPE_CHECKING:`` never run and
+   are not counted (annotations only).
 
 The reference the graph is checked against: an independent reading of the same files
 by Python's import system (every module imported in a fresh interpreter succeeds, so
@@ -31,20 +32,10 @@ PACKAGE = ROOT / "cnnlab"
 FACES = ("cnnlab.cli", "cnnlab.serve")
 ENTRY_POINTS = {"cnnlab.__main__"}  # `python -m cnnlab`: a face of its own
 
-# Imports that run up, being removed by other work now (issue 20 items 2 and 3):
-KNOWN_UPWARD = {
-    ("cnnlab.serve.api", "cnnlab.cli.main"),  # the web API calls commands, not argv (helper "api")
-    ("cnnlab.steps.trace", "cnnlab.serve.markdown"),  # the document model's HTML writer (helper "api")
-    ("cnnlab.arch.render", "cnnlab.serve.markdown"),  # the same writer (helper "api")
-    ("cnnlab.problems.solve", "cnnlab.serve.markdown"),  # the same writer (helper "sheets")
-}
-# Circles being removed by other work now:
-KNOWN_CIRCLES = {
-    frozenset({"cnnlab.steps.layout", "cnnlab.steps.trace"}),  # document model (helper "api")
-    frozenset({"cnnlab.problems.diagnose", "cnnlab.problems.render",
-               "cnnlab.problems.solve"}),  # problems on the document model (helper "sheets")
-    frozenset({"cnnlab.serve", "cnnlab.serve.app"}),  # MAX_BODY_BYTES in serve/__init__ (helper "server")
-}
+# Nothing runs up and nothing imports in a circle any more (issue 20): both sets stay empty
+# unless a change says here, with its reason, what it is waiting for.
+KNOWN_UPWARD: set[tuple[str, str]] = set()
+KNOWN_CIRCLES: set[frozenset[str]] = set()
 
 
 def module_name(path: Path) -> str:
@@ -61,7 +52,11 @@ def imports_of(name: str, path: Path, known: set[str]) -> set[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found = set()
+    type_only = {id(n) for block in ast.walk(tree) if _is_type_checking(block)
+                 for stmt in block.body for n in ast.walk(stmt)}  # never run: annotations only
     for node in ast.walk(tree):
+        if id(node) in type_only:
+            continue
         if isinstance(node, ast.Import):
             found |= {a.name for a in node.names if a.name.split(".")[0] == "cnnlab"}
         elif isinstance(node, ast.ImportFrom):
@@ -75,6 +70,15 @@ def imports_of(name: str, path: Path, known: set[str]) -> set[str]:
                 full = f"{base}.{alias.name}"
                 found.add(full if full in known else base)
     return {m for m in found if m in known and m != name}
+
+
+def _is_type_checking(node: ast.AST) -> bool:
+    """``if TYPE_CHECKING:`` (or ``typing.TYPE_CHECKING``): its imports never run."""
+    if not isinstance(node, ast.If):
+        return False
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or \
+        (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
 
 
 def graph() -> dict[str, set[str]]:

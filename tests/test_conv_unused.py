@@ -11,7 +11,8 @@ import itertools
 import pytest
 
 from cnnlab.errors import UsageError
-from cnnlab.ops.sizes import conv_unused_note, unused_input
+from cnnlab.ops.padding import conv_unused_note
+from cnnlab.ops.sizes import unused_input
 
 torch = pytest.importorskip("torch")
 

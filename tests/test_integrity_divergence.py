@@ -92,7 +92,7 @@ def test_nan_loss_stops_the_run_and_keeps_the_last_good_epoch(digits, tmp_path):
 def test_a_real_blow_up_exits_non_zero_and_says_so(tmp_path, capsys):
     run = tmp_path / "run"
     status = main(["train", "--data", "digits", "--model", "mlp", "--epochs", "2",
-                   "--optimizer", "sgd", "--lr", "10", "--out", str(run)])
+                   "--optimizer", "sgd", "--lr", "10", "--momentum", "0.9", "--out", str(run)])
     err = capsys.readouterr().err
     assert status == 2 and err.startswith("error: training diverged in epoch 1")
     assert json.loads((run / "summary.json").read_text())["status"] == "diverged"

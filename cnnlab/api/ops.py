@@ -226,7 +226,7 @@ def conv(input: Any, kernel: Any, bias: Any = None, stride: Any = 1, padding: An
         from cnnlab import ops
 
         result = OpResult("conv", _activate(ops.conv2d(x, k, **kw), act, slope), None, c.round, c.max_cells, note)
-    from cnnlab.ops.sizes import conv_unused_note
+    from cnnlab.ops.padding import conv_unused_note
 
     result.warning = conv_unused_note(x.shape[-2:], k.shape[-2:], stride, padding, dilation)
     return result

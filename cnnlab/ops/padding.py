@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 
 from cnnlab.errors import UsageError, check_shape
-from cnnlab.ops.sizes import full_padding, same_padding
+from cnnlab.ops.sizes import full_padding, same_padding, unused_input, unused_note
 
-__all__ = ["PADDING_MODES", "Pads", "resolve_padding", "normalize_pads", "pad", "pair"]
+__all__ = ["PADDING_MODES", "Pads", "resolve_padding", "normalize_pads", "pad", "pair", "conv_unused_note"]
 
 Pads = tuple[int, int, int, int]  # (top, bottom, left, right)
 
@@ -148,3 +148,17 @@ def pad(x: np.ndarray, padding: Any, mode: str = "zeros") -> np.ndarray:
         zero = Fraction(0) if x.dtype == object else 0
         return np.pad(x, widths, mode="constant", constant_values=zero)
     return np.pad(x, widths, mode=PADDING_MODES[mode])
+
+
+def conv_unused_note(input_hw: tuple[int, int], kernel_hw: tuple[int, int], stride: int | tuple[int, int],
+                     padding, dilation: int | tuple[int, int] = 1) -> str | None:
+    """:func:`~cnnlab.ops.sizes.unused_note` of a 2-D convolution; ``padding`` as ``cnnlab conv --padding`` takes it.
+
+    >>> conv_unused_note((4, 4), (3, 3), (2, 2), 0, (1, 1))
+    'note: no window reads input row 3 or column 3 (0-based): the stride does not fit the input'
+    """
+    stride, dilation = pair(stride, "stride"), pair(dilation, "dilation")
+    top, bottom, left, right = resolve_padding(padding, tuple(input_hw), tuple(kernel_hw), stride, dilation)
+    rows = unused_input(int(input_hw[0]), int(kernel_hw[0]), stride[0], (top, bottom), dilation[0])
+    cols = unused_input(int(input_hw[1]), int(kernel_hw[1]), stride[1], (left, right), dilation[1])
+    return unused_note(rows, cols)

@@ -19,7 +19,6 @@ __all__ = [
     "solve_stride",
     "unused_input",
     "unused_note",
-    "conv_unused_note",
 ]
 
 
@@ -231,19 +230,3 @@ def unused_note(rows: list[int], cols: list[int]) -> str | None:
         return f"{what}{'s' if len(items) > 1 else ''} {', '.join(map(str, items))}"
     parts = [name(w, items) for w, items in (("row", rows), ("column", cols)) if items]
     return f"note: no window reads input {' or '.join(parts)} (0-based): the stride does not fit the input"
-
-
-def conv_unused_note(input_hw: tuple[int, int], kernel_hw: tuple[int, int], stride: int | tuple[int, int],
-                     padding, dilation: int | tuple[int, int] = 1) -> str | None:
-    """:func:`unused_note` of a 2-D convolution; ``padding`` as ``cnnlab conv --padding`` takes it.
-
-    >>> conv_unused_note((4, 4), (3, 3), (2, 2), 0, (1, 1))
-    'note: no window reads input row 3 or column 3 (0-based): the stride does not fit the input'
-    """
-    from cnnlab.ops.padding import pair, resolve_padding
-
-    stride, dilation = pair(stride, "stride"), pair(dilation, "dilation")
-    top, bottom, left, right = resolve_padding(padding, tuple(input_hw), tuple(kernel_hw), stride, dilation)
-    rows = unused_input(int(input_hw[0]), int(kernel_hw[0]), stride[0], (top, bottom), dilation[0])
-    cols = unused_input(int(input_hw[1]), int(kernel_hw[1]), stride[1], (left, right), dilation[1])
-    return unused_note(rows, cols)

@@ -245,7 +245,7 @@ FUNCTIONS: dict[str, Function] = {f.name: f for f in (
                                _p("dilation", "int", 1)), _S + "solve_padding", "per-side padding giving n_out"),
     Function("solve_kernel", (_p("n_in", "int"), _p("n_out", "int"), _p("stride", "int", 1), _p("padding", "int", 0),
                               _p("dilation", "int", 1)), _S + "solve_kernel", "kernel size giving n_out"),
-    # pyramids (helper "data", issue 22): scikit-image's conventions, docs/kernels.md "Pyramids"
+    # pyramids: scikit-image's conventions (docs/kernels.md, "Pyramids")
     Function("pyramid", (_p("x", "tensor", ndim=(2,)), _p("levels", "int"),
                          _p("kind", "choice", "gaussian", choices=("gaussian", "laplacian")),
                          _p("level", "int?", None)),

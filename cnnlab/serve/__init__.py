@@ -9,9 +9,7 @@ app itself. torch is imported only when a run is explored.
 
 from __future__ import annotations
 
-__all__ = ["create_app", "MAX_BODY_BYTES"]
-
-MAX_BODY_BYTES = 2_000_000  # a problem file may be 1 MB; JSON escaping can nearly double it
+__all__ = ["create_app"]
 
 
 def create_app(runs_dir="runs", allowed_hosts=None, admission=None):

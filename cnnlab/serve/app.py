@@ -24,12 +24,13 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from cnnlab.errors import UsageError
-from cnnlab.serve import MAX_BODY_BYTES, api, conv_extra, docs_pages, explore, network, runs
+from cnnlab.serve import api, conv_extra, docs_pages, explore, network, runs
 from cnnlab.serve.admission import AdmissionConfig, Busy, HeavyPool
 
 __all__ = ["create_app", "MAX_BODY_BYTES", "PAGES"]
 
 PAGES = ("conv", "solve", "arch", "explore", "network")
+MAX_BODY_BYTES = 2_000_000  # a problem file may be 1 MB; JSON escaping can nearly double it
 log = logging.getLogger("cnnlab.serve")
 
 
@@ -205,7 +206,7 @@ def create_app(runs_dir: str | Path = "runs", allowed_hosts: list[str] | None = 
     async def docs(request: Request) -> Response:  # the glossary's links (docs/serve.md)
         page = docs_pages.docs_page(request.path_params["name"])
         if page is None:
-            return HTMLResponse("no such docs page", 404)
+            return HTMLResponse("no such page in cnnlab's docs", 404)
         return HTMLResponse(page, headers={"Cache-Control": "no-cache"})
 
     ops = [Route(f"/api/{cmd}", _json_route(lambda body, cmd=cmd: api.run_command(cmd, body), pool,

@@ -45,7 +45,7 @@ def _slug(heading_html: str) -> str:
 def docs_page(name: str, docs_dir: Path | None = None) -> str | None:
     """The page of ``NAME`` in the docs folder (``docs_dir``, default :data:`DOCS_DIR`) as
     HTML, or None when there is no such doc."""
-    from cnnlab.serve.markdown import markdown_to_html
+    from cnnlab.doc.markdown_html import markdown_to_html
 
     docs_dir = DOCS_DIR if docs_dir is None else docs_dir
     if docs_dir is None or not _NAME.match(name or ""):

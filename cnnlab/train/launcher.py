@@ -21,12 +21,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import Any, Sequence
 
 from cnnlab.errors import UsageError
-
-if TYPE_CHECKING:
-    from cnnlab.train.distributed import Dist
 
 __all__ = ["launch", "die_with_parent", "is_peer_lost", "peer_lost", "PEER_LOST", "LAUNCHER_ENV",
            "MAX_NPROC"]
@@ -86,7 +83,7 @@ def is_peer_lost(exc: BaseException) -> bool:
     return isinstance(exc, RuntimeError) and any(sign in str(exc) for sign in _PEER_SIGNS)
 
 
-def peer_lost(dist: "Dist", out: str, exc: BaseException) -> None:
+def peer_lost(dist: Any, out: str, exc: BaseException) -> None:  # dist: train.distributed.Dist
     """End this rank after its peers were lost, without the interpreter's teardown (which
     aborts with a raw "terminate called ..." line while the process group is alive).
 
