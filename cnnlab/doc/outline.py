@@ -32,7 +32,7 @@ from typing import Any, Callable, Union
 
 import numpy as np
 
-from cnnlab import doc
+from cnnlab.doc import UnknownFormat, writer as inner_writer
 from cnnlab.doc.latex import escape, standalone
 
 __all__ = ["Code", "Section", "Prose", "Lead", "Labelled", "Callout", "Steps", "Foreign", "Demoted",
@@ -200,7 +200,7 @@ class TextOutline:
 
     def labelled(self, b: Labelled) -> str:
         label = b.label.text if isinstance(b.label, Code) else b.label
-        body = doc.writer(self.name, b.round).write_value(_none_free(b.value))
+        body = inner_writer(self.name, b.round).write_value(_none_free(b.value))
         if "\n" in body or body.startswith("```"):
             return f"{label} =\n{body}" if label else body
         return f"{label} = {body}" if label else body
@@ -209,7 +209,7 @@ class TextOutline:
         return "\n".join([b.title] + [f"  {item}" for item in b.items])
 
     def steps(self, b: Steps) -> str:
-        inner = doc.writer(self.name, b.round)
+        inner = inner_writer(self.name, b.round)
         blocks = b.build(self.compact_steps)
         if not blocks:
             return ""
@@ -302,14 +302,14 @@ class LatexOutline(TextOutline):
             return self._channels(label, value, b.round)
         if isinstance(value, str):  # prose that may wrap, not one line of math
             return r"\noindent " + (rf"$\text{{{escape(label)}}}$ = " if label else "") + rf"\texttt{{{escape(value)}}}"
-        body = doc.writer("latex", b.round).write_value(_none_free(value))
+        body = inner_writer("latex", b.round).write_value(_none_free(value))
         lhs = rf"\text{{{escape(label)}}} = " if label else ""  # text mode: ^ ~ of an id compile
         return rf"\[ {lhs}{body} \]"
 
     @staticmethod
     def _channels(label: str, value: np.ndarray, round: int | None) -> str:
         """A C×H×W (or 4-D) tensor as labelled matrices, a few a line, so that it fits the page."""
-        w = doc.writer("latex", round)
+        w = inner_writer("latex", round)
         per_line = max(1, min(3, 24 // (value.shape[-1] + 1)))
         items = []
         for idx in np.ndindex(*value.shape[:-2]):
@@ -361,7 +361,7 @@ class HtmlOutline(TextOutline):
 
     def labelled(self, b: Labelled) -> str:
         label = self.code(b.label.text) if isinstance(b.label, Code) else html.escape(b.label)
-        value = doc.writer("html", b.round).write_value(_none_free(b.value))
+        value = inner_writer("html", b.round).write_value(_none_free(b.value))
         head = f'<span class="cnn-op">{label} =</span>' if label else ""
         return f'<div class="cnn-row">{head}{value}</div>'
 
@@ -402,7 +402,7 @@ OUTLINE_WRITERS: dict[str, type[TextOutline]] = {
 def outline_writer(fmt: str) -> TextOutline:
     """The outline writer of ``fmt``; :class:`cnnlab.doc.UnknownFormat` for others."""
     if fmt not in OUTLINE_WRITERS:
-        raise doc.UnknownFormat(f"unknown format {fmt!r}: choose one of {', '.join(OUTLINE_WRITERS)}")
+        raise UnknownFormat(f"unknown format {fmt!r}: choose one of {', '.join(OUTLINE_WRITERS)}")
     return OUTLINE_WRITERS[fmt]()
 
 
