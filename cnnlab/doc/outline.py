@@ -372,7 +372,9 @@ class HtmlOutline(TextOutline):
     def inner(self, writer: Any, blocks: list) -> str:
         from cnnlab.doc.html import STYLE
 
-        return writer.render(blocks).replace(STYLE, "", 1).rstrip("\n")
+        text = writer.render(blocks).replace(STYLE, "", 1).strip("\n")
+        outer = '<div class="cnnlab-doc">'  # one document: the worked steps sit in it, not in another
+        return '<div class="cnn-worked">' + text.removeprefix(outer) if text.startswith(outer) else text
 
     def foreign(self, b: Foreign) -> str:
         from cnnlab.doc.markdown_html import markdown_to_html
