@@ -14,7 +14,7 @@ import pytest
 import torch
 
 import cnnlab
-from cnnlab.doc.outline import (Callout, Code, Demoted, Foreign, Labelled, Lead, Prose, Section, Steps,
+from cnnlab.doc.outline import (Callout, Code, Demoted, Foreign, Labelled, Lead, Section, Steps,
                                 outline_writer, write_outline)
 from cnnlab.doc.blocks import Heading, Paragraph
 from cnnlab.problems.render import render_set, set_blocks

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cnnlab.doc.outline import (Callout, Code, Demoted, Foreign, Labelled, Lead, Prose, Section, Steps, _none_free,
+from cnnlab.doc.outline import (Callout, Code, Demoted, Foreign, Labelled, Lead, Prose, Section, Steps,
                                 ascii_latex, fit_width, latex_prose, outline_writer, write_outline)
 from cnnlab.errors import UsageError
 from cnnlab.ops.budget import STEPS_WORK_BUDGET, check_work

@@ -7,7 +7,7 @@ reports every part right.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import yaml
 
@@ -16,7 +16,7 @@ from cnnlab.doc.outline import Code, Labelled, Lead, Prose, Section, write_outli
 from cnnlab.problems.render import answer_block, part_title, set_blocks
 
 if TYPE_CHECKING:  # annotations only: solve imports render, never the other way round
-    from cnnlab.problems.solve import PartResult, SetResult
+    from cnnlab.problems.solve import SetResult
 
 __all__ = ["SHEET_FORMATS", "render_quiz", "quiz_blocks", "quiz_yaml"]
 
