@@ -52,7 +52,14 @@ def pretty_json(obj: Any, level: int = 0) -> str:
 
 
 class ProblemResult(RenderedResult):
-    """A solved or checked problem set; ``.result`` is the :class:`cnnlab.problems.SetResult`."""
+    """A solved or checked problem set; ``.result`` is the :class:`cnnlab.problems.SetResult`.
+
+    Every format, HTML included, is written from the set's blocks by the writers of
+    :mod:`cnnlab.doc` (:func:`cnnlab.problems.render.set_blocks`).
+    """
+
+    def render(self, fmt: str) -> str:
+        return self._render_fn(fmt)
 
     def output(self, fmt: str) -> str:
         if fmt == "json":
@@ -100,10 +107,8 @@ def check(file: Any) -> ProblemResult:
     data["parts"] = [p for p in data["parts"] if p["correct"] is not None]
     _, wrong = check_summary(result)
 
-    def render(fmt: str) -> str:
-        if fmt in ("markdown", "latex"):
-            return render_set(result, fmt)
-        return render_check(result)
+    def render(fmt: str) -> str:  # text is the one-line-a-part verdict; the others show the worked set
+        return render_check(result) if fmt == "text" else render_set(result, fmt)
 
     r = ProblemResult("check", data, render, exit_status=1 if wrong else 0)
     r.result = result
@@ -119,6 +124,9 @@ class QuizResult(RenderedResult):
 
     def output(self, fmt: str) -> str:
         return self.to_yaml() if fmt == "yaml" else self.render(fmt)
+
+    def render(self, fmt: str) -> str:  # HTML too from the quiz's blocks
+        return self._render_fn(fmt)
 
 
 def quiz(topics: Any = "conv,pool,act", count: Any = 3, seed: Any = 0, from_file: Any = None,

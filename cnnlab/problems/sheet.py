@@ -1,4 +1,5 @@
-"""A generated quiz as a hand-out: the questions, then the answer key (Markdown, LaTeX, YAML).
+"""A generated quiz as a hand-out: the questions, then the answer key (blocks of
+:mod:`cnnlab.doc.outline`, written as Markdown, LaTeX, text or HTML; or the YAML problem file).
 
 The YAML is a problem file whose claimed answers are the key, so ``cnnlab check`` on it
 reports every part right.
@@ -6,21 +7,20 @@ reports every part right.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import yaml
 
 from cnnlab.errors import UsageError
-from cnnlab.problems.render import _none_free, ascii_latex, latex_prose, part_label, render_answer, render_set
-from cnnlab.steps import render_value
-from cnnlab.steps.render_latex import escape, standalone
+from cnnlab.doc.outline import Code, Labelled, Lead, Prose, Section, write_outline
+from cnnlab.problems.render import answer_block, part_title, set_blocks
 
 if TYPE_CHECKING:  # annotations only: solve imports render, never the other way round
-    from cnnlab.problems.solve import PartResult, SetResult
+    from cnnlab.problems.solve import SetResult
 
-__all__ = ["SHEET_FORMATS", "render_quiz", "quiz_yaml"]
+__all__ = ["SHEET_FORMATS", "render_quiz", "quiz_blocks", "quiz_yaml"]
 
-SHEET_FORMATS = ("markdown", "latex", "yaml", "text")
+SHEET_FORMATS = ("markdown", "latex", "yaml", "text", "html")
 
 
 class _FlowLeaves(yaml.SafeDumper):
@@ -41,93 +41,51 @@ def quiz_yaml(quiz: dict) -> str:
     return head + yaml.dump(quiz, Dumper=_FlowLeaves, sort_keys=False, allow_unicode=True, width=100)
 
 
-def _answer(part: PartResult, fmt: str) -> str:
-    value = part.value
-    special = render_answer(value, fmt, part.round)
-    if special is not None:
-        return special
-    body = render_value(_none_free(value), fmt, part.round)
-    if fmt == "latex":
-        return rf"\[ {body} \]"
-    return body
-
-
-def _given(name: str, value: Any, fmt: str) -> str:
-    if isinstance(value, str):
-        return rf"\noindent $\text{{{escape(name)}}}$: \texttt{{{escape(value)}}}" if fmt == "latex" \
-            else f"{name}: `{value}`"
-    body = render_value(value, fmt, None)
-    if fmt == "latex":
-        return rf"\[ \text{{{escape(name)}}} = {body} \]"
-    return f"{name} =\n{body}" if "\n" in body else f"{name} = {body}"
-
-
-def _questions(result: SetResult, fmt: str) -> list[str]:
-    out = []
+def _questions(result: SetResult) -> list:
+    out: list = []
     for prob in result.problems:
         p = prob.problem
-        name = f"Problem {prob.index + 1}" + (f": {p.title}" if p.title else "")
-        out.append({"latex": rf"\section*{{{escape(name)}}}", "markdown": f"## {name}"}.get(fmt, name + "\n" + "=" * len(name)))
+        out.append(Section([f"Problem {prob.index + 1}" + (f": {p.title}" if p.title else "")], 2))
         if p.text:  # the sheet's own words ("bias b = -1 and zero padding 1"): the parts need them
-            words = " ".join(p.text.split())
-            out.append(_latex_words(words) if fmt == "latex" else words)
+            out.append(Prose([" ".join(p.text.split())]))
         if p.round is not None:
-            note = f"Give answers to {p.round} decimals."
-            out.append(escape(note) if fmt == "latex" else note)
-        for gname, value in prob.given.items():
-            out.append(_given(gname, value, fmt))
+            out.append(Prose([f"Give answers to {p.round} decimals."]))
+        for gname, value in prob.given.items():  # a string (a network spec) reads as code
+            out.append(Prose([f"{gname}: ", Code(value)]) if isinstance(value, str) else Labelled(gname, value))
         for part in prob.parts:
-            text = part.part.text or f"Compute {part.part.ask}."
-            if fmt == "latex":
-                out.append(rf"\paragraph{{({escape(part.part.id)})}} {_latex_words(text)}")
-            elif fmt == "markdown":
-                out.append(f"**({part.part.id})** {text}")
-            else:
-                out.append(f"({part.part.id}) {text}")
+            out.append(Lead([f"({part.part.id})"], [Prose([part.part.text or f"Compute {part.part.ask}."])],
+                            inline=True))
     return out
 
 
-def _latex_words(text: str) -> str:
-    return latex_prose(text)
-
-
-def _key(result: SetResult, fmt: str) -> list[str]:
-    out = [{"latex": r"\newpage" + "\n" + r"\section*{Answer key}", "markdown": "---\n\n# Answer key"}.get(
-        fmt, "Answer key\n==========")]
+def _key(result: SetResult) -> list:
+    out: list = [Section(["Answer key"], 1, new_page=True)]
     for prob in result.problems:
-        name = f"Problem {prob.index + 1}"
-        out.append({"latex": rf"\subsection*{{{name}}}", "markdown": f"## {name}"}.get(fmt, name))
+        out.append(Section([f"Problem {prob.index + 1}"], 2))
         for part in prob.parts:
-            label = part_label(part, fmt)
-            if fmt == "latex":
-                out.append(rf"\paragraph{{{label}}}" + "\n" + _answer(part, fmt))
-            elif fmt == "markdown":
-                out.append(f"**{label}**\n\n{_answer(part, fmt)}")
-            else:
-                out.append(f"{label}\n{_answer(part, fmt)}")
+            out.append(Lead(part_title(part), answer_block("", part.value, part.round)))
     return out
+
+
+def quiz_blocks(quiz: dict, result: SetResult, key: bool = True, steps: str | None = None) -> list:
+    """The hand-out as outline blocks: the title, the questions, then the key (or worked
+    solutions with ``steps``: "auto"/"compact" one worked cell per distinct computation, "full"
+    every cell)."""
+    blocks: list = [Section([quiz["title"]], 1)] if quiz.get("title") else []
+    blocks += _questions(result)
+    if key and steps:
+        blocks.append(Section(["Worked solutions"], 1, new_page=True))
+        blocks += set_blocks(result, steps="compact" if steps is True else steps, title=False)
+    elif key:
+        blocks += _key(result)
+    return blocks
 
 
 def render_quiz(quiz: dict, result: SetResult, fmt: str, key: bool = True, steps: str | None = None) -> str:
-    """The hand-out in ``fmt``: questions, then the key (worked solutions with ``steps``:
-    "auto"/"compact" one worked cell per distinct computation, "full" every cell)."""
+    """The hand-out in ``fmt`` (markdown, latex, text, html; yaml is the problem file):
+    questions, then the key (see :func:`quiz_blocks`)."""
     if fmt == "yaml":
         return quiz_yaml(quiz)
     if fmt not in SHEET_FORMATS:
         raise UsageError(f"unknown quiz format {fmt!r}: choose markdown, latex, yaml or text")
-    body = _questions(result, fmt)
-    if key and steps:
-        solutions = render_set(result, fmt, steps="compact" if steps is True else steps)
-        if fmt == "latex":  # the body of the complete document
-            solutions = solutions.split(r"\begin{document}", 1)[1].rsplit(r"\end{document}", 1)[0]
-            body.append(r"\newpage" + "\n" + r"\section*{Worked solutions}" + "\n" + solutions)
-        else:
-            body.append(("---\n\n# Worked solutions\n\n" if fmt == "markdown" else "Worked solutions\n\n") + solutions)
-    elif key:
-        body += _key(result, fmt)
-    text = "\n\n".join(body)
-    title = quiz.get("title")
-    if fmt == "latex":
-        return ascii_latex(standalone(text, title))
-    head = f"# {title}\n\n" if fmt == "markdown" else f"{title}\n{'#' * len(title)}\n\n"
-    return head + text.rstrip("\n") + "\n"
+    return write_outline(quiz_blocks(quiz, result, key, steps), fmt)

@@ -47,22 +47,22 @@ class PartResult:
     def correct(self) -> bool | None:
         return None if self.comparison is None else self.comparison.correct
 
-    # Notebook display: the part's worked solution and the check of its claimed answer (Jupyter
-    # renders the Markdown itself; render imports this module for annotations only).
+    # Notebook display: the part's worked solution and the check of its claimed answer, from
+    # the document writers (render imports this module for annotations only).
     def _repr_markdown_(self) -> str:
-        from cnnlab.problems.render import _part_block
+        from cnnlab.problems.render import render_part
 
-        return _part_block(self, "markdown", 16)
+        return render_part(self, "markdown")
 
     def _repr_latex_(self) -> str:
-        from cnnlab.problems.render import _part_block
+        from cnnlab.problems.render import render_part
 
-        return _part_block(self, "latex", 16)
+        return render_part(self, "latex")
 
     def _repr_html_(self) -> str:
-        from cnnlab.doc.markdown_html import markdown_to_html
+        from cnnlab.problems.render import render_part
 
-        return markdown_to_html(self._repr_markdown_())
+        return render_part(self, "html")
 
 
 @dataclass
@@ -91,9 +91,9 @@ class SetResult:
         return render_set(self, "markdown")
 
     def _repr_html_(self) -> str:
-        from cnnlab.doc.markdown_html import markdown_to_html
+        from cnnlab.problems.render import render_set
 
-        return markdown_to_html(self._repr_markdown_())
+        return render_set(self, "html")
 
 
 def _check_identifier(name: str, where: str) -> None:
