@@ -170,6 +170,8 @@ class HtmlWriter:
                 out.append('<div class="cnn-step">' + "".join(self.line(i) for i in block.lines) + "</div>")
             elif isinstance(block, Table):
                 out.append(self.table(block))
+            elif isinstance(block, (Matrices, Formula)):
+                out.append(self.line(block))
             elif isinstance(block, Bullets):
                 out.append("<ul>" + "".join(f"<li>{self.inline(i if isinstance(i, list) else [i])}</li>"
                                             for i in block.items) + "</ul>")

@@ -334,9 +334,18 @@ class LatexWriter(TextWriter):
                 out += [*self.table(block), ""]
             elif isinstance(block, Bullets):
                 out += [r"\begin{itemize}", *(r"\item " + line for line in self.bullets(block)), r"\end{itemize}", ""]
+            elif isinstance(block, (Matrices, Formula)):
+                out += [self.display(block), ""]
             elif isinstance(block, Figure):
                 out += [rf"\includegraphics[width=\linewidth]{{{block.path}}}", escape(block.caption), ""]
         return "\n".join(out).strip("\n") + "\n"
+
+    def display(self, block: Matrices | Formula) -> str:
+        r"""One line of maths on its own: ``\[ K = ... \]`` (an ``align*`` when it breaks)."""
+        text = self.line(block)
+        if "\\\\\n" in text:  # broken across lines (a matrix row ends in \\ too, without a newline)
+            return "\n".join([r"\begin{align*}", text, r"\end{align*}"])
+        return r"\[ " + text.replace("&", "", 1).strip() + r" \]"
 
     def table(self, block: Table) -> list[str]:
         r"""A ``tabular`` with rules above and below and under the header; code in ``\texttt``."""

@@ -6,7 +6,8 @@ which a LaTeX-in-Markdown block would not.
 
 from __future__ import annotations
 
-from cnnlab.doc.blocks import Block, Bullets, Figure, Heading, MatrixText, Paragraph, StepList, Table
+from cnnlab.doc.blocks import (Block, Bullets, Figure, Formula, Heading, Matrices, MatrixText, Paragraph, StepList,
+                               Table)
 from cnnlab.doc.text import TextWriter
 
 __all__ = ["MarkdownWriter"]
@@ -35,13 +36,15 @@ class MarkdownWriter(TextWriter):
                 out += [*self.table(block), ""]
             elif isinstance(block, Bullets):
                 out += [f"- {line}" for line in self.bullets(block)] + [""]
+            elif isinstance(block, (Matrices, Formula)):
+                out += ["```text", *self.line(block), "```", ""]
             elif isinstance(block, Figure):
                 out += [f"![{block.caption}]({block.path})", ""]
         return "\n".join(out).strip("\n") + "\n"
 
     def table(self, block: Table) -> list[str]:
         """A pipe table: ``---:`` under right-aligned columns, code columns in backticks."""
-        rule = {"l": ":---|" if block.align else "---|", "r": "---:|"}
+        rule = {"l": "---|", "r": "---:|"}
         rows = [[(f"`{self.expr(c)}`" if j in block.code else self.expr(c)).replace("|", r"\|")
                  for j, c in enumerate(row)] for row in block.rows]
         return ["| " + " | ".join(block.header) + " |", "|" + "".join(rule[a] for a in block.aligns()),

@@ -187,6 +187,8 @@ class TextWriter:
                 out += ["", *self.table(block)]
             elif isinstance(block, Bullets):
                 out += ["", *self.bullets(block)]
+            elif isinstance(block, (Matrices, Formula)):  # one line of maths on its own (display)
+                out += ["", *self.line(block)]
             elif isinstance(block, Figure):
                 out.append(f"[figure: {block.path}] {block.caption}".rstrip())
         return "\n".join(out).strip("\n") + "\n"
