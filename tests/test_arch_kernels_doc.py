@@ -19,7 +19,7 @@ import cnnlab
 from cnnlab import doc
 from cnnlab.arch import arch_table, render_arch, render_solution
 from cnnlab.arch.inverse import fewest_layers, solve_layer
-from cnnlab.arch.render import arch_blocks, latex_formula, solution_blocks
+from cnnlab.arch.render import arch_blocks, solution_blocks
 from cnnlab.doc.blocks import Bullets, Table
 from cnnlab.kernels.render import describe_blocks
 
@@ -71,8 +71,12 @@ def test_column_alignment_in_text_markdown_and_latex():
 
 
 def test_steps_typeset_from_plain_text_formulas():
-    assert latex_formula("floor((H + 2p − k)/s) + 1") == r"\left\lfloor (H + 2p - k)/s\right\rfloor + 1"
-    assert latex_formula("C_out·C_in") == r"C_{\mathrm{out}} \cdot C_{\mathrm{in}}"
+    from cnnlab.doc.latex import escape
+    from cnnlab.doc.plainmath import latex_of
+
+    assert latex_of("floor((H + 2p − k)/s) + 1", escape) == r"\left\lfloor (H + 2p - k)/s\right\rfloor + 1"
+    assert latex_of("C_out·C_in", escape) == r"C_{\mathrm{out}} \cdot C_{\mathrm{in}}"
+    assert latex_of("r (height)", escape) == r"r\quad\text{(height)}"
     latex = render_arch(_table(), "latex", steps=True)
     assert r"\text{weights} &= C_{\mathrm{out}} \cdot C_{\mathrm{in}} \cdot k_{\mathrm{h}} \cdot k_{\mathrm{w}}" in latex
     text = render_arch(_table(), "text", steps=True)

@@ -19,12 +19,9 @@ import math
 from cnnlab.doc import writer
 from cnnlab.doc.blocks import Block, Bullets, Formula, Paragraph, StepList, Table
 from cnnlab.doc.expr import PlainMath
-from cnnlab.doc.latex import escape
-from cnnlab.doc.plainmath import latex_of
 from cnnlab.doc.terminal import TerminalWriter
 
-__all__ = ["FORMATS", "render_arch", "render_solution", "arch_blocks", "solution_blocks", "shape_text",
-           "latex_formula", "ArchTable"]
+__all__ = ["FORMATS", "render_arch", "render_solution", "arch_blocks", "solution_blocks", "shape_text", "ArchTable"]
 
 FORMATS = ("table", "text", "markdown", "latex", "html", "json")
 # formats written by a writer of cnnlab.doc's registry, plus the terminal's box-drawn table
@@ -141,15 +138,6 @@ def _totals_lines(table: dict) -> list[str]:
         lines.append(f"parameters outside the traced forward pass: {outside:,}")
     lines += [f"note: {note}" for note in table.get("notes", [])]
     return lines
-
-
-def latex_formula(text: str) -> str:
-    """A plain-text step formula in LaTeX math (words in a row, or a trailing note, become \\text).
-
-    >>> print(latex_formula("floor((H + 2p − k)/s) + 1"))
-    \\left\\lfloor (H + 2p - k)/s\\right\\rfloor + 1
-    """
-    return latex_of(text, escape)
 
 
 # --- steps ------------------------------------------------------------------------------
