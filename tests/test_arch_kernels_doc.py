@@ -67,7 +67,7 @@ def test_column_alignment_in_text_markdown_and_latex():
     md = render_arch(t, "markdown")
     assert "| 1 | `conv 3x3 8` | 8×3×3 |" in md and "|---:|---|---:|" in md
     latex = render_arch(t, "latex")
-    assert r"\begin{tabular}{rlrrrrrrrr}" in latex and r"\texttt{conv 3x3 8}" in latex
+    assert r"\begin{tabular}{@{}rlrrrrrrrr@{}}" in latex and r"\texttt{conv 3x3 8}" in latex
 
 
 def test_steps_typeset_from_plain_text_formulas():

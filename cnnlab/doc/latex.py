@@ -348,14 +348,15 @@ class LatexWriter(TextWriter):
         return r"\[ " + text.replace("&", "", 1).strip() + r" \]"
 
     def table(self, block: Table) -> list[str]:
-        r"""A ``tabular`` with rules above and below and under the header; code in ``\texttt``."""
+        r"""A ``tabular`` with rules above and below and under the header; code in ``\texttt``;
+        no padding outside the first and last columns (``@{}``), so it spans only its text."""
         def cell(j: int, c: Any) -> str:
             if not isinstance(c, str):
                 return f"${self.expr(c)}$"
             return rf"\texttt{{{escape(c)}}}" if j in block.code else escape(c)
 
         rows = [" & ".join(cell(j, c) for j, c in enumerate(r)) + r" \\" for r in block.rows]
-        return [rf"\begin{{tabular}}{{{block.aligns()}}}", r"\hline",
+        return [rf"\begin{{tabular}}{{@{{}}{block.aligns()}@{{}}}}", r"\hline",
                 " & ".join(escape(h) for h in block.header) + r" \\ \hline", *rows, r"\hline", r"\end{tabular}"]
 
     # -- single values ---------------------------------------------------------------------
