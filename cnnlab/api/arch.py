@@ -24,10 +24,16 @@ MAX_SPEC_DEPTH = 32  # nested YAML lists/mappings in a spec file (a spec needs 3
 
 
 class ArchResult(RenderedResult):
-    """An architecture table; ``.table`` is the table dict; ``output("table")`` the rich table."""
+    """An architecture table; ``.table`` is the table dict; ``output("table")`` the rich table.
+
+    Every format, HTML included (``_repr_html_``: real tables), is the doc writer's
+    (:func:`cnnlab.arch.render.arch_blocks`)."""
 
     def output(self, fmt: str) -> str:
         return self.render(fmt)
+
+    def render(self, fmt: str) -> str:
+        return self._render_fn(fmt)
 
 
 def arch(spec: Any = None, input: Any = None, torchvision: str | None = None, dtype: str = "fp32",

@@ -39,6 +39,12 @@ def read_kernel(value: Any, exact: bool = True):
 
 
 class _KernelResult(RenderedResult):
+    """A kernel lab result: every format, HTML included, written by the doc writers
+    (:mod:`cnnlab.kernels.render` builds the blocks)."""
+
+    def render(self, fmt: str) -> str:
+        return self._render_fn(fmt)
+
     def output(self, fmt: str) -> str:
         import json
 

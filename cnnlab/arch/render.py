@@ -1,26 +1,33 @@
-"""Rendering of architecture tables and inverse-design answers: terminal, Markdown, LaTeX, JSON.
+"""Architecture tables and inverse-design answers as documents (:mod:`cnnlab.doc`).
 
-``render_arch(table, fmt, steps)`` takes the dict of :func:`cnnlab.arch.arch_table` or
-:func:`cnnlab.arch.torch_analyze.analyze`. Formats: ``table`` (a box-drawn terminal table,
-drawn by rich when it is installed), ``text`` (plain columns), ``markdown``, ``latex``
-and ``json``. Worked steps are kept as plain-text formulas (``floor((H + 2p − k)/s) + 1``)
-and turned into LaTeX here, so each formula is written once.
+``arch_blocks(table, steps)`` builds the blocks of the dict of :func:`cnnlab.arch.arch_table`
+or :func:`cnnlab.arch.torch_analyze.analyze`: the worked steps (a step list per layer),
+the table (numbers right-aligned, layer specs as code) and the totals; ``solution_blocks``
+those of an inverse-design answer. Nothing here asks for the format: ``render_arch(table,
+fmt, steps)`` hands the blocks to the writer of ``fmt`` — ``table`` (a box-drawn terminal
+table, drawn by rich when it is installed), ``text``, ``markdown``, ``latex``, ``html`` —
+and ``json`` is the table dict itself. Worked steps stay plain-text formulas
+(``floor((H + 2p − k)/s) + 1``, :class:`cnnlab.doc.expr.PlainMath`) that the LaTeX writer
+typesets, so each formula is written once.
 """
 
 from __future__ import annotations
 
+import json
 import math
 
-import io
-import json
-import re
+from cnnlab.doc import writer
+from cnnlab.doc.blocks import Block, Bullets, Formula, Paragraph, StepList, Table
+from cnnlab.doc.expr import PlainMath
+from cnnlab.doc.terminal import TerminalWriter
 
 from cnnlab.arch.table import arch_table
-from cnnlab.doc.latex import align_chains
 
-__all__ = ["FORMATS", "render_arch", "render_solution", "shape_text", "latex_formula", "ArchTable"]
+__all__ = ["FORMATS", "render_arch", "render_solution", "arch_blocks", "solution_blocks", "shape_text", "ArchTable"]
 
-FORMATS = ("table", "text", "markdown", "latex", "json")
+FORMATS = ("table", "text", "markdown", "latex", "html", "json")
+# formats written by a writer of cnnlab.doc's registry, plus the terminal's box-drawn table
+_OWN_WRITERS = {"table": TerminalWriter}
 
 
 def shape_text(shape: list[int], layout: str = "chw", sep: str = "×") -> str:
@@ -37,15 +44,15 @@ def shape_text(shape: list[int], layout: str = "chw", sep: str = "×") -> str:
     return sep.join(str(d) for d in dims)
 
 
-def _group(n, fmt: str) -> str:
+def _group(n) -> str:
+    """A count with thousands separators (``2,592``); [h, w] as ``3×5``; None as ``—``."""
     if n is None:
-        return "—" if fmt != "latex" else "--"
+        return "—"
     if isinstance(n, list):
-        return "×".join(_group(v, fmt) for v in n) if fmt != "latex" else r"$\times$".join(_group(v, fmt) for v in n)
+        return "×".join(_group(v) for v in n)
     if isinstance(n, float) and not n.is_integer():
         return f"{n:g}"
-    text = f"{int(n):,}"
-    return text.replace(",", "{,}") if fmt == "latex" else text
+    return f"{int(n):,}"
 
 
 def _three_digits(value: float) -> str:
@@ -87,20 +94,20 @@ def _columns(table: dict) -> list[tuple[str, callable]]:
     cols += [
         ("layer", lambda r: r["spec"]),
         ("output", lambda r: shape_text(r["output_shape"], layout)),
-        ("RF", lambda r: _group(r["receptive_field"], "text")),
-        ("jump", lambda r: _group(r["jump"], "text")),
-        ("weights", lambda r: _group(r["weights"], "text")),
-        ("biases", lambda r: _group(r["biases"], "text")),
-        ("params", lambda r: _group(r["params"], "text") + (" (shared)" if r.get("shared") else "")),
-        ("units", lambda r: _group(r["units"], "text")),
-        ("MACs", lambda r: _group(r["macs"], "text")),
+        ("RF", lambda r: _group(r["receptive_field"])),
+        ("jump", lambda r: _group(r["jump"])),
+        ("weights", lambda r: _group(r["weights"])),
+        ("biases", lambda r: _group(r["biases"])),
+        ("params", lambda r: _group(r["params"]) + (" (shared)" if r.get("shared") else "")),
+        ("units", lambda r: _group(r["units"])),
+        ("MACs", lambda r: _group(r["macs"])),
     ]
     if any(r.get("attention_macs") for r in rows):  # products of two activations (docs/arch.md)
-        cols.append(("attn MACs", lambda r: _group(r.get("attention_macs", 0), "text")))
+        cols.append(("attn MACs", lambda r: _group(r.get("attention_macs", 0))))
     if any("fc_equivalent" in r for r in rows):
-        cols += [("fc N", lambda r: _group(r["fc_equivalent"]["units"], "text")),
-                 ("fc params", lambda r: _group(r["fc_equivalent"]["params"], "text")),
-                 ("fc MACs", lambda r: _group(r["fc_equivalent"]["macs"], "text"))]
+        cols += [("fc N", lambda r: _group(r["fc_equivalent"]["units"])),
+                 ("fc params", lambda r: _group(r["fc_equivalent"]["params"])),
+                 ("fc MACs", lambda r: _group(r["fc_equivalent"]["macs"]))]
     return cols
 
 
@@ -135,94 +142,6 @@ def _totals_lines(table: dict) -> list[str]:
     return lines
 
 
-def _plain_table(headers: list[str], body: list[list[str]]) -> str:
-    widths = [max(len(h), *(len(row[i]) for row in body)) if body else len(h) for i, h in enumerate(headers)]
-
-    def line(cells):
-        return "  ".join(c.rjust(w) if i and c[:1].isdigit() else c.ljust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
-
-    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in body])
-
-
-def _rich_table(headers: list[str], body: list[list[str]]) -> str | None:
-    try:
-        from rich.console import Console
-        from rich.table import Table
-    except ImportError:
-        return None
-    grid = Table(show_lines=False)
-    for h in headers:
-        grid.add_column(h, justify="left" if h in ("layer", "name") else "right")
-    for row in body:
-        grid.add_row(*row)
-    buffer = io.StringIO()
-    Console(file=buffer, width=max(80, sum(len(h) + 3 for h in headers) + 200), no_color=True,
-            highlight=False).print(grid)
-    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines())
-
-
-# --- LaTeX --------------------------------------------------------------------------
-
-_IDENT = re.compile(r"\\[A-Za-z]+|[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)?")
-_FUNCS = {"floor", "ceil", "max"}
-
-
-def _latex_ident(match: re.Match) -> str:
-    word = match.group(0)
-    if word.startswith("\\"):
-        return word
-    if word == "output_padding":
-        return r"\mathit{op}"
-    base, _, sub = word.partition("_")
-    base_tex = base if len(base) == 1 else r"\text{" + base + "}"
-    return base_tex + (r"_{\mathrm{" + sub + "}}" if sub else "")
-
-
-def _latex_math(expr: str) -> str:
-    out = expr
-    for name, tex in (("floor", (r"\left\lfloor ", r"\right\rfloor ")), ("ceil", (r"\left\lceil ", r"\right\rceil "))):
-        while f"{name}(" in out:
-            start = out.index(f"{name}(")
-            depth, i = 0, start + len(name)
-            for i in range(start + len(name), len(out)):
-                depth += {"(": 1, ")": -1}.get(out[i], 0)
-                if depth == 0:
-                    break
-            out = out[:start] + tex[0] + out[start + len(name) + 1:i] + tex[1] + out[i + 1:]
-    out = out.replace("max(", r"\max(")
-    out = _IDENT.sub(_latex_ident, out)
-    for a, b in (("·", r" \cdot "), ("×", r" \times "), ("−", "-"), ("γ", r"\gamma "), ("β", r"\beta "),
-                 ("∈", r"\in "), ("→", r"\to "), ("²", "^2")):
-        out = out.replace(a, b)
-    return re.sub(r" +", " ", out).strip()
-
-
-def latex_formula(text: str) -> str:
-    """A plain-text step formula in LaTeX math (words in a row, or a trailing note, become \\text).
-
-    >>> print(latex_formula("floor((H + 2p − k)/s) + 1"))
-    \\left\\lfloor (H + 2p - k)/s\\right\\rfloor + 1
-    """
-    note = ""
-    m = re.match(r"^(.*?)\s*\(([^()]*[a-z]{4,}[^()]*)\)$", text)
-    if m and m.group(1):
-        text, note = m.group(1), m.group(2)
-    if re.search(r"[A-Za-z]{2,},? [A-Za-z]{2,}", text):
-        body = r"\text{" + _latex_escape(text) + "}"
-    else:
-        body = _latex_math(text)
-    return body + (r"\quad\text{(" + _latex_escape(note) + ")}" if note else "")
-
-
-def _latex_escape(text: str) -> str:
-    for a, b in (("\\", r"\textbackslash{}"), ("_", r"\_"), ("%", r"\%"), ("&", r"\&"), ("#", r"\#"),
-                 ("{", r"\{"), ("}", r"\}"), ("×", r"$\times$"), ("·", r"$\cdot$"), ("−", "-"),
-                 ("→", r"$\to$"), ("γ", r"$\gamma$"), ("β", r"$\beta$"), ("∈", r"$\in$"), ("²", r"$^2$")):
-        text = text.replace(a, b)
-    return text
-
-
 # --- steps ------------------------------------------------------------------------------
 
 def _step_parts(step: dict) -> list[str]:
@@ -233,30 +152,22 @@ def _step_parts(step: dict) -> list[str]:
     return parts
 
 
-def _steps_block(table: dict, fmt: str) -> str:
+def _formula(step: dict) -> Formula:
+    quantity, *rest = _step_parts(step)
+    return Formula(PlainMath(quantity), [PlainMath(p) for p in rest])
+
+
+def _steps_blocks(table: dict) -> list[Block]:
+    """One step list per layer that has worked steps: where it is, then its formulas."""
     layout = table.get("layout", "chw")
-    out = []
+    out: list[Block] = []
     for row in table["layers"]:
         if not row.get("steps"):
             continue
-        where = f"input {shape_text(row['input_shape'], layout)}" if row.get("input_shape") else ""
-        if fmt == "markdown":
-            out.append(f"**Layer {row['index']}: `{row['spec']}`** ({where})\n")
-            out += [f"- {' = '.join(_step_parts(s))}" for s in row["steps"]]
-            out.append("")
-        elif fmt == "latex":
-            out.append(rf"\paragraph{{Layer {row['index']}: \texttt{{{_latex_escape(row['spec'])}}}}} "
-                       rf"({_latex_escape(where)})")
-            out.append(r"\begin{align*}")
-            chains = [(latex_formula(q), [latex_formula(p) for p in rest])
-                      for q, *rest in map(_step_parts, row["steps"])]
-            out.append(align_chains(chains))  # continued on the next line where one is full
-            out.append(r"\end{align*}")
-        else:
-            out.append(f"Layer {row['index']}: {row['spec']}   ({where})")
-            out += [f"  {' = '.join(_step_parts(s))}" for s in row["steps"]]
-            out.append("")
-    return "\n".join(out).rstrip()
+        where = f"   (input {shape_text(row['input_shape'], layout)})" if row.get("input_shape") else ""
+        out.append(StepList([Paragraph(f"Layer {row['index']}: {row['spec']}{where}"),
+                             *(_formula(s) for s in row["steps"])]))
+    return out
 
 
 def _ensure_steps(table: dict) -> dict:
@@ -276,8 +187,24 @@ def _fc_setting(table: dict):
     return "same" if same and len(ns) != 1 else ns.pop() if len(ns) == 1 else "same"
 
 
+def arch_blocks(table: dict, steps: bool = False) -> list[Block]:
+    """The document of an architecture table: worked steps (with ``steps``), table, totals."""
+    cols = _columns(table)
+    headers = [c[0] for c in cols]
+    body = [[f(r) for _, f in cols] for r in table["layers"]]
+    text_columns = ("layer", "name")
+    grid = Table(headers, body, align="".join("l" if h in text_columns else "r" for h in headers),
+                 code=tuple(j for j, h in enumerate(headers) if h in text_columns))
+    return [*(_steps_blocks(table) if steps else []), grid, Bullets(_totals_lines(table))]
+
+
+def _write(blocks: list[Block], fmt: str) -> str:
+    w = _OWN_WRITERS[fmt]() if fmt in _OWN_WRITERS else writer(fmt)
+    return w.render(blocks).removesuffix("\n")
+
+
 def render_arch(table: dict, fmt: str = "table", steps: bool = False) -> str:
-    """Render an architecture table as ``table``, ``text``, ``markdown``, ``latex`` or ``json``.
+    """Render an architecture table as ``table``, ``text``, ``markdown``, ``latex``, ``html`` or ``json``.
 
     >>> from cnnlab.arch import arch_table
     >>> print(render_arch(arch_table("conv 3x3 8", "1x5x5"), "text").splitlines()[2])
@@ -287,61 +214,25 @@ def render_arch(table: dict, fmt: str = "table", steps: bool = False) -> str:
         raise ValueError(f"unknown format {fmt!r}")
     if steps:
         table = _ensure_steps(table)
-    if fmt == "json":
+    if fmt == "json":  # the data, not a document
         data = table if steps else {**table, "layers": [{k: v for k, v in r.items() if k != "steps"}
                                                        for r in table["layers"]]}
         return json.dumps(data, ensure_ascii=False)
-    cols = _columns(table)
-    headers = [c[0] for c in cols]
-    body = [[f(r) for _, f in cols] for r in table["layers"]]
-    worked = _steps_block(table, fmt) if steps else ""
-    if fmt == "markdown":
-        lines = ["| " + " | ".join(headers) + " |",
-                 "|" + "|".join("---:" if h not in ("layer", "name") else ":---" for h in headers) + "|"]
-        lines += ["| " + " | ".join(c.replace("|", r"\|") if h != "layer" else f"`{c}`"
-                                    for h, c in zip(headers, row)) + " |" for row in body]
-        totals = "\n".join(f"- {line}" for line in _totals_lines(table))
-        return "\n".join(([worked, ""] if worked else []) + lines + ["", totals])
-    if fmt == "latex":
-        spec = "r" + "".join("l" if h in ("layer", "name") else "r" for h in headers[1:])
-        lines = [r"\begin{tabular}{" + spec + "}", r"\hline",
-                 " & ".join(_latex_escape(h) for h in headers) + r" \\ \hline"]
-        for r in table["layers"]:
-            cells = []
-            for (h, f) in cols:
-                value = f(r)
-                if h in ("layer", "name"):
-                    cells.append(r"\texttt{" + _latex_escape(value) + "}")
-                elif h == "output":
-                    cells.append("$" + value.replace("×", r"\times ") + "$")
-                else:
-                    cells.append(_latex_escape(value).replace(",", "{,}"))
-            lines.append(" & ".join(cells) + r" \\")
-        lines += [r"\hline", r"\end{tabular}", ""]
-        lines += [_latex_escape(line) + r"\\" for line in _totals_lines(table)]
-        return "\n".join(([worked, ""] if worked else []) + lines)
-    grid = (_rich_table(headers, body) if fmt == "table" else None) or _plain_table(headers, body)
-    return "\n".join(([worked, ""] if worked else []) + [grid, ""] + _totals_lines(table))
+    return _write(arch_blocks(table, steps), fmt)
+
+
+def solution_blocks(result: dict) -> list[Block]:
+    """The document of an answer of :mod:`cnnlab.arch.inverse`: question, steps, answer, notes."""
+    steps = [_formula(s) for s in result.get("steps", [])]
+    return [Paragraph(result["question"]), *([StepList(steps)] if steps else []),
+            Paragraph(result["answer"]), *(Paragraph(f"note: {n}") for n in result.get("notes", []))]
 
 
 def render_solution(result: dict, fmt: str = "text") -> str:
     """Render an answer of :mod:`cnnlab.arch.inverse` (``solve_layer`` or ``fewest_layers``)."""
-    if fmt == "json":
+    if fmt == "json":  # the data, not a document
         return json.dumps(result, ensure_ascii=False)
-    lines = [result["question"]]
-    for step in result.get("steps", []):
-        lines.append(" = ".join(_step_parts(step)))
-    lines.append(result["answer"])
-    lines += [f"note: {n}" for n in result.get("notes", [])]
-    if fmt == "markdown":
-        return "\n".join([f"**{lines[0]}**", ""] + [f"- {line}" for line in lines[1:]])
-    if fmt == "latex":
-        body = [_latex_escape(lines[0]) + r"\\", r"\begin{align*}"]
-        body.append(align_chains([(latex_formula(s["quantity"]), [latex_formula(p) for p in _step_parts(s)[1:]])
-                                  for s in result.get("steps", [])]))
-        body += [r"\end{align*}"] + [_latex_escape(line) + r"\\" for line in lines[len(result.get("steps", [])) + 1:]]
-        return "\n".join(body)
-    return "\n".join(lines)
+    return _write(solution_blocks(result), fmt)
 
 
 class ArchTable(dict):
@@ -355,6 +246,4 @@ class ArchTable(dict):
         return render_arch(dict(self), "latex")
 
     def _repr_html_(self) -> str:
-        from cnnlab.doc.markdown_html import markdown_to_html
-
-        return markdown_to_html(self._repr_markdown_())
+        return render_arch(dict(self), "html")

@@ -16,7 +16,7 @@ from typing import Any, Union
 from cnnlab.doc.expr import Expr
 
 __all__ = ["Heading", "Paragraph", "Para", "TensorGrid", "Matrices", "Formula", "Equation",
-           "StepList", "Group", "Table", "Figure", "Block", "MatrixText", "ROLES"]
+           "StepList", "Group", "Table", "Bullets", "Figure", "Block", "MatrixText", "ROLES"]
 
 MatrixText = list[list[str]]  # a matrix whose entries are already formatted (older callers)
 Inline = Union[str, Expr]  # prose is plain text with maths (numbers, O[1,2]) inside it
@@ -107,10 +107,27 @@ Group = StepList
 
 @dataclass
 class Table:
-    """A table: a header row and rows of cells (strings or expressions)."""
+    """A table: a header row and rows of cells (strings or expressions).
+
+    align: one letter per column, ``l`` or ``r`` (numbers); "" leaves every column left.
+    code: the columns whose cells are code (a layer spec), set in a monospace font.
+    """
 
     header: list[str]
     rows: list[list[Inline]]
+    align: str = ""
+    code: tuple[int, ...] = ()
+
+    def aligns(self) -> str:
+        """The alignment letter of every column."""
+        return (self.align or "").ljust(len(self.header), "l")
+
+
+@dataclass
+class Bullets:
+    """Short facts, one an item (totals under a table, what a kernel is)."""
+
+    items: list[Inline]
 
 
 @dataclass
@@ -121,4 +138,4 @@ class Figure:
     caption: str = ""
 
 
-Block = Union[Heading, Paragraph, StepList, Table, Figure]
+Block = Union[Heading, Paragraph, StepList, Table, Bullets, Figure]

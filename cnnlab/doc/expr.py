@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Union
 
 __all__ = ["Expr", "Num", "Product", "Sum", "Frac", "Call", "Exp", "Index", "Sub", "Floor", "Ceil",
-           "Sym", "Seq", "Paren", "Vector", "Args", "Approx", "Words", "ChannelSum"]
+           "Sym", "Seq", "Paren", "Vector", "Args", "Approx", "Words", "ChannelSum", "PlainMath"]
 
 
 @dataclass(frozen=True)
@@ -148,5 +148,14 @@ class ChannelSum:
     channel: int
 
 
+@dataclass(frozen=True)
+class PlainMath:
+    """A formula written in plain text, ``floor((H + 2p − k)/s) + 1`` (the architecture
+    table's worked steps): text and Markdown show it as it is, LaTeX typesets it
+    (:func:`cnnlab.doc.plainmath.latex_of`)."""
+
+    text: str
+
+
 Expr = Union[Num, Product, Sum, Frac, Call, Exp, Index, Sub, Floor, Ceil, Sym, Seq, Paren, Vector, Args, Approx,
-             Words, ChannelSum]
+             Words, ChannelSum, PlainMath]

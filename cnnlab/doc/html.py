@@ -14,8 +14,8 @@ from fractions import Fraction
 from typing import Any
 
 from cnnlab.doc import expr as E
-from cnnlab.doc.blocks import (Block, Figure, Formula, Heading, Matrices, MatrixText, Paragraph, StepList,
-                               Table, TensorGrid)
+from cnnlab.doc.blocks import (Block, Bullets, Figure, Formula, Heading, Matrices, MatrixText, Paragraph,
+                               StepList, Table, TensorGrid)
 from cnnlab.doc.grid import as_matrix, shown
 from cnnlab.doc.numbers import format_number
 
@@ -36,6 +36,9 @@ STYLE = """<style>
 .cnnlab-doc .cnn-step{border-left:3px solid #ddd;padding-left:.6em;margin:.6em 0}
 .cnnlab-doc math{font-size:1.05em}
 .cnnlab-doc .cnn-formula{display:flex;flex-wrap:wrap;align-items:center;gap:.25em;margin:.5em 0}
+.cnnlab-doc table.cnn-table{border-collapse:collapse;margin:.5em 0}
+.cnnlab-doc table.cnn-table th,.cnnlab-doc table.cnn-table td{border-bottom:1px solid #ddd;padding:.2em .6em;text-align:left}
+.cnnlab-doc table.cnn-table td.num{text-align:right;font-variant-numeric:tabular-nums}
 </style>"""
 
 
@@ -166,15 +169,30 @@ class HtmlWriter:
             elif isinstance(block, StepList):
                 out.append('<div class="cnn-step">' + "".join(self.line(i) for i in block.lines) + "</div>")
             elif isinstance(block, Table):
-                head = "".join(f"<th>{html.escape(h)}</th>" for h in block.header)
-                rows = "".join("<tr>" + "".join(f"<td>{self.inline([c])}</td>" for c in r) + "</tr>"
-                               for r in block.rows)
-                out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+                out.append(self.table(block))
+            elif isinstance(block, (Matrices, Formula)):
+                out.append(self.line(block))
+            elif isinstance(block, Bullets):
+                out.append("<ul>" + "".join(f"<li>{self.inline(i if isinstance(i, list) else [i])}</li>"
+                                            for i in block.items) + "</ul>")
             elif isinstance(block, Figure):
                 out.append(f'<figure><img src="{html.escape(block.path)}" alt="{html.escape(block.caption)}">'
                            f"<figcaption>{html.escape(block.caption)}</figcaption></figure>")
         out.append("</div>")
         return "\n".join(out) + "\n"
+
+    def table(self, block: Table) -> str:
+        """A ``<table class="cnn-table">``: a ``td`` per cell, right-aligned columns ``num``,
+        code columns in ``<code>``."""
+        aligns = block.aligns()
+        head = "".join(f'<th{_num_class(a)}>{html.escape(h)}</th>' for h, a in zip(block.header, aligns))
+
+        def cell(j: int, c: Any) -> str:
+            inner = f"<code>{html.escape(c)}</code>" if j in block.code and isinstance(c, str) else self.inline([c])
+            return f"<td{_num_class(aligns[j])}>{inner}</td>"
+
+        rows = "".join("<tr>" + "".join(cell(j, c) for j, c in enumerate(r)) + "</tr>" for r in block.rows)
+        return f'<table class="cnn-table"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
 
     def write_value(self, value: Any) -> str:
         """One value as HTML: a grid per matrix (per channel), MathML for a number."""
@@ -201,6 +219,10 @@ def _finite(v: Any) -> bool:
         return math.isfinite(float(v))
     except (TypeError, ValueError):
         return False
+
+
+def _num_class(align: str) -> str:
+    return ' class="num"' if align == "r" else ""
 
 
 def _mi(text: str) -> str:
@@ -255,4 +277,5 @@ _MATHML = {
     E.Approx: lambda w, e: f"<mrow>{w.expr(e.a)}<mo>≈</mo>{w.expr(e.b)}</mrow>",
     E.Words: lambda w, e: f"<mtext>{html.escape(e.text)}</mtext>",
     E.ChannelSum: lambda w, e: f"<msub><mo>Σ</mo><mn>{e.channel}</mn></msub>",
+    E.PlainMath: lambda w, e: f"<mtext>{html.escape(e.text)}</mtext>",
 }

@@ -16,8 +16,9 @@ import re
 from typing import Any
 
 from cnnlab.doc import expr as E
-from cnnlab.doc.blocks import (Block, Figure, Formula, Heading, Matrices, MatrixText, Paragraph, StepList,
-                               Table)
+from cnnlab.doc.blocks import (Block, Bullets, Figure, Formula, Heading, Matrices, MatrixText, Paragraph,
+                               StepList, Table)
+from cnnlab.doc.plainmath import latex_of
 from cnnlab.doc.text import TextWriter
 
 __all__ = ["LatexWriter", "escape", "standalone", "width_pt", "align_chains", "TEXT_WIDTH_PT"]
@@ -36,6 +37,7 @@ _UNICODE = {
     "⌈": r"$\lceil$", "⌉": r"$\rceil$", "√": r"$\surd$", "ε": r"$\varepsilon$",
     "–": "--", "≈": r"$\approx$", "⋮": r"$\vdots$", "⊗": r"$\otimes$", "∂": r"$\partial$",
     "δ": r"$\delta$", "ᵀ": r"$^T$", "≠": r"$\ne$",
+    "—": "---", "γ": r"$\gamma$", "β": r"$\beta$", "∈": r"$\in$", "²": r"$^2$",
 }
 
 
@@ -214,6 +216,9 @@ class LatexWriter(TextWriter):
     def words(self, text: str) -> str:
         return rf"\text{{{escape(text)}}}"
 
+    def plain_math(self, text: str) -> str:
+        return latex_of(text, escape)
+
     def inline(self, parts: list) -> str:
         """Prose with maths inside it: text escaped, maths in ``$...$``."""
         return "".join(escape(p) if isinstance(p, str) else f"${self.expr(p)}$" for p in parts)
@@ -326,14 +331,33 @@ class LatexWriter(TextWriter):
             elif isinstance(block, StepList):
                 out += self.group(block)
             elif isinstance(block, Table):
-                cols = "l" * len(block.header)
-                rows = [" & ".join(escape(h) for h in block.header)]
-                rows += [" & ".join(f"${self.expr(c)}$" if not isinstance(c, str) else escape(c) for c in r)
-                         for r in block.rows]
-                out += [rf"\begin{{tabular}}{{{cols}}}", " \\\\\n".join(rows) + r" \\", r"\end{tabular}", ""]
+                out += [*self.table(block), ""]
+            elif isinstance(block, Bullets):
+                out += [r"\begin{itemize}", *(r"\item " + line for line in self.bullets(block)), r"\end{itemize}", ""]
+            elif isinstance(block, (Matrices, Formula)):
+                out += [self.display(block), ""]
             elif isinstance(block, Figure):
                 out += [rf"\includegraphics[width=\linewidth]{{{block.path}}}", escape(block.caption), ""]
         return "\n".join(out).strip("\n") + "\n"
+
+    def display(self, block: Matrices | Formula) -> str:
+        r"""One line of maths on its own: ``\[ K = ... \]`` (an ``align*`` when it breaks)."""
+        text = self.line(block)
+        if "\\\\\n" in text:  # broken across lines (a matrix row ends in \\ too, without a newline)
+            return "\n".join([r"\begin{align*}", text, r"\end{align*}"])
+        return r"\[ " + text.replace("&", "", 1).strip() + r" \]"
+
+    def table(self, block: Table) -> list[str]:
+        r"""A ``tabular`` with rules above and below and under the header; code in ``\texttt``;
+        no padding outside the first and last columns (``@{}``), so it spans only its text."""
+        def cell(j: int, c: Any) -> str:
+            if not isinstance(c, str):
+                return f"${self.expr(c)}$"
+            return rf"\texttt{{{escape(c)}}}" if j in block.code else escape(c)
+
+        rows = [" & ".join(cell(j, c) for j, c in enumerate(r)) + r" \\" for r in block.rows]
+        return [rf"\begin{{tabular}}{{@{{}}{block.aligns()}@{{}}}}", r"\hline",
+                " & ".join(escape(h) for h in block.header) + r" \\ \hline", *rows, r"\hline", r"\end{tabular}"]
 
     # -- single values ---------------------------------------------------------------------
     def value(self, cells: MatrixText) -> str:

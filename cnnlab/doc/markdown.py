@@ -6,7 +6,8 @@ which a LaTeX-in-Markdown block would not.
 
 from __future__ import annotations
 
-from cnnlab.doc.blocks import Block, Figure, Heading, MatrixText, Paragraph, StepList, Table
+from cnnlab.doc.blocks import (Block, Bullets, Figure, Formula, Heading, Matrices, MatrixText, Paragraph, StepList,
+                               Table)
 from cnnlab.doc.text import TextWriter
 
 __all__ = ["MarkdownWriter"]
@@ -32,12 +33,22 @@ class MarkdownWriter(TextWriter):
                     out += self.line(item)
                 out += ["```", ""]
             elif isinstance(block, Table):
-                rows = [[self.expr(c) for c in row] for row in block.rows]
-                out += ["| " + " | ".join(block.header) + " |", "|" + "---|" * len(block.header),
-                        *("| " + " | ".join(r) + " |" for r in rows), ""]
+                out += [*self.table(block), ""]
+            elif isinstance(block, Bullets):
+                out += [f"- {line}" for line in self.bullets(block)] + [""]
+            elif isinstance(block, (Matrices, Formula)):
+                out += ["```text", *self.line(block), "```", ""]
             elif isinstance(block, Figure):
                 out += [f"![{block.caption}]({block.path})", ""]
         return "\n".join(out).strip("\n") + "\n"
+
+    def table(self, block: Table) -> list[str]:
+        """A pipe table: ``---:`` under right-aligned columns, code columns in backticks."""
+        rule = {"l": "---|", "r": "---:|"}
+        rows = [[(f"`{self.expr(c)}`" if j in block.code else self.expr(c)).replace("|", r"\|")
+                 for j, c in enumerate(row)] for row in block.rows]
+        return ["| " + " | ".join(block.header) + " |", "|" + "".join(rule[a] for a in block.aligns()),
+                *("| " + " | ".join(r) + " |" for r in rows)]
 
     def value(self, cells: MatrixText) -> str:
         return "```text\n" + super().value(cells) + "\n```"

@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 
 from cnnlab.doc import expr as E
-from cnnlab.doc.blocks import (Block, Figure, Formula, Heading, Matrices, MatrixText, Paragraph, StepList,
-                               Table, TensorGrid)
+from cnnlab.doc.blocks import (Block, Bullets, Figure, Formula, Heading, Matrices, MatrixText, Paragraph,
+                               StepList, Table, TensorGrid)
 from cnnlab.doc.grid import as_matrix, shown
 from cnnlab.doc.numbers import format_number
 
@@ -83,6 +83,10 @@ class TextWriter:
         return f"{self.sym('sum')} channel {channel}"
 
     def words(self, text: str) -> str:
+        return text
+
+    def plain_math(self, text: str) -> str:
+        """A formula already written in plain text (:class:`cnnlab.doc.expr.PlainMath`)."""
         return text
 
     def expr(self, e: Any) -> str:
@@ -160,8 +164,13 @@ class TextWriter:
     def table(self, block: Table) -> list[str]:
         rows = [block.header] + [[self.expr(c) for c in row] for row in block.rows]
         widths = [max(len(r[j]) for r in rows) for j in range(len(block.header))]
-        lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+        aligns = block.aligns()
+        lines = ["  ".join(c.rjust(w) if a == "r" else c.ljust(w) for c, w, a in zip(r, widths, aligns)).rstrip()
+                 for r in rows]
         return [lines[0], "  ".join("-" * w for w in widths), *lines[1:]]
+
+    def bullets(self, block: Bullets) -> list[str]:
+        return [self.inline(item if isinstance(item, list) else [item]) for item in block.items]
 
     def render(self, blocks: list[Block]) -> str:
         out: list[str] = []
@@ -176,6 +185,10 @@ class TextWriter:
                     out += self.line(item)
             elif isinstance(block, Table):
                 out += ["", *self.table(block)]
+            elif isinstance(block, Bullets):
+                out += ["", *self.bullets(block)]
+            elif isinstance(block, (Matrices, Formula)):  # one line of maths on its own (display)
+                out += ["", *self.line(block)]
             elif isinstance(block, Figure):
                 out.append(f"[figure: {block.path}] {block.caption}".rstrip())
         return "\n".join(out).strip("\n") + "\n"
@@ -247,4 +260,5 @@ _EXPR = {
     E.Approx: lambda w, e: w.expr(e.a) + w.approx + w.expr(e.b),
     E.Words: lambda w, e: w.words(e.text),
     E.ChannelSum: lambda w, e: w.channel_sum(e.channel),
+    E.PlainMath: lambda w, e: w.plain_math(e.text),
 }

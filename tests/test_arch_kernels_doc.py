@@ -1,0 +1,132 @@
+"""Architecture tables and kernel descriptions are doc blocks written by the doc writers.
+
+Checked against the table dict itself (the numbers every face must show), against
+hand-worked cells, and by compiling the LaTeX with pdflatex where it is installed.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import cnnlab
+from cnnlab import doc
+from cnnlab.arch import arch_table, render_arch, render_solution
+from cnnlab.arch.inverse import fewest_layers, solve_layer
+from cnnlab.arch.render import arch_blocks, solution_blocks
+from cnnlab.doc.blocks import Bullets, Table
+from cnnlab.kernels.render import describe_blocks
+
+REPO = Path(__file__).resolve().parents[1]
+SPEC = "conv 3x3 8; maxpool 2x2; fc 10"
+
+
+def _table():
+    return arch_table(SPEC, "1x8x8", steps=True)
+
+
+def test_one_document_every_format_shows_the_table_numbers():
+    t = _table()
+    blocks = arch_blocks(t, steps=True)
+    table = next(b for b in blocks if isinstance(b, Table))
+    assert [r[0] for r in table.rows] == ["1", "2", "3"]
+    params = table.header.index("params")
+    assert [r[params] for r in table.rows] == [f"{r['params']:,}" for r in t["layers"]] == ["80", "0", "730"]
+    for fmt in ("table", "text", "markdown", "latex", "html"):
+        out = render_arch(t, fmt, steps=True)
+        assert "730" in out and ("floor" in out or r"\lfloor" in out), fmt
+        assert f"{t['total_params']:,}" in out, fmt
+    data = json.loads(doc.write(blocks, "json"))["blocks"]
+    assert [b["type"] for b in data].count("table") == 1 and data[-1]["type"] == "bullets"
+
+
+def test_html_is_a_real_table_with_a_cell_per_value():
+    t = arch_table(SPEC, "1x8x8")
+    html = t._repr_html_()
+    assert '<table class="cnn-table">' in html and "<pre" not in html
+    cols = len(arch_blocks(t)[0].header)
+    assert html.count("<td") == cols * len(t["layers"])
+    assert '<td><code>conv 3x3 8</code></td>' in html and '<td class="num">720</td>' in html
+    r = cnnlab.arch(SPEC, "1x8x8")
+    assert r._repr_html_() == render_arch(t, "html") + "\n"
+    k = cnnlab.kernel_describe("box:3")._repr_html_()
+    grid = re.search(r'<table class="cnn-grid">(.*?)</table>', k).group(1)
+    assert grid.count("<td") == 9 and grid.count(">1/9</td>") == 9  # exact, not 0.1111
+
+
+def test_column_alignment_in_text_markdown_and_latex():
+    t = arch_table("conv 3x3 8", "1x5x5")
+    text = render_arch(t, "text").splitlines()
+    assert text[2] == "1  conv 3x3 8   8×3×3   3     1       72       8      80     72   648"
+    md = render_arch(t, "markdown")
+    assert "| 1 | `conv 3x3 8` | 8×3×3 |" in md and "|---:|---|---:|" in md
+    latex = render_arch(t, "latex")
+    assert r"\begin{tabular}{@{}rlrrrrrrrr@{}}" in latex and r"\texttt{conv 3x3 8}" in latex
+
+
+def test_steps_typeset_from_plain_text_formulas():
+    from cnnlab.doc.latex import escape
+    from cnnlab.doc.plainmath import latex_of
+
+    assert latex_of("floor((H + 2p − k)/s) + 1", escape) == r"\left\lfloor (H + 2p - k)/s\right\rfloor + 1"
+    assert latex_of("C_out·C_in", escape) == r"C_{\mathrm{out}} \cdot C_{\mathrm{in}}"
+    assert latex_of("r (height)", escape) == r"r\quad\text{(height)}"
+    latex = render_arch(_table(), "latex", steps=True)
+    assert r"\text{weights} &= C_{\mathrm{out}} \cdot C_{\mathrm{in}} \cdot k_{\mathrm{h}} \cdot k_{\mathrm{w}}" in latex
+    text = render_arch(_table(), "text", steps=True)
+    assert "weights = C_out·C_in·k_h·k_w = 8·1·3·3 = 72" in text  # 8 filters of 1×3×3
+    assert "weights = inputs·N = 72·10 = 720" in text  # 8×3×3 = 72 inputs after pooling 6×6 by 2
+
+
+def test_inverse_answers_as_blocks():
+    result = solve_layer("padding", 32, 32, kernel=5)
+    lines = render_solution(result, "text").splitlines()
+    assert lines[0].startswith("padding p with output 32") and lines[-2:] == ["p = 2", "note: this is 'same' padding"]
+    assert any(line.endswith("= 32") and line.startswith("n_out (p = 2)") for line in lines)
+    depth = fewest_layers(7, 3)
+    assert isinstance(solution_blocks(depth)[1].lines[0].rhs[0], cnnlab.doc.expr.PlainMath)
+    assert r"\left\lceil" in render_solution(depth, "latex") or "ceil" in render_solution(depth, "latex")
+
+
+def test_kernel_describe_blocks_keep_exact_values():
+    r = cnnlab.kernel_describe("box:3")
+    assert r"\[ K = \begin{bmatrix} \frac{1}{9}" in r.to_latex()
+    assert "K =  [ 1/9  1/9  1/9 ]" in str(r) and "<- best" in str(r)
+    blocks = describe_blocks(r.to_json(), r.to_json()["kernel"], "box:3")
+    facts = next(b for b in blocks if isinstance(b, Bullets))
+    assert any("separable" in str(f) for f in facts.items)
+    assert "| probe | response | cosine |  |" in r.to_markdown()
+
+
+_FORMAT_TEST = re.compile(r"^(text|markdown|latex|html|table)$")
+
+
+@pytest.mark.parametrize("path", ["cnnlab/arch/render.py", "cnnlab/kernels/render.py"])
+def test_renderers_never_ask_which_document_format(path):
+    """Only JSON (the data itself, not a document) is told apart; no LaTeX escaper of their own."""
+    tree = ast.parse((REPO / path).read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare):
+            for c in [node.left, *node.comparators]:
+                if isinstance(c, ast.Constant) and isinstance(c.value, str):
+                    assert not _FORMAT_TEST.match(c.value), f"{path}:{node.lineno} compares with {c.value!r}"
+        if isinstance(node, ast.FunctionDef):
+            assert "escape" not in node.name and node.name not in ("_tex", "_latex_escape"), node.name
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+def test_latex_compiles(tmp_path):
+    from cnnlab.doc.latex import standalone
+
+    body = "\n\n".join([render_arch(_table(), "latex", steps=True), render_solution(fewest_layers(7, 3, channels=64), "latex"),
+                        cnnlab.kernel_describe("1 2; 3 5").to_latex(), cnnlab.kernel_describe("sobel_x").to_latex()])
+    (tmp_path / "t.tex").write_text(standalone(body), encoding="utf-8")
+    run = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "t.tex"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout[-2000:]
