@@ -16,12 +16,11 @@ from __future__ import annotations
 import json
 import math
 
+from cnnlab.arch.table import arch_table
 from cnnlab.doc import writer
 from cnnlab.doc.blocks import Block, Bullets, Formula, Paragraph, StepList, Table
 from cnnlab.doc.expr import PlainMath
 from cnnlab.doc.terminal import TerminalWriter
-
-from cnnlab.arch.table import arch_table
 
 __all__ = ["FORMATS", "render_arch", "render_solution", "arch_blocks", "solution_blocks", "shape_text", "ArchTable"]
 
