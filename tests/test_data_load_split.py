@@ -94,3 +94,42 @@ def test_bad_split_and_fractions_are_usage_errors(tmp_path):
         load_split(str(tmp_path), "test", limit=0)
     with pytest.raises(UsageError, match="neither a dataset name"):
         load_split(str(tmp_path / "absent"), "test")
+
+
+def test_named_test_split_hashes_only_the_test_files(tmp_path, monkeypatch):
+    """MNIST-style named data: the test files are verified (a corrupt one is refused), the
+    training files only need to be present."""
+    import hashlib
+
+    import cnnlab.data.builtin as builtin
+    import cnnlab.data.fetch as fetch_mod
+    from cnnlab.data.checksums import IDX_FILES, SHA256
+    from cnnlab.data.fetch import find_idx_folder
+
+    cache = tmp_path / "cache" / "mnist"
+    monkeypatch.setenv("CNNLAB_DATA", str(tmp_path / "cache"))
+    monkeypatch.setattr(fetch_mod, "system_dir", lambda name: tmp_path / "system" / name)
+    arrays = _idx_folder(cache)
+    for gz in IDX_NAMES:  # raw files as the cache holds them
+        raw = cache / gz.removesuffix(".gz")
+        if gz.endswith(".gz"):
+            write_idx(raw, arrays[IDX_NAMES.index(gz)])
+            (cache / gz).unlink()
+    sums = {file: hashlib.sha256((cache / file).read_bytes()).hexdigest() for file in IDX_FILES}
+    monkeypatch.setitem(SHA256, "mnist", sums)
+    x_old, y_old = load_dataset("mnist", val_fraction=0.25).split("test")
+    (cache / IDX_FILES[0]).write_bytes(b"changed training images")  # not hashed, not read
+    with pytest.raises(UsageError, match="is corrupt"):
+        find_idx_folder("mnist")  # training still verifies all four
+    _no_whole_load(monkeypatch)
+    x, y = load_split("mnist", "test", val_fraction=0.25)
+    np.testing.assert_array_equal(x, x_old)
+    np.testing.assert_array_equal(y, y_old)
+    labels = bytearray((cache / IDX_FILES[3]).read_bytes())
+    labels[-1] ^= 1  # one test label changed
+    (cache / IDX_FILES[3]).write_bytes(bytes(labels))
+    with pytest.raises(UsageError, match="t10k-labels.*is corrupt"):
+        load_split("mnist", "test")
+    (cache / IDX_FILES[1]).unlink()  # the folder training uses has all four files
+    with pytest.raises(UsageError, match="mnist is not downloaded"):
+        builtin.TEST_LOADERS["mnist"](None)
