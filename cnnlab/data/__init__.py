@@ -25,8 +25,8 @@ from cnnlab.data.streamed import band_range_of
 from cnnlab.errors import UsageError
 from cnnlab.userfiles import check_regular_file
 
-__all__ = ["Dataset", "StoredImages", "DATASET_NAMES", "FETCHABLE", "load_dataset", "load_split", "fetch_dataset",
-           "iter_batches", "summary", "stratified_split"]
+__all__ = ["Dataset", "StoredImages", "DATASET_NAMES", "FETCHABLE", "load_dataset", "load_split",
+           "fetch_dataset", "iter_batches", "summary", "stratified_split"]
 
 DATASET_NAMES = tuple(LOADERS)  # ("mnist", "fashion-mnist", "digits", "cifar10")
 

@@ -162,7 +162,7 @@ LOADERS: dict[str, Callable[[str | None], Arrays]] = {
 }
 
 # The official test split alone (x stored, y) without reading the training files: what
-# ``explain`` and ``evaluate`` need. Digits has no official test split (it is carved out
+# ``explain`` needs. Digits has no official test split (it is carved out
 # of everything), so it is not here.
 TEST_LOADERS: dict[str, Callable[[str | None], tuple[StoredImages, np.ndarray]]] = {
     "mnist": _load_idx_test("mnist"),
