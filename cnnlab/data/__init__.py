@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cnnlab.data.builtin import CLASSES, LOADERS, load_idx_pair
+from cnnlab.data.builtin import CLASSES, LOADERS, TEST_LOADERS, load_idx_pair
 from cnnlab.data.checksums import IDX_FILES, SHA256, file_problem
 from cnnlab.data.dataset import Dataset, iter_batches, make_dataset, summary
 from cnnlab.data.fetch import FETCHABLE, fetch_dataset
@@ -25,8 +25,8 @@ from cnnlab.data.streamed import band_range_of
 from cnnlab.errors import UsageError
 from cnnlab.userfiles import check_regular_file
 
-__all__ = ["Dataset", "StoredImages", "DATASET_NAMES", "FETCHABLE", "load_dataset", "fetch_dataset",
-           "iter_batches", "summary", "stratified_split"]
+__all__ = ["Dataset", "StoredImages", "DATASET_NAMES", "FETCHABLE", "load_dataset", "load_split",
+           "fetch_dataset", "iter_batches", "summary", "stratified_split"]
 
 DATASET_NAMES = tuple(LOADERS)  # ("mnist", "fashion-mnist", "digits", "cifar10")
 
@@ -157,12 +157,67 @@ def load_dataset(name_or_path: str, *, data_dir: str | None = None, val_fraction
     return ds if stored else _materialised(ds)
 
 
-def _load(name_or_path, data_dir, val_fraction, test_fraction, seed, strict, limit, resize) -> Dataset:
+SPLITS = ("train", "val", "test")
+
+
+def _official_test(name_or_path: str, data_dir) -> tuple[StoredImages, np.ndarray] | None:
+    """The official test split (x stored, y) read alone, or None where the test split is
+    carved out of all the data (digits, image folders, CSV files)."""
+    if name_or_path in TEST_LOADERS:
+        return TEST_LOADERS[name_or_path](data_dir)
+    if name_or_path in LOADERS:
+        return None
+    path = Path(name_or_path).expanduser()
+    if path.is_dir() and all(find_file(path, file) for file in IDX_FILES):
+        return load_idx_pair(find_file(path, IDX_FILES[2]), find_file(path, IDX_FILES[3]))
+    return None
+
+
+def load_split(name_or_path: str, split: str, *, data_dir: str | None = None,
+               val_fraction: float = 0.1, test_fraction: float = 0.2, seed: int = 0,
+               strict: bool = False, limit: int | None = None,
+               resize: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(x, y)`` of one split, equal to ``load_dataset(...same arguments...).split(split)``.
+
+    x: (N, C, H, W) float32 in [0, 1], y: (N,) int64. The official test split of MNIST,
+    Fashion-MNIST, CIFAR-10 or a folder of IDX files is read without the training files
+    (MNIST: 0.1 s instead of 0.8 s); any other split, or a dataset whose test split is
+    carved out of all its data, is loaded whole and only the asked split is converted to
+    float32. Training statistics are not computed: a trained model's come from its
+    ``model.json``.
+    """
+    if split not in SPLITS:
+        raise UsageError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
+    test = _official_test(name_or_path, data_dir) if split == "test" else None
+    if test is not None:
+        _load_checks(val_fraction, test_fraction, limit)
+        x, y = test
+    else:
+        x, y = _load(name_or_path, data_dir, val_fraction, test_fraction, seed, strict, limit,
+                     resize).split(split)
+        resize = None  # done by _load
+    if resize is not None and tuple(x.shape[2:]) != tuple(resize):
+        x = x.resized(tuple(resize))
+    if isinstance(x, StoredImages):
+        if x.size is not None and int(np.prod(x.shape)) > MAX_RESIZED_VALUES:
+            C, h, w = x.shape[1:]
+            raise UsageError(f"--resize {h}x{w}: the {split} split would take "
+                             f"{np.prod(x.shape) * 4 / 2**30:.1f} GiB as float32, over the limit of "
+                             f"{MAX_RESIZED_VALUES * 4 / 2**30:.0f} GiB; use a smaller size")
+        x = x.materialise()
+    return x, y
+
+
+def _load_checks(val_fraction, test_fraction, limit) -> None:
     if not (0 <= val_fraction < 1 and 0 <= test_fraction < 1 and val_fraction + test_fraction < 1):
         raise UsageError(f"val fraction {val_fraction} and test fraction {test_fraction} "
                          "must be >= 0 and sum to less than 1")
     if limit is not None and limit < 1:
         raise UsageError(f"limit must be at least 1, got {limit}")
+
+
+def _load(name_or_path, data_dir, val_fraction, test_fraction, seed, strict, limit, resize) -> Dataset:
+    _load_checks(val_fraction, test_fraction, limit)
     if name_or_path in LOADERS:
         ds = _load_named(name_or_path, data_dir, val_fraction, test_fraction, seed, limit)
         return ds if resize is None else _resize_splits(ds, resize)

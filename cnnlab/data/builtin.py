@@ -21,7 +21,7 @@ from cnnlab.data.sources import cache_dir, cache_root, find_file, system_dir
 from cnnlab.data.stored import StoredImages
 from cnnlab.errors import UsageError
 
-__all__ = ["LOADERS", "CLASSES", "load_idx_pair", "load_digits", "load_cifar10"]
+__all__ = ["LOADERS", "TEST_LOADERS", "CLASSES", "load_idx_pair", "load_digits", "load_cifar10"]
 
 Arrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str], str]
 
@@ -63,6 +63,16 @@ def _load_idx_named(name: str) -> Callable[[str | None], Arrays]:
         x_train, y_train = load_idx_pair(paths[0], paths[1])
         x_test, y_test = load_idx_pair(paths[2], paths[3])
         return x_train, y_train, x_test, y_test, CLASSES[name], str(folder)
+
+    return load
+
+
+def _load_idx_test(name: str) -> Callable[[str | None], tuple[StoredImages, np.ndarray]]:
+    def load(data_dir: str | None) -> tuple[StoredImages, np.ndarray]:
+        # the folder training finds (all four files present), only the test files hashed
+        # (MNIST's training images: 47 MB, about 0.06 s of SHA-256)
+        folder = find_idx_folder(name, data_dir, verify=IDX_FILES[2:])
+        return load_idx_pair(find_file(folder, IDX_FILES[2]), find_file(folder, IDX_FILES[3]))
 
     return load
 
@@ -138,9 +148,24 @@ def load_cifar10(data_dir: str | None = None) -> Arrays:
     return x_train, y_train, StoredImages(x_test, divisor=BYTE), y_test, CLASSES["cifar10"], str(folder)
 
 
+def load_cifar10_test(data_dir: str | None = None) -> tuple[StoredImages, np.ndarray]:
+    """CIFAR-10's ``test_batch`` alone: x (10000, 3, 32, 32) stored uint8, y (10000,)."""
+    x_test, y_test = _read_batch(_cifar_folder(data_dir) / "test_batch")
+    return StoredImages(x_test, divisor=BYTE), y_test
+
+
 LOADERS: dict[str, Callable[[str | None], Arrays]] = {
     "mnist": _load_idx_named("mnist"),
     "fashion-mnist": _load_idx_named("fashion-mnist"),
     "digits": load_digits,
     "cifar10": load_cifar10,
+}
+
+# The official test split alone (x stored, y) without reading the training files: what
+# ``explain`` needs. Digits has no official test split (it is carved out
+# of everything), so it is not here.
+TEST_LOADERS: dict[str, Callable[[str | None], tuple[StoredImages, np.ndarray]]] = {
+    "mnist": _load_idx_test("mnist"),
+    "fashion-mnist": _load_idx_test("fashion-mnist"),
+    "cifar10": load_cifar10_test,
 }

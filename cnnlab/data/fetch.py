@@ -103,8 +103,10 @@ def fetch_dataset(name: str, dir: str | Path | None = None, *,
     return cache
 
 
-def find_idx_folder(name: str, data_dir: str | Path | None = None) -> Path:
-    """The folder to load ``name`` from, with all four files present and verified.
+def find_idx_folder(name: str, data_dir: str | Path | None = None,
+                    verify: tuple[str, ...] = IDX_FILES) -> Path:
+    """The folder to load ``name`` from, with all four files present and ``verify`` (the
+    files the caller reads; default all four) checked against their SHA-256.
 
     Looks in ``data_dir``, ``data_dir/<name>``, the cache, the system folder (never the
     network). Missing -> UsageError giving the fetch command; corrupt -> UsageError.
@@ -119,6 +121,8 @@ def find_idx_folder(name: str, data_dir: str | Path | None = None) -> Path:
         if any(path is None for path in files):
             continue
         for file, path in zip(IDX_FILES, files):
+            if file not in verify:
+                continue
             problem = file_problem(path, SHA256[name][file])
             if problem:
                 raise UsageError(f"{problem}; fetch it again with: {fetch}")

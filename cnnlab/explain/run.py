@@ -132,6 +132,15 @@ def _safe_name(layer: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", layer)
 
 
+def _load_split(train_config, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """x: (N, C, H, W) float32 in [0, 1], y: (N,) of one split of the run's data, reading
+    only that split's files where it can (MNIST's test split: 0.1 s instead of all of
+    MNIST's 0.8 s); the training statistics come from the run's model.json."""
+    from cnnlab.train.loop import load_config_split
+
+    return load_config_split(train_config, split)
+
+
 class _Context:
     """The loaded run, its data (loaded on first use) and where files go."""
 
@@ -197,10 +206,7 @@ class _Context:
     def split(self) -> tuple[np.ndarray, np.ndarray]:
         """x: (N, C, H, W) in [0, 1] and y: (N,) of the configured split of the run's data."""
         if self._data is None:
-            from cnnlab.train.loop import load_config_dataset
-
-            ds = load_config_dataset(self.run.config)
-            x, y = ds.split(self.config.split)
+            x, y = _load_split(self.run.config, self.config.split)
             if tuple(x.shape[1:]) != self.shape:
                 raise UsageError(f"the run's data now has images of shape {tuple(x.shape[1:])}, "
                                  f"the model takes {self.shape}")

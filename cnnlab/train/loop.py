@@ -163,6 +163,17 @@ def load_config_dataset(config: TrainConfig, data: str | None = None, *, stored:
                         stored=stored)
 
 
+def load_config_split(config: TrainConfig, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(x, y)`` of one split of the dataset a config names, equal to
+    ``load_config_dataset(config).split(split)`` but reading only what that split needs
+    (the official test split without the training files: explain, evaluate)."""
+    from cnnlab.data import load_split
+
+    return load_split(config.data, split, data_dir=config.data_dir,
+                      val_fraction=config.val_fraction, seed=config.split_seed,
+                      limit=config.limit, resize=config.resize_hw(), strict=config.strict)
+
+
 def _set_frozen(model: nn.Module, frozen: bool) -> None:
     from cnnlab.models import freeze_backbone, unfreeze
 
