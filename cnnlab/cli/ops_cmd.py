@@ -11,11 +11,11 @@ import argparse
 import sys
 
 from cnnlab.api.ops import ACT_FUNCTIONS, CONV_ACTS, PADDING_MODES, POOL_OPS
-from cnnlab.cli.argtypes import add_output_format, allow_negative_values, finite_float
+from cnnlab.cli.argtypes import DOC_FORMATS, add_output_format, allow_negative_values, finite_float
 
 __all__ = ["register", "run_conv", "run_pool", "run_act", "emit"]
 
-FORMATS = ("text", "markdown", "latex", "json")
+FORMATS = DOC_FORMATS
 
 CONV_EXAMPLES = """examples:
   cnnlab conv --input '1 2; 3 4 | 0 1; 1 0' --kernel '1 0; 0 1 | 1 1; 1 1'   # two channels, split by |
