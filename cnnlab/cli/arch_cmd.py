@@ -7,6 +7,7 @@ import argparse
 import sys
 
 from cnnlab.api.arch import DTYPES, LAYOUTS
+from cnnlab.arch.inverse import UNKNOWNS
 from cnnlab.cli.argtypes import add_output_format
 from cnnlab.errors import UsageError
 
@@ -53,7 +54,7 @@ conventions:
     per example); JSON shapes are always channel-first.
 """
 
-SOLVE_CHOICES = ("padding", "kernel", "stride", "dilation", "depth")
+SOLVE_CHOICES = (*UNKNOWNS, "depth")  # one layer's unknown, or the depth of a stack
 
 
 def register(subparsers) -> None:

@@ -80,7 +80,7 @@ def register(subparsers) -> None:
     p.add_argument("--padding", metavar="P", default="0",
                    help="int, 'a,b', 'top,bottom,left,right', same, valid or full (default 0)")
     p.add_argument("--padding-mode", default="zeros", choices=PADDING_MODES, metavar="MODE",
-                   help="zeros (default), reflect, symmetric, replicate or circular")
+                   help=f"{PADDING_MODES[0]} (default), {', '.join(PADDING_MODES[1:-1])} or {PADDING_MODES[-1]}")
     p.add_argument("--dilation", metavar="D", default="1", help="int or 'a,b' (default 1)")
     p.add_argument("--groups", type=int, default=1, metavar="G", help="channel groups (default 1)")
     p.add_argument("--flip", action="store_true", help="true convolution: rotate the kernel by 180° first")
