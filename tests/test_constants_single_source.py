@@ -47,6 +47,7 @@ OWNERS = [
     ("cnnlab.api.ops", "POOL_OPS"),
     ("cnnlab.kernels.invariance", "INVARIANCE_PARTS"),
     ("cnnlab.arch.inverse", "UNKNOWNS"),
+    ("cnnlab.data.dataset", "SPLITS"),  # storage order; train.config.SPLITS is the choice order
 ]
 
 
