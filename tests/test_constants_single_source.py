@@ -44,7 +44,7 @@ OWNERS = [
     ("cnnlab.api.problems", "QUIZ_FORMATS"),
     ("cnnlab.api.ops", "CONV_ACTS"),
     ("cnnlab.api.ops", "ACT_FUNCTIONS"),
-    ("cnnlab.api.ops", "POOL_OPS"),
+    ("cnnlab.steps.trace_pool", "POOL_OPS"),
     ("cnnlab.kernels.invariance", "INVARIANCE_PARTS"),
     ("cnnlab.arch.inverse", "UNKNOWNS"),
     ("cnnlab.data.dataset", "SPLITS"),  # storage order; train.config.SPLITS is the choice order

@@ -98,7 +98,7 @@ def register(subparsers) -> None:
              "Max or average pooling, as torch.nn.functional.max_pool2d / avg_pool2d. "
              "The stride defaults to the window size.", POOL_EXAMPLES)
     p.add_argument("--input", required=True, metavar="M", help=_INPUT_HELP)
-    p.add_argument("--op", required=True, choices=POOL_OPS, help="max or avg")
+    p.add_argument("--op", required=True, choices=POOL_OPS, help=" or ".join(POOL_OPS))
     p.add_argument("--size", required=True, metavar="K", help="window size: int or 'a,b'")
     p.add_argument("--stride", metavar="S", default=None, help="int or 'a,b' (default: the size)")
     p.add_argument("--padding", metavar="P", default="0", help="int or 'a,b' (default 0)")
