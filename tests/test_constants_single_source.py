@@ -22,7 +22,6 @@ import pytest
 from cnnlab.cli.main import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGE = ROOT / "cnnlab"
 
 # (owner module, attribute): the one place these strings are typed
 OWNERS = [
@@ -69,23 +68,23 @@ def _string_literals(tree: ast.AST):
             yield tuple(e.value for e in node.elts), node.lineno
 
 
-def _module_name(path: Path) -> str:
-    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+def _module_name(path: Path, root: Path) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts)
 
 
-def retyped_constants(package: Path = PACKAGE) -> list[str]:
-    """``path:line`` of every owner constant typed again outside its owner module."""
+def retyped_constants(root: Path = ROOT) -> list[str]:
+    """``path:line`` of every owner constant typed again outside its owner module (``root/cnnlab``)."""
     owners = _owner_values()
     found = []
-    for path in sorted(package.rglob("*.py")):
-        module = _module_name(path)
+    for path in sorted((root / "cnnlab").rglob("*.py")):
+        module = _module_name(path, root)
         for strings, line in _string_literals(ast.parse(path.read_text(encoding="utf-8"))):
             owner = owners.get(strings)
             if owner is not None and owner != module:
-                found.append(f"{path.relative_to(ROOT)}:{line} re-types {owner}: {strings}")
+                found.append(f"{path.relative_to(root)}:{line} re-types {owner}: {strings}")
     return found
 
 
@@ -103,12 +102,7 @@ def test_the_scan_finds_a_retyped_constant(tmp_path):
     (package / "cli" / "x.py").write_text('A = ("zeros", "reflect", "symmetric", "replicate", "circular")\n'
                                           'B = ("zeros", "reflect", "symmetric")\n'
                                           'C = ["sgd", "adam", "adamw"]\n')
-    global ROOT
-    saved, ROOT = ROOT, tmp_path
-    try:
-        found = retyped_constants(package)
-    finally:
-        ROOT = saved
+    found = retyped_constants(tmp_path)
     assert [f.split(" re-types ")[0] for f in found] == ["cnnlab/cli/x.py:1", "cnnlab/cli/x.py:3"]
     assert "cnnlab.ops.padding" in found[0] and "cnnlab.train.config" in found[1]
 
