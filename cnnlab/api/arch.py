@@ -13,12 +13,13 @@ from typing import Any
 
 from cnnlab.api import flags
 from cnnlab.api.result import RenderedResult
+from cnnlab.arch.input_shape import LAYOUTS
+from cnnlab.arch.table import DTYPE_BYTES
 from cnnlab.errors import UsageError
 
 __all__ = ["arch", "spec_source", "DTYPES", "LAYOUTS"]
 
-DTYPES = ("fp32", "fp16", "bf16")
-LAYOUTS = ("chw", "nchw", "nhwc")
+DTYPES = tuple(DTYPE_BYTES)  # owner: cnnlab.arch.table
 _SPEC_SUFFIXES = (".yaml", ".yml", ".txt", ".json", ".spec", ".arch")
 MAX_SPEC_DEPTH = 32  # nested YAML lists/mappings in a spec file (a spec needs 3)
 

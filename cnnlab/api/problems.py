@@ -13,11 +13,13 @@ from typing import Any
 from cnnlab.api import flags
 from cnnlab.api.result import RenderedResult
 from cnnlab.errors import UsageError
+from cnnlab.problems.render import STEPS
 
-__all__ = ["solve", "check", "quiz", "load", "pretty_json", "SOLVE_STEPS", "QUIZ_STEPS"]
+__all__ = ["solve", "check", "quiz", "load", "pretty_json", "SOLVE_STEPS", "QUIZ_STEPS", "QUIZ_FORMATS"]
 
-SOLVE_STEPS = ("auto", "compact", "full")
+SOLVE_STEPS = STEPS  # owner: cnnlab.problems.render
 QUIZ_STEPS = ("compact", "full")
+QUIZ_FORMATS = ("markdown", "latex", "yaml", "text")  # a quiz is written in these (a sheet also in html)
 MAX_SEED = 2**32 - 1  # numpy's generators take seeds below 2^32
 
 

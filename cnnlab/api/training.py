@@ -126,9 +126,10 @@ def evaluate(run_dir: str, data: str | None = None, split: str = "test", shift: 
     ``shift``: (dx, dy) or "dx,dy" pixels, for the accuracy on shifted inputs too.
     """
     from cnnlab.api import flags
+    from cnnlab.train.config import DEVICES, SPLITS
 
-    split = flags.choice("evaluate", "split", split, ("test", "val", "train"))
-    device = flags.choice("evaluate", "device", device, ("cpu", "cuda", "auto"))
+    split = flags.choice("evaluate", "split", split, SPLITS)
+    device = flags.choice("evaluate", "device", device, DEVICES)
     if shift is None:
         dxdy = (0, 0)
     else:

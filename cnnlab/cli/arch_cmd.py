@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from cnnlab.api.arch import DTYPES, LAYOUTS
+from cnnlab.arch.inverse import UNKNOWNS
 from cnnlab.cli.argtypes import add_output_format
 from cnnlab.errors import UsageError
 
@@ -52,7 +54,7 @@ conventions:
     per example); JSON shapes are always channel-first.
 """
 
-SOLVE_CHOICES = ("padding", "kernel", "stride", "dilation", "depth")
+SOLVE_CHOICES = (*UNKNOWNS, "depth")  # one layer's unknown, or the depth of a stack
 
 
 def register(subparsers) -> None:
@@ -68,10 +70,10 @@ def register(subparsers) -> None:
     parser.add_argument("--torchvision", metavar="NAME", help="analyse a torchvision model (no weights needed)")
     parser.add_argument("--list-torchvision", action="store_true", help="list torchvision model names")
     add_output_format(parser, ("table", "text", "markdown", "latex", "json"), "table")
-    parser.add_argument("--dtype", default="fp32", choices=("fp32", "fp16", "bf16"),
+    parser.add_argument("--dtype", default="fp32", choices=DTYPES,
                         help="bytes per value for the memory columns (fp32 = 4, fp16/bf16 = 2)")
     parser.add_argument("--steps", action="store_true", help="show every formula with the numbers put in")
-    parser.add_argument("--layout", default="chw", choices=("chw", "nchw", "nhwc"),
+    parser.add_argument("--layout", default="chw", choices=LAYOUTS,
                         help="how --input is read and shapes are printed")
     parser.add_argument("--fc-compare", nargs="?", const="same", metavar="N",
                         help="add what a fully connected layer with N units (default: as many as the "

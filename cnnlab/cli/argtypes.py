@@ -7,9 +7,13 @@ import argparse
 import math
 import re
 
-__all__ = ["positive_int", "positive_float", "finite_float", "add_output_format", "bounded_int",
+from cnnlab.problems.render import FORMATS as _SOLVE_FORMATS
+
+__all__ = ["DOC_FORMATS", "positive_int", "positive_float", "finite_float", "add_output_format", "bounded_int",
            "bounded_float", "seed", "threads", "cpu_count", "check_model_option", "LIMITS",
            "allow_negative_values"]
+
+DOC_FORMATS = _SOLVE_FORMATS  # a worked result: the doc writers' text formats, or JSON
 
 
 def positive_int(text: str) -> int:
@@ -208,6 +212,7 @@ class _JsonAction(argparse.Action):
     def __call__(self, parser, namespace, values, option_string=None):
         namespace.format = "json"
         namespace.json = True
+
 
 
 def add_output_format(parser: argparse.ArgumentParser, formats=("text", "json"),

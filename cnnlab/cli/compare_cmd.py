@@ -9,6 +9,7 @@ from pathlib import Path
 from cnnlab.cli import argtypes as at
 from cnnlab.cli.argtypes import add_output_format, positive_int
 from cnnlab.errors import UsageError
+from cnnlab.train.config import DEVICES
 
 __all__ = ["register"]
 
@@ -93,7 +94,7 @@ def register(subparsers) -> None:
                         help="your own run folders (cnnlab train, spec runs) or tune study folders (their "
                              "best trial): scored on the same splits, added to the table and the curves")
     parser.add_argument("--seed", type=at.seed, default=0, help="seed of initialisation, batch order and the shifts; the split stays fixed (default: 0)")
-    parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto",
+    parser.add_argument("--device", choices=DEVICES, default="auto",
                         help="where the torch models train (default: auto)")
     parser.add_argument("--threads", type=at.threads, default=None, metavar="N",
                         help="CPU threads for training (default: all cores but one)")

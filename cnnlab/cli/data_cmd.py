@@ -90,6 +90,8 @@ def run_fetch(args) -> int:
 
 def render_info(info: dict) -> str:
     """Text rendering of :func:`cnnlab.data.summary`'s dictionary."""
+    from cnnlab.data.dataset import SPLITS
+
     C, H, W = info["image_shape"]
     stats = lambda values: " ".join(f"{v:.4f}" for v in values)  # noqa: E731
     lines = [
@@ -110,9 +112,9 @@ def render_info(info: dict) -> str:
     lines.append("")
     lines.append(f"{'class':<{width}}  {'train':>7}  {'val':>7}  {'test':>7}  {'total':>7}")
     for c in info["classes"]:
-        counts = [splits[s]["per_class"][c] for s in ("train", "val", "test")]
+        counts = [splits[s]["per_class"][c] for s in SPLITS]
         lines.append(f"{c:<{width}}  " + "  ".join(f"{n:>7}" for n in counts) + f"  {sum(counts):>7}")
-    totals = [splits[s]["count"] for s in ("train", "val", "test")]
+    totals = [splits[s]["count"] for s in SPLITS]
     lines.append(f"{'all':<{width}}  " + "  ".join(f"{n:>7}" for n in totals) + f"  {sum(totals):>7}")
     return "\n".join(lines)
 

@@ -14,6 +14,7 @@ import sys
 from cnnlab.cli import argtypes as at
 from cnnlab.cli.argtypes import add_output_format
 from cnnlab.errors import UsageError
+from cnnlab.train.config import DEVICES, SPLITS
 
 __all__ = ["register", "explain_handler"]
 
@@ -84,12 +85,12 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=at.seed, default=0, help="seed of maximize (default 0)")
     p.add_argument("--max-shift", type=int, default=4, metavar="N",
                    help="shift curves from -N to N pixels (default 4)")
-    p.add_argument("--split", choices=("test", "val", "train"), default="test",
+    p.add_argument("--split", choices=SPLITS, default="test",
                    help="split the images come from (default test)")
     p.add_argument("--limit", type=at.bounded_int(1, "limit"), metavar="N",
                    help="use the first N images of the split for the shift curves "
                         "(default: 2,000 evenly spaced ones, or all if fewer)")
-    p.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu",
+    p.add_argument("--device", choices=DEVICES, default="cpu",
                    help="device of the shift curves (default cpu)")
     add_output_format(p, help="text, or json: the last line of stdout is one JSON summary")
     p.set_defaults(func=explain_handler)

@@ -15,15 +15,16 @@ from pathlib import Path
 import numpy as np
 
 from cnnlab.cli import argtypes as at
-from cnnlab.cli.argtypes import add_output_format
+from cnnlab.cli.argtypes import DOC_FORMATS, add_output_format
 from cnnlab.api.kernels import read_kernel
 from cnnlab.errors import MAX_SIDE, UsageError
+from cnnlab.kernels.invariance import INVARIANCE_PARTS
 from cnnlab.kernels.pyramid import MAX_LEVELS
+from cnnlab.ops.padding import PADDING_MODES
 
 __all__ = ["register", "read_kernel"]
 
-FORMATS = ("text", "markdown", "latex", "json")
-PADDING_MODES = ("zeros", "reflect", "symmetric", "replicate", "circular")
+FORMATS = DOC_FORMATS
 
 EXAMPLES = """examples:
   cnnlab kernel list
@@ -163,7 +164,7 @@ def _invariance(args: argparse.Namespace) -> int:
     from cnnlab.kernels.invariance import invariance_report, plot_invariance
     from cnnlab.kernels.render import render_invariance
 
-    parts = ("shift", "pool", "noise") if args.part == "all" else (args.part,)
+    parts = INVARIANCE_PARTS if args.part == "all" else (args.part,)
     out = None if args.no_picture else _check_out(args.out or "kernel-invariance.png")
     shift = _int_list_signed(args.shift)
     k = _float(read_kernel(args.kernel))
@@ -299,7 +300,7 @@ def register(subparsers) -> None:
     p.add_argument("--n", default="1,2,4,8,16,32,64", metavar="N1,N2,...", help="numbers of copies averaged")
     p.add_argument("--trials", type=at.bounded_int(1, "trials"), default=4, help="repetitions per N (default 4)")
     p.add_argument("--seed", type=at.seed, default=0, help="random seed (0 to 2^32-1)")
-    p.add_argument("--part", choices=("all", "shift", "pool", "noise"), default="all")
+    p.add_argument("--part", choices=("all", *INVARIANCE_PARTS), default="all")
     p.add_argument("--out", metavar="PNG", help="picture path (default kernel-invariance.png)")
     p.add_argument("--no-picture", action="store_true")
     _format_arg(p)

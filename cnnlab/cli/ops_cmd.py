@@ -11,11 +11,11 @@ import argparse
 import sys
 
 from cnnlab.api.ops import ACT_FUNCTIONS, CONV_ACTS, PADDING_MODES, POOL_OPS
-from cnnlab.cli.argtypes import add_output_format, allow_negative_values, finite_float
+from cnnlab.cli.argtypes import DOC_FORMATS, add_output_format, allow_negative_values, finite_float
 
 __all__ = ["register", "run_conv", "run_pool", "run_act", "emit"]
 
-FORMATS = ("text", "markdown", "latex", "json")
+FORMATS = DOC_FORMATS
 
 CONV_EXAMPLES = """examples:
   cnnlab conv --input '1 2; 3 4 | 0 1; 1 0' --kernel '1 0; 0 1 | 1 1; 1 1'   # two channels, split by |
@@ -80,7 +80,7 @@ def register(subparsers) -> None:
     p.add_argument("--padding", metavar="P", default="0",
                    help="int, 'a,b', 'top,bottom,left,right', same, valid or full (default 0)")
     p.add_argument("--padding-mode", default="zeros", choices=PADDING_MODES, metavar="MODE",
-                   help="zeros (default), reflect, symmetric, replicate or circular")
+                   help=f"{PADDING_MODES[0]} (default), {', '.join(PADDING_MODES[1:-1])} or {PADDING_MODES[-1]}")
     p.add_argument("--dilation", metavar="D", default="1", help="int or 'a,b' (default 1)")
     p.add_argument("--groups", type=int, default=1, metavar="G", help="channel groups (default 1)")
     p.add_argument("--flip", action="store_true", help="true convolution: rotate the kernel by 180° first")
@@ -98,7 +98,7 @@ def register(subparsers) -> None:
              "Max or average pooling, as torch.nn.functional.max_pool2d / avg_pool2d. "
              "The stride defaults to the window size.", POOL_EXAMPLES)
     p.add_argument("--input", required=True, metavar="M", help=_INPUT_HELP)
-    p.add_argument("--op", required=True, choices=POOL_OPS, help="max or avg")
+    p.add_argument("--op", required=True, choices=POOL_OPS, help=" or ".join(POOL_OPS))
     p.add_argument("--size", required=True, metavar="K", help="window size: int or 'a,b'")
     p.add_argument("--stride", metavar="S", default=None, help="int or 'a,b' (default: the size)")
     p.add_argument("--padding", metavar="P", default="0", help="int or 'a,b' (default 0)")

@@ -6,8 +6,9 @@ import argparse
 import os
 import sys
 
+from cnnlab.api.problems import QUIZ_FORMATS, QUIZ_STEPS, SOLVE_STEPS
 from cnnlab.cli import argtypes as at
-from cnnlab.cli.argtypes import add_output_format
+from cnnlab.cli.argtypes import DOC_FORMATS, add_output_format
 from cnnlab.errors import UsageError
 from cnnlab.userfiles import write_atomic
 
@@ -62,13 +63,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=SOLVE_EXAMPLES + _function_list(), formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("file", metavar="FILE",
                    help="problem file (YAML, at most 1 MB), or an example's name (cnnlab examples list)")
-    add_output_format(p, ("text", "markdown", "latex", "json"), default=None,
+    add_output_format(p, DOC_FORMATS, default=None,
                       help="output format (default: from --out's extension, else text); "
                            "latex is a complete document")
     p.add_argument("--out", metavar="PATH", help="write to this file instead of stdout")
     p.add_argument("--max-cells", type=int, default=16, metavar="N",
                    help="output cells worked out per operation (default 16; 0 for all)")
-    p.add_argument("--steps", choices=("auto", "compact", "full"), default="auto",
+    p.add_argument("--steps", choices=SOLVE_STEPS, default="auto",
                    help="compact: one worked cell per distinct computation (each output channel), the rest "
                         "in the result table; full: every cell; auto (default): compact for latex, else "
                         "--max-cells")
@@ -99,10 +100,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q.add_argument("--count", type=int, default=3, help="number of problems (default 3)")
     q.add_argument("--seed", type=at.seed, default=0, help="random seed (default 0); the same seed, the same quiz")
     q.add_argument("--out", metavar="PATH", help="write to PATH; .md, .tex or .yaml picks the format")
-    q.add_argument("--format", choices=["markdown", "latex", "yaml", "text"], default=None,
+    q.add_argument("--format", choices=QUIZ_FORMATS, default=None,
                    help="output format (default: from --out's extension, else markdown)")
     q.add_argument("--no-key", action="store_true", help="leave out the answer key (markdown/latex/text)")
-    q.add_argument("--steps", nargs="?", const="compact", choices=("compact", "full"), default=None,
+    q.add_argument("--steps", nargs="?", const="compact", choices=QUIZ_STEPS, default=None,
                    help="give worked solutions in the key: compact (the default; one worked cell per distinct "
                         "computation, the rest tabulated) or full (every cell)")
     q.set_defaults(func=run_quiz)
@@ -134,7 +135,7 @@ def run_solve(args: argparse.Namespace) -> int:
     """cnnlab solve: the flags -> :func:`cnnlab.solve` -> the result, printed or written."""
     from cnnlab.api.problems import solve
 
-    fmt = _format_for(args.out, args.format, "text", ("text", "markdown", "latex", "json"))
+    fmt = _format_for(args.out, args.format, "text", DOC_FORMATS)
     _write(solve(args.file, max_cells=args.max_cells, steps=args.steps).output(fmt), args.out)
     return 0
 
@@ -152,7 +153,7 @@ def run_quiz(args: argparse.Namespace) -> int:
     """cnnlab quiz: the flags -> :func:`cnnlab.quiz` -> the quiz, printed or written."""
     from cnnlab.api.problems import quiz
 
-    fmt = _format_for(args.out, args.format, "markdown", ("markdown", "latex", "yaml", "text"))
+    fmt = _format_for(args.out, args.format, "markdown", QUIZ_FORMATS)
     result = quiz(args.topics, args.count, args.seed, from_file=args.from_file, no_key=args.no_key,
                   steps=args.steps)
     _write(result.output(fmt), args.out)

@@ -14,6 +14,7 @@ import sys
 from cnnlab.cli import argtypes as at
 from cnnlab.cli.argtypes import add_output_format
 from cnnlab.errors import UsageError
+from cnnlab.train.config import DEVICES, LOSSES, NORMALIZE, OPTIMIZERS, SCHEDULES, SPLITS
 
 __all__ = ["register", "train_handler", "evaluate_handler"]
 
@@ -93,20 +94,20 @@ def register(subparsers) -> None:
                    help="print the recipes with their target accuracy and measured time, and exit")
     p.add_argument("--epochs", type=at.bounded_int(1, "epochs"), help="passes over the training split (default 5)")
     p.add_argument("--batch-size", type=at.bounded_int(1, "batch_size"), help="examples per step (default 64)")
-    p.add_argument("--optimizer", choices=("sgd", "adam", "adamw"), help="default adam")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, help="default adam")
     p.add_argument("--lr", type=float, help="learning rate (peak for onecycle; default 1e-3)")
     p.add_argument("--momentum", type=float, help="SGD momentum (default 0, as torch.optim.SGD)")
     p.add_argument("--beta1", type=float, help="Adam/AdamW beta1 (default 0.9)")
     p.add_argument("--beta2", type=float, help="Adam/AdamW beta2 (default 0.999)")
     p.add_argument("--weight-decay", type=float, help="default 0")
-    p.add_argument("--schedule", choices=("none", "step", "cosine", "onecycle"), help="default none")
+    p.add_argument("--schedule", choices=SCHEDULES, help="default none")
     p.add_argument("--step-size", type=int, help="epochs between decays of --schedule step")
     p.add_argument("--gamma", type=float, help="decay factor of --schedule step (default 0.1)")
     p.add_argument("--patience", type=int,
                    help="stop after N epochs without a lower validation loss (0 = never)")
     p.add_argument("--augment", metavar="LIST", help=_AugmentHelp())
     p.add_argument("--seed", type=at.seed, help="random seed (default 0)")
-    p.add_argument("--device", choices=("cpu", "cuda", "auto"), help="default auto")
+    p.add_argument("--device", choices=DEVICES, help="default auto")
     p.add_argument("--amp", action="store_true", default=None,
                    help="mixed precision: bfloat16 (or float16) on CUDA; bfloat16 on a CPU that has "
                         "it natively (AMX, AVX512-BF16), else float32")
@@ -116,7 +117,7 @@ def register(subparsers) -> None:
     p.add_argument("--limit", type=at.bounded_int(1, "limit"), help="use at most N training examples (stratified)")
     p.add_argument("--val-fraction", type=float, help="validation share of train (default 0.1)")
     p.add_argument("--data-dir", metavar="PATH", help="folder to look for named datasets in first")
-    p.add_argument("--loss", choices=("cross_entropy", "nll"), help="default cross_entropy")
+    p.add_argument("--loss", choices=LOSSES, help="default cross_entropy")
     p.add_argument("--label-smoothing", type=float, metavar="E",
                    help="train towards (1 - E) one-hot + E / classes (default 0; reported "
                         "validation and test losses stay plain cross-entropy)")
@@ -126,7 +127,7 @@ def register(subparsers) -> None:
                    help="train the head only (feature extraction; needs --weights)")
     p.add_argument("--unfreeze-after", type=int, metavar="N",
                    help="train the head only for N epochs, then fine-tune everything (needs --weights)")
-    p.add_argument("--normalize", choices=("data", "imagenet"),
+    p.add_argument("--normalize", choices=NORMALIZE,
                    help="input statistics: data (train split's mean/std, default) or imagenet "
                         "(what ImageNet-pretrained weights expect)")
     p.add_argument("--backbone-lr-factor", type=float,
@@ -160,9 +161,9 @@ def register(subparsers) -> None:
     at.allow_negative_values(e)  # --shift -4,5
     e.add_argument("run_dir", metavar="RUN_DIR")
     e.add_argument("--data", help="another dataset with the same image shape and classes")
-    e.add_argument("--split", choices=("test", "val", "train"), default="test")
+    e.add_argument("--split", choices=SPLITS, default="test")
     e.add_argument("--shift", metavar="DX,DY", help="pixels right (DX) and down (DY)")
-    e.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu")
+    e.add_argument("--device", choices=DEVICES, default="cpu")
     add_output_format(e, help="text, or json: print one JSON object")
     e.set_defaults(func=evaluate_handler)
 

@@ -12,6 +12,8 @@ import json
 
 from cnnlab.cli import argtypes as at
 from cnnlab.cli.argtypes import add_output_format, positive_float, positive_int
+from cnnlab.train.config import DEVICES
+from cnnlab.tune.study import METRICS, PRUNERS, SAMPLERS
 
 __all__ = ["register", "handle"]
 
@@ -67,17 +69,17 @@ def register(subparsers) -> None:
     p.add_argument("--storage", metavar="URL",
                    help="database URL (default sqlite:///<out>/study.db)")
     p.add_argument("--study", metavar="NAME", help="study name (default <model>-<data>)")
-    p.add_argument("--sampler", choices=("tpe", "random", "grid"), default="tpe",
+    p.add_argument("--sampler", choices=SAMPLERS, default="tpe",
                    help="default tpe")
-    p.add_argument("--pruner", choices=("median", "hyperband", "none"), default="median",
+    p.add_argument("--pruner", choices=PRUNERS, default="median",
                    help="default median (after 3 trials)")
-    p.add_argument("--metric", choices=("val_accuracy", "val_loss"), default="val_accuracy",
+    p.add_argument("--metric", choices=tuple(METRICS), default="val_accuracy",
                    help="what trials are ranked by (default val_accuracy, maximised)")
     p.add_argument("--seed", type=at.seed, default=0,
                    help="training seed of every trial; seeds the sampler too (default 0)")
     p.add_argument("--limit", type=at.bounded_int(1, "limit"), metavar="N",
                    help="use at most N training examples (stratified)")
-    p.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto", help="default auto")
+    p.add_argument("--device", choices=DEVICES, default="auto", help="default auto")
     p.add_argument("--threads", type=at.threads, metavar="N",
                    help="CPU threads per trial (default: all cores available)")
     p.add_argument("--data-dir", metavar="PATH", help="folder to look for named datasets in first")

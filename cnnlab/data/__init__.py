@@ -15,7 +15,7 @@ import numpy as np
 
 from cnnlab.data.builtin import CLASSES, LOADERS, TEST_LOADERS, load_idx_pair
 from cnnlab.data.checksums import IDX_FILES, SHA256, file_problem
-from cnnlab.data.dataset import Dataset, iter_batches, make_dataset, summary
+from cnnlab.data.dataset import SPLITS, Dataset, iter_batches, make_dataset, summary
 from cnnlab.data.fetch import FETCHABLE, fetch_dataset
 from cnnlab.data.folder import list_csv, list_folder, load_files
 from cnnlab.data.sources import find_file
@@ -63,7 +63,7 @@ def _resize_splits(ds: Dataset, size: tuple[int, int]) -> Dataset:
     if (H, W) == tuple(size):
         return ds
     h, w = size
-    for split in ("train", "val", "test"):
+    for split in SPLITS:
         setattr(ds, f"x_{split}", getattr(ds, f"x_{split}").resized((h, w)))
     ds.mean, ds.std = stored_stats(ds.x_train)
     ds.notes.append(f"images resized from {H}x{W} to {h}x{w} (bilinear)")
@@ -75,7 +75,7 @@ def _materialised(ds: Dataset) -> Dataset:
 
     A resized set must fit MAX_RESIZED_VALUES, checked before anything is allocated.
     """
-    splits = [getattr(ds, f"x_{split}") for split in ("train", "val", "test")]
+    splits = [getattr(ds, f"x_{split}") for split in SPLITS]
     stored = [x for x in splits if isinstance(x, StoredImages)]
     if any(x.size is not None for x in stored):
         total = sum(int(np.prod(x.shape)) for x in splits)
@@ -84,7 +84,7 @@ def _materialised(ds: Dataset) -> Dataset:
             raise UsageError(f"--resize {h}x{w}: {ds.name} would take {total * 4 / 2**30:.1f} GiB as float32, "
                              f"over the limit of {MAX_RESIZED_VALUES * 4 / 2**30:.0f} GiB; "
                              f"use a smaller size or --limit (training reads it per batch, within any size)")
-    for split, x in zip(("train", "val", "test"), splits):
+    for split, x in zip(SPLITS, splits):
         if isinstance(x, StoredImages):
             setattr(ds, f"x_{split}", x.materialise())
     return ds

@@ -15,7 +15,7 @@ import numpy as np
 from cnnlab.data.split import channel_stats
 from cnnlab.data.stored import StoredImages, stored_stats
 
-__all__ = ["Dataset", "make_dataset", "iter_batches", "summary"]
+__all__ = ["SPLITS", "Dataset", "make_dataset", "iter_batches", "summary"]
 
 SPLITS = ("train", "val", "test")
 

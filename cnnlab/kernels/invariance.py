@@ -29,7 +29,9 @@ from cnnlab.errors import UsageError
 
 __all__ = ["shift_image", "equivariance_check", "shift_equivariance", "pool_dot_absorption",
            "invariance_report", "plot_invariance",
-           "pool_feature_change", "noise_averaging"]
+           "pool_feature_change", "noise_averaging", "INVARIANCE_PARTS"]
+
+INVARIANCE_PARTS = ("shift", "pool", "noise")  # the parts of invariance_report, in order
 
 
 def shift_image(x: np.ndarray, dy: int, dx: int, circular: bool = False) -> np.ndarray:
@@ -198,7 +200,7 @@ def noise_averaging(clean: np.ndarray, sigma: float = 0.1, ns: Sequence[int] = (
 def invariance_report(x: np.ndarray, k: np.ndarray, *, image: str = "image", kernel: str = "kernel",
                       shift: tuple[int, int] = (3, 5), sigma: float = 0.1,
                       ns: Sequence[int] = (1, 2, 4, 8, 16, 32, 64), trials: int = 4, seed: int = 0,
-                      parts: Sequence[str] = ("shift", "pool", "noise")) -> dict[str, Any]:
+                      parts: Sequence[str] = INVARIANCE_PARTS) -> dict[str, Any]:
     """All three demonstrations on one grey image x (H, W) and kernel k (kh, kw).
 
     The noise part uses the top-left 64×64 crop (the variance estimate has 64²·trials
@@ -232,7 +234,7 @@ def plot_invariance(report: dict[str, Any], path: str) -> str:
     """One PNG, a row per demonstration present in ``report``."""
     from cnnlab.report.figures import new_figure, write_png  # Agg canvas: a notebook's backend is left alone
 
-    parts = [p for p in ("shift", "pool", "noise") if p in report["parts"]]
+    parts = [p for p in INVARIANCE_PARTS if p in report["parts"]]
     fig = new_figure(15, 3.8 * len(parts))
     axes = fig.subplots(len(parts), 4, squeeze=False)
 

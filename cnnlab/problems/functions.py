@@ -23,6 +23,7 @@ from typing import Any, Callable
 import numpy as np
 
 from cnnlab.errors import UsageError
+from cnnlab.ops.padding import PADDING_MODES
 from cnnlab.problems import values
 
 __all__ = ["Param", "Function", "FUNCTIONS", "bind", "invoke", "suggest", "MAX_SIZE_ARG"]
@@ -30,7 +31,7 @@ __all__ = ["Param", "Function", "FUNCTIONS", "bind", "invoke", "suggest", "MAX_S
 MAX_SIZE_ARG = 100_000  # largest int given to a size function (the inverse solvers scan up to it)
 _REQUIRED = object()
 _PAD_WORDS = ("valid", "same", "full")
-_MODES = ("zeros", "reflect", "symmetric", "replicate", "circular")
+_MODES = tuple(PADDING_MODES)
 
 
 class _Ctx:  # for the doctest

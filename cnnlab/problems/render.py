@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cnnlab.doc.outline import (Callout, Code, Demoted, Foreign, Labelled, Lead, Prose, Section, Steps,
+from cnnlab.doc.outline import (OUTLINE_WRITERS, Callout, Code, Demoted, Foreign, Labelled, Lead, Prose, Section, Steps,
                                 ascii_latex, fit_width, latex_prose, outline_writer, write_outline)
 from cnnlab.errors import UsageError
 from cnnlab.ops.budget import STEPS_WORK_BUDGET, check_work
@@ -31,7 +31,7 @@ __all__ = ["FORMATS", "render_set", "set_blocks", "part_blocks", "render_part", 
            "fit_width", "latex_prose", "ascii_latex"]
 
 FORMATS = ("text", "markdown", "latex", "json")
-RENDERED = ("text", "markdown", "latex", "html")  # what render_set writes (json: set_to_json)
+RENDERED = tuple(OUTLINE_WRITERS)  # what render_set writes (json: set_to_json)
 
 
 def _is_arch_table(v: Any) -> bool:

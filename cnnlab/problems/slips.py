@@ -16,12 +16,13 @@ from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
+from cnnlab.ops.padding import PADDING_MODES
 from cnnlab.problems import functions
 
 __all__ = ["Slip", "SLIPS", "Variant"]
 
 Variant = tuple[str, dict, "Callable[[Any], Any] | None"]
-_MODES = ("zeros", "reflect", "symmetric", "replicate", "circular")
+_MODES = tuple(PADDING_MODES)
 _SIZE_FNS = ("conv_output_size", "pool_output_size", "solve_padding", "solve_kernel")
 _POOLS = ("maxpool2d", "avgpool2d")
 _ACTS = ("relu", "sigmoid", "tanh", "leaky_relu", "softmax")

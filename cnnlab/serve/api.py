@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 from cnnlab.api.arch import arch
 from cnnlab.api.ops import act, conv, pool
+from cnnlab.doc.outline import OUTLINE_WRITERS
 from cnnlab.errors import UsageError
 
 __all__ = ["run_command", "solve", "quiz", "quiz_topics", "kernel_list", "command_fields", "MAX_CELLS", "OPS"]
@@ -100,7 +101,7 @@ def _text_field(body: dict, key: str, allowed: set[str]) -> str:
     return value
 
 
-_RENDER_FORMATS = ("text", "markdown", "latex", "html")
+_RENDER_FORMATS = tuple(OUTLINE_WRITERS)  # the rendered (not JSON) formats
 
 
 def _render(result, fmt: str, max_cells: int | None) -> str:

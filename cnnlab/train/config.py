@@ -18,7 +18,7 @@ from typing import Any
 
 from cnnlab.errors import UsageError
 
-__all__ = ["TrainConfig", "OPTIMIZERS", "SCHEDULES", "DEVICES", "LOSSES", "NORMALIZE", "RESUME_IGNORES",
+__all__ = ["TrainConfig", "OPTIMIZERS", "SCHEDULES", "DEVICES", "LOSSES", "NORMALIZE", "SPLITS", "RESUME_IGNORES",
            "MAX_LR", "MAX_WEIGHT_DECAY", "MAX_EPOCHS", "MAX_BATCH_SIZE"]
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
@@ -26,6 +26,7 @@ SCHEDULES = ("none", "step", "cosine", "onecycle")
 DEVICES = ("cpu", "cuda", "auto")
 LOSSES = ("cross_entropy", "nll")
 NORMALIZE = ("data", "imagenet")
+SPLITS = ("test", "val", "train")  # the splits a run is evaluated / explained on
 # Fields that may change between an interrupted run and its resumption.
 # strict changes nothing it lets through; positive_class only names what the metrics report
 # recipe only names where the settings came from (the settings themselves are compared)

@@ -13,14 +13,13 @@ from cnnlab.errors import UsageError
 from cnnlab.errors import check_shape
 from cnnlab.storage import RunFolder
 from cnnlab.train.checkpoint import check_state_dict
-from cnnlab.train.config import TrainConfig
+from cnnlab.train.config import SPLITS, TrainConfig
 from cnnlab.train.metrics import MIN_STD, evaluate_model
 from cnnlab.train.shift import shift_images
 
 __all__ = ["LoadedRun", "load_run", "evaluate_run", "check_model_meta", "SPLITS", "MAX_PARAMS",
            "MAX_CLASSES"]
 
-SPLITS = ("test", "val", "train")
 MAX_PARAMS = 2**30  # a model.json asking for more (4 GiB of float32) is not a run of ours
 MAX_CLASSES = 100_000
 

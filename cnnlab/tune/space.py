@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from cnnlab.errors import UsageError
+from cnnlab.train.config import OPTIMIZERS
 from cnnlab.userfiles import read_text_file
 
 __all__ = ["Param", "TUNABLE_FIELDS", "PARAM_TYPES", "GRID_POINTS", "parse_space", "load_space",
@@ -84,7 +85,7 @@ def default_space(model: str) -> dict[str, Param]:
     """
     space = {
         "lr": Param("lr", "float", 1e-4, 1e-1, log=True),
-        "optimizer": Param("optimizer", "categorical", choices=("sgd", "adam", "adamw")),
+        "optimizer": Param("optimizer", "categorical", choices=OPTIMIZERS),
         "batch_size": Param("batch_size", "categorical", choices=(32, 64, 128)),
         "weight_decay": Param("weight_decay", "float", 1e-6, 1e-2, log=True),
         "schedule": Param("schedule", "categorical", choices=("none", "cosine", "onecycle")),
