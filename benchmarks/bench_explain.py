@@ -47,8 +47,8 @@ Earlier rounds, same script: 0.62 (batched shift, all 10,000 images, load ~11), 
 0.33 (102.3 s / 29.4 s and 88.6 s / 29.1 s, load 14-16), then 0.28 and 0.37 (load
 1.1-1.5). Since then explain reads only the test split (`cnnlab.data.load_split`:
 MNIST's two t10k files, only they hashed; 0.04-0.17 s against 0.4-1.4 s for all of MNIST
-at load ~3, the numbers unchanged: tests/test_explain_split.py); the rows above are from
-a shared machine at load ~4, not a quiet one. What remains outside the parts is
+at load ~3, the numbers unchanged: tests/test_explain_split.py): 0.27 and 0.29 at load ~4,
+and the rows above on a quiet machine (load under 1). What remains outside the parts is
 start-up: the torch import (2.5 s quiet, 5.8-7 s at load ~4), matplotlib (~0.6 s at
 load ~4), run and model loading (~0.2 s)."""
 

@@ -37,7 +37,7 @@ OWNERS = [
     ("cnnlab.tune.study", "METRICS"),
     ("cnnlab.arch.table", "DTYPE_BYTES"),
     ("cnnlab.arch.input_shape", "LAYOUTS"),
-    ("cnnlab.problems.render", "FORMATS"),
+    ("cnnlab.doc", "RESULT_FORMATS"),
     ("cnnlab.problems.render", "STEPS"),
     ("cnnlab.api.problems", "QUIZ_STEPS"),
     ("cnnlab.api.problems", "QUIZ_FORMATS"),

@@ -12,7 +12,7 @@ from typing import Any
 
 from cnnlab.api import flags
 from cnnlab.api.result import RenderedResult
-from cnnlab.errors import UsageError
+from cnnlab.errors import MAX_SEED, UsageError
 from cnnlab.problems.render import STEPS
 
 __all__ = ["solve", "check", "quiz", "load", "pretty_json", "SOLVE_STEPS", "QUIZ_STEPS", "QUIZ_FORMATS"]
@@ -20,7 +20,6 @@ __all__ = ["solve", "check", "quiz", "load", "pretty_json", "SOLVE_STEPS", "QUIZ
 SOLVE_STEPS = STEPS  # owner: cnnlab.problems.render
 QUIZ_STEPS = ("compact", "full")
 QUIZ_FORMATS = ("markdown", "latex", "yaml", "text")  # a quiz is written in these (a sheet also in html)
-MAX_SEED = 2**32 - 1  # numpy's generators take seeds below 2^32
 
 
 def load(problems: Any):

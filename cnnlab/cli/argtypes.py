@@ -7,13 +7,13 @@ import argparse
 import math
 import re
 
-from cnnlab.problems.render import FORMATS as _SOLVE_FORMATS
+from cnnlab.doc import RESULT_FORMATS
 
 __all__ = ["DOC_FORMATS", "positive_int", "positive_float", "finite_float", "add_output_format", "bounded_int",
            "bounded_float", "seed", "threads", "cpu_count", "check_model_option", "LIMITS",
            "allow_negative_values"]
 
-DOC_FORMATS = _SOLVE_FORMATS  # a worked result: the doc writers' text formats, or JSON
+DOC_FORMATS = RESULT_FORMATS  # a worked result: the doc writers' text formats, or JSON
 
 
 def positive_int(text: str) -> int:
@@ -59,7 +59,7 @@ def positive_float(text: str) -> float:
 # -- bounded types: every size, count, step and seed flag has a documented upper bound
 # (docs/limits.md), checked when the flag is read, before anything is allocated or looped.
 
-from cnnlab.api.problems import MAX_SEED  # numpy's generators take seeds below 2^32
+from cnnlab.errors import MAX_SEED  # numpy's generators take seeds below 2^32
 # The limits of the flags, by name; docs/limits.md lists them (a test keeps the two in step).
 LIMITS: dict[str, int] = {
     "seed": MAX_SEED,

@@ -18,7 +18,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-__all__ = ["WRITERS", "FORMATS", "writer", "write"]
+__all__ = ["WRITERS", "FORMATS", "RESULT_FORMATS", "writer", "write"]
 
 # format -> (module, class) of its writer; a writer's module is imported when first used, so
 # `cnnlab conv` (text) does not load the HTML or LaTeX writers (docs/architecture.md: a new
@@ -31,6 +31,9 @@ WRITERS: dict[str, tuple[str, str]] = {
     "json": ("cnnlab.doc.tojson", "JsonWriter"),
 }
 FORMATS = tuple(WRITERS)
+# what a worked result is printed as on the command line (`--format`): the page formats,
+# or its JSON object; HTML is for notebooks and the web page
+RESULT_FORMATS = ("text", "markdown", "latex", "json")
 
 
 class UnknownFormat(ValueError):

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from cnnlab.doc import RESULT_FORMATS
 from cnnlab.doc.outline import (OUTLINE_WRITERS, Callout, Code, Demoted, Foreign, Labelled, Lead, Prose, Section, Steps,
                                 ascii_latex, fit_width, latex_prose, outline_writer, write_outline)
 from cnnlab.errors import UsageError
@@ -30,7 +31,7 @@ __all__ = ["FORMATS", "render_set", "set_blocks", "part_blocks", "render_part", 
            "answer_block", "set_to_json", "part_to_json", "render_check", "check_summary", "expected_text",
            "fit_width", "latex_prose", "ascii_latex"]
 
-FORMATS = ("text", "markdown", "latex", "json")
+FORMATS = RESULT_FORMATS
 RENDERED = tuple(OUTLINE_WRITERS)  # what render_set writes (json: set_to_json)
 
 

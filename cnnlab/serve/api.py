@@ -154,7 +154,7 @@ def quiz(body: dict) -> dict:
     solutions in the key). Returns ``{"yaml", "title", "questions": {markdown, latex,
     html}, "key": {markdown, latex, html}}``.
     """
-    from cnnlab.api.problems import MAX_SEED
+    from cnnlab.errors import MAX_SEED
     from cnnlab.problems.quiz import generate_quiz, quiz_key
     from cnnlab.problems.sheet import quiz_yaml, render_quiz
     from cnnlab.doc.markdown_html import markdown_to_html
