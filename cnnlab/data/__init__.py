@@ -157,7 +157,6 @@ def load_dataset(name_or_path: str, *, data_dir: str | None = None, val_fraction
     return ds if stored else _materialised(ds)
 
 
-SPLITS = ("train", "val", "test")
 
 
 def _official_test(name_or_path: str, data_dir) -> tuple[StoredImages, np.ndarray] | None:
