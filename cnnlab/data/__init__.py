@@ -157,8 +157,6 @@ def load_dataset(name_or_path: str, *, data_dir: str | None = None, val_fraction
     return ds if stored else _materialised(ds)
 
 
-
-
 def _official_test(name_or_path: str, data_dir) -> tuple[StoredImages, np.ndarray] | None:
     """The official test split (x stored, y) read alone, or None where the test split is
     carved out of all the data (digits, image folders, CSV files)."""
