@@ -72,10 +72,15 @@ def timed(cmd: list[str], threads: int) -> tuple[float, dict, float]:
     return wall, json.loads(out.stdout.strip().splitlines()[-1]), before
 
 
-def public_run(seed: int, threads: int, device: str = "cpu") -> dict:
+def public_run(seed: int, threads: int, device: str = "cpu", tuned: bool = False) -> dict:
+    """The public recipe as published; ``tuned``: in channels-last with bfloat16 autocast where
+    the CPU computes it natively (the fair baseline for cnnlab's bf16 path)."""
+    from cnnlab.train.speed import cpu_native_bf16
+
     gpu = ["--device", "cuda", "--amp"] if device == "cuda" else []
+    extra = ["--channels-last", *(["--amp"] if device == "cpu" and cpu_native_bf16() else [])] if tuned else []
     wall, result, before = timed([sys.executable, str(HERE / "public_mnist_recipe.py"), "--seed",
-                                  str(seed), "--threads", str(threads), *gpu], threads)
+                                  str(seed), "--threads", str(threads), *gpu, *extra], threads)
     return {"wall": wall, "acc": result["test_accuracy"], "loop": result["train_seconds"],
             "n_train": 60000, "load": before}
 
@@ -229,9 +234,10 @@ def main() -> None:
         tmp = Path(tmp_name)
         for i, seed in enumerate(seeds):
             pair = {}
-            order = ("public", "cnnlab") if i % 2 == 0 else ("cnnlab", "public")
+            order = ("public", "tuned", "cnnlab") if i % 2 == 0 else ("cnnlab", "tuned", "public")
             for who in order:
                 pair[who] = (public_run(seed, threads, device) if who == "public"
+                             else public_run(seed, threads, device, tuned=True) if who == "tuned"
                              else cnnlab_run("mnist", seed, threads, tmp, device))
                 print(seed, who, pair[who], flush=True)
             rows.append((seed, order, pair))
@@ -249,6 +255,8 @@ def main() -> None:
     pub = [r[2]["public"] for r in rows]
     ours = [r[2]["cnnlab"] for r in rows]
     ratios = [o["wall"] / p["wall"] for o, p in zip(ours, pub)]
+    tuned = [r[2]["tuned"] for r in rows]
+    ratios_tuned = [o["wall"] / t["wall"] for o, t in zip(ours, tuned)]
     peak = statistics.median(peaks["float32"])
     peak_bf16 = statistics.median(peaks["bfloat16"])
     gf_pub = [flops_public * p["n_train"] / p["loop"] / 1e9 for p in pub]
@@ -275,20 +283,26 @@ def main() -> None:
         f"cnnlab's recipe: `{recipe.settings['model']}`, "
         + ", ".join(f"{k} {v}" for k, v in recipe.settings.items() if k != "model") + ".",
         "",
-        "| seed | order | public acc | public wall s | cnnlab fast acc | cnnlab wall s | ratio |",
-        "|---|---|---|---|---|---|---|",
+        "\"tuned\" is the public recipe in channels-last memory format, with bfloat16 autocast where the "
+        "CPU computes it natively (`public_mnist_recipe.py --channels-last [--amp]`).",
+        "",
+        "| seed | order | public acc | public wall s | tuned acc | tuned wall s | cnnlab fast acc | cnnlab wall s "
+        "| ratio to public | ratio to tuned |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for (seed, order, pair), ratio in zip(rows, ratios):
-        p, o = pair["public"], pair["cnnlab"]
-        lines.append(f"| {seed} | {' then '.join(order)} | {p['acc']:.4f} | {p['wall']:.2f} | "
-                     f"{o['acc']:.4f} | {o['wall']:.2f} | {ratio:.3f} |")
+    for (seed, order, pair), ratio, ratio_t in zip(rows, ratios, ratios_tuned):
+        p, t, o = pair["public"], pair["tuned"], pair["cnnlab"]
+        lines.append(f"| {seed} | {' then '.join(order)} | {p['acc']:.4f} | {p['wall']:.2f} | {t['acc']:.4f} | "
+                     f"{t['wall']:.2f} | {o['acc']:.4f} | {o['wall']:.2f} | {ratio:.3f} | {ratio_t:.3f} |")
     lines += [
         "",
         f"- cnnlab fast: mean test accuracy **{mean_acc:.4f}** over seeds {args.seeds} "
         f"(goal >= 0.990: {'met' if mean_acc >= 0.99 else 'NOT met'}); public recipe "
         f"{statistics.mean(p['acc'] for p in pub):.4f}.",
         f"- Whole-process wall ratio cnnlab / public: **{stats(ratios)}** "
-        f"(goal <= 0.5: {'met' if max(ratios) <= 0.5 else ('met on the mean' if statistics.mean(ratios) <= 0.5 else 'NOT met')}).",
+        f"(goal <= 0.33: {'met' if max(ratios) <= 0.33 else ('met on the mean' if statistics.mean(ratios) <= 0.33 else 'NOT met')}); "
+        f"to the tuned public recipe: **{stats(ratios_tuned)}** "
+        f"(goal <= 0.5: {'met' if max(ratios_tuned) <= 0.5 else ('met on the mean' if statistics.mean(ratios_tuned) <= 0.5 else 'NOT met')}).",
         f"- Matmul peaks (`torch.mm`, {threads} thread(s)" + (", GPU" if device == "cuda" else "")
         + f"): float32 {', '.join(f'{v:.0f}' for v in peaks['float32'])} GFLOP/s (median {peak:.0f}); "
         f"bfloat16 {', '.join(f'{v:.0f}' for v in peaks['bfloat16'])} (median {peak_bf16:.0f}).",
