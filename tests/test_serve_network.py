@@ -234,6 +234,10 @@ def test_network_page(runs, tmp_path):
             layers = [e.get_attribute("data-layer") for e in browser.find_elements(By.CSS_SELECTOR, "[data-testid=net-layer]")]
             assert layers[0] == "input" and {"features.0", "features.3", "features.6", "classifier.3"} <= set(layers)
             assert layers.index("features.0") < layers.index("features.3") < layers.index("classifier.3")
+            # headed as `cnnlab explain` names layers: the table name with the module path beside
+            heads = {e.get_attribute("data-layer"): e.find_element(By.TAG_NAME, "h3").text
+                     for e in browser.find_elements(By.CSS_SELECTOR, "[data-testid=net-layer]")}
+            assert heads["features.0"] == "conv1 (features.0)" and heads["features.3"] == "conv2 (features.3)"
             shown = [float(r.find_elements(By.TAG_NAME, "td")[2].text) for r in
                      browser.find_elements(By.CSS_SELECTOR, "[data-testid=net-output] tr[data-class]")]
             np.testing.assert_allclose(shown, prob, atol=1e-4)

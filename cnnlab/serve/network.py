@@ -126,7 +126,8 @@ def network_view(served: ServedRun, body: Any) -> dict:
     """Every column of the network for one input, the logits and the probabilities.
 
     Body: ``index`` (a test image, default 0) or ``image`` (data URL). Answer: ``input``
-    (what it is), ``columns`` (``layer``, ``type``, ``shape``, ``maps`` (K, h, w) or
+    (what it is), ``columns`` (``layer`` (the module path), ``name`` (``conv1 (features.0)``, as
+    ``cnnlab explain`` names it), ``type``, ``shape``, ``maps`` (K, h, w) or
     ``vector`` (F,), ``min``, ``max``), ``scale`` (the largest |value| shown: every map is
     shaded on [-scale, scale]), ``logits``, ``probabilities``, ``classes``, ``predicted``.
     """
@@ -139,6 +140,10 @@ def network_view(served: ServedRun, body: Any) -> dict:
     channels = _channels_per_layer([rec.image] + [rec.outputs[n] for n in names])
     columns = [_column(INPUT, "input (normalised)", rec.image, channels)]
     columns += [_column(n, type(rec.modules[n]).__name__, rec.outputs[n], channels) for n in names]
+    from cnnlab.explain.feature_maps import display_name
+
+    for col in columns[1:]:  # as `cnnlab explain` names layers: conv1 (features.0)
+        col["name"] = display_name(served.model, col["layer"])
     shown = [np.abs(np.asarray(c["maps"] if "maps" in c else c["vector"])).max() for c in columns]
     logits = rec.logits  # (classes,)
     p = np.exp(logits - logits.max())

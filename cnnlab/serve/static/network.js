@@ -111,7 +111,7 @@ function render() {
   cols.innerHTML = "";
   for (const col of view.columns) {
     const box = el("div", {class: "net-col", "data-testid": "net-layer", "data-layer": col.layer});
-    box.append(el("h3", {text: col.layer}), el("div", {class: "muted", text: `${col.type} ${col.shape.join("×")}`}));
+    box.append(el("h3", {text: col.name || col.layer}), el("div", {class: "muted", text: `${col.type} ${col.shape.join("×")}`}));
     const maps = el("div", {class: "net-maps"});
     if (col.vector) maps.append(mapCanvas(col, 0, col.vector.map((v) => [v])));
     else col.maps.forEach((m, k) => maps.append(mapCanvas(col, k, m)));
