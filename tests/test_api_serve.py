@@ -3,8 +3,9 @@ stdout, no argparse under serve/), and one table maps exceptions to HTTP."""
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
+
+from ast_helpers import module_imports
 
 import cnnlab
 from cnnlab.serve import api
@@ -13,24 +14,14 @@ from cnnlab.serve.app import EXCEPTION_HANDLERS, create_app
 SERVE = Path(__file__).resolve().parents[1] / "cnnlab" / "serve"
 
 
-def _imports(path: Path) -> set[str]:
-    out = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module:
-            out.add(node.module)
-        elif isinstance(node, ast.Import):
-            out.update(a.name for a in node.names)
-    return out
-
-
 def test_serve_builds_no_argv_and_reads_no_stdout():
     assert not (SERVE / "capture.py").exists()
     for path in SERVE.glob("*.py"):
-        mods = _imports(path)
+        mods = module_imports(path)
         assert "argparse" not in mods, path
         assert not any(m.startswith("cnnlab.serve.capture") for m in mods), path
         assert "sys.stdout" not in path.read_text(), path
-    assert not any(m.startswith("cnnlab.cli") for m in _imports(SERVE / "api.py"))
+    assert not any(m.startswith("cnnlab.cli") for m in module_imports(SERVE / "api.py"))
 
 
 def test_run_command_is_the_python_function():

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 from fractions import Fraction
@@ -13,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from ast_helpers import module_imports
 
 from cnnlab import doc
 from cnnlab.doc.blocks import Formula, Heading, Matrices, Paragraph, StepList, Table, TensorGrid
@@ -117,21 +118,11 @@ def test_every_format_writes_the_same_blocks():
         doc.writer("rtf")
 
 
-def _imports(path: Path) -> set[str]:
-    out = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module:
-            out.add(node.module)
-        elif isinstance(node, ast.Import):
-            out.update(a.name for a in node.names)
-    return out
-
-
 def test_doc_is_the_lowest_layer_and_steps_never_ask_the_format():
     for path in (ROOT / "cnnlab" / "doc").glob("*.py"):
-        outside = {m for m in _imports(path) if m.startswith("cnnlab") and not m.startswith("cnnlab.doc")}
+        outside = {m for m in module_imports(path) if m.startswith("cnnlab") and not m.startswith("cnnlab.doc")}
         assert not outside, (path, outside)
     layout = (ROOT / "cnnlab" / "steps" / "layout.py").read_text()
     assert not re.search(r"\bfmt\.name\b|== \"latex\"|isinstance\(fmt", layout)
-    trace = _imports(ROOT / "cnnlab" / "steps" / "trace.py")
+    trace = module_imports(ROOT / "cnnlab" / "steps" / "trace.py")
     assert not any(m.startswith(("cnnlab.serve", "cnnlab.steps.layout")) for m in trace)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["stratified_split", "stratified_subsample", "channel_stats", "band_range"]
+__all__ = ["stratified_split", "stratified_subsample", "channel_stats", "stats_from_sums", "band_range"]
 
 
 def stratified_split(y: np.ndarray, fractions: tuple[float, ...], seed: int = 0
@@ -85,7 +85,12 @@ def channel_stats(x: np.ndarray, chunk: int = 8192) -> tuple[np.ndarray, np.ndar
         block = x[start:start + chunk].transpose(1, 0, 2, 3).reshape(C, -1)  # (C, n*H*W)
         total += block.sum(axis=1, dtype=np.float64)
         total_sq += np.einsum("ij,ij->i", block, block, dtype=np.float64)
-    count = N * H * W
+    return stats_from_sums(total, total_sq, N * H * W)
+
+
+def stats_from_sums(total: np.ndarray, total_sq: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and (population) std, float32 (C,), from float64 sums of the values
+    and of their squares over ``count`` values per channel."""
     mean = total / count
     var = np.maximum(total_sq / count - mean**2, 0.0)
     return mean.astype(np.float32), np.sqrt(var).astype(np.float32)

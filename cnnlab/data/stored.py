@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from cnnlab.data.split import channel_stats, stats_from_sums
 from cnnlab.errors import UsageError
 
 __all__ = ["StoredImages", "resize_matrix", "stored_stats", "MAX_FLOAT_VALUES"]
@@ -158,7 +159,7 @@ def stored_stats(images: StoredImages, chunk: int = 1024) -> tuple[np.ndarray, n
     """
     N, C, H, W = images.raw.shape
     if images.size is None:
-        return _chunked_stats(images, chunk)
+        return channel_stats(images, chunk)  # indexing gives float32 chunks in [0, 1]
     h, w = images.size
     A, B = resize_matrix(H, h), resize_matrix(W, w)  # (h, H), (w, W)
     a, b = A.sum(axis=0), B.sum(axis=0)  # (H,), (W,)
@@ -170,20 +171,5 @@ def stored_stats(images: StoredImages, chunk: int = 1024) -> tuple[np.ndarray, n
         left = np.einsum("ij,ncjw->nciw", GA, x)  # (n, C, H, W)
         right = x @ GB  # (n, C, H, W)
         total_sq += np.einsum("nchw,nchw->c", left, right)
-    count = N * h * w
-    mean = total / count
-    var = np.maximum(total_sq / count - mean**2, 0.0)
-    return mean.astype(np.float32), np.sqrt(var).astype(np.float32)
+    return stats_from_sums(total, total_sq, N * h * w)
 
-
-def _chunked_stats(images: StoredImages, chunk: int) -> tuple[np.ndarray, np.ndarray]:
-    N, C, h, w = images.shape
-    total, total_sq = np.zeros(C), np.zeros(C)
-    for start in range(0, N, chunk):
-        block = images[start:start + chunk].transpose(1, 0, 2, 3).reshape(C, -1)  # (C, n*h*w)
-        total += block.sum(axis=1, dtype=np.float64)
-        total_sq += np.einsum("ij,ij->i", block, block, dtype=np.float64)
-    count = N * h * w
-    mean = total / count
-    var = np.maximum(total_sq / count - mean**2, 0.0)
-    return mean.astype(np.float32), np.sqrt(var).astype(np.float32)
