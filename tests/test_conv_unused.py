@@ -36,9 +36,9 @@ def test_unused_input_matches_torch(n, k, s, d):
 def test_the_issue_case_and_its_note():
     assert unused_input(4, 3, 2) == [3]  # input 4, kernel 3, stride 2: the last row
     assert conv_unused_note((4, 5), (3, 3), 2, 0) == (
-        "note: no window reads input row 3 (0-based): the stride does not fit the input")
+        "note: no window reads input row 4 (counted from 1): the stride does not fit the input")
     assert conv_unused_note((4, 4), (3, 3), 1, "same") is None
     assert conv_unused_note((5, 5), (1, 1), 2, 0) == (
-        "note: no window reads input rows 1, 3 or columns 1, 3 (0-based): the stride does not fit the input")
+        "note: no window reads input rows 2, 4 or columns 2, 4 (counted from 1): the stride does not fit the input")
     with pytest.raises(UsageError):
         unused_input(2, 5, 1)

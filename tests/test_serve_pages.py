@@ -365,7 +365,7 @@ def test_conv_playground(site, capsys):
     assert cli_main(["conv", "--input", "1 2 3 4; 5 6 7 8; 9 10 11 12; 13 14 15 16", "--kernel",
                      "1 0 -1; 2 0 -2; 1 0 -1", "--stride", "2"]) == 0
     note = capsys.readouterr().err.strip()
-    assert note == "note: no window reads input row 3 or column 3 (0-based): the stride does not fit the input"
+    assert note == "note: no window reads input row 4 or column 4 (counted from 1): the stride does not fit the input"
     assert warning.text == note.replace("note: ", "Note: ")
     # the stride stepper: back to 1, every row read, the note gone
     browser.find_element(By.CSS_SELECTOR, "[aria-label='stride minus one']").click()

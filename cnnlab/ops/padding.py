@@ -155,7 +155,7 @@ def conv_unused_note(input_hw: tuple[int, int], kernel_hw: tuple[int, int], stri
     """:func:`~cnnlab.ops.sizes.unused_note` of a 2-D convolution; ``padding`` as ``cnnlab conv --padding`` takes it.
 
     >>> conv_unused_note((4, 4), (3, 3), (2, 2), 0, (1, 1))
-    'note: no window reads input row 3 or column 3 (0-based): the stride does not fit the input'
+    'note: no window reads input row 4 or column 4 (counted from 1): the stride does not fit the input'
     """
     stride, dilation = pair(stride, "stride"), pair(dilation, "dilation")
     top, bottom, left, right = resolve_padding(padding, tuple(input_hw), tuple(kernel_hw), stride, dilation)

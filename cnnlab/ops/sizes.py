@@ -219,14 +219,17 @@ def unused_input(n: int, k: int, stride: int = 1, padding: int | tuple[int, int]
 
 
 def unused_note(rows: list[int], cols: list[int]) -> str | None:
-    """One sentence naming unused input rows and columns (0-based), or None when all are read.
+    """One sentence naming unused input rows and columns, or None when all are read.
+
+    ``rows``, ``cols``: 0-based positions (as :func:`unused_input` gives them); the sentence
+    counts from 1, as every other message of cnnlab does.
 
     >>> unused_note([3], [3])
-    'note: no window reads input row 3 or column 3 (0-based): the stride does not fit the input'
+    'note: no window reads input row 4 or column 4 (counted from 1): the stride does not fit the input'
     """
     if not rows and not cols:
         return None
     def name(what: str, items: list[int]) -> str:
-        return f"{what}{'s' if len(items) > 1 else ''} {', '.join(map(str, items))}"
+        return f"{what}{'s' if len(items) > 1 else ''} {', '.join(str(i + 1) for i in items)}"
     parts = [name(w, items) for w, items in (("row", rows), ("column", cols)) if items]
-    return f"note: no window reads input {' or '.join(parts)} (0-based): the stride does not fit the input"
+    return f"note: no window reads input {' or '.join(parts)} (counted from 1): the stride does not fit the input"
