@@ -9,20 +9,36 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["examples_root", "list_examples", "resolve_example", "find_example"]
+__all__ = ["shipped_folder", "examples_root", "list_examples", "resolve_example", "find_example"]
+
+
+_PACKAGE = Path(__file__).resolve().parent.parent  # cnnlab/ (this file is cnnlab/api/examples.py)
+
+
+def shipped_folder(name: str, package: Path = _PACKAGE) -> Path | None:
+    """A folder of files cnnlab ships (``examples``, ``docs``): ``cnnlab/NAME`` inside the
+    package when installed from a wheel or an sdist, else ``NAME/`` beside the package in the
+    source checkout it is imported from (the folder holding ``pyproject.toml``), else None —
+    never a ``NAME/`` folder of someone else's ``site-packages``.
+
+    >>> shipped_folder("examples").name
+    'examples'
+    >>> shipped_folder("no-such-folder") is None
+    True
+    """
+    installed = package / name
+    if installed.is_dir():
+        return installed
+    checkout = package.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / name).is_dir():
+        return checkout / name
+    return None
 
 
 def examples_root() -> Path | None:
     """The folder holding the examples: ``cnnlab/examples`` when installed from a wheel, else
     the ``examples/`` folder of the source checkout the package is imported from."""
-    package = Path(__file__).resolve().parent.parent  # cnnlab/ (this file is cnnlab/api/examples.py)
-    installed = package / "examples"
-    if installed.is_dir():
-        return installed
-    checkout = package.parent
-    if (checkout / "pyproject.toml").is_file() and (checkout / "examples").is_dir():
-        return checkout / "examples"
-    return None
+    return shipped_folder("examples")
 
 
 def list_examples() -> dict[str, Path]:

@@ -24,12 +24,12 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from cnnlab.errors import UsageError
-from cnnlab.serve import api, conv_extra, docs_pages, explore, network, runs
+from cnnlab.serve import api, conv_extra, docs_pages, explore, network, runs, shell
 from cnnlab.serve.admission import AdmissionConfig, Busy, HeavyPool
 
 __all__ = ["create_app", "MAX_BODY_BYTES", "PAGES"]
 
-PAGES = ("conv", "solve", "arch", "explore", "network")
+PAGES = tuple(shell.PAGES)  # ("conv", "solve", "arch", "explore", "network")
 MAX_BODY_BYTES = 2_000_000  # a problem file may be 1 MB; JSON escaping can nearly double it
 log = logging.getLogger("cnnlab.serve")
 
@@ -151,8 +151,7 @@ def _json_route(handler: Callable[[Any], Any], pool: HeavyPool | None = None,
 
 def _page(name: str) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
-        text = resources.files("cnnlab.serve").joinpath("static", f"{name}.html").read_text("utf-8")
-        return HTMLResponse(text, headers={"Cache-Control": "no-cache"})
+        return HTMLResponse(shell.page_html(name), headers={"Cache-Control": "no-cache"})
     return endpoint
 
 

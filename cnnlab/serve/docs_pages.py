@@ -2,10 +2,11 @@
 
 Only names of the form ``word.md`` in the docs folder are served (no paths, no other files);
 headings get ``id`` anchors (``## Stride`` → ``#stride``) so the pages' glossary can link to
-one paragraph. The docs folder is the one inside the package, ``cnnlab/docs`` — the
-repository's ``docs/*.md`` installed there by setup.py, the same files, never a second copy
-— and, in a source checkout where the package has none, the checkout's ``docs/`` folder
-(docs/serve.md, "Explanations").
+one paragraph; the page wears the pages' shell (:mod:`cnnlab.serve.shell`). The docs folder
+is the one inside the package, ``cnnlab/docs`` — the repository's ``docs/*.md`` installed
+there by setup.py, the same files, never a second copy — and, in a source checkout where the
+package has none, the checkout's ``docs/`` folder (:func:`cnnlab.api.examples.shipped_folder`;
+docs/serve.md, "Explanations").
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from __future__ import annotations
 import html
 import re
 from pathlib import Path
+
+from cnnlab.api.examples import shipped_folder
+from cnnlab.serve.shell import shell_html
 
 __all__ = ["docs_page", "docs_root", "DOCS_DIR"]
 
@@ -24,13 +28,7 @@ _HEADING = re.compile(r"<h([1-6])>(.*?)</h\1>")
 def docs_root(package: Path = _PACKAGE) -> Path | None:
     """The folder the docs pages come from: ``cnnlab/docs`` when installed from a wheel or an
     sdist, else the ``docs/`` folder of the source checkout the package is imported from."""
-    installed = package / "docs"
-    if installed.is_dir():
-        return installed
-    checkout = package.parent
-    if (checkout / "pyproject.toml").is_file() and (checkout / "docs").is_dir():
-        return checkout / "docs"
-    return None
+    return shipped_folder("docs", package)
 
 
 DOCS_DIR = docs_root()
@@ -55,8 +53,4 @@ def docs_page(name: str, docs_dir: Path | None = None) -> str | None:
         return None
     body = _HEADING.sub(lambda m: f'<h{m[1]} id="{_slug(m[2])}">{m[2]}</h{m[1]}>',
                         markdown_to_html(path.read_text(encoding="utf-8")))
-    return ('<!doctype html><html lang="en"><head><meta charset="utf-8">'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>cnnlab · {html.escape(name)}</title>"
-            '<link rel="stylesheet" href="/static/cnnlab.css"><script src="/static/cnnlab.js"></script></head>'
-            f'<body><main class="worked">{body}</main><script>nav("");</script></body></html>')
+    return shell_html(name, f'<div class="worked">{body}</div>\n')

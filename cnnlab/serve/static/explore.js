@@ -37,22 +37,12 @@ async function loadInfo() {
     drawArray(c, f[0], 0, 1);
     filters.append(c);
   });
-  if (hasInk()) predict();
+  if (sketch.hasInk()) predict();
 }
 
-// -- drawing -----------------------------------------------------------------------------
+// -- drawing (drawpad.js) ----------------------------------------------------------------
 const pad = () => $("explore-canvas");
-let drawing = false, last = null;
-function clearPad() { const c = pad(), x = c.getContext("2d"); x.fillStyle = "#000"; x.fillRect(0, 0, c.width, c.height); }
-function hasInk() { const d = pad().getContext("2d").getImageData(0, 0, 280, 280).data; for (let i = 0; i < d.length; i += 4) if (d[i] > 0) return true; return false; }
-function point(e) { const r = pad().getBoundingClientRect(); return [(e.clientX - r.left) * 280 / r.width, (e.clientY - r.top) * 280 / r.height]; }
-function stroke(e) {
-  if (!drawing) return;
-  const ctx = pad().getContext("2d"), p = point(e);
-  ctx.strokeStyle = "#fff"; ctx.lineWidth = 26; ctx.lineCap = "round"; ctx.lineJoin = "round";
-  ctx.beginPath(); ctx.moveTo(...(last || p)); ctx.lineTo(...p); ctx.stroke();
-  last = p;
-}
+let sketch = null;  // the drawing pad's {clear, hasInk}, made when the page has loaded
 
 async function predict(dataUrl, target) {
   if (!info) return;
@@ -172,14 +162,8 @@ function showRf(name, geo, c, y, x) {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
-  clearPad();
-  const c = pad();
-  c.addEventListener("pointerdown", (e) => { drawing = true; last = null; c.setPointerCapture(e.pointerId); stroke(e); });
-  c.addEventListener("pointermove", stroke);
-  const end = () => { if (drawing) { drawing = false; last = null; predict(); } };
-  c.addEventListener("pointerup", end);
-  c.addEventListener("pointercancel", end);
-  $("explore-clear").addEventListener("click", () => { clearPad(); });
+  sketch = drawPad(pad(), 26, () => predict());
+  $("explore-clear").addEventListener("click", () => sketch.clear());
   $("explore-predict").addEventListener("click", () => predict());
   $("explore-upload").addEventListener("change", (e) => {
     const f = e.target.files[0];

@@ -221,28 +221,12 @@ const UNIT_VIEWS = {
   value(card, u) { card.append(el("p", {class: "muted", text: u.note || ""})); },
 };
 
-// -- drawing ------------------------------------------------------------------------------
-let drawing = false, last = null;
+// -- drawing (drawpad.js) ----------------------------------------------------------------
 const pad = () => $("net-canvas");
-function clearPad() { const c = pad(), x = c.getContext("2d"); x.fillStyle = "#000"; x.fillRect(0, 0, c.width, c.height); }
-function point(e) { const r = pad().getBoundingClientRect(); return [(e.clientX - r.left) * 280 / r.width, (e.clientY - r.top) * 280 / r.height]; }
-function stroke(e) {
-  if (!drawing) return;
-  const ctx = pad().getContext("2d"), p = point(e);
-  ctx.strokeStyle = "#fff"; ctx.lineWidth = 22; ctx.lineCap = "round"; ctx.lineJoin = "round";
-  ctx.beginPath(); ctx.moveTo(...(last || p)); ctx.lineTo(...p); ctx.stroke();
-  last = p;
-}
 
 document.addEventListener("DOMContentLoaded", () => {
-  clearPad();
-  const c = pad();
-  c.addEventListener("pointerdown", (e) => { drawing = true; last = null; c.setPointerCapture(e.pointerId); stroke(e); });
-  c.addEventListener("pointermove", stroke);
-  const end = () => { if (drawing) { drawing = false; last = null; picture = pad().toDataURL("image/png"); show(); } };
-  c.addEventListener("pointerup", end);
-  c.addEventListener("pointercancel", end);
-  $("net-clear").addEventListener("click", clearPad);
+  const sketch = drawPad(pad(), 22, () => { picture = pad().toDataURL("image/png"); show(); });
+  $("net-clear").addEventListener("click", sketch.clear);
   $("net-use-drawing").addEventListener("click", () => { picture = pad().toDataURL("image/png"); show(); });
   $("net-upload").addEventListener("change", (e) => {
     const f = e.target.files[0];
