@@ -13,7 +13,7 @@ import pytest
 
 from serve_helpers import chrome, serving, train_tiny_run
 from test_serve_api import call
-from test_serve_pages import by_testid, wait
+from page_helpers import by_testid, wait
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
@@ -198,7 +198,7 @@ def check_page(url: str, tmp: Path) -> None:
         ActionChains(browser).move_to_element_with_offset(by_testid(browser, "explore-maps").find_elements(
             By.CSS_SELECTOR, "[data-layer='features.0'] canvas")[0], -27, -27).click().perform()  # unit (0, 0)
         wait(browser, lambda b: json.loads(by_testid(b, "explore-rf").get_attribute("data-region")) == [0, 2, 0, 2])
-        from test_serve_pages import CONTRAST_JS
+        from page_helpers import CONTRAST_JS
 
         assert browser.execute_script(CONTRAST_JS) == []
         browser.save_screenshot(str(tmp / "explore.png"))

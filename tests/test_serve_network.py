@@ -222,7 +222,7 @@ def test_network_page(runs, tmp_path):
     from selenium.webdriver.common.keys import Keys
 
     from serve_helpers import chrome, serving
-    from test_serve_pages import CONTRAST_JS, by_testid, wait
+    from page_helpers import CONTRAST_JS, by_testid, wait
 
     model, x, meta = reference(runs / "cnn3")
     outs, prob = forward(model, x[5], meta)
