@@ -7,7 +7,7 @@ import json
 import pytest
 
 from cnnlab.cli.main import main as cli_main
-from page_helpers import by_testid, cli, fill, number_text, output_cells, shot, site, wait  # noqa: F401  (site: the fixture)
+from page_helpers import by_testid, cli, fill, number_text, output_cells, shot, site, wait  # noqa: F401 (site: fixture)
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 

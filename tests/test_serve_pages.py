@@ -9,29 +9,26 @@ from __future__ import annotations
 import pytest
 
 from cnnlab.serve.shell import PAGES
-from page_helpers import CONTRAST_JS, by_testid, cli, fill, shot, site, wait  # noqa: F401  (site: the fixture)
+from page_helpers import CONTRAST_JS, by_testid, cli, fill, shot, site, wait  # noqa: F401 (site: fixture)
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
 
-def _parsed(page: str) -> tuple[list[tuple[str, dict]], str]:
-    """The start tags of a page (name, attributes) and its text outside tags."""
+def _start_tags(page: str) -> list[tuple[str, dict]]:
+    """The start tags of a page: (name, attributes), in order."""
     from html.parser import HTMLParser
 
     class Tags(HTMLParser):
         def __init__(self):
             super().__init__()
-            self.tags, self.text = [], []
+            self.tags = []
 
         def handle_starttag(self, tag, attrs):
             self.tags.append((tag, dict(attrs)))
 
-        def handle_data(self, data):
-            self.text.append(data)
-
     parser = Tags()
     parser.feed(page)
-    return parser.tags, "".join(parser.text)
+    return parser.tags
 
 
 @pytest.mark.parametrize("name", list(PAGES))
@@ -47,7 +44,7 @@ def test_every_page_wears_the_one_shell(name):
     body = (static / f"{name}.html").read_text(encoding="utf-8")
     assert page.startswith("<!doctype html>\n") and page.count("<main>") == 1 and f"<main>\n{body}</main>" in page
     assert "<!doctype" not in body.lower() and "<head" not in body and "<main" not in body  # a body, not a page
-    tags, _ = _parsed(page)
+    tags = _start_tags(page)
     assert [t for t, _ in tags].count("title") == 1 and f"<title>cnnlab · {PAGES[name].title}</title>" in page
     scripts = [a["src"] for t, a in tags if t == "script" and "src" in a]
     assert scripts == ["/static/cnnlab.js", *[f"/static/{s}" for s in PAGES[name].helpers], f"/static/{name}.js"]
@@ -67,7 +64,7 @@ def test_docs_pages_wear_the_same_shell():
 
     page, conv = docs_page("concepts.md"), page_html("conv")
     assert page.split("<title>")[0] == conv.split("<title>")[0] and "<title>cnnlab · concepts.md</title>" in page
-    tags, _ = _parsed(page)
+    tags = _start_tags(page)
     assert [a["src"] for t, a in tags if t == "script" and "src" in a] == ["/static/cnnlab.js"]
     assert [a["href"] for t, a in tags if t == "link"] == ["/static/icon.svg", "/static/cnnlab.css"]
     assert '<main>\n<div class="worked"><h1 id="' in page and page.endswith('<script>nav("");</script>\n</body>\n</html>\n')

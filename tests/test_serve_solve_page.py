@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from page_helpers import by_testid, cli, number_text, shot, site, wait  # noqa: F401  (site: the fixture)
+from page_helpers import by_testid, cli, number_text, shot, site, wait  # noqa: F401 (site: fixture)
 from serve_helpers import ROOT
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
