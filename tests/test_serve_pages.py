@@ -34,8 +34,9 @@ def _start_tags(page: str) -> list[tuple[str, dict]]:
 @pytest.mark.parametrize("name", list(PAGES))
 def test_every_page_wears_the_one_shell(name):
     """Each page is the shell around its own body: one head with the shared icon, style sheet
-    and scripts (its helpers, then its own script, after cnnlab.js), the navigation marking
-    it, its body inside <main> once, and no id or test id twice."""
+    and scripts (its helpers, then its own script, after cnnlab.js), the navigation bar
+    linking every page and marking this one, its body inside <main> once, and no id or test
+    id twice."""
     from cnnlab.serve.shell import page_html
     from serve_helpers import ROOT
 
@@ -50,15 +51,19 @@ def test_every_page_wears_the_one_shell(name):
     assert scripts == ["/static/cnnlab.js", *[f"/static/{s}" for s in PAGES[name].helpers], f"/static/{name}.js"]
     assert all((static / s.removeprefix("/static/")).is_file() for s in scripts)
     assert [a["href"] for t, a in tags if t == "link"] == ["/static/icon.svg", "/static/cnnlab.css"]
-    assert page.rstrip().endswith(f'<script>nav("{name}");</script>\n</body>\n</html>')
+    assert page.endswith("</main>\n</body>\n</html>\n") and "<script>" not in page  # no inline script
+    names = [t for t, _ in tags]
+    bar = tags[names.index("header"):names.index("main")]  # the navigation bar, before <main>
+    assert [a for t, a in bar if t == "a"] == [{"href": f"/{p}", **({"class": "here"} if p == name else {})} for p in PAGES]
+    assert all(f">{spec.label}</a>" in page for spec in PAGES.values())
     for attr in ("id", "data-testid"):
         values = [a[attr] for _, a in tags if attr in a]
         assert len(values) == len(set(values)), (attr, sorted(v for v in values if values.count(v) > 1))
 
 
 def test_docs_pages_wear_the_same_shell():
-    """A docs page (/docs/NAME.md) has the pages' head and navigation (no page marked), its
-    Markdown inside <main> in a ``worked`` block."""
+    """A docs page (/docs/NAME.md) has the pages' head and navigation bar (no page marked),
+    its Markdown inside <main> in a ``worked`` block."""
     from cnnlab.serve.docs_pages import docs_page
     from cnnlab.serve.shell import page_html
 
@@ -67,7 +72,7 @@ def test_docs_pages_wear_the_same_shell():
     tags = _start_tags(page)
     assert [a["src"] for t, a in tags if t == "script" and "src" in a] == ["/static/cnnlab.js"]
     assert [a["href"] for t, a in tags if t == "link"] == ["/static/icon.svg", "/static/cnnlab.css"]
-    assert '<main>\n<div class="worked"><h1 id="' in page and page.endswith('<script>nav("");</script>\n</body>\n</html>\n')
+    assert '<main>\n<div class="worked"><h1 id="' in page and 'class="here"' not in page
 
 
 def test_arch_page(site, capsys):

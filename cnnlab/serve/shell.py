@@ -1,7 +1,8 @@
 """The one page shell of ``cnnlab serve``: every page's head, navigation and footer, written once.
 
 ``static/_shell.html`` holds what every page shares — the charset and viewport, the icon,
-the style sheet, ``cnnlab.js`` and the navigation bar that ``nav(NAME)`` draws. Each page
+the style sheet, ``cnnlab.js`` and the navigation bar, whose links are made from
+:data:`PAGES` (the one list of pages: the routes and the bar both come from it). Each page
 of :data:`PAGES` keeps only its own part, the inside of ``<main>``, in ``static/NAME.html``
 (a fragment, not a page); :func:`page_html` puts the two together, once per page and
 process. The docs pages (:mod:`cnnlab.serve.docs_pages`) use the same shell through
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from importlib import resources
 from string import Template
 
-__all__ = ["PageSpec", "PAGES", "page_html", "shell_html"]
+__all__ = ["PageSpec", "PAGES", "page_html", "shell_html", "nav_html"]
 
 
 @dataclass(frozen=True)
@@ -24,21 +25,34 @@ class PageSpec:
     """One page: served at ``/NAME``; its body is ``static/NAME.html``, its script ``static/NAME.js``."""
 
     name: str
+    label: str  # its link in the navigation bar
     title: str  # after "cnnlab · " in the browser's tab
     helpers: tuple[str, ...] = ()  # scripts of static/ it needs besides cnnlab.js, loaded before its own
 
 
 PAGES: dict[str, PageSpec] = {page.name: page for page in (
-    PageSpec("conv", "convolution playground"),
-    PageSpec("solve", "solve a problem sheet"),
-    PageSpec("arch", "architecture table"),
-    PageSpec("explore", "explore a trained run", helpers=("drawpad.js",)),
-    PageSpec("network", "see the network think", helpers=("drawpad.js",)),
+    PageSpec("conv", "Convolution", "convolution playground"),
+    PageSpec("solve", "Solve a sheet", "solve a problem sheet"),
+    PageSpec("arch", "Architecture", "architecture table"),
+    PageSpec("explore", "Explore a run", "explore a trained run", helpers=("drawpad.js",)),
+    PageSpec("network", "Network", "see the network think", helpers=("drawpad.js",)),
 )}
 
 
 def _static_text(name: str) -> str:
     return resources.files("cnnlab.serve").joinpath("static", name).read_text("utf-8")
+
+
+def nav_html(current: str = "") -> str:
+    """The navigation bar: the brand, then a link to each page of :data:`PAGES`; the one
+    named ``current`` is marked ``here``.
+
+    >>> nav_html("arch").count('class="here"'), nav_html().count('class="here"')
+    (1, 0)
+    """
+    here = {current: ' class="here"'}
+    links = "".join(f'<a href="/{p.name}"{here.get(p.name, "")}>{html.escape(p.label)}</a>' for p in PAGES.values())
+    return f'<header class="top"><span class="brand">cnnlab</span>{links}</header>'
 
 
 def shell_html(title: str, body: str, nav: str = "", scripts: tuple[str, ...] = ()) -> str:
@@ -54,7 +68,7 @@ def shell_html(title: str, body: str, nav: str = "", scripts: tuple[str, ...] = 
     """
     tags = "".join(f'<script src="/static/{html.escape(s)}" defer></script>\n' for s in scripts)
     return Template(_static_text("_shell.html")).substitute(
-        title=html.escape(title, quote=False), scripts=tags, body=body, nav=html.escape(nav))
+        title=html.escape(title, quote=False), scripts=tags, body=body, nav=nav_html(nav))
 
 
 @functools.lru_cache(maxsize=None)

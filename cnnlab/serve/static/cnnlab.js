@@ -1,21 +1,6 @@
 // cnnlab serve: helpers shared by the pages (no framework, nothing fetched from elsewhere).
+// The head and the navigation bar come from the page shell (cnnlab/serve/shell.py).
 "use strict";
-
-const PAGES = [["conv", "Convolution"], ["solve", "Solve a sheet"], ["arch", "Architecture"], ["explore", "Explore a run"],
-               ["network", "Network"]];
-
-function nav(current) {
-  const header = document.createElement("header");
-  header.className = "top";
-  header.innerHTML = '<span class="brand">cnnlab</span>';
-  for (const [path, title] of PAGES) {
-    const a = document.createElement("a");
-    a.href = "/" + path; a.textContent = title;
-    if (path === current) a.className = "here";
-    header.appendChild(a);
-  }
-  document.body.prepend(header);
-}
 
 function $(id) { return document.querySelector(`[data-testid="${id}"]`); }
 
