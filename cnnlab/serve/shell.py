@@ -31,7 +31,7 @@ class PageSpec:
 
 
 PAGES: dict[str, PageSpec] = {page.name: page for page in (
-    PageSpec("conv", "Convolution", "convolution playground"),
+    PageSpec("conv", "Convolution", "convolution playground", helpers=("conv_inputs.js",)),
     PageSpec("solve", "Solve a sheet", "solve a problem sheet"),
     PageSpec("arch", "Architecture", "architecture table"),
     PageSpec("explore", "Explore a run", "explore a trained run", helpers=("drawpad.js",)),
