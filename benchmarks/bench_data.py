@@ -31,7 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from results import write_section  # noqa: E402  (benchmarks/results.py)
+from results import publish  # noqa: E402  (benchmarks/results.py)
 
 START, END = "<!-- data -->", "<!-- /data -->"
 # a stride-4 stem keeps the model's share small at 224, so the figure is mostly the data path
@@ -115,10 +115,7 @@ def main() -> None:
         s = r["summary"]
         lines.append(f"| {size}×{size} | {s['n_train']:,} | {r['images_per_s']:.0f} | {s['train_seconds']:.1f} | "
                      f"{r['wall']:.1f} | {r['peak_mib']:.0f} | {'yes' if r['peak_mib'] <= RSS_LIMIT_MIB else 'NO'} |")
-    text = "\n".join(lines)
-    print(text)
-    if not args.quick:
-        write_section(text, START, END)
+    publish("\n".join(lines), START, END, write=not args.quick)
 
 
 if __name__ == "__main__":

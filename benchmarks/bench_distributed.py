@@ -21,7 +21,6 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -32,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the throwaway PostgreSQL server of the tests
 
-from results import write_section  # noqa: E402  benchmarks/results.py
+from results import platform_note, publish  # noqa: E402  benchmarks/results.py
 
 START, END = "<!-- distributed -->", "<!-- /distributed -->"
 ENV = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "PYTHONPATH": str(ROOT)}
@@ -115,10 +114,7 @@ def main() -> None:
                     print(f"train round {r}: {name} {row}", flush=True)
     finally:
         stop_server(server)
-    text = report(args, tune, train, load_before, _load())
-    print(text)
-    if not args.no_write:
-        write_section(text, START, END)
+    publish(report(args, tune, train, load_before, _load()), START, END, write=not args.no_write)
 
 
 def _med(rows: list[dict], key: str) -> float:
@@ -136,8 +132,8 @@ def report(args, tune, train, load_before: str, load_after: str) -> str:
         "## Beyond one machine: shared tuning study (PostgreSQL) and data-parallel training",
         "",
         f"Measured {when} by `python benchmarks/bench_distributed.py --rounds {args.rounds} "
-        f"--trials {args.trials}` ({args.rounds} alternating rounds, medians; Python "
-        f"{platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs). **The "
+        f"--trials {args.trials}` ({args.rounds} alternating rounds, medians; "
+        f"{platform_note()}). **The "
         f"machine was shared with other helpers' jobs while this ran** (1/5/15-minute load "
         f"average {load_before} before, {load_after} after, on 2 cores), so the figures are "
         f"noisy and say what happens on a busy 2-core box. No GPU was lent: the nccl path "

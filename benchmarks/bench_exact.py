@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import os
-import platform
 import statistics
 import time
 from fractions import Fraction
@@ -22,7 +20,7 @@ import numpy as np
 
 from cnnlab import ops
 from cnnlab.ops import conv as conv_module
-from results import write_section  # benchmarks/results.py (scripts run from this folder)
+from results import make_section, platform_note, publish, table  # benchmarks/results.py (scripts run from this folder)
 
 START, END = "<!-- exact -->", "<!-- /exact -->"
 
@@ -57,23 +55,18 @@ def section(r: dict) -> str:
     mf, ms = statistics.median(r["fast"]), statistics.median(r["slow"])
     secs = lambda xs: ", ".join(f"{x:.2f}" for x in xs)  # noqa: E731
     n = r["size"]
-    return "\n".join([
-        START,
+    return make_section(
+        START, END,
         f"## Exact conv2d: {n}×{n} input, 3×3 kernel of fractions, padding 1, bias 1/8",
-        "",
         f"Measured {datetime.date.today()} by `python benchmarks/bench_exact.py --size {n}` "
-        f"({r['runs']} alternating runs; Python {platform.python_version()}, {platform.machine()}, "
-        f"{os.cpu_count()} CPUs, shared machine). Both paths give identical Fractions.",
-        "",
-        "| path | median (s) | runs (s) |",
-        "|---|---:|---|",
-        f"| int64 numerators / common denominator | {mf:.2f} | {secs(r['fast'])} |",
-        f"| Fraction by Fraction (object einsum) | {ms:.2f} | {secs(r['slow'])} |",
-        "",
+        f"({r['runs']} alternating runs; {platform_note()}, shared machine). "
+        "Both paths give identical Fractions.",
+        table(["path", "median (s)", "runs (s)"], [
+            ["int64 numerators / common denominator", f"{mf:.2f}", secs(r["fast"])],
+            ["Fraction by Fraction (object einsum)", f"{ms:.2f}", secs(r["slow"])],
+        ], right=[1]),
         f"Speed-up: **{ms / mf:.1f}×**.",
-        END,
-    ])
-
+    )
 
 
 def main() -> None:
@@ -82,10 +75,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
-    text = section(measure(args.size, args.runs))
-    print(text)
-    if not args.no_write:
-        write_section(text, START, END)
+    publish(section(measure(args.size, args.runs)), START, END, write=not args.no_write)
 
 
 if __name__ == "__main__":

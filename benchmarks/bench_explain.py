@@ -33,7 +33,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path[:0] = [str(ROOT), str(HERE)]
 
-from results import write_section  # noqa: E402  (benchmarks/results.py)
+from results import publish  # noqa: E402  (benchmarks/results.py)
 
 START, END = "<!-- explain -->", "<!-- /explain -->"
 NOTES = """What changed (docs/cli.md, "Speed and work bounds"): threads from the load; shift
@@ -122,10 +122,7 @@ def main() -> None:
         rows = [one_round(Path(tmp), i) for i in range(args.rounds)]
         refused = timed(["explain", str(Path(tmp) / "run0"), "--what", "maximize", "--steps", "10000",
                          "--out", str(Path(tmp) / "refused"), "--json"])
-    text = render(rows, refused)
-    print(text)
-    if not args.no_write:
-        write_section(text, START, END)
+    publish(render(rows, refused), START, END, write=not args.no_write)
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path[:0] = [str(ROOT), str(HERE)]
 
-from results import write_section  # noqa: E402  (benchmarks/results.py)
+from results import publish  # noqa: E402  (benchmarks/results.py)
 
 SECTIONS = {"cpu": ("<!-- recipes -->", "<!-- /recipes -->"),
             "cuda": ("<!-- recipes-cuda -->", "<!-- /recipes-cuda -->")}
@@ -326,10 +326,7 @@ def main() -> None:
                   "| phase | seconds | share |", "|---|---|---|"]
         lines += [f"| {name} | {sec:.2f} | {sec / total:.0%} |" for name, sec in profile]
     lines.append(end)
-    text = "\n".join(lines)
-    print(text)
-    if not args.dry:
-        write_section(text, start, end)
+    publish("\n".join(lines), start, end, write=not args.dry)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from results import write_section  # noqa: E402  benchmarks/results.py
+from results import publish  # noqa: E402  benchmarks/results.py
 from serve_helpers import ROOT, chrome, serving, train_tiny_run  # noqa: E402
 
 START, END = "<!-- serve -->", "<!-- /serve -->"
@@ -294,9 +294,7 @@ def main() -> None:
         texts.append((section(measure(args.repeats), args.repeats), START, END))
     texts.append((network_section(measure_network(args.repeats), args.repeats), NET_START, NET_END))
     for text, start, end in texts:
-        print(text)
-        if not args.no_write:
-            write_section(text, start, end)
+        publish(text, start, end, write=not args.no_write)
 
 
 if __name__ == "__main__":

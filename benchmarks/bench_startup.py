@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shutil
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
-from results import write_section  # benchmarks/results.py (scripts run from this folder)
+from results import make_section, platform_note, publish, table  # benchmarks/results.py (scripts run from this folder)
 
 START, END = "<!-- startup -->", "<!-- /startup -->"
 CONV_ARGS = ["conv", "--input", "1 2 3;4 5 6;7 8 9", "--kernel", "1 0;0 -1"]
@@ -57,24 +56,19 @@ def section(r: dict) -> str:
     med_n, med_c = statistics.median(r["numpy"]), statistics.median(r["conv"])
     ms = lambda xs: ", ".join(f"{1000 * x:.0f}" for x in xs)  # noqa: E731
     cmd = " ".join(["cnnlab", *(f"'{a}'" if " " in a else a for a in CONV_ARGS)])
-    return "\n".join([
-        START,
+    return make_section(
+        START, END,
         "## Startup: `cnnlab conv` on a 3×3 input vs `python -c \"import numpy\"`",
-        "",
         f"Measured by `python benchmarks/bench_startup.py` ({r['runs']} alternating runs each; "
-        f"Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"{platform_note()}, "
         f"a machine shared with other jobs (load average {os.getloadavg()[0]:.1f} at the end), so single runs "
         "are noisy: compare the medians).",
-        "",
-        "| command | median (ms) | min (ms) | runs (ms) |",
-        "|---|---:|---:|---|",
-        f"| `python -c \"import numpy\"` | {1000 * med_n:.0f} | {1000 * min(r['numpy']):.0f} | {ms(r['numpy'])} |",
-        f"| `{cmd}` | {1000 * med_c:.0f} | {1000 * min(r['conv']):.0f} | {ms(r['conv'])} |",
-        "",
+        table(["command", "median (ms)", "min (ms)", "runs (ms)"], [
+            ["`python -c \"import numpy\"`", f"{1000 * med_n:.0f}", f"{1000 * min(r['numpy']):.0f}", ms(r["numpy"])],
+            [f"`{cmd}`", f"{1000 * med_c:.0f}", f"{1000 * min(r['conv']):.0f}", ms(r["conv"])],
+        ], right=[1, 2]),
         f"Ratio of medians: **{med_c / med_n:.2f}×** (target: at most 1.6×).",
-        END,
-    ])
-
+    )
 
 
 def main() -> None:
@@ -82,10 +76,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
-    text = section(measure(args.runs))
-    print(text)
-    if not args.no_write:
-        write_section(text, START, END)
+    publish(section(measure(args.runs)), START, END, write=not args.no_write)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 from cnnlab.models import get_model
 from cnnlab.train.loop import train_epoch
-from results import write_section  # benchmarks/results.py (scripts run from this folder)
+from results import publish  # benchmarks/results.py (scripts run from this folder)
 
 START, END = "<!-- train-loop -->", "<!-- /train-loop -->"
 
@@ -154,10 +154,7 @@ def main() -> None:
               "device (no `.item()` sync per batch). The machine is shared by several processes: single "
               "repeats can be slowed many times over when another job takes the cores, so compare "
               "medians and fastest repeats; ratios within a few percent of 1.00 are noise."]
-    text = "\n".join(lines)
-    print(text)
-    if not args.no_write:
-        write_section(text, START, END)
+    publish("\n".join(lines), START, END, write=not args.no_write)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from results import write_section  # noqa: E402  (benchmarks/results.py)
+from results import publish  # noqa: E402  (benchmarks/results.py)
 
 START, END = "<!-- transfer -->", "<!-- /transfer -->"
 
@@ -145,10 +145,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run (small, one seed), not written")
     args = parser.parse_args()
-    text = section(measure(args.quick))
-    print(text)
-    if not args.quick:
-        write_section(text, START, END)
+    publish(section(measure(args.quick)), START, END, write=not args.quick)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Shared test settings.
+"""Shared test settings and fixtures.
 
 Hypothesis runs under the ``ci`` profile by default: derandomised (the same examples on
 every run, so a failure is reproducible and CI is repeatable), a fixed example budget and
@@ -10,6 +10,7 @@ the rest (derandomisation included) from the loaded profile.
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -18,3 +19,14 @@ settings.register_profile(
 settings.register_profile(
     "explore", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(scope="module")
+def digits():
+    """scikit-learn's 8x8 digits as cnnlab loads them: 1259 train / 179 val / 359 test.
+
+    One copy per test module (modules that need other digits define their own ``digits``).
+    """
+    from cnnlab.data import load_dataset  # here, so that collecting the tests imports no torch
+
+    return load_dataset("digits")

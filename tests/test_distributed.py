@@ -262,6 +262,17 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def _survivors(ranks: list[int], wait: float = 5) -> list[int]:
+    """The ranks still alive ``wait`` seconds on (killed now, so that none outlives the test)."""
+    deadline = time.time() + wait
+    while time.time() < deadline and any(_alive(pid) for pid in ranks):
+        time.sleep(0.05)
+    survivors = [pid for pid in ranks if _alive(pid)]
+    for pid in survivors:
+        os.kill(pid, signal.SIGKILL)
+    return survivors
+
+
 @pytest.mark.parametrize("victim", [pytest.param(1, marks=pytest.mark.slow), 0])
 def test_a_killed_rank_ends_the_run_with_one_line_and_status_2(tmp_path, victim):
     """The other rank's gloo error ("Connection closed by peer") and the C++ abort at its
@@ -284,13 +295,7 @@ def test_killing_the_launcher_takes_its_ranks_with_it(tmp_path):
     assert None not in ranks and all(_alive(pid) for pid in ranks)
     proc.kill()
     proc.communicate(timeout=30)
-    deadline = time.time() + 5
-    while time.time() < deadline and any(_alive(pid) for pid in ranks):
-        time.sleep(0.05)
-    survivors = [pid for pid in ranks if _alive(pid)]
-    for pid in survivors:
-        os.kill(pid, signal.SIGKILL)
-    assert survivors == []
+    assert _survivors(ranks) == []
 
 
 def test_a_rank_without_cnnlabs_launcher_says_one_line_when_its_peer_dies(tmp_path):
@@ -393,13 +398,7 @@ def test_killing_torchrun_takes_its_ranks_with_it(tmp_path):
     finally:
         proc.kill()
         proc.wait()
-    deadline = time.time() + 5
-    while time.time() < deadline and any(_alive(pid) for pid in ranks):
-        time.sleep(0.05)
-    survivors = [pid for pid in ranks if _alive(pid)]
-    for pid in survivors:
-        os.kill(pid, signal.SIGKILL)
-    assert survivors == []
+    assert _survivors(ranks) == []
 
 
 def test_peer_loss_is_told_from_other_errors():

@@ -11,16 +11,10 @@ import pytest
 import torch
 
 from cnnlab.cli.main import main
-from cnnlab.data import load_dataset
 from cnnlab.errors import UsageError
 from cnnlab.storage.hashes import record_existing
 from cnnlab.models import get_model
 from cnnlab.train import TrainConfig, evaluate_model, evaluate_run, fit, load_run, shift_images
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_dataset("digits")
 
 
 @pytest.fixture(scope="module")

@@ -160,13 +160,6 @@ def test_upsample_and_normalise_cam():
 # ---------------------------------------------------------------- activation maximisation
 
 @pytest.fixture(scope="module")
-def digits():
-    from cnnlab.data import load_dataset
-
-    return load_dataset("digits")
-
-
-@pytest.fixture(scope="module")
 def trained(digits, tmp_path_factory):
     """cnn3 after one epoch on the 8x8 digits (a few seconds)."""
     from cnnlab.train import TrainConfig, fit

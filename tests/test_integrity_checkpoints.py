@@ -17,7 +17,6 @@ import pytest
 import torch
 
 from cnnlab.cli.main import main
-from cnnlab.data import load_dataset
 from cnnlab.errors import UsageError
 from cnnlab.train import TrainConfig, fit, load_run
 from cnnlab.storage.hashes import (IntegrityError, read_verified, sha256_hex, sidecar,
@@ -25,11 +24,6 @@ from cnnlab.storage.hashes import (IntegrityError, read_verified, sha256_hex, si
 from cnnlab.storage import RECORDED_FILES, RunFolder
 
 EPOCHS = 2
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_dataset("digits")
 
 
 def _config(out, epochs=EPOCHS):

@@ -8,17 +8,11 @@ import pytest
 import torch
 
 from cnnlab.cli.main import main
-from cnnlab.data import load_dataset
 from cnnlab.errors import UsageError
 from cnnlab.train import TrainConfig, fit
 from cnnlab.storage import RunFolder
 from cnnlab.train.config import MAX_LR, MAX_WEIGHT_DECAY
 from cnnlab.train.divergence import TrainingDiverged
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_dataset("digits")
 
 
 @pytest.mark.parametrize("flags, message", [

@@ -28,24 +28,39 @@ def _random_pool(rng, dilation_ok: bool):
     return C, H, W, dict(size=size, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode)
 
 
+def _torch_or_none(pool, x, *args, **kwargs):
+    """torch's pooling of ``x`` (C, H, W) as numpy; None where torch refuses or gives an empty output."""
+    try:
+        want = pool(torch.from_numpy(x), *args, **kwargs).numpy()
+    except RuntimeError:
+        return None
+    return None if want.size == 0 else want
+
+
+def _ours_or_refusal(op, x, cfg, want):
+    """``op(x, **cfg)``, its shape checked against ``want``; where torch gave no output
+    (``want`` None) the op must refuse with a UsageError, and None is returned."""
+    if want is None:
+        with pytest.raises(UsageError):
+            op(x, **cfg)
+        return None
+    got = op(x, **cfg)
+    assert got.shape == want.shape, cfg
+    return got
+
+
 def test_max_pool2d_matches_torch():
     rng = np.random.default_rng(17)
     agreed = refused = ceil_differs = 0
     for _ in range(2500):
         C, H, W, cfg = _random_pool(rng, dilation_ok=True)
         x = rng.standard_normal((C, H, W))
-        try:
-            want = F.max_pool2d(torch.from_numpy(x), cfg["size"], cfg["stride"], cfg["padding"],
-                                cfg["dilation"], ceil_mode=cfg["ceil_mode"]).numpy()
-        except RuntimeError:
-            want = None
-        if want is None or want.size == 0:
-            with pytest.raises(UsageError):
-                ops.max_pool2d(x, **cfg)
+        want = _torch_or_none(F.max_pool2d, x, cfg["size"], cfg["stride"], cfg["padding"],
+                              cfg["dilation"], ceil_mode=cfg["ceil_mode"])
+        got = _ours_or_refusal(ops.max_pool2d, x, cfg, want)
+        if got is None:
             refused += 1
             continue
-        got = ops.max_pool2d(x, **cfg)
-        assert got.shape == want.shape, cfg
         np.testing.assert_array_equal(got, want, err_msg=str(cfg))
         if cfg["ceil_mode"]:
             try:
@@ -68,18 +83,12 @@ def test_avg_pool2d_matches_torch():
         cfg.pop("dilation")
         cfg["count_include_pad"] = bool(rng.random() < 0.5)
         x = rng.standard_normal((C, H, W))
-        try:
-            want = F.avg_pool2d(torch.from_numpy(x), cfg["size"], cfg["stride"], cfg["padding"],
-                                cfg["ceil_mode"], cfg["count_include_pad"]).numpy()
-        except RuntimeError:
-            want = None
-        if want is None or want.size == 0:
-            with pytest.raises(UsageError):
-                ops.avg_pool2d(x, **cfg)
+        want = _torch_or_none(F.avg_pool2d, x, cfg["size"], cfg["stride"], cfg["padding"],
+                              cfg["ceil_mode"], cfg["count_include_pad"])
+        got = _ours_or_refusal(ops.avg_pool2d, x, cfg, want)
+        if got is None:
             refused += 1
             continue
-        got = ops.avg_pool2d(x, **cfg)
-        assert got.shape == want.shape, cfg
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12, err_msg=str(cfg))
         agreed += 1
     assert agreed > 900 and refused > 50, (agreed, refused)

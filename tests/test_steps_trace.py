@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from fractions import Fraction
 
@@ -19,25 +20,36 @@ def _close(a, b):
     np.testing.assert_allclose(ops.to_float(a), ops.to_float(b), rtol=1e-12, atol=1e-12)
 
 
+def _accepted(tracer, cases):
+    """``(args, kwargs, trace)`` for each case ``(args, kwargs)`` that ``tracer(*args, **kwargs)``
+    accepts; a UsageError is a refusal and the case is skipped (any other error fails)."""
+    for args, kwargs in cases:
+        try:
+            t = tracer(*args, **kwargs)
+        except UsageError:
+            continue
+        yield args, kwargs, t
+
+
+def _conv_case(rng):
+    groups = int(rng.choice([1, 2]))
+    c_in = groups * int(rng.integers(1, 3))
+    c_out = groups * int(rng.integers(1, 3))
+    kh, kw = (int(v) for v in rng.integers(1, 4, size=2))
+    x = rng.standard_normal((c_in, *(int(v) for v in rng.integers(3, 7, size=2))))
+    k = rng.standard_normal((c_out, c_in // groups, kh, kw))
+    args = dict(bias=rng.standard_normal(c_out), stride=int(rng.integers(1, 3)),
+                padding=[0, 1, (1, 2), "same", "full"][int(rng.integers(5))],
+                padding_mode=MODES[int(rng.integers(5))], dilation=int(rng.integers(1, 3)),
+                groups=groups, flip=bool(rng.random() < 0.5),
+                act=[None, "relu", "sigmoid", "tanh", "leaky_relu"][int(rng.integers(5))])
+    return (x, k), args
+
+
 def test_traced_conv2d_equals_vectorised():
     rng = np.random.default_rng(31)
     checked = 0
-    for _ in range(400):
-        groups = int(rng.choice([1, 2]))
-        c_in = groups * int(rng.integers(1, 3))
-        c_out = groups * int(rng.integers(1, 3))
-        kh, kw = (int(v) for v in rng.integers(1, 4, size=2))
-        x = rng.standard_normal((c_in, *(int(v) for v in rng.integers(3, 7, size=2))))
-        k = rng.standard_normal((c_out, c_in // groups, kh, kw))
-        args = dict(bias=rng.standard_normal(c_out), stride=int(rng.integers(1, 3)),
-                    padding=[0, 1, (1, 2), "same", "full"][int(rng.integers(5))],
-                    padding_mode=MODES[int(rng.integers(5))], dilation=int(rng.integers(1, 3)),
-                    groups=groups, flip=bool(rng.random() < 0.5),
-                    act=[None, "relu", "sigmoid", "tanh", "leaky_relu"][int(rng.integers(5))])
-        try:
-            t = trace_conv2d(x, k, **args)
-        except UsageError:
-            continue
+    for (x, k), args, t in _accepted(trace_conv2d, (_conv_case(rng) for _ in range(400))):
         want = ops.conv2d(x, k, **{a: v for a, v in args.items() if a != "act"})
         if args["act"]:
             want = ops.get_activation(args["act"])(want)
@@ -49,43 +61,44 @@ def test_traced_conv2d_equals_vectorised():
     assert checked > 250
 
 
+def _transpose_case(rng):
+    groups = int(rng.choice([1, 2]))
+    c_in = groups * int(rng.integers(1, 3))
+    k = rng.standard_normal((c_in, int(rng.integers(1, 3)), *(int(v) for v in rng.integers(1, 4, size=2))))
+    x = rng.standard_normal((c_in, *(int(v) for v in rng.integers(1, 5, size=2))))
+    args = dict(stride=int(rng.integers(1, 4)), padding=int(rng.integers(0, 3)),
+                output_padding=int(rng.integers(0, 2)), dilation=int(rng.integers(1, 3)), groups=groups)
+    return (x, k), args
+
+
 def test_traced_conv_transpose2d_equals_vectorised():
     rng = np.random.default_rng(37)
     checked = 0
-    for _ in range(250):
-        groups = int(rng.choice([1, 2]))
-        c_in = groups * int(rng.integers(1, 3))
-        k = rng.standard_normal((c_in, int(rng.integers(1, 3)), *(int(v) for v in rng.integers(1, 4, size=2))))
-        x = rng.standard_normal((c_in, *(int(v) for v in rng.integers(1, 5, size=2))))
-        args = dict(stride=int(rng.integers(1, 4)), padding=int(rng.integers(0, 3)),
-                    output_padding=int(rng.integers(0, 2)), dilation=int(rng.integers(1, 3)), groups=groups)
-        try:
-            t = trace_conv_transpose2d(x, k, bias=0.5, **args)
-        except UsageError:
-            continue
+    tracer = functools.partial(trace_conv_transpose2d, bias=0.5)
+    for (x, k), args, t in _accepted(tracer, (_transpose_case(rng) for _ in range(250))):
         want = ops.conv_transpose2d(x, k, 0.5, **args)
         _close(t.traced_output(), want)
         checked += 1
     assert checked > 120
 
 
+def _pool_case(rng):
+    op = ["max", "avg"][int(rng.integers(2))]
+    x = rng.standard_normal((int(rng.integers(1, 3)), *(int(v) for v in rng.integers(1, 8, size=2))))
+    size = int(rng.integers(1, 4))
+    args = dict(stride=[None, 1, 2][int(rng.integers(3))], padding=int(rng.integers(0, 2)),
+                ceil_mode=bool(rng.random() < 0.5))
+    if op == "max":
+        args["dilation"] = int(rng.integers(1, 3))
+    else:
+        args["count_include_pad"] = bool(rng.random() < 0.5)
+    return (x, op, size), args
+
+
 def test_traced_pooling_equals_vectorised():
     rng = np.random.default_rng(41)
     checked = 0
-    for _ in range(500):
-        op = ["max", "avg"][int(rng.integers(2))]
-        x = rng.standard_normal((int(rng.integers(1, 3)), *(int(v) for v in rng.integers(1, 8, size=2))))
-        size = int(rng.integers(1, 4))
-        args = dict(stride=[None, 1, 2][int(rng.integers(3))], padding=int(rng.integers(0, 2)),
-                    ceil_mode=bool(rng.random() < 0.5))
-        if op == "max":
-            args["dilation"] = int(rng.integers(1, 3))
-        else:
-            args["count_include_pad"] = bool(rng.random() < 0.5)
-        try:
-            t = trace_pool2d(x, op, size, **args)
-        except UsageError:
-            continue
+    for (x, op, size), args, t in _accepted(trace_pool2d, (_pool_case(rng) for _ in range(500))):
         want = (ops.max_pool2d if op == "max" else ops.avg_pool2d)(x, size, **args)
         _close(t.traced_output(), want)
         checked += 1

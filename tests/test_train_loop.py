@@ -11,15 +11,8 @@ import pytest
 import torch
 import yaml
 
-from cnnlab.data import load_dataset
 from cnnlab.errors import UsageError
 from cnnlab.train import TrainConfig, evaluate_model, fit
-
-
-@pytest.fixture(scope="module")
-def digits():
-    """scikit-learn's 8x8 digits: 1259 train / 179 val / 359 test."""
-    return load_dataset("digits")
 
 
 @pytest.fixture(scope="module")

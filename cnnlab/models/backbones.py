@@ -42,49 +42,39 @@ def _resnet(builder, in_channels: int, num_classes: int, input_size: tuple[int, 
     return model
 
 
-def _adapt_first_conv(model: nn.Module, in_channels: int, small: bool) -> nn.Module:
-    """Replace ``model.features[0][0]`` (a conv taking RGB) for ``in_channels`` / stride 1."""
+def _features_net(builder, in_channels: int, num_classes: int, input_size: tuple[int, int],
+                  stem: str) -> nn.Module:
+    """``builder``'s network (MobileNet, EfficientNet: the first conv is ``features[0][0]``, taking
+    RGB), that conv replaced for ``in_channels`` and, with the small stem, stride 1."""
+    model = builder(weights=None, num_classes=num_classes)
     old = model.features[0][0]
-    stride = 1 if small else old.stride
+    stride = 1 if small_stem(input_size, stem) else old.stride
     if in_channels != old.in_channels or stride != old.stride:
         model.features[0][0] = nn.Conv2d(in_channels, old.out_channels, old.kernel_size,
                                          stride=stride, padding=old.padding, bias=old.bias is not None)
     return model
 
 
-@register("resnet18", "torchvision ResNet-18, stem adapted to channels and small inputs "
-                      "(stem auto: one 3x3/1 conv, no max pool, below 64 px)")
-def resnet18(in_channels: int, num_classes: int, input_size: tuple[int, int],
-             stem: Stem = "auto") -> nn.Module:
-    from torchvision.models import resnet18 as build
+def _register_torchvision(name: str, adapt, description: str) -> None:
+    """Register torchvision's builder ``name`` (imported when a model is built), adapted by
+    ``adapt(builder, in_channels, num_classes, input_size, stem)``."""
 
-    return _resnet(build, in_channels, num_classes, input_size, stem)
+    def build(in_channels: int, num_classes: int, input_size: tuple[int, int],
+              stem: Stem = "auto") -> nn.Module:
+        import torchvision.models
 
+        return adapt(getattr(torchvision.models, name), in_channels, num_classes, input_size, stem)
 
-@register("resnet34", "torchvision ResNet-34, stem adapted to channels and small inputs "
-                      "(stem auto: one 3x3/1 conv, no max pool, below 64 px)")
-def resnet34(in_channels: int, num_classes: int, input_size: tuple[int, int],
-             stem: Stem = "auto") -> nn.Module:
-    from torchvision.models import resnet34 as build
-
-    return _resnet(build, in_channels, num_classes, input_size, stem)
+    build.__name__ = build.__qualname__ = name
+    register(name, description)(build)
 
 
-@register("mobilenet_v2", "torchvision MobileNetV2, first conv adapted to channels and small inputs "
-                          "(stem auto: stride 1 below 64 px)")
-def mobilenet_v2(in_channels: int, num_classes: int, input_size: tuple[int, int],
-                 stem: Stem = "auto") -> nn.Module:
-    from torchvision.models import mobilenet_v2 as build
+_RESNET_STEM = "stem adapted to channels and small inputs (stem auto: one 3x3/1 conv, no max pool, below 64 px)"
+_FIRST_CONV = "first conv adapted to channels and small inputs (stem auto: stride 1 below 64 px)"
+for _name, _adapt, _what in (("resnet18", _resnet, f"torchvision ResNet-18, {_RESNET_STEM}"),
+                             ("resnet34", _resnet, f"torchvision ResNet-34, {_RESNET_STEM}"),
+                             ("mobilenet_v2", _features_net, f"torchvision MobileNetV2, {_FIRST_CONV}"),
+                             ("efficientnet_b0", _features_net, f"torchvision EfficientNet-B0, {_FIRST_CONV}")):
+    _register_torchvision(_name, _adapt, _what)
 
-    model = build(weights=None, num_classes=num_classes)
-    return _adapt_first_conv(model, in_channels, small_stem(input_size, stem))
-
-
-@register("efficientnet_b0", "torchvision EfficientNet-B0, first conv adapted to channels and small inputs "
-                             "(stem auto: stride 1 below 64 px)")
-def efficientnet_b0(in_channels: int, num_classes: int, input_size: tuple[int, int],
-                    stem: Stem = "auto") -> nn.Module:
-    from torchvision.models import efficientnet_b0 as build
-
-    model = build(weights=None, num_classes=num_classes)
-    return _adapt_first_conv(model, in_channels, small_stem(input_size, stem))
+del _name, _adapt, _what
