@@ -28,6 +28,7 @@ PARSERS: dict[str, Any] = {
     "threads": at.threads,
     "positive_int": at.positive_int,
     "positive_float": at.positive_float,
+    "cap": at.cap_or_all,  # None (no cap) for 0 / all / none: the field's default must be None too
 }
 
 
