@@ -9,8 +9,8 @@ import re
 
 from cnnlab.doc import RESULT_FORMATS
 
-__all__ = ["DOC_FORMATS", "positive_int", "cap_or_all", "positive_float", "finite_float", "add_output_format", "bounded_int",
-           "bounded_float", "seed", "threads", "cpu_count", "check_model_option", "LIMITS",
+__all__ = ["DOC_FORMATS", "positive_int", "cap_or_all", "positive_float", "finite_float", "add_output_format",
+           "bounded_int", "bounded_float", "seed", "threads", "cpu_count", "check_model_option", "LIMITS",
            "allow_negative_values"]
 
 DOC_FORMATS = RESULT_FORMATS  # a worked result: the doc writers' text formats, or JSON

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from cnnlab.cli.argtypes import add_output_format
+from cnnlab.cli.commands import add_command
 from cnnlab.cli.config_flags import add_config_flags, config_values
 from cnnlab.errors import UsageError
 
@@ -50,16 +51,14 @@ def register(subparsers) -> None:
     """Add the ``compare`` command."""
     from cnnlab.compare.config import CompareConfig
 
-    parser = subparsers.add_parser(
-        "compare",
+    parser = add_command(
+        subparsers, "compare",
         help="logistic regression vs MLP vs small CNN (+ shifted inputs), with an HTML report",
         description="Train logistic regression, an MLP, small-cnn and an MLP of small-cnn's "
                     "parameter budget on the same data; score them on validation, test and "
                     "horizontally shifted validation images; write a table, pictures and a "
                     "self-contained HTML report.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+        epilog=EXAMPLES)
     add_config_flags(parser, CompareConfig, custom={"models": {"type": _models, "action": "append"},
                                                     "runs": {"nargs": "+"}})
     add_output_format(parser, help="text, or json: the last line of stdout is one JSON object with the results")

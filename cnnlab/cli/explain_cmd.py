@@ -12,6 +12,7 @@ import json
 import sys
 
 from cnnlab.cli.argtypes import add_output_format
+from cnnlab.cli.commands import add_command
 from cnnlab.cli.config_flags import add_config_flags, config_values
 from cnnlab.errors import UsageError
 from cnnlab.explain.config import ExplainConfig
@@ -54,13 +55,13 @@ RUN_DIR/explain/); --json prints one JSON summary as the last line.
 
 def register(subparsers) -> None:
     """Add the ``explain`` command."""
-    p = subparsers.add_parser(
-        "explain", help="show what a trained run learned (filters, feature maps, Grad-CAM, ...)",
+    p = add_command(
+        subparsers, "explain", help="show what a trained run learned (filters, feature maps, Grad-CAM, ...)",
         description="Explain a run folder written by `cnnlab train`: PNG pictures and one "
                     "HTML page of its filters, feature maps, Grad-CAM heatmaps, "
                     "activation-maximisation images, robustness to shifts, or logistic-"
                     "regression coefficients.",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=EXAMPLES)
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run folder written by cnnlab train")
     add_config_flags(p, ExplainConfig)
     p.add_argument("--list-layers", action="store_true",

@@ -11,7 +11,8 @@ import argparse
 import sys
 
 from cnnlab.api.ops import ACT_FUNCTIONS, CONV_ACTS, PADDING_MODES, POOL_OPS
-from cnnlab.cli.argtypes import DOC_FORMATS, add_output_format, allow_negative_values, finite_float
+from cnnlab.cli.argtypes import DOC_FORMATS, add_output_format, finite_float
+from cnnlab.cli.commands import add_command
 
 __all__ = ["register", "run_conv", "run_pool", "run_act", "emit"]
 
@@ -57,10 +58,8 @@ def _common(p: argparse.ArgumentParser, exact: bool = True, steps: bool = True) 
 
 
 def _add(subparsers, name: str, help: str, description: str, examples: str) -> argparse.ArgumentParser:
-    p = subparsers.add_parser(name, help=help, description=description, epilog=examples,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
-    allow_negative_values(p)  # no option of these commands looks like "-1"
-    return p
+    # no option of these commands looks like "-1"
+    return add_command(subparsers, name, help=help, description=description, epilog=examples, negative_values=True)
 
 
 def register(subparsers) -> None:

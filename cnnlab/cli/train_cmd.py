@@ -13,6 +13,7 @@ import sys
 
 from cnnlab.cli import argtypes as at
 from cnnlab.cli.argtypes import add_output_format
+from cnnlab.cli.commands import add_command
 from cnnlab.cli.config_flags import add_config_flags, config_values
 from cnnlab.errors import UsageError
 from cnnlab.train.config import SPLITS, TrainConfig
@@ -69,11 +70,11 @@ class _AugmentHelp:
 
 def register(subparsers) -> None:
     """Add the ``train`` and ``evaluate`` commands (and ``compare`` when it exists)."""
-    p = subparsers.add_parser(
-        "train", help="train a model and write a run folder",
+    p = add_command(
+        subparsers, "train", help="train a model and write a run folder",
         description="Train a CNN (or a baseline) on in-memory images; writes config.yaml, "
                     "metrics.csv, summary.json, best.pt/last.pt and PNG pictures to the run folder.",
-        epilog=TRAIN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=TRAIN_EXAMPLES)
     add_config_flags(p, TrainConfig, custom={"augment": {"help": _AugmentHelp()}})
     # the flags that are not settings of a run
     p.add_argument("--list-models", action="store_true",
@@ -91,12 +92,11 @@ def register(subparsers) -> None:
                         "is the global batch; docs/distributed.md)")
     p.set_defaults(func=train_handler)
 
-    e = subparsers.add_parser(
-        "evaluate", help="measure a trained run on a split, optionally with shifted inputs",
+    e = add_command(
+        subparsers, "evaluate", help="measure a trained run on a split, optionally with shifted inputs",
         description="Reload a run's best checkpoint and report its metrics on a split; "
                     "--shift DX,DY adds the accuracy on inputs moved by whole pixels (zero fill).",
-        epilog=EVALUATE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    at.allow_negative_values(e)  # --shift -4,5
+        epilog=EVALUATE_EXAMPLES, negative_values=True)  # --shift -4,5
     e.add_argument("run_dir", metavar="RUN_DIR")
     add_config_flags(e, TrainConfig, only=["data"],
                      custom={"data": {"help": "another dataset with the same image shape and classes"}})

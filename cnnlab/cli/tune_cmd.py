@@ -11,6 +11,7 @@ import argparse
 import json
 
 from cnnlab.cli.argtypes import add_output_format
+from cnnlab.cli.commands import add_command
 from cnnlab.cli.config_flags import add_config_flags, config_values
 from cnnlab.tune.study import TuneConfig
 
@@ -48,13 +49,13 @@ the next worker. PostgreSQL URLs need: pip install 'cnnlab[distributed]'.
 
 def register(subparsers) -> None:
     """Add the ``tune`` command."""
-    p = subparsers.add_parser(
-        "tune", help="tune hyper-parameters with Optuna (pruning, shared studies, report)",
+    p = add_command(
+        subparsers, "tune", help="tune hyper-parameters with Optuna (pruning, shared studies, report)",
         description="Search learning rate, optimizer, batch size, weight decay, schedule and "
                     "model options with Optuna; every trial is a training run, stopped early "
                     "by the pruner when its validation curve lags; the study is kept in a "
                     "database so that a rerun, or another machine, continues it.",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=EXAMPLES)
     add_config_flags(p, TuneConfig, custom={"data": {"required": True}, "model": {"required": True}})
     add_output_format(p, help="text, or json: the last line of stdout is one JSON object with the results")
     p.set_defaults(func=handle)
