@@ -51,14 +51,7 @@ def register(subparsers) -> None:
     """Add the ``compare`` command."""
     from cnnlab.compare.config import CompareConfig
 
-    parser = add_command(
-        subparsers, "compare",
-        help="logistic regression vs MLP vs small CNN (+ shifted inputs), with an HTML report",
-        description="Train logistic regression, an MLP, small-cnn and an MLP of small-cnn's "
-                    "parameter budget on the same data; score them on validation, test and "
-                    "horizontally shifted validation images; write a table, pictures and a "
-                    "self-contained HTML report.",
-        epilog=EXAMPLES)
+    parser = add_command(subparsers, "compare", EXAMPLES)
     add_config_flags(parser, CompareConfig, custom={"models": {"type": _models, "action": "append"},
                                                     "runs": {"nargs": "+"}})
     add_output_format(parser, help="text, or json: the last line of stdout is one JSON object with the results")

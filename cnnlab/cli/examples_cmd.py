@@ -39,19 +39,15 @@ def _title(path: Path) -> str:
 
 def register(subparsers) -> None:
     """Add ``examples`` with ``list``, ``show`` and ``copy``."""
-    parser = add_command(
-        subparsers, "examples", help="the example problem files that ship with cnnlab: list, show, copy",
-        description="List, print or copy the example files installed with cnnlab. Their names "
-                    "(sheet1, problems/sizes) also work as FILE for cnnlab solve and cnnlab check.",
-        epilog=EXAMPLES)
+    parser = add_command(subparsers, "examples", EXAMPLES)
     actions = parser.add_subparsers(dest="examples_action", metavar="ACTION", required=True,
                                     parser_class=type(parser))
-    p = add_command(actions, "list", help="every example with its title", epilog=EXAMPLES)
+    p = add_command(actions, "examples list", EXAMPLES)
     p.set_defaults(func=run_list)
-    p = add_command(actions, "show", help="print one example", epilog=EXAMPLES)
+    p = add_command(actions, "examples show", EXAMPLES)
     p.add_argument("name", metavar="NAME", help="an example name from 'cnnlab examples list'")
     p.set_defaults(func=run_show)
-    p = add_command(actions, "copy", help="copy every example into a folder", epilog=EXAMPLES)
+    p = add_command(actions, "examples copy", EXAMPLES)
     p.add_argument("dir", metavar="DIR", help="target folder (created if missing)")
     p.add_argument("--force", action="store_true", help="overwrite files that already exist there")
     p.set_defaults(func=run_copy)

@@ -55,13 +55,7 @@ RUN_DIR/explain/); --json prints one JSON summary as the last line.
 
 def register(subparsers) -> None:
     """Add the ``explain`` command."""
-    p = add_command(
-        subparsers, "explain", help="show what a trained run learned (filters, feature maps, Grad-CAM, ...)",
-        description="Explain a run folder written by `cnnlab train`: PNG pictures and one "
-                    "HTML page of its filters, feature maps, Grad-CAM heatmaps, "
-                    "activation-maximisation images, robustness to shifts, or logistic-"
-                    "regression coefficients.",
-        epilog=EXAMPLES)
+    p = add_command(subparsers, "explain", EXAMPLES)
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run folder written by cnnlab train")
     add_config_flags(p, ExplainConfig)
     p.add_argument("--list-layers", action="store_true",

@@ -58,10 +58,7 @@ def _function_list() -> str:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the solve, check and quiz commands."""
-    p = add_command(
-        subparsers, "solve", help="solve a problem file with worked steps",
-        description="Solve every part of a problem file (YAML) with worked steps; check claimed answers.",
-        epilog=SOLVE_EXAMPLES + _function_list())
+    p = add_command(subparsers, "solve", SOLVE_EXAMPLES + _function_list())
     p.add_argument("file", metavar="FILE",
                    help="problem file (YAML, at most 1 MB), or an example's name (cnnlab examples list)")
     add_output_format(p, DOC_FORMATS, default=None,
@@ -76,21 +73,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "--max-cells")
     p.set_defaults(func=run_solve)
 
-    c = add_command(
-        subparsers, "check", help="check the claimed answers of a problem file",
-        description="Compare each claimed answer with the computed one (under the file's rounding) and "
-                    "name the likely mistake.",
-        epilog=CHECK_EXAMPLES)
+    c = add_command(subparsers, "check", CHECK_EXAMPLES)
     c.add_argument("file", metavar="FILE",
                    help="problem file (YAML) with `answer:` in its parts, or an example's name")
     add_output_format(c, ("text", "json"))
     c.set_defaults(func=run_check)
 
-    q = add_command(
-        subparsers, "quiz", help="generate a randomised problem set with its answer key",
-        description="Generate problems of the pen-and-paper catalogue with numbers fit for hand "
-                    "computation, and their answer key. The same seed gives the same quiz.",
-        epilog=QUIZ_EXAMPLES)
+    q = add_command(subparsers, "quiz", QUIZ_EXAMPLES)
     q.add_argument("--topics", default="conv,pool,act",
                    help="comma-separated topics: conv, padding, pool, act, softmax, shapes, separable, rf, "
                         "params, transposed, rgb, dilation, gradient, detect, chain (default conv,pool,act)")

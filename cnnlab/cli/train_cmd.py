@@ -70,11 +70,7 @@ class _AugmentHelp:
 
 def register(subparsers) -> None:
     """Add the ``train`` and ``evaluate`` commands (and ``compare`` when it exists)."""
-    p = add_command(
-        subparsers, "train", help="train a model and write a run folder",
-        description="Train a CNN (or a baseline) on in-memory images; writes config.yaml, "
-                    "metrics.csv, summary.json, best.pt/last.pt and PNG pictures to the run folder.",
-        epilog=TRAIN_EXAMPLES)
+    p = add_command(subparsers, "train", TRAIN_EXAMPLES)
     add_config_flags(p, TrainConfig, custom={"augment": {"help": _AugmentHelp()}})
     # the flags that are not settings of a run
     p.add_argument("--list-models", action="store_true",
@@ -92,11 +88,7 @@ def register(subparsers) -> None:
                         "is the global batch; docs/distributed.md)")
     p.set_defaults(func=train_handler)
 
-    e = add_command(
-        subparsers, "evaluate", help="measure a trained run on a split, optionally with shifted inputs",
-        description="Reload a run's best checkpoint and report its metrics on a split; "
-                    "--shift DX,DY adds the accuracy on inputs moved by whole pixels (zero fill).",
-        epilog=EVALUATE_EXAMPLES, negative_values=True)  # --shift -4,5
+    e = add_command(subparsers, "evaluate", EVALUATE_EXAMPLES, negative_values=True)  # --shift -4,5
     e.add_argument("run_dir", metavar="RUN_DIR")
     add_config_flags(e, TrainConfig, only=["data"],
                      custom={"data": {"help": "another dataset with the same image shape and classes"}})

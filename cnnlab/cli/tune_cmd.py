@@ -49,13 +49,7 @@ the next worker. PostgreSQL URLs need: pip install 'cnnlab[distributed]'.
 
 def register(subparsers) -> None:
     """Add the ``tune`` command."""
-    p = add_command(
-        subparsers, "tune", help="tune hyper-parameters with Optuna (pruning, shared studies, report)",
-        description="Search learning rate, optimizer, batch size, weight decay, schedule and "
-                    "model options with Optuna; every trial is a training run, stopped early "
-                    "by the pruner when its validation curve lags; the study is kept in a "
-                    "database so that a rerun, or another machine, continues it.",
-        epilog=EXAMPLES)
+    p = add_command(subparsers, "tune", EXAMPLES)
     add_config_flags(p, TuneConfig, custom={"data": {"required": True}, "model": {"required": True}})
     add_output_format(p, help="text, or json: the last line of stdout is one JSON object with the results")
     p.set_defaults(func=handle)
