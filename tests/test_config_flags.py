@@ -166,3 +166,18 @@ REFUSALS = [
 def test_refusals_keep_their_words(argv, message, capsys):
     assert main(argv) == 2
     assert capsys.readouterr().err.strip() == message
+
+
+def _section(text: str, command: str) -> str:
+    start = text.index(f"## `cnnlab {command}`")
+    return text[start:text.index("\n## ", start + 1)]
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_docs_cli_lists_every_flag(command):
+    from pathlib import Path
+
+    text = _section((Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text(encoding="utf-8"), command)
+    config = COMMANDS[command][0]
+    missing = [flag_name(f.name) for f, _, _ in flag_fields(config) if f"`{flag_name(f.name)}" not in text]
+    assert not missing, f"docs/cli.md, cnnlab {command}: no row for {missing}"
