@@ -181,3 +181,11 @@ def test_docs_cli_lists_every_flag(command):
     config = COMMANDS[command][0]
     missing = [flag_name(f.name) for f, _, _ in flag_fields(config) if f"`{flag_name(f.name)}" not in text]
     assert not missing, f"docs/cli.md, cnnlab {command}: no row for {missing}"
+
+
+def test_flag_bounds_are_the_limits_docs_limits_md_names():
+    from cnnlab.cli.argtypes import LIMITS
+    from cnnlab.train.config import MAX_BATCH_SIZE, MAX_EPOCHS
+
+    # argtypes is imported by every command, so it cannot import TrainConfig's module
+    assert (LIMITS["epochs"], LIMITS["batch_size"]) == (MAX_EPOCHS, MAX_BATCH_SIZE)

@@ -99,7 +99,7 @@ def _help(text: str, shown: str | None) -> str:
     return f"{text} (default {shown})"
 
 
-def _kwargs(field: dataclasses.Field, spec: FlagSpec, hint: Any, default: Any) -> dict[str, Any]:
+def _kwargs(spec: FlagSpec, hint: Any, default: Any) -> dict[str, Any]:
     """argparse's keywords for one field (its help aside)."""
     kind = _base_type(hint)
     if kind is bool:
@@ -119,11 +119,11 @@ def _kwargs(field: dataclasses.Field, spec: FlagSpec, hint: Any, default: Any) -
 
 
 def add_config_flags(parser: argparse.ArgumentParser, config: type, *, only: Iterable[str] | None = None,
-                     skip: Iterable[str] = (), defaults: dict[str, Any] | None = None,
+                     defaults: dict[str, Any] | None = None,
                      custom: dict[str, dict[str, Any]] | None = None) -> list[str]:
     """Add a flag to ``parser`` for every field of ``config`` that has one; returns their field names.
 
-    only / skip: the fields to add / leave out (e.g. one registered by hand).
+    only: the fields to add (default: all that have a flag).
     defaults: parser defaults (and the defaults ``--help`` states) that differ from the
     field's; every other flag defaults to None so that it overrides only when given.
     custom: argparse keywords that replace the generated ones, by field name (an
@@ -141,10 +141,10 @@ def add_config_flags(parser: argparse.ArgumentParser, config: type, *, only: Ite
     defaults, custom = defaults or {}, custom or {}
     added = []
     for field, spec, hint in flag_fields(config):
-        if (wanted is not None and field.name not in wanted) or field.name in skip:
+        if wanted is not None and field.name not in wanted:
             continue
         default = defaults.get(field.name)
-        kwargs = {**_kwargs(field, spec, hint, default), **custom.get(field.name, {})}
+        kwargs = {**_kwargs(spec, hint, default), **custom.get(field.name, {})}
         shown = default_text(field, spec, defaults[field.name]) if field.name in defaults else \
             default_text(field, spec)
         text = kwargs.get("help", spec.help)
