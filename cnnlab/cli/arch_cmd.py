@@ -3,12 +3,12 @@ and inverse design (``--solve``)."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from cnnlab.api.arch import DTYPES, LAYOUTS
 from cnnlab.arch.inverse import UNKNOWNS
 from cnnlab.cli.argtypes import add_output_format
+from cnnlab.cli.commands import add_command
 from cnnlab.errors import UsageError
 
 __all__ = ["register", "handle"]
@@ -58,12 +58,7 @@ SOLVE_CHOICES = (*UNKNOWNS, "depth")  # one layer's unknown, or the depth of a s
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "arch", help="shapes, receptive fields, parameters and cost of a network, layer by layer",
-        description="Architecture table of a network given as a compact layer spec or a torchvision "
-                    "model: output shape, receptive field, jump, weights, biases, units, MACs and memory "
-                    "per layer, with the worked formulas (--steps). --solve answers inverse questions.",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = add_command(subparsers, "arch", EXAMPLES)
     parser.add_argument("spec", nargs="?", metavar="SPEC",
                         help="layers, e.g. 'conv 3x3 16 p1; relu; maxpool 2x2', or a file holding them")
     parser.add_argument("--input", metavar="CxHxW", help="input shape, e.g. 3x224x224 (HxW: one channel)")

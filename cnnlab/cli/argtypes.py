@@ -9,8 +9,8 @@ import re
 
 from cnnlab.doc import RESULT_FORMATS
 
-__all__ = ["DOC_FORMATS", "positive_int", "positive_float", "finite_float", "add_output_format", "bounded_int",
-           "bounded_float", "seed", "threads", "cpu_count", "check_model_option", "LIMITS",
+__all__ = ["DOC_FORMATS", "positive_int", "cap_or_all", "positive_float", "finite_float", "add_output_format",
+           "bounded_int", "bounded_float", "seed", "threads", "cpu_count", "check_model_option", "LIMITS",
            "allow_negative_values"]
 
 DOC_FORMATS = RESULT_FORMATS  # a worked result: the doc writers' text formats, or JSON
@@ -31,6 +31,17 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
     return value
+
+
+def cap_or_all(text: str) -> int | None:
+    """A cap on examples: a whole number >= 1, or 0 / all / none for no cap (None).
+
+    >>> cap_or_all("500"), cap_or_all("all")
+    (500, None)
+    """
+    if text.strip().lower() in ("0", "all", "none"):
+        return None
+    return positive_int(text)
 
 
 def finite_float(text: str) -> float:

@@ -6,10 +6,10 @@ import argparse
 import json
 from pathlib import Path
 
-from cnnlab.cli import argtypes as at
-from cnnlab.cli.argtypes import add_output_format, positive_int
+from cnnlab.cli.argtypes import add_output_format
+from cnnlab.cli.commands import add_command
+from cnnlab.cli.config_flags import add_config_flags, config_values
 from cnnlab.errors import UsageError
-from cnnlab.train.config import DEVICES
 
 __all__ = ["register"]
 
@@ -31,13 +31,6 @@ Writes <out>/report.html (self-contained), results.json/.csv, table.md, figures/
 """
 
 
-def _limit(text: str) -> int | None:
-    """A cap on examples; 0 or 'all' means no cap."""
-    if text.strip().lower() in ("0", "all", "none"):
-        return None
-    return positive_int(text)
-
-
 def _models(text: str) -> list[str]:
     """Comma-separated names, or one architecture spec (a value with spaces or ';', or a file)."""
     from cnnlab.compare.compare import COMPARE_MODELS
@@ -56,48 +49,11 @@ def _models(text: str) -> list[str]:
 
 def register(subparsers) -> None:
     """Add the ``compare`` command."""
-    from cnnlab.compare.compare import (COMPARE_MODELS, DEFAULT_EPOCHS, DEFAULT_LOGREG_C,
-                                        DEFAULT_LOGREG_LIMIT, DEFAULT_LOGREG_MAX_ITER)
+    from cnnlab.compare.config import CompareConfig
 
-    parser = subparsers.add_parser(
-        "compare",
-        help="logistic regression vs MLP vs small CNN (+ shifted inputs), with an HTML report",
-        description="Train logistic regression, an MLP, small-cnn and an MLP of small-cnn's "
-                    "parameter budget on the same data; score them on validation, test and "
-                    "horizontally shifted validation images; write a table, pictures and a "
-                    "self-contained HTML report.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--data", default="mnist", metavar="NAME|PATH",
-                        help="dataset name (mnist, fashion-mnist, digits, cifar10) or folder/CSV (default: mnist)")
-    parser.add_argument("--data-dir", metavar="DIR", help="folder to look for named datasets in first")
-    parser.add_argument("--out", metavar="DIR", help="run folder (default: runs/compare-<data>-<timestamp>)")
-    parser.add_argument("--epochs", type=at.bounded_int(1, "epochs"), default=DEFAULT_EPOCHS,
-                        help=f"epochs for the torch models (default: {DEFAULT_EPOCHS})")
-    parser.add_argument("--batch-size", type=at.bounded_int(1, "batch_size"), default=64, help="batch size (default: 64)")
-    parser.add_argument("--limit", type=at.bounded_int(1, "limit"), default=None, metavar="N",
-                        help="use at most N training examples (default: all)")
-    parser.add_argument("--logreg-limit", type=_limit, default=DEFAULT_LOGREG_LIMIT, metavar="N",
-                        help="training examples for logistic regression, 0 = all "
-                             f"(default: {DEFAULT_LOGREG_LIMIT or 'all'})")
-    parser.add_argument("--logreg-max-iter", type=positive_int, default=DEFAULT_LOGREG_MAX_ITER, metavar="N",
-                        help=f"lbfgs iterations at most (default: {DEFAULT_LOGREG_MAX_ITER})")
-    parser.add_argument("--logreg-c", type=float, default=DEFAULT_LOGREG_C, metavar="C",
-                        help=f"inverse L2 strength of logistic regression (default: {DEFAULT_LOGREG_C}: "
-                             "smooth weight pictures)")
-    parser.add_argument("--models", type=_models, action="append", default=None, metavar="LIST",
-                        help=f"comma-separated subset of {','.join(COMPARE_MODELS)} (default: all), other "
-                             "models of cnnlab train --list-models, or an architecture spec such as "
-                             "\"conv 3x3 32 p1; relu; maxpool 2; fc 10\" (repeat --models for several)")
-    parser.add_argument("--runs", nargs="+", default=[], metavar="DIR",
-                        help="your own run folders (cnnlab train, spec runs) or tune study folders (their "
-                             "best trial): scored on the same splits, added to the table and the curves")
-    parser.add_argument("--seed", type=at.seed, default=0, help="seed of initialisation, batch order and the shifts; the split stays fixed (default: 0)")
-    parser.add_argument("--device", choices=DEVICES, default="auto",
-                        help="where the torch models train (default: auto)")
-    parser.add_argument("--threads", type=at.threads, default=None, metavar="N",
-                        help="CPU threads for training (default: all cores but one)")
+    parser = add_command(subparsers, "compare", EXAMPLES)
+    add_config_flags(parser, CompareConfig, custom={"models": {"type": _models, "action": "append"},
+                                                    "runs": {"nargs": "+"}})
     add_output_format(parser, help="text, or json: the last line of stdout is one JSON object with the results")
     parser.set_defaults(func=handle)
 
@@ -114,13 +70,11 @@ def handle(args: argparse.Namespace) -> int:
     if args.out and (Path(args.out) / "model.json").is_file():
         raise UsageError(f"--out {args.out} holds a training run of cnnlab train, not a comparison; choose a "
                          f"new or empty folder (--runs {args.out} adds that run to a comparison)")
-    config = CompareConfig(
-        data=args.data, out=args.out, epochs=args.epochs, batch_size=args.batch_size, limit=args.limit,
-        logreg_limit=args.logreg_limit, logreg_max_iter=args.logreg_max_iter, logreg_c=args.logreg_c, seed=args.seed,
-        models=[m for group in args.models for m in group] if args.models else
-        ([] if args.runs else list(COMPARE_MODELS)), runs=list(args.runs), device=args.device,
-        data_dir=args.data_dir, threads=args.threads,
-    )
+    values = config_values(CompareConfig, args)
+    runs = values.pop("runs", [])
+    models = values.pop("models", None)
+    config = CompareConfig(**values, runs=runs, models=[m for group in models for m in group] if models else
+                           ([] if runs else list(COMPARE_MODELS)))
     result = run_compare(config)
     print(terminal_table(result))
     if findings(result):

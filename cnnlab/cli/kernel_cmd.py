@@ -16,6 +16,7 @@ import numpy as np
 
 from cnnlab.cli import argtypes as at
 from cnnlab.cli.argtypes import DOC_FORMATS, add_output_format
+from cnnlab.cli.commands import add_command
 from cnnlab.api.kernels import read_kernel
 from cnnlab.errors import MAX_SIDE, UsageError
 from cnnlab.kernels.invariance import INVARIANCE_PARTS
@@ -237,10 +238,7 @@ def _format_arg(p: argparse.ArgumentParser) -> None:
 
 def register(subparsers) -> None:
     """Add ``kernel`` and its subcommands to the ``cnnlab`` parser."""
-    parser = subparsers.add_parser(
-        "kernel", help="named kernels, what a kernel detects, filtering photos, separable cost, invariance",
-        description="The kernel lab: classic filters, probe responses, separability, cost and invariance.",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = add_command(subparsers, "kernel", EXAMPLES)
     sub = parser.add_subparsers(dest="kernel_command", metavar="SUBCOMMAND", parser_class=type(parser))
 
     def usage(_args: argparse.Namespace) -> int:
@@ -249,25 +247,17 @@ def register(subparsers) -> None:
 
     parser.set_defaults(func=usage)
 
-    p = sub.add_parser("list", help="the named kernels", epilog=EXAMPLES,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = add_command(sub, "kernel list", EXAMPLES)
     _format_arg(p)
     p.set_defaults(func=_list)
 
-    p = sub.add_parser("describe", help="sum, symmetry, rank/separability and probe responses of a kernel",
-                       description="Measure a kernel: sum, symmetries, rank and 1-D factors, and its "
-                                   "response to probe patterns (what it detects).",
-                       epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = add_command(sub, "kernel describe", EXAMPLES)
     p.add_argument("kernel", metavar="K", help="named kernel (sobel_x, box:5, gaussian:5:1.0), literal or file")
     p.add_argument("--round", type=at.bounded_int(0, "round"), default=4, metavar="N", help="decimals shown (default 4)")
     _format_arg(p)
     p.set_defaults(func=_describe)
 
-    p = sub.add_parser("apply", help="filter a photo with a kernel (or a pair: gradient magnitude)",
-                       description="Filter an image (PNG/JPEG or a scikit-image sample such as camera, "
-                                   "astronaut, coffee), or a matrix file (.csv/.txt/.npy/.json) as a grey "
-                                   "image, and write input and outputs side by side.",
-                       epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = add_command(sub, "kernel apply", EXAMPLES)
     p.add_argument("image", metavar="IMAGE", help="image file, scikit-image sample name, or matrix file (grey, values as they are)")
     p.add_argument("--kernel", required=True, metavar="K")
     p.add_argument("--kernel2", metavar="K2", help="second kernel: adds gradient magnitude and orientation")
@@ -279,8 +269,7 @@ def register(subparsers) -> None:
     _format_arg(p)
     p.set_defaults(func=_apply)
 
-    p = sub.add_parser("cost", help="full vs separable filtering: counts, timings, log-log plot",
-                       epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = add_command(sub, "kernel cost", EXAMPLES)
     p.add_argument("--size", default="256", metavar="N[,N...]", help="image side(s) (default 256)")
     p.add_argument("--k", default="3,5,7,9,15,21,31,45,63", metavar="K1,K2,...", help="kernel sizes")
     p.add_argument("--repeats", type=at.bounded_int(1, "repeats"), default=3, help="timing runs, best kept (default 3)")
@@ -289,9 +278,7 @@ def register(subparsers) -> None:
     _format_arg(p)
     p.set_defaults(func=_cost)
 
-    p = sub.add_parser("invariance", help="shift equivariance, max-pool shift absorption, noise averaging",
-                       epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    at.allow_negative_values(p)  # --shift -3,5
+    p = add_command(sub, "kernel invariance", EXAMPLES, negative_values=True)  # --shift -3,5
     p.add_argument("--image", default="camera", help="image file or sample (default camera), used in grey")
     p.add_argument("--kernel", default="sobel_x", metavar="K", help="kernel for the shift demos (default sobel_x)")
     p.add_argument("--crop", type=at.bounded_int(1, "crop"), default=256, help="side of the centre crop used (default 256)")
@@ -306,11 +293,7 @@ def register(subparsers) -> None:
     _format_arg(p)
     p.set_defaults(func=_invariance)
 
-    p = sub.add_parser("pyramid", help="Gaussian and Laplacian pyramids of an image, with a figure",
-                       description="Smooth and halve an image level by level (Gaussian pyramid) and keep "
-                                   "what each smoothing removed (Laplacian pyramid), with scikit-image's "
-                                   "conventions (sigma 2/3, bilinear halving); docs/kernels.md, \"Pyramids\".",
-                       epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = add_command(sub, "kernel pyramid", EXAMPLES)
     p.add_argument("image", metavar="IMAGE", help="image file, scikit-image sample name, or matrix file (used in grey)")
     p.add_argument("--levels", type=at.bounded_int(1, MAX_LEVELS), default=4, help="levels, the input included (default 4)")
     p.add_argument("--out", metavar="PNG", help="picture path (default kernel-pyramid-<image>.png)")

@@ -11,7 +11,8 @@ import argparse
 import sys
 
 from cnnlab.api.ops import ACT_FUNCTIONS, CONV_ACTS, PADDING_MODES, POOL_OPS
-from cnnlab.cli.argtypes import DOC_FORMATS, add_output_format, allow_negative_values, finite_float
+from cnnlab.cli.argtypes import DOC_FORMATS, add_output_format, finite_float
+from cnnlab.cli.commands import add_command
 
 __all__ = ["register", "run_conv", "run_pool", "run_act", "emit"]
 
@@ -40,36 +41,33 @@ _INPUT_HELP = ("input: H×W or C×H×W, as '1 2; 3 4' (rows split by ';'), '[[1,
 
 
 # -- argument parsing --------------------------------------------------------------
-def _common(p: argparse.ArgumentParser, exact: bool = True, steps: bool = True) -> None:
-    if exact:
-        p.add_argument("--exact", action="store_true",
-                       help="exact fractions (1/2 stays 1/2; an average of halves stays a fraction)")
+def _common(p: argparse.ArgumentParser, handler, slope: bool = False) -> None:
+    """The flags conv, pool and act share (after their own), and the handler."""
+    if slope:
+        p.add_argument("--slope", type=finite_float, default=0.01,
+                       help="negative slope of leaky_relu (default 0.01)")
+    p.add_argument("--exact", action="store_true",
+                   help="exact fractions (1/2 stays 1/2; an average of halves stays a fraction)")
     p.add_argument("--round", type=int, metavar="N", default=None,
                    help="round shown and JSON values to N decimals, half away from zero")
-    if steps:
-        p.add_argument("--steps", action="store_true",
-                       help="show the worked solution: padded input, kernel, every cell's window, products and sum")
-        p.add_argument("--max-cells", type=int, metavar="N", default=16,
-                       help="cells worked out with --steps (default 16; the rest are counted)")
+    p.add_argument("--steps", action="store_true",
+                   help="show the worked solution: padded input, kernel, every cell's window, products and sum")
+    p.add_argument("--max-cells", type=int, metavar="N", default=16,
+                   help="cells worked out with --steps (default 16; the rest are counted)")
     add_output_format(p, FORMATS)
     p.add_argument("--standalone", action="store_true",
                    help="with --format latex: a complete document instead of a fragment")
+    p.set_defaults(func=handler)
 
 
-def _add(subparsers, name: str, help: str, description: str, examples: str) -> argparse.ArgumentParser:
-    p = subparsers.add_parser(name, help=help, description=description, epilog=examples,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
-    allow_negative_values(p)  # no option of these commands looks like "-1"
-    return p
+def _add(subparsers, name: str, examples: str) -> argparse.ArgumentParser:
+    # no option of these commands looks like "-1"
+    return add_command(subparsers, name, examples, negative_values=True)
 
 
 def register(subparsers) -> None:
     """Add the conv, pool and act commands."""
-    p = _add(subparsers, "conv", "2-D convolution of one input (cross-correlation unless --flip)",
-             "Convolve a matrix or C×H×W tensor with a kernel, as torch.nn.functional.conv2d "
-             "(cross-correlation); --flip rotates the kernel by 180° (true convolution). "
-             "M and K are literals ('1 2; 3 4', '[[1,2],[3,4]]') or .json/.csv/.txt/.npy files; "
-             "K may be a named kernel (sobel_x, gaussian:5:1.0).", CONV_EXAMPLES)
+    p = _add(subparsers, "conv", CONV_EXAMPLES)
     p.add_argument("--input", required=True, metavar="M", help=_INPUT_HELP)
     p.add_argument("--kernel", required=True, metavar="K",
                    help="kernel: kh×kw, C_in×kh×kw (one filter, input channels split by '|') or "
@@ -89,14 +87,9 @@ def register(subparsers) -> None:
     p.add_argument("--output-padding", metavar="P", default="0",
                    help="with --transposed: rows/columns added at the bottom/right (int or 'a,b')")
     p.add_argument("--act", choices=CONV_ACTS, default=None, help="activation applied after the bias")
-    p.add_argument("--slope", type=finite_float, default=0.01,
-                   help="negative slope of leaky_relu (default 0.01)")
-    _common(p)
-    p.set_defaults(func=run_conv)
+    _common(p, run_conv, slope=True)
 
-    p = _add(subparsers, "pool", "max or average pooling of one input",
-             "Max or average pooling, as torch.nn.functional.max_pool2d / avg_pool2d. "
-             "The stride defaults to the window size.", POOL_EXAMPLES)
+    p = _add(subparsers, "pool", POOL_EXAMPLES)
     p.add_argument("--input", required=True, metavar="M", help=_INPUT_HELP)
     p.add_argument("--op", required=True, choices=POOL_OPS, help=" or ".join(POOL_OPS))
     p.add_argument("--size", required=True, metavar="K", help="window size: int or 'a,b'")
@@ -106,19 +99,13 @@ def register(subparsers) -> None:
     p.add_argument("--ceil-mode", action="store_true", help="round the output size up (PyTorch's rule)")
     p.add_argument("--no-count-include-pad", dest="count_include_pad", action="store_false",
                    help="avg: divide by the input cells in the window only, not the padding")
-    _common(p)
-    p.set_defaults(func=run_pool)
+    _common(p, run_pool)
 
-    p = _add(subparsers, "act", "an activation function element-wise (softmax per vector)",
-             "Apply relu, sigmoid, tanh, leaky_relu or softmax (of a vector; of each row of a "
-             "matrix; over the channels of a C×H×W tensor).", ACT_EXAMPLES)
+    p = _add(subparsers, "act", ACT_EXAMPLES)
     p.add_argument("--input", required=True, metavar="M",
                    help="a number, vector, matrix or C×H×W tensor (channels split by '|': '1 -2 | 3 4')")
     p.add_argument("--fn", required=True, choices=ACT_FUNCTIONS, help="the function")
-    p.add_argument("--slope", type=finite_float, default=0.01,
-                   help="negative slope of leaky_relu (default 0.01)")
-    _common(p)
-    p.set_defaults(func=run_act)
+    _common(p, run_act, slope=True)
 
 
 # -- handlers ----------------------------------------------------------------------

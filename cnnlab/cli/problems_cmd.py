@@ -9,6 +9,7 @@ import sys
 from cnnlab.api.problems import QUIZ_FORMATS, QUIZ_STEPS, SOLVE_STEPS
 from cnnlab.cli import argtypes as at
 from cnnlab.cli.argtypes import DOC_FORMATS, add_output_format
+from cnnlab.cli.commands import add_command
 from cnnlab.errors import UsageError
 from cnnlab.userfiles import write_atomic
 
@@ -57,10 +58,7 @@ def _function_list() -> str:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the solve, check and quiz commands."""
-    p = subparsers.add_parser(
-        "solve", help="solve a problem file with worked steps",
-        description="Solve every part of a problem file (YAML) with worked steps; check claimed answers.",
-        epilog=SOLVE_EXAMPLES + _function_list(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = add_command(subparsers, "solve", SOLVE_EXAMPLES + _function_list())
     p.add_argument("file", metavar="FILE",
                    help="problem file (YAML, at most 1 MB), or an example's name (cnnlab examples list)")
     add_output_format(p, DOC_FORMATS, default=None,
@@ -75,21 +73,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "--max-cells")
     p.set_defaults(func=run_solve)
 
-    c = subparsers.add_parser(
-        "check", help="check the claimed answers of a problem file",
-        description="Compare each claimed answer with the computed one (under the file's rounding) and "
-                    "name the likely mistake.",
-        epilog=CHECK_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    c = add_command(subparsers, "check", CHECK_EXAMPLES)
     c.add_argument("file", metavar="FILE",
                    help="problem file (YAML) with `answer:` in its parts, or an example's name")
     add_output_format(c, ("text", "json"))
     c.set_defaults(func=run_check)
 
-    q = subparsers.add_parser(
-        "quiz", help="generate a randomised problem set with its answer key",
-        description="Generate problems of the pen-and-paper catalogue with numbers fit for hand "
-                    "computation, and their answer key. The same seed gives the same quiz.",
-        epilog=QUIZ_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    q = add_command(subparsers, "quiz", QUIZ_EXAMPLES)
     q.add_argument("--topics", default="conv,pool,act",
                    help="comma-separated topics: conv, padding, pool, act, softmax, shapes, separable, rf, "
                         "params, transposed, rgb, dilation, gradient, detect, chain (default conv,pool,act)")

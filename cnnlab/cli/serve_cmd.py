@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import signal
 import sys
 import threading
 
+from cnnlab.cli.commands import add_command
 from cnnlab.errors import UsageError
 
 __all__ = ["register", "run_serve"]
@@ -25,11 +25,7 @@ JSON API: POST /api/conv, /api/pool, /api/act, /api/solve, /api/arch (see docs/s
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
-        "serve", help="the interactive page: convolution playground, solver, arch table, explore a run",
-        description="Start a local web server with the interactive pages and the JSON API. "
-                    "Everything is served by cnnlab itself (no internet needed). Ctrl-C stops it.",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = add_command(subparsers, "serve", EXAMPLES)
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")

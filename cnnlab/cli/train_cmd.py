@@ -13,8 +13,10 @@ import sys
 
 from cnnlab.cli import argtypes as at
 from cnnlab.cli.argtypes import add_output_format
+from cnnlab.cli.commands import add_command
+from cnnlab.cli.config_flags import add_config_flags, config_values
 from cnnlab.errors import UsageError
-from cnnlab.train.config import DEVICES, LOSSES, NORMALIZE, OPTIMIZERS, SCHEDULES, SPLITS
+from cnnlab.train.config import SPLITS, TrainConfig
 
 __all__ = ["register", "train_handler", "evaluate_handler"]
 
@@ -45,15 +47,6 @@ EVALUATE_EXAMPLES = """examples:
 """
 
 
-def _config_fields(args: argparse.Namespace) -> list[str]:
-    """TrainConfig fields that have a flag of the same name (flags left out override nothing)."""
-    import dataclasses
-
-    from cnnlab.train.config import TrainConfig
-
-    return [f.name for f in dataclasses.fields(TrainConfig) if hasattr(args, f.name)]
-
-
 class _AugmentHelp:
     """--augment's help, listed from the augmentation registry when the help is shown, so
     the list is never re-typed and the CLI imports torch only then."""
@@ -77,93 +70,32 @@ class _AugmentHelp:
 
 def register(subparsers) -> None:
     """Add the ``train`` and ``evaluate`` commands (and ``compare`` when it exists)."""
-    p = subparsers.add_parser(
-        "train", help="train a model and write a run folder",
-        description="Train a CNN (or a baseline) on in-memory images; writes config.yaml, "
-                    "metrics.csv, summary.json, best.pt/last.pt and PNG pictures to the run folder.",
-        epilog=TRAIN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", help="mnist, fashion-mnist, digits, cifar10, or a folder / CSV path")
-    p.add_argument("--model", help="model name (see --list-models), or an architecture spec as for "
-                                   "cnnlab arch: \"conv 3x3 32 p1; relu; maxpool 2; fc 10\", a file "
-                                   "holding one, or a YAML list (docs/models.md)")
+    p = add_command(subparsers, "train", TRAIN_EXAMPLES)
+    add_config_flags(p, TrainConfig, custom={"augment": {"help": _AugmentHelp()}})
+    # the flags that are not settings of a run
     p.add_argument("--list-models", action="store_true",
                    help="print the models with their options (types, defaults) and exit")
     p.add_argument("--recipe", metavar="NAME",
                    help="a named configuration for --data (see --list-recipes); flags override it")
     p.add_argument("--list-recipes", action="store_true",
                    help="print the recipes with their target accuracy and measured time, and exit")
-    p.add_argument("--epochs", type=at.bounded_int(1, "epochs"), help="passes over the training split (default 5)")
-    p.add_argument("--batch-size", type=at.bounded_int(1, "batch_size"), help="examples per step (default 64)")
-    p.add_argument("--optimizer", choices=OPTIMIZERS, help="default adam")
-    p.add_argument("--lr", type=float, help="learning rate (peak for onecycle; default 1e-3)")
-    p.add_argument("--momentum", type=float, help="SGD momentum (default 0, as torch.optim.SGD)")
-    p.add_argument("--beta1", type=float, help="Adam/AdamW beta1 (default 0.9)")
-    p.add_argument("--beta2", type=float, help="Adam/AdamW beta2 (default 0.999)")
-    p.add_argument("--weight-decay", type=float, help="default 0")
-    p.add_argument("--schedule", choices=SCHEDULES, help="default none")
-    p.add_argument("--step-size", type=int, help="epochs between decays of --schedule step")
-    p.add_argument("--gamma", type=float, help="decay factor of --schedule step (default 0.1)")
-    p.add_argument("--patience", type=int,
-                   help="stop after N epochs without a lower validation loss (0 = never)")
-    p.add_argument("--augment", metavar="LIST", help=_AugmentHelp())
-    p.add_argument("--seed", type=at.seed, help="random seed (default 0)")
-    p.add_argument("--device", choices=DEVICES, help="default auto")
-    p.add_argument("--amp", action="store_true", default=None,
-                   help="mixed precision: bfloat16 (or float16) on CUDA; bfloat16 on a CPU that has "
-                        "it natively (AMX, AVX512-BF16), else float32")
-    p.add_argument("--out", metavar="DIR", help="run folder (default runs/<model>-<data>-<time>)")
     p.add_argument("--config", metavar="FILE", help="YAML file of settings; flags override it")
     add_output_format(p, help="text, or json: the last line of stdout is one JSON summary")
-    p.add_argument("--limit", type=at.bounded_int(1, "limit"), help="use at most N training examples (stratified)")
-    p.add_argument("--val-fraction", type=float, help="validation share of train (default 0.1)")
-    p.add_argument("--data-dir", metavar="PATH", help="folder to look for named datasets in first")
-    p.add_argument("--loss", choices=LOSSES, help="default cross_entropy")
-    p.add_argument("--label-smoothing", type=float, metavar="E",
-                   help="train towards (1 - E) one-hot + E / classes (default 0; reported "
-                        "validation and test losses stay plain cross-entropy)")
-    p.add_argument("--weights", metavar="PATH",
-                   help="start from a local state dict (first conv adapted, head dropped)")
-    p.add_argument("--freeze", action="store_true", default=None,
-                   help="train the head only (feature extraction; needs --weights)")
-    p.add_argument("--unfreeze-after", type=int, metavar="N",
-                   help="train the head only for N epochs, then fine-tune everything (needs --weights)")
-    p.add_argument("--normalize", choices=NORMALIZE,
-                   help="input statistics: data (train split's mean/std, default) or imagenet "
-                        "(what ImageNet-pretrained weights expect)")
-    p.add_argument("--backbone-lr-factor", type=float,
-                   help="backbone lr / head lr after unfreezing (default 0.1)")
     p.add_argument("--model-opt", action="append", default=[], metavar="KEY=VALUE",
                    help="model option, e.g. hidden=[512,256] or dropout=0.3 (repeatable)")
-    p.add_argument("--threads", type=at.threads,
-                   help="CPU threads (default: the cores the load average leaves free, at least 1)")
-    p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
-                   help="NHWC memory format (default: on for conv models on the CPU)")
-    p.add_argument("--score-train-limit", type=int, metavar="N",
-                   help="re-score at most N training images for train_accuracy (default 10000)")
     p.add_argument("--nproc", type=int, metavar="N",
                    help="train data-parallel in N processes (torch.distributed; --batch-size "
                         "is the global batch; docs/distributed.md)")
-    p.add_argument("--resize", metavar="HxW",
-                   help="resize every image to HxW (bilinear): a folder / CSV of mixed sizes, or a "
-                        "named dataset (e.g. 32x32 MNIST; limit: 1 GiB of float32 in all)")
-    p.add_argument("--strict", action="store_true", default=None,
-                   help="refuse a folder / CSV holding corrupt images (default: skip and count them)")
-    p.add_argument("--positive-class", metavar="NAME",
-                   help="two classes: the class whose precision, recall, F1 and ROC-AUC are reported "
-                        "(default: the second class name in sorted order)")
     p.set_defaults(func=train_handler)
 
-    e = subparsers.add_parser(
-        "evaluate", help="measure a trained run on a split, optionally with shifted inputs",
-        description="Reload a run's best checkpoint and report its metrics on a split; "
-                    "--shift DX,DY adds the accuracy on inputs moved by whole pixels (zero fill).",
-        epilog=EVALUATE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    at.allow_negative_values(e)  # --shift -4,5
+    e = add_command(subparsers, "evaluate", EVALUATE_EXAMPLES, negative_values=True)  # --shift -4,5
     e.add_argument("run_dir", metavar="RUN_DIR")
-    e.add_argument("--data", help="another dataset with the same image shape and classes")
+    add_config_flags(e, TrainConfig, only=["data"],
+                     custom={"data": {"help": "another dataset with the same image shape and classes"}})
     e.add_argument("--split", choices=SPLITS, default="test")
     e.add_argument("--shift", metavar="DX,DY", help="pixels right (DX) and down (DY)")
-    e.add_argument("--device", choices=DEVICES, default="cpu")
+    add_config_flags(e, TrainConfig, only=["device"], defaults={"device": "cpu"},
+                     custom={"device": {"help": "where the model runs"}})
     add_output_format(e, help="text, or json: print one JSON object")
     e.set_defaults(func=evaluate_handler)
 
@@ -242,7 +174,7 @@ def train_handler(args: argparse.Namespace) -> int:
     from cnnlab.train import TrainConfig, fit
     from cnnlab.train.progress import show_progress
 
-    overrides = {f: getattr(args, f) for f in _config_fields(args) if getattr(args, f) is not None}
+    overrides = config_values(TrainConfig, args)
     if args.model_opt:
         overrides["model_cfg"] = _model_options(args.model_opt)
     if args.recipe:  # the recipe's fields, then the --config file's, then the flags

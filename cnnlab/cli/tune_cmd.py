@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 import json
 
-from cnnlab.cli import argtypes as at
-from cnnlab.cli.argtypes import add_output_format, positive_float, positive_int
-from cnnlab.train.config import DEVICES
-from cnnlab.tune.study import METRICS, PRUNERS, SAMPLERS
+from cnnlab.cli.argtypes import add_output_format
+from cnnlab.cli.commands import add_command
+from cnnlab.cli.config_flags import add_config_flags, config_values
+from cnnlab.tune.study import TuneConfig
 
 __all__ = ["register", "handle"]
 
@@ -49,44 +49,8 @@ the next worker. PostgreSQL URLs need: pip install 'cnnlab[distributed]'.
 
 def register(subparsers) -> None:
     """Add the ``tune`` command."""
-    p = subparsers.add_parser(
-        "tune", help="tune hyper-parameters with Optuna (pruning, shared studies, report)",
-        description="Search learning rate, optimizer, batch size, weight decay, schedule and "
-                    "model options with Optuna; every trial is a training run, stopped early "
-                    "by the pruner when its validation curve lags; the study is kept in a "
-                    "database so that a rerun, or another machine, continues it.",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", required=True, metavar="NAME|PATH",
-                   help="mnist, fashion-mnist, digits, cifar10, or a folder / CSV path")
-    p.add_argument("--model", required=True, help="model name (cnnlab train --list-models)")
-    p.add_argument("--trials", type=at.bounded_int(1, "tune_trials"), metavar="N",
-                   help="trials to run now (default 10, or unlimited with --timeout)")
-    p.add_argument("--timeout", type=positive_float, metavar="S",
-                   help="start no new trial after S seconds")
-    p.add_argument("--epochs", type=at.bounded_int(1, "epochs"), default=3, metavar="N",
-                   help="epochs per trial (default 3)")
-    p.add_argument("--space", metavar="FILE", help="YAML search space (default: see below)")
-    p.add_argument("--storage", metavar="URL",
-                   help="database URL (default sqlite:///<out>/study.db)")
-    p.add_argument("--study", metavar="NAME", help="study name (default <model>-<data>)")
-    p.add_argument("--sampler", choices=SAMPLERS, default="tpe",
-                   help="default tpe")
-    p.add_argument("--pruner", choices=PRUNERS, default="median",
-                   help="default median (after 3 trials)")
-    p.add_argument("--metric", choices=tuple(METRICS), default="val_accuracy",
-                   help="what trials are ranked by (default val_accuracy, maximised)")
-    p.add_argument("--seed", type=at.seed, default=0,
-                   help="training seed of every trial; seeds the sampler too (default 0)")
-    p.add_argument("--limit", type=at.bounded_int(1, "limit"), metavar="N",
-                   help="use at most N training examples (stratified)")
-    p.add_argument("--device", choices=DEVICES, default="auto", help="default auto")
-    p.add_argument("--threads", type=at.threads, metavar="N",
-                   help="CPU threads per trial (default: all cores available)")
-    p.add_argument("--data-dir", metavar="PATH", help="folder to look for named datasets in first")
-    p.add_argument("--out", metavar="DIR", help="study folder (default runs/tune-<model>-<data>)")
-    p.add_argument("--heartbeat", type=positive_float, default=60.0, metavar="S",
-                   help="seconds between a running trial's heartbeats; a trial silent for 3 "
-                        "beats is marked failed by another worker (default 60)")
+    p = add_command(subparsers, "tune", EXAMPLES)
+    add_config_flags(p, TuneConfig, custom={"data": {"required": True}, "model": {"required": True}})
     add_output_format(p, help="text, or json: the last line of stdout is one JSON object with the results")
     p.set_defaults(func=handle)
 
@@ -95,17 +59,14 @@ def handle(args: argparse.Namespace) -> int:
     """Run the study and print its table (and JSON)."""
     import optuna
 
-    from cnnlab.tune import TuneConfig, run_study
+    from cnnlab.tune import run_study
     from cnnlab.tune.page import terminal_table
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the progress lines are cnnlab's own
-    trials = args.trials if args.trials is not None else (None if args.timeout else 10)
-    config = TuneConfig(
-        data=args.data, model=args.model, trials=trials, timeout=args.timeout, epochs=args.epochs,
-        space=args.space, storage=args.storage, study=args.study, sampler=args.sampler,
-        pruner=args.pruner, metric=args.metric, seed=args.seed, limit=args.limit,
-        device=args.device, threads=args.threads, out=args.out, data_dir=args.data_dir,
-        heartbeat=args.heartbeat)
+    values = config_values(TuneConfig, args)
+    if args.trials is None and args.timeout:  # --timeout alone: as many trials as it allows
+        values["trials"] = None
+    config = TuneConfig(**values)
     from cnnlab.storage import RunFolder
     from cnnlab.tune.study import default_out
 

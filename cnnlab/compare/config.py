@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
+
+from cnnlab.settings import setting, shared
+from cnnlab.train.config import TrainConfig
 
 __all__ = ["CompareConfig", "CompareModel", "COMPARE_MODELS", "RESUME_IGNORES", "config_dict",
            "DEFAULT_EPOCHS", "DEFAULT_LOGREG_LIMIT", "DEFAULT_LOGREG_MAX_ITER", "DEFAULT_LOGREG_C",
@@ -54,24 +57,38 @@ COMPARE_MODELS: dict[str, CompareModel] = {
 
 @dataclass
 class CompareConfig:
-    """Settings of one comparison (saved as config.yaml in the run folder)."""
+    """Settings of one comparison (saved as config.yaml in the run folder); each field is also
+    the ``cnnlab compare`` flag of its name. The settings it shares with a training run are
+    TrainConfig's fields (:func:`cnnlab.settings.shared`: the same help, limits and choices)."""
 
-    data: str = "mnist"
-    out: str | None = None              # run folder; default runs/compare-<data>-<timestamp>
-    epochs: int = DEFAULT_EPOCHS        # for the torch models
-    batch_size: int = 64
-    limit: int | None = None            # cap on training examples (all models)
-    logreg_limit: int | None = DEFAULT_LOGREG_LIMIT  # further cap for logistic regression
-    logreg_max_iter: int = DEFAULT_LOGREG_MAX_ITER
-    logreg_c: float = DEFAULT_LOGREG_C  # inverse L2 strength of logistic regression
-    seed: int = 0                       # initialisation, batch order, logreg subsample, shifts
-    split_seed: int = 0                 # train/val/test split (fixed, as cnnlab train: seeds share a split)
-    models: list[str] = field(default_factory=lambda: list(COMPARE_MODELS))  # also registry names, specs
-    runs: list[str] = field(default_factory=list)  # run folders of cnnlab train / study folders of tune
-    device: str = "auto"
-    threads: int | None = None          # CPU threads for torch and BLAS; default cores - 1 (see default_threads)
-    shift_fraction: float = SHIFT_FRACTION
-    data_dir: str | None = None
+    data: str = shared(TrainConfig, "data", "mnist", metavar="NAME|PATH")
+    out: str | None = shared(TrainConfig, "out", help="run folder (default runs/compare-<data>-<timestamp>)")
+    epochs: int = shared(TrainConfig, "epochs", DEFAULT_EPOCHS, help="epochs for the torch models")
+    batch_size: int = shared(TrainConfig, "batch_size")
+    limit: int | None = shared(TrainConfig, "limit", help="use at most N training examples, for every model "
+                                                         "(default: all)")
+    logreg_limit: int | None = setting(DEFAULT_LOGREG_LIMIT, "training examples for logistic regression, 0 = all",
+                                       parse="cap", metavar="N", default_text="all")
+    logreg_max_iter: int = setting(DEFAULT_LOGREG_MAX_ITER, "lbfgs iterations at most", parse="positive_int",
+                                   metavar="N")
+    logreg_c: float = setting(DEFAULT_LOGREG_C, "inverse L2 strength of logistic regression (the default "
+                                                "gives smooth weight pictures)", metavar="C")
+    seed: int = shared(TrainConfig, "seed", help="seed of initialisation, batch order, the logreg subsample "
+                                                 "and the shifts; the split stays fixed")
+    split_seed: int = shared(TrainConfig, "split_seed")
+    models: list[str] = setting(help=f"comma-separated subset of {','.join(COMPARE_MODELS)}, other models of "
+                                     "cnnlab train --list-models, or an architecture spec such as \"conv 3x3 32 "
+                                     "p1; relu; maxpool 2; fc 10\" (repeat --models for several)",
+                                factory=lambda: list(COMPARE_MODELS), metavar="LIST", default_text="all")
+    runs: list[str] = setting(help="your own run folders (cnnlab train, spec runs) or tune study folders (their "
+                                   "best trial): scored on the same splits, added to the table and the curves",
+                              factory=list, metavar="DIR")
+    device: str = shared(TrainConfig, "device", help="where the torch models train")
+    threads: int | None = shared(TrainConfig, "threads", help="CPU threads for torch and BLAS (default: all "
+                                                              "cores but one)", metavar="N")
+    shift_fraction: float = setting(SHIFT_FRACTION, "largest horizontal shift of the shifted scores, as a "
+                                                    "fraction of the width", hidden=True)
+    data_dir: str | None = shared(TrainConfig, "data_dir")
 
 
 # settings that may differ when an interrupted comparison is resumed in the same folder

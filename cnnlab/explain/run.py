@@ -10,46 +10,24 @@ from __future__ import annotations
 import dataclasses
 import re
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from cnnlab.errors import UsageError
+from cnnlab.explain.config import PARTS, ExplainConfig
 from cnnlab.storage import RunFolder
 
 __all__ = ["PARTS", "ExplainConfig", "explain_run", "parse_what", "resolve_class",
            "parse_objectives", "default_parts", "MAX_OBJECTIVES"]
 
-PARTS = ("filters", "maps", "gradcam", "maximize", "shift", "coef")
 MAX_OBJECTIVES = 16  # images per activation-maximisation picture (classes or channels)
 # Images of the split in the shift curves when --limit is not given: an evenly spaced
 # sample. Standard error of an accuracy p on n images is sqrt(p(1-p)/n): at most 1.1
 # points at 2,000, 0.3 near 98%; all 10,000 MNIST test images took 5x as long, about half
 # of explain's time (docs/cli.md, "Speed and work bounds").
 SHIFT_SAMPLE = 2000
-
-
-@dataclass
-class ExplainConfig:
-    """What to explain and how (the flags of ``cnnlab explain``)."""
-
-    what: list[str] = field(default_factory=lambda: ["all"])  # PARTS, or "all"
-    out: str | None = None            # folder for pictures and page (default RUN_DIR/explain)
-    layer: str | None = None          # feature maps and Grad-CAM layer
-    image: str | None = None          # input image file (else --index of the split)
-    index: int = 0                    # first image of the split used
-    count: int = 8                    # images in the Grad-CAM picture
-    target_class: str | None = None   # class index or name for Grad-CAM (default predicted)
-    maximize: str | None = None       # objectives, e.g. "classes" or "features.3:5"
-    steps: int = 128                  # gradient-ascent steps (lr 0.04: maximize.STEPS)
-    seed: int = 0
-    max_shift: int = 4                # shifts -max_shift..max_shift pixels
-    split: str = "test"
-    limit: int | None = None          # first images of the split for the shift curves
-    #                                   (None: an evenly spaced sample of SHIFT_SAMPLE)
-    device: str = "cpu"
 
 
 def parse_what(text: str | list[str]) -> list[str]:

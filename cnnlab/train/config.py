@@ -12,11 +12,12 @@ import os
 import re
 import types
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cnnlab.errors import UsageError
+from cnnlab.errors import MAX_SEED, UsageError
+from cnnlab.settings import setting
 
 __all__ = ["TrainConfig", "OPTIMIZERS", "SCHEDULES", "DEVICES", "LOSSES", "NORMALIZE", "SPLITS", "RESUME_IGNORES",
            "MAX_LR", "MAX_WEIGHT_DECAY", "MAX_EPOCHS", "MAX_BATCH_SIZE"]
@@ -41,46 +42,69 @@ MAX_BATCH_SIZE = 65_536  # the same bound as the --batch-size flag
 
 @dataclass
 class TrainConfig:
-    """Settings of one training run (units in the comments)."""
+    """Settings of one training run: each field is also the ``cnnlab train`` flag of its name
+    (help, limits and choices in its :func:`cnnlab.settings.setting`)."""
 
-    data: str  # dataset name (mnist, fashion-mnist, digits, cifar10) or folder / CSV path
-    model: str  # a name from cnnlab.models.list_models(), or an architecture spec (docs/models.md)
-    epochs: int = 5  # passes over the training split (early stopping may end sooner)
-    batch_size: int = 64  # examples per optimizer step
-    optimizer: str = "adam"  # sgd | adam | adamw
-    lr: float = 1e-3  # learning rate (the peak rate for onecycle)
-    momentum: float = 0.0  # SGD momentum (0, as torch.optim.SGD and Keras)
-    beta1: float = 0.9  # Adam/AdamW first-moment decay (onecycle cycles it 0.95 -> 0.85 -> 0.95)
-    beta2: float = 0.999  # Adam/AdamW second-moment decay
-    weight_decay: float = 0.0  # L2 penalty (decoupled for adamw)
-    schedule: str = "none"  # none | step (x gamma every step_size epochs) | cosine | onecycle
-    step_size: int | None = None  # epochs between step decays; default max(1, epochs // 3)
-    gamma: float = 0.1  # step decay factor
-    patience: int = 0  # epochs without a lower validation loss before stopping; 0 = never stop
-    augment: list[str] = field(default_factory=list)  # e.g. ["shift:2", "hflip", "noise:0.05"]
-    seed: int = 0  # seeds initialisation, batch order, dropout and augmentation
-    device: str = "auto"  # cpu | cuda | auto (cuda when available)
-    amp: bool = False  # mixed precision: cuda bf16/fp16; cpu bf16 where native (speed.amp_dtype)
-    out: str | None = None  # run folder; default runs/<model>-<data>-<timestamp>
-    val_fraction: float = 0.1  # share of the training data held out for validation
-    split_seed: int = 0  # seed of the train/val/test split (fixed, so seeds share one split)
-    limit: int | None = None  # cap on training examples (stratified), for quick runs
-    data_dir: str | None = None  # where named datasets are looked for first
-    model_cfg: dict = field(default_factory=dict)  # model options, e.g. {"hidden": [256, 128]}
-    loss: str = "cross_entropy"  # cross_entropy | nll (log_softmax + NLLLoss: the same loss)
-    label_smoothing: float = 0.0  # training targets (1 - e) one-hot + e / K (cross_entropy only)
-    weights: str | None = None  # local state dict to start from (first conv adapted, head dropped)
-    freeze: bool = False  # train the head only (feature extraction)
-    unfreeze_after: int = 0  # epochs of head-only training before fine-tuning all; 0 = never
-    backbone_lr_factor: float = 0.1  # backbone lr / head lr once unfrozen (with unfreeze_after)
-    threads: int | None = None  # CPU threads for torch; default: the cores this process may use
-    resize: str | None = None  # "HxW": resize the images of a folder / CSV of mixed sizes
-    strict: bool = False  # refuse a folder / CSV with corrupt images instead of skipping them
-    positive_class: str | None = None  # two classes: the class of precision/recall/F1/ROC-AUC
-    recipe: str | None = None  # the named recipe these settings started from (--list-recipes)
-    channels_last: bool | None = None  # NHWC memory format; None: on for conv models on CPU
-    score_train_limit: int | None = 10_000  # train images re-scored at the end (fixed sample); None: all
-    normalize: str = "data"  # data (train-split mean/std) | imagenet (what pretrained weights expect)
+    data: str = setting(help="mnist, fashion-mnist, digits, cifar10, or a folder / CSV path")
+    model: str = setting(help="model name (see --list-models), or an architecture spec as for cnnlab arch: "
+                              "\"conv 3x3 32 p1; relu; maxpool 2; fc 10\", a file holding one, or a YAML "
+                              "list (docs/models.md)")
+    epochs: int = setting(5, "passes over the training split (early stopping may end sooner)",
+                          low=1, high=MAX_EPOCHS)
+    batch_size: int = setting(64, "examples per optimizer step", low=1, high=MAX_BATCH_SIZE)
+    optimizer: str = setting("adam", "optimizer", choices=OPTIMIZERS)
+    lr: float = setting(1e-3, f"learning rate: the peak rate for onecycle; at most {MAX_LR:g}")
+    momentum: float = setting(0.0, "SGD momentum in [0, 1) (0, as torch.optim.SGD and Keras)")
+    beta1: float = setting(0.9, "Adam/AdamW first-moment decay (onecycle cycles it 0.95 -> 0.85 -> 0.95)")
+    beta2: float = setting(0.999, "Adam/AdamW second-moment decay")
+    weight_decay: float = setting(0.0, f"L2 penalty (decoupled for adamw); at most {MAX_WEIGHT_DECAY:g}")
+    schedule: str = setting("none", "learning-rate schedule: step multiplies it by --gamma every --step-size "
+                                    "epochs", choices=SCHEDULES)
+    step_size: int | None = setting(None, "epochs between decays of --schedule step (default max(1, epochs // 3))")
+    gamma: float = setting(0.1, "decay factor of --schedule step, in (0, 1]")
+    patience: int = setting(0, "stop after N epochs without a lower validation loss (0 = never)", metavar="N")
+    augment: list[str] = setting(help="comma-separated augmentations, e.g. shift:2,hflip,noise:0.05 "
+                                      "(docs/training.md)", factory=list, metavar="LIST")
+    seed: int = setting(0, "seeds initialisation, batch order, dropout and augmentation", low=0, high=MAX_SEED)
+    device: str = setting("auto", "where to train (auto: cuda when available)", choices=DEVICES)
+    amp: bool = setting(False, "mixed precision: bfloat16 (or float16) on CUDA; bfloat16 on a CPU that has it "
+                               "natively (AMX, AVX512-BF16), else float32 (speed.amp_dtype)")
+    out: str | None = setting(None, "run folder (default runs/<model>-<data>-<time>)", metavar="DIR")
+    val_fraction: float = setting(0.1, "share of the training data held out for validation")
+    split_seed: int = setting(0, "seed of the train/val/test split (fixed, so seeds share one split)",
+                              hidden=True)
+    limit: int | None = setting(None, "use at most N training examples (stratified), for quick runs",
+                                low=1, high="limit", metavar="N")
+    data_dir: str | None = setting(None, "folder to look for named datasets in first", metavar="PATH")
+    model_cfg: dict = setting(help="model options, e.g. {\"hidden\": [256, 128]} (the flag: --model-opt)",
+                              factory=dict, hidden=True)
+    loss: str = setting("cross_entropy", "loss (nll: log_softmax + NLLLoss, the same loss)", choices=LOSSES)
+    label_smoothing: float = setting(0.0, "train towards (1 - E) one-hot + E / classes, E in [0, 1) "
+                                          "(cross_entropy only; reported validation and test losses stay "
+                                          "plain cross-entropy)", metavar="E")
+    weights: str | None = setting(None, "start from a local state dict (first conv adapted, head dropped)",
+                                  metavar="PATH")
+    freeze: bool = setting(False, "train the head only (feature extraction; needs --weights)")
+    unfreeze_after: int = setting(0, "train the head only for N epochs, then fine-tune everything "
+                                     "(needs --weights; 0 = never)", metavar="N")
+    backbone_lr_factor: float = setting(0.1, "backbone lr / head lr after unfreezing (with --unfreeze-after), "
+                                             "in (0, 1]")
+    threads: int | None = setting(None, "CPU threads for torch (default: the cores the load average leaves "
+                                        "free, at least 1)", parse="threads")
+    resize: str | None = setting(None, "resize every image to HxW (bilinear): a folder / CSV of mixed sizes, or "
+                                       "a named dataset (e.g. 32x32 MNIST; limit: 1 GiB of float32 in all)",
+                                 metavar="HxW")
+    strict: bool = setting(False, "refuse a folder / CSV holding corrupt images (default: skip and count them)")
+    positive_class: str | None = setting(None, "two classes: the class whose precision, recall, F1 and ROC-AUC "
+                                               "are reported (default: the second class name in sorted order)",
+                                         metavar="NAME")
+    recipe: str | None = setting(None, "the named recipe these settings started from (--recipe, "
+                                       "--list-recipes)", hidden=True)
+    channels_last: bool | None = setting(None, "NHWC memory format (default: on for conv models on the CPU)")
+    score_train_limit: int | None = setting(10_000, "re-score at most N training images (a fixed sample) for "
+                                                    "train_accuracy; in a config file, null: all", metavar="N")
+    normalize: str = setting("data", "input statistics: data (the train split's mean/std) or imagenet (what "
+                                     "ImageNet-pretrained weights expect)", choices=NORMALIZE)
 
     # --- building ------------------------------------------------------------------
 

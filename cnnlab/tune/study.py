@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from cnnlab.errors import UsageError
+from cnnlab.settings import flag_spec, setting, shared
+from cnnlab.train.config import TrainConfig
 from cnnlab.tune.shared import HEARTBEAT_SECONDS, check_driver, create_or_load, database_guard, mask_url, \
     open_storage, trial_seeded_sampler
 from cnnlab.tune.space import Param, default_space, grid_values, load_space, parse_space, \
@@ -47,26 +49,41 @@ STUDY_KEYS = ("model", "data", "metric", "epochs", "limit")
 
 @dataclass
 class TuneConfig:
-    """Settings of one study (units in the comments)."""
+    """Settings of one study; each field is also the ``cnnlab tune`` flag of its name. The
+    settings every trial shares are TrainConfig's fields (:func:`cnnlab.settings.shared`:
+    the same help, limits and choices); :func:`trial_config` passes them on."""
 
-    data: str  # dataset name or folder / CSV path
-    model: str  # a name from cnnlab.models.list_models()
-    trials: int | None = 10  # trials this call runs (None: until timeout)
-    timeout: float | None = None  # seconds after which no new trial starts
-    epochs: int = 3  # epochs per trial (fewer when pruned)
-    space: str | dict | None = None  # YAML file, or a mapping in its format; None: default space
-    storage: str | None = None  # database URL; default sqlite:///<out>/study.db
-    study: str | None = None  # study name; default <model>-<data>
-    sampler: str = "tpe"  # tpe | random | grid
-    pruner: str = "median"  # median | hyperband | none
-    metric: str = "val_accuracy"  # val_accuracy (maximised) | val_loss (minimised)
-    seed: int = 0  # training seed of every trial; also seeds the sampler
-    limit: int | None = None  # cap on training examples (stratified)
-    device: str = "auto"  # cpu | cuda | auto
-    threads: int | None = None  # CPU threads per trial; default: all cores
-    out: str | None = None  # study folder; default runs/tune-<model>-<data>
-    data_dir: str | None = None  # where named datasets are looked for first
-    heartbeat: float = HEARTBEAT_SECONDS  # seconds between a running trial's beats (shared studies)
+    data: str = shared(TrainConfig, "data", metavar="NAME|PATH")
+    model: str = shared(TrainConfig, "model", help="model name (cnnlab train --list-models), or an "
+                                                   "architecture spec (a fixed model)")
+    trials: int | None = setting(10, "trials to run now", low=1, high="tune_trials", metavar="N",
+                                 default_text="10, or unlimited with --timeout")
+    timeout: float | None = setting(None, "start no new trial after S seconds", parse="positive_float",
+                                    metavar="S")
+    epochs: int = shared(TrainConfig, "epochs", 3, help="epochs per trial (fewer when pruned)", metavar="N")
+    space: str | dict | None = setting(None, "YAML search space, or (in Python) a mapping in its format "
+                                             "(default: see below)", metavar="FILE")
+    storage: str | None = setting(None, "database URL (default sqlite:///<out>/study.db)", metavar="URL")
+    study: str | None = setting(None, "study name (default <model>-<data>)", metavar="NAME")
+    sampler: str = setting("tpe", "how trials draw their values", choices=SAMPLERS)
+    pruner: str = setting("median", f"what stops a lagging trial (median: after {MEDIAN_STARTUP_TRIALS} trials)", choices=PRUNERS)
+    metric: str = setting("val_accuracy", "what trials are ranked by (val_accuracy maximised, val_loss "
+                                          "minimised)", choices=tuple(METRICS))
+    seed: int = shared(TrainConfig, "seed", help="training seed of every trial; seeds the sampler too")
+    limit: int | None = shared(TrainConfig, "limit", help="use at most N training examples (stratified)")
+    device: str = shared(TrainConfig, "device")
+    threads: int | None = shared(TrainConfig, "threads", help="CPU threads per trial (default: all cores "
+                                                              "available)", metavar="N")
+    out: str | None = shared(TrainConfig, "out", help="study folder (default runs/tune-<model>-<data>)")
+    data_dir: str | None = shared(TrainConfig, "data_dir")
+    heartbeat: float = setting(HEARTBEAT_SECONDS, "seconds between a running trial's heartbeats; a trial silent "
+                                                  "for 3 beats is marked failed by another worker",
+                               parse="positive_float", metavar="S")
+
+
+# TuneConfig's fields that are TrainConfig's, passed on to every trial (its folder aside)
+TRIAL_SETTINGS = tuple(f.name for f in dataclasses.fields(TuneConfig)
+                       if (flag_spec(f).source or "").startswith("TrainConfig.") and f.name != "out")
 
 
 @dataclass
@@ -189,13 +206,9 @@ def _resolve_space(config: TuneConfig) -> dict[str, Param]:
 
 def trial_config(config: TuneConfig, params: dict[str, Any], run_dir: str | Path):
     """The TrainConfig of one trial: the study's settings with ``params`` applied."""
-    from cnnlab.train import TrainConfig
-
     fields, options = split_params(params)
-    values = {"data": config.data, "model": config.model, "epochs": config.epochs,
-              "seed": config.seed, "device": config.device, "limit": config.limit,
-              "data_dir": config.data_dir, "threads": config.threads, "out": str(run_dir),
-              "model_cfg": options, **fields}
+    values = {name: getattr(config, name) for name in TRIAL_SETTINGS}
+    values.update({"out": str(run_dir), "model_cfg": options, **fields})
     return TrainConfig.from_dict(values, where="trial settings")
 
 

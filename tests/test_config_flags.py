@@ -1,0 +1,191 @@
+"""The config dataclasses are the one source of the training commands' flags (issue 20, item 5).
+
+For every command, the parser's flags are compared with its config's fields: every field
+is a flag unless deliberately hidden, the flag's type, choices and bounds come from the
+field's metadata, no flag carries a default of its own (so ``--config`` and recipes still
+layer under the flags), and ``--help`` lists every field. The refusals of bad values keep
+their words (the messages are part of the interface).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import typing
+
+import pytest
+
+from cnnlab.cli.config_flags import add_config_flags, config_values, default_text, flag_fields, flag_name
+from cnnlab.cli.extras import _subcommands
+from cnnlab.cli.main import build_parser, main
+from cnnlab.compare.config import CompareConfig
+from cnnlab.explain.config import ExplainConfig
+from cnnlab.settings import flag_spec
+from cnnlab.train.config import TrainConfig
+from cnnlab.tune.study import TRIAL_SETTINGS, TuneConfig
+
+# command -> (its config, the fields with no flag and why, the flags that are no field,
+#             the parser defaults it keeps because its handler needs a value)
+COMMANDS = {
+    "train": (TrainConfig,
+              {"split_seed": "fixed so that seeds share one split; set in a --config file",
+               "model_cfg": "set by --model-opt KEY=VALUE",
+               "recipe": "set by --recipe NAME, which also loads the recipe's settings"},
+              {"list_models", "recipe", "list_recipes", "config", "format", "json", "model_opt", "nproc"}, {}),
+    "explain": (ExplainConfig, {}, {"run_dir", "list_layers", "format", "json"}, {}),
+    "compare": (CompareConfig, {"split_seed": "fixed, as cnnlab train's",
+                                "shift_fraction": "the experiment's constant (SHIFT_FRACTION)"},
+                {"format", "json"}, {}),
+    "tune": (TuneConfig, {}, {"format", "json"}, {}),
+}
+
+
+def _command(name: str) -> argparse.ArgumentParser:
+    return _subcommands(build_parser(name))[name]
+
+
+def _options(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
+    return {a.dest: a for a in parser._actions if a.dest != "help"}
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_every_field_is_a_flag_unless_hidden(command):
+    config, hidden, hand, _ = COMMANDS[command]
+    names = {f.name for f in dataclasses.fields(config)}
+    flagged = {f.name for f, _, _ in flag_fields(config)}
+    assert names - flagged == set(hidden), "a field with no flag must be listed, with its reason"
+    assert all(flag_spec(f) is not None for f in dataclasses.fields(config)), "every field declared by setting()"
+    actions = _options(_command(command))
+    assert flagged <= set(actions), sorted(flagged - set(actions))
+    assert set(actions) - flagged == hand, "flags that are no config field stay few and known"
+    for name in flagged:
+        assert flag_name(name) in actions[name].option_strings
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_flags_take_type_choices_bounds_and_no_default_of_their_own(command):
+    config, _, _, kept = COMMANDS[command]
+    actions = _options(_command(command))
+    hints = typing.get_type_hints(config)
+    for field, spec, hint in flag_fields(config):
+        action = actions[field.name]
+        assert action.default == kept.get(field.name), f"--{field.name} re-types a default"
+        if spec.choices is not None:
+            assert tuple(action.choices) == tuple(spec.choices)
+        if hints[field.name] is bool:
+            assert action.nargs == 0
+        if spec.low is not None:  # bounds are checked as the flag is read
+            low = int(spec.low) if isinstance(spec.low, int) else spec.low
+            assert action.type(str(low)) == low
+            with pytest.raises(argparse.ArgumentTypeError):
+                action.type(str(low - 1))
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_help_lists_every_field_with_its_default(command, capsys):
+    config, _, _, _ = COMMANDS[command]
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    for field, spec, _ in flag_fields(config):
+        assert flag_name(field.name) in text
+        shown = default_text(field, spec)
+        if shown is not None and "(default" not in spec.help:
+            assert f"(default {shown})" in text, field.name
+
+
+def test_evaluate_flags_are_trainconfigs():
+    actions = _options(_command("evaluate"))
+    fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    assert actions["device"].choices == flag_spec(fields["device"]).choices
+    assert actions["device"].default == "cpu"  # evaluate's own default, stated in its help
+    assert "(default cpu)" in actions["device"].help
+
+
+@pytest.mark.parametrize("config", [CompareConfig, TuneConfig, ExplainConfig])
+def test_shared_fields_are_trainconfigs(config):
+    train_hints = typing.get_type_hints(TrainConfig)
+    train_specs = {f.name: flag_spec(f) for f in dataclasses.fields(TrainConfig)}
+    hints = typing.get_type_hints(config)
+    shared = [f for f in dataclasses.fields(config) if flag_spec(f).source]
+    assert shared
+    for f in shared:
+        owner, name = flag_spec(f).source.split(".")
+        assert owner == "TrainConfig" and name == f.name
+        assert hints[f.name] == train_hints[f.name], f"{config.__name__}.{f.name} re-types TrainConfig's type"
+        mine, theirs = flag_spec(f), train_specs[name]
+        assert (mine.choices, mine.low, mine.high, mine.parse) == \
+            (theirs.choices, theirs.low, theirs.high, theirs.parse), f.name
+
+
+def test_every_trial_gets_the_studys_shared_settings():
+    from cnnlab.tune.study import trial_config
+
+    config = TuneConfig(data="digits", model="mlp", epochs=2, seed=7, limit=300, device="cpu", threads=1,
+                        data_dir="somewhere")
+    trial = trial_config(config, {"lr": 0.01}, "runs/t/trial-0000")
+    assert set(TRIAL_SETTINGS) == {"data", "model", "epochs", "seed", "limit", "device", "threads", "data_dir"}
+    for name in TRIAL_SETTINGS:
+        assert getattr(trial, name) == getattr(config, name)
+    assert (trial.out, trial.lr) == ("runs/t/trial-0000", 0.01)
+
+
+def test_config_values_take_only_the_flags_given():
+    parser = argparse.ArgumentParser()
+    add_config_flags(parser, TrainConfig)
+    args = parser.parse_args(["--epochs", "2", "--augment", "hflip,shift:2", "--no-channels-last", "--amp"])
+    assert config_values(TrainConfig, args) == {"epochs": 2, "augment": "hflip,shift:2",
+                                                "channels_last": False, "amp": True}
+    config = TrainConfig.from_dict({"data": "digits", "model": "mlp", **config_values(TrainConfig, args)})
+    assert config.augment == ["hflip", "shift:2"] and config.lr == 1e-3  # unset flags: the field's default
+
+
+# Refusals keep their words: each as the hand-written flags gave it.
+REFUSALS = [
+    (["tune", "--data", "d", "--model", "m", "--heartbeat", "0"],
+     "error: cnnlab tune: argument --heartbeat: expected a number > 0, got 0 (see --help)"),
+    (["tune", "--data", "d", "--model", "m", "--trials", "0"],
+     "error: cnnlab tune: argument --trials: expected a whole number >= 1 (at most 10000), got 0 (see --help)"),
+    (["tune", "--data", "digits"], "error: cnnlab tune: the following arguments are required: --model (see --help)"),
+    (["compare", "--logreg-limit", "x"],
+     "error: cnnlab compare: argument --logreg-limit: expected a whole number, got 'x' (see --help)"),
+    (["compare", "--logreg-max-iter", "0"],
+     "error: cnnlab compare: argument --logreg-max-iter: expected a number >= 1, got 0 (see --help)"),
+    (["explain", "x", "--index", "x"], "error: cnnlab explain: argument --index: invalid int value: 'x' (see --help)"),
+    (["train", "--threads", "0"], "error: cnnlab train: argument --threads: expected a number >= 1, got 0 (see --help)"),
+    (["train", "--optimizer", "foo"], "error: cnnlab train: argument --optimizer: invalid choice: 'foo' "
+                                      "(choose from 'sgd', 'adam', 'adamw') (see --help)"),
+    (["train", "--seed", "-1"], "error: cnnlab train: argument --seed: expected a whole number >= 0 "
+                                "(at most 4294967295), got -1 (see --help)"),
+    (["evaluate", "x", "--device", "tpu"], "error: cnnlab evaluate: argument --device: invalid choice: 'tpu' "
+                                           "(choose from 'cpu', 'cuda', 'auto') (see --help)"),
+]
+
+
+@pytest.mark.parametrize("argv, message", REFUSALS)
+def test_refusals_keep_their_words(argv, message, capsys):
+    assert main(argv) == 2
+    assert capsys.readouterr().err.strip() == message
+
+
+def _section(text: str, command: str) -> str:
+    start = text.index(f"## `cnnlab {command}`")
+    return text[start:text.index("\n## ", start + 1)]
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_docs_cli_lists_every_flag(command):
+    from pathlib import Path
+
+    text = _section((Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text(encoding="utf-8"), command)
+    config = COMMANDS[command][0]
+    missing = [flag_name(f.name) for f, _, _ in flag_fields(config) if f"`{flag_name(f.name)}" not in text]
+    assert not missing, f"docs/cli.md, cnnlab {command}: no row for {missing}"
+
+
+def test_flag_bounds_are_the_limits_docs_limits_md_names():
+    from cnnlab.cli.argtypes import LIMITS
+    from cnnlab.train.config import MAX_BATCH_SIZE, MAX_EPOCHS
+
+    # argtypes is imported by every command, so it cannot import TrainConfig's module
+    assert (LIMITS["epochs"], LIMITS["batch_size"]) == (MAX_EPOCHS, MAX_BATCH_SIZE)
