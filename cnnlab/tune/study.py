@@ -409,7 +409,7 @@ def run_study(config: TuneConfig, dataset=None, *, log: Callable[[str], None] | 
     # the report itself (a second or so) is left out, so results.json holds the same number
     result.total_seconds = time.perf_counter() - started
     if write_report:
-        from cnnlab.tune.page import write_outputs
+        from cnnlab.tune.document import write_outputs
 
         write_outputs(result, config)
     return result
