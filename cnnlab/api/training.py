@@ -213,4 +213,4 @@ def tune(**settings: Any) -> TrainingResult:
     config = _config(TuneConfig, settings, "tune")
     with folder_lock(config.out or default_out(config.model, config.data), "study folder", shared=True):
         result = run_study(config)
-    return TrainingResult("tune", result.as_json(), summary_blocks(result), report_blocks(result, config), result)
+    return TrainingResult("tune", result.as_json(), summary_blocks(result), report_blocks(result), result)

@@ -89,9 +89,10 @@ def _summary(result, config) -> list[Block]:
              f"cnnlab train --config {b['run_dir']}/config.yaml --out runs/retrain", "shell")]
 
 
-def report_blocks(result, config) -> list[Block]:
+def report_blocks(result) -> list[Block]:
     """The whole report: summary and best trial, trials, importances, pictures (the PNG
-    files of the study folder), search space and settings."""
+    files of the study folder), search space and the settings the study ran with."""
+    config = result.config
     importances = ([value_table(["parameter", "importance"], [[k, v] for k, v in result.importances.items()])]
                    if result.importances else [Paragraph(f"Not shown: {result.importance_note}.")])
     settings = {k: v for k, v in vars(config).items() if k != "space"}
@@ -106,15 +107,15 @@ def report_blocks(result, config) -> list[Block]:
             Code(json.dumps(settings, indent=2, default=str), "json")]
 
 
-def write_report(result, config):
+def write_report(result):
     """``<study_dir>/report.html``; returns its path."""
-    return write_page(result.study_dir / "report.html", report_blocks(result, config))
+    return write_page(result.study_dir / "report.html", report_blocks(result))
 
 
-def write_outputs(result, config) -> None:
+def write_outputs(result) -> None:
     """Pictures, report.html and results.json into ``result.study_dir``."""
     result.study_dir.mkdir(parents=True, exist_ok=True)
     result.figures = write_figures(result)
-    result.report = write_report(result, config)
+    result.report = write_report(result)
     RunFolder(result.study_dir).write("results.json", json.dumps(result.as_json(), indent=2) + "\n",
                                       recorded=False)
