@@ -18,13 +18,14 @@ import html
 __all__ = ["PAGE_STYLE", "standalone"]
 
 # the writer's fragment styles its own blocks; this frames them as a page: a readable
-# width, the first heading (h3) as the page title, later ones (h4) as its sections
+# width, the first heading (h3) as the page title, later ones (h4) as its sections, a picture
+# (a figure of the document itself, not one of a row of matrices) on a line of its own
 PAGE_STYLE = """<style>
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;max-width:1100px;
 padding:0 1em;color:#222;line-height:1.45}
 .cnnlab-doc h3{font-size:2em;margin:.2em 0 .3em;border-bottom:2px solid #ddd;padding-bottom:.3em}
 .cnnlab-doc h4{font-size:1.45em;margin:1.6em 0 .4em;border-bottom:1px solid #eee}
-.cnnlab-doc figure{display:flex;margin:1em 0;align-items:flex-start}
+body>.cnnlab-doc>figure{display:flex;margin:1em 0;align-items:flex-start}
 .cnnlab-doc figure img{max-width:100%;height:auto;border:1px solid #eee}
 .cnnlab-doc table.cnn-table th{background:#f4f4f4}
 .cnnlab-doc pre{background:#f6f8fa;padding:.8em;overflow-x:auto}

@@ -15,7 +15,12 @@ from pathlib import Path
 from typing import Callable
 
 from cnnlab.errors import UsageError
+from cnnlab.explain.bounds import check_parts
+from cnnlab.explain.context import RunContext
+from cnnlab.explain.document import report_blocks
 from cnnlab.explain.objectives import MAX_OBJECTIVES, parse_objectives, resolve_class
+from cnnlab.explain.parts import PART_RUNNERS
+from cnnlab.report import write_page
 from cnnlab.storage import RunFolder
 
 __all__ = ["PARTS", "ExplainConfig", "Explanation", "explain_run", "run_explanation", "parse_what",
@@ -98,18 +103,12 @@ class Explanation:
 
     def blocks(self) -> list:
         """The report as a document (explain.html, a result's Markdown, LaTeX and notebook view)."""
-        from cnnlab.explain.document import report_blocks
-
         return report_blocks(self.summary, self.classes)
 
 
 def run_explanation(run_dir: str | Path, config: ExplainConfig | None = None, *,
                     log: Callable[[str], None] | None = None) -> Explanation:
     """Compute and draw the parts ``config.what`` asks for, then write ``explain.html``."""
-    from cnnlab.explain.bounds import check_parts
-    from cnnlab.explain.context import RunContext
-    from cnnlab.explain.parts import PART_RUNNERS
-    from cnnlab.report import write_page
     from cnnlab.train.device import pick_device, torch_state
     from cnnlab.train.threads import choose_threads
 
