@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -42,6 +44,15 @@ def test_explain_report_is_explain_html_in_every_format(run, tmp_path):
     assert r"\subsection*{Robustness to shifted inputs}" in latex
     assert rf"\includegraphics[width=\linewidth]{{{r['shift']['picture']}}}" in latex
     assert str(r).splitlines()[-1] == f"page: {r['html']}"
+    blocks = json.loads(r.render("json"))["blocks"]  # the document itself, for a page of your own
+    assert blocks[0] == {"type": "heading", "text": "What cnn3 learned"}
+    assert {"type": "figure", "path": r["shift"]["picture"],
+            "caption": "accuracy and unchanged predictions against the shift"} in blocks
+    if shutil.which("pdflatex"):  # the key compiles, pictures included
+        (tmp_path / "e.tex").write_text(r.to_latex(standalone=True), encoding="utf-8")
+        done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "e.tex"], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stdout[-2000:]
 
 
 def test_explain_cli_prints_the_api_text(run, tmp_path, capsys):
