@@ -5,7 +5,8 @@ its config dataclass: :class:`cnnlab.train.TrainConfig`, ``ExplainConfig``,
 ``CompareConfig``, ``TuneConfig``), runs the same engine the command runs and returns a
 result whose ``to_json()`` is the command's ``--json`` object, whose ``str()`` is its
 closing summary and whose ``to_markdown()``, ``to_latex()`` and ``_repr_html_()`` write its
-report (a :mod:`cnnlab.doc` document; compare, explain and tune: report.html's). torch (and optuna for ``tune``) is imported only when one is called.
+report (a :mod:`cnnlab.doc` document; compare, explain and tune: report.html's). torch
+(and optuna for ``tune``) is imported only when one is called.
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ from __future__ import annotations
 from typing import Any
 
 from cnnlab.api.result import Result
+from cnnlab.doc import write
+from cnnlab.doc.blocks import Heading, Paragraph
 from cnnlab.errors import UsageError
+from cnnlab.report import embed_figures
 
 __all__ = ["train", "evaluate", "explain", "compare", "tune", "TrainingResult", "train_lines", "evaluate_lines",
            "explain_lines"]
@@ -29,8 +33,6 @@ class TrainingResult(Result):
     """
 
     def __init__(self, command: str, data: dict, summary: list, report: list | None = None, value: Any = None):
-        from cnnlab.doc.blocks import Heading
-
         super().__init__(data)
         self.command = command
         self._summary = summary
@@ -38,26 +40,17 @@ class TrainingResult(Result):
         self.value = value  # the engine's own result object (FitResult, CompareResult, ...)
 
     def __str__(self) -> str:
-        from cnnlab.doc import write
-
         return write(self._summary).removesuffix("\n")
 
     def render(self, fmt: str) -> str:
-        from cnnlab.doc import write
-
         return write(self._report, fmt)
 
     def _repr_html_(self) -> str:
         """The report with its pictures embedded, so that a notebook shows them wherever it runs."""
-        from cnnlab.doc import write
-        from cnnlab.report import embed_figures
-
         return write(embed_figures(self._report), "html")
 
 
 def _paragraphs(lines: list[str]) -> list:
-    from cnnlab.doc.blocks import Paragraph
-
     return [Paragraph(line) for line in lines]
 
 
