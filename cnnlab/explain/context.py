@@ -6,11 +6,15 @@ from __future__ import annotations
 import dataclasses
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from cnnlab.errors import UsageError
 from cnnlab.explain.objectives import parse_objectives
+
+if TYPE_CHECKING:  # run.py holds the config and imports this module
+    from cnnlab.explain.run import ExplainConfig
 
 __all__ = ["SHIFT_SAMPLE", "RunContext", "safe_name"]
 
@@ -26,7 +30,6 @@ def safe_name(layer: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", layer)
 
 
-
 def _load_split(train_config, split: str) -> tuple[np.ndarray, np.ndarray]:
     """x: (N, C, H, W) float32 in [0, 1], y: (N,) of one split of the run's data, reading
     only that split's files where it can (MNIST's test split: 0.1 s instead of all of
@@ -40,7 +43,7 @@ def _load_split(train_config, split: str) -> tuple[np.ndarray, np.ndarray]:
 class RunContext:
     """The loaded run, its data (loaded on first use) and where files go."""
 
-    def __init__(self, run_dir, config):
+    def __init__(self, run_dir, config: ExplainConfig):
         from cnnlab.train.evaluate import load_run
 
         from cnnlab.explain.feature_maps import resolve_layer
