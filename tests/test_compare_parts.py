@@ -128,7 +128,7 @@ def test_logreg_multichannel_pictures_are_channel_means():
 
 
 def test_shift_is_recovered_from_the_shifted_image():
-    from cnnlab.compare.page import _shift_of
+    from cnnlab.compare.figures import _shift_of
     from cnnlab.train.shift import shift_images
 
     rng = np.random.default_rng(1)
@@ -139,7 +139,7 @@ def test_shift_is_recovered_from_the_shifted_image():
 
 
 def test_examples_start_with_one_per_class():
-    from cnnlab.compare.page import _example_indices
+    from cnnlab.compare.figures import _example_indices
 
     y = np.array([3, 3, 1, 0, 1, 2, 0])
     assert list(_example_indices(y, 4)) == [3, 2, 5, 0]
@@ -172,7 +172,7 @@ def _rows(cnn_shifted: float):
 def test_findings_read_off_the_table():
     from types import SimpleNamespace as Row
 
-    from cnnlab.compare.page import findings
+    from cnnlab.compare.document import findings
 
     rows = _rows(0.94)
     text = findings(Row(models=rows))
@@ -188,7 +188,7 @@ def test_findings_read_off_the_table():
 def test_robustness_sentence_follows_the_numbers_not_a_fixed_claim():
     from types import SimpleNamespace as Row
 
-    from cnnlab.compare.page import robustness
+    from cnnlab.compare.document import robustness
 
     good = robustness(Row(models=_rows(0.94)))  # the CNN lost 4 points, the flat models 14 and 15
     bad = robustness(Row(models=_rows(0.70)))   # the CNN lost 28 points: more than both

@@ -202,9 +202,9 @@ def test_over_budget_parts_are_refused_before_any_part_runs(runs, tmp_path, caps
 
 
 def test_shift_curves_default_to_an_evenly_spaced_sample(runs, tmp_path, capsys, monkeypatch):
-    import cnnlab.explain.run as explain_run
+    import cnnlab.explain.context as explain_context
 
-    monkeypatch.setattr(explain_run, "SHIFT_SAMPLE", 50)
+    monkeypatch.setattr(explain_context, "SHIFT_SAMPLE", 50)
     assert main(["explain", str(runs["cnn3"]), "--what", "shift", "--max-shift", "1",
                  "--out", str(tmp_path / "a"), "--json"]) == 0
     sample = _json_line(capsys)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import cnnlab.data as data
-import cnnlab.explain.run as explain_run_module
+import cnnlab.explain.context as explain_context_module
 from cnnlab.data.idx import write_idx
 
 IDX_NAMES = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte",
@@ -47,7 +47,7 @@ def test_shift_curves_and_grad_cam_equal_those_of_the_whole_load(idx_run, tmp_pa
     from cnnlab.train.loop import load_config_dataset
 
     with monkeypatch.context() as patch:  # the old path: all of the dataset, then the split
-        patch.setattr(explain_run_module, "_load_split",
+        patch.setattr(explain_context_module, "_load_split",
                       lambda config, split: load_config_dataset(config).split(split))
         old = _explain(run_dir, tmp_path / "old")
     (folder / IDX_NAMES[0]).write_bytes(b"not read")  # the new path never opens the training files

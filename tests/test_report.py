@@ -1,4 +1,4 @@
-"""cnnlab.report: HTML page (escaping, self-contained), tables, figures as real PNGs."""
+"""cnnlab.report: the HTML page of a document (escaping, self-contained), tables, figures as real PNGs."""
 
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ from html.parser import HTMLParser
 import numpy as np
 import pytest
 
-from cnnlab.report import Code, Figure, Section, Table, Text, markdown_table, render_page, text_table, write_page
+from cnnlab.doc import write
+from cnnlab.doc.blocks import Code, Figure, Heading, Paragraph
+from cnnlab.doc.cells import value_table
+from cnnlab.report import markdown_table, render_page, text_table, write_page
 from cnnlab.report import figures
 
 VOID = {"meta", "img", "br", "hr", "link", "input"}
@@ -56,32 +59,36 @@ def _parse(page: str) -> _Collector:
 EVIL = '<script>alert("x")</script> & \'q\' "dq" </table>'
 
 
-def test_every_user_string_is_escaped_and_comes_back_as_text():
-    page = render_page(EVIL, [Section(EVIL, [
-        Text(EVIL), Code(EVIL), Table([EVIL, "n"], [[EVIL, 1]], caption=EVIL),
-        Figure(_png(), caption=EVIL, alt=EVIL),
-    ])], subtitle=EVIL, footer=EVIL)
+def _figure(tmp_path, png: bytes, caption: str = "") -> Figure:
+    path = tmp_path / f"f{len(png)}.png"
+    path.write_bytes(png)
+    return Figure(str(path), caption)
+
+
+def test_every_user_string_is_escaped_and_comes_back_as_text(tmp_path):
+    page = render_page([Heading(EVIL), Paragraph(EVIL), Heading(EVIL), Paragraph(EVIL), Code(EVIL),
+                        value_table([EVIL, "n"], [[EVIL, 1]]), _figure(tmp_path, _png(), EVIL)], footer=EVIL)
     assert "<script>" not in page
     parsed = _parse(page)
     assert parsed.errors == [] and parsed.stack == []
     text = "".join(parsed.text)
-    # title, h1, subtitle, h2, paragraph, code, th, td, table caption, figcaption, footer
-    assert text.count(EVIL) == 11
+    # title, h3, paragraph, h4, paragraph, code, th, td, figcaption, footer
+    assert text.count(EVIL) == 10
     alts = [v for tag, k, v in parsed.attrs if tag == "img" and k == "alt"]
     assert alts == [EVIL]
 
 
-def test_figure_is_embedded_as_base64_png_and_decodes_to_the_same_bytes():
+def test_figure_is_embedded_as_base64_png_and_decodes_to_the_same_bytes(tmp_path):
     png = _png(5, 4)
-    page = render_page("t", [Section("s", [Figure(png, "cap")])], footer="")
+    page = render_page([Heading("t"), _figure(tmp_path, png, "cap")], footer="")
     parsed = _parse(page)
     srcs = [v for tag, k, v in parsed.attrs if tag == "img" and k == "src"]
     assert len(srcs) == 1 and srcs[0].startswith("data:image/png;base64,")
     assert base64.b64decode(srcs[0].split(",", 1)[1]) == png
 
 
-def test_page_is_self_contained():
-    page = render_page("t", [Section("s", [Figure(_png()), Text("x")])])
+def test_page_is_self_contained(tmp_path):
+    page = render_page([Heading("t"), _figure(tmp_path, _png()), Paragraph("x")])
     parsed = _parse(page)
     for tag, key, value in parsed.attrs:
         if key in ("src", "href"):
@@ -89,39 +96,40 @@ def test_page_is_self_contained():
     assert "<link" not in page and "<script" not in page and "@import" not in page and "url(" not in page
 
 
-def test_figure_refuses_bytes_that_are_not_png():
+def test_figure_refuses_a_file_that_is_not_png(tmp_path):
     with pytest.raises(ValueError, match="PNG"):
-        Figure(b"GIF89a....")
+        render_page([_figure(tmp_path, b"GIF89a....")])
 
 
-def test_text_blank_lines_make_paragraphs():
-    page = render_page("t", [Section("s", [Text("one\n\n two \n\n\nthree")])], footer="")
-    assert re.findall(r"<p>(.*?)</p>", page) == ["one", "two", "three"]
+def test_the_page_is_the_html_writer_s_document_with_a_frame():
+    blocks = [Heading("t"), Paragraph("x"), Heading("s"), value_table(["a"], [[1]])]
+    page = render_page(blocks, footer="")
+    assert write(blocks, "html").rstrip("\n") in page
+    assert "<title>t</title>" in page and page.count("<h3>") == 1 and page.count("<h4>") == 1
 
 
 def test_table_cells_numbers_right_aligned_and_formatted():
-    page = render_page("t", [Section("s", [Table(["a", "b", "c"], [["x", 0.123456, None], ["y", 7, True]])])],
-                       footer="")
+    page = render_page([value_table(["a", "b", "c"], [["x", 0.123456, None], ["y", 7, True]])], footer="")
     assert '<td class="num">0.1235</td>' in page and '<td class="num">7</td>' in page
     assert "<td>-</td>" in page and "<td>yes</td>" in page
 
 
 def test_table_row_of_wrong_length_is_a_bug():
     with pytest.raises(ValueError):
-        render_page("t", [Section("s", [Table(["a", "b"], [[1]])])])
+        value_table(["a", "b"], [[1]])
     with pytest.raises(ValueError):
         text_table(["a", "b"], [[1, 2, 3]])
 
 
 def test_render_is_deterministic_without_footer(tmp_path):
-    sections = [Section("s", [Text("x"), Table(["a"], [[1]])])]
-    path = write_page(tmp_path / "sub" / "r.html", "t", sections, footer="")
-    assert path.read_text(encoding="utf-8") == render_page("t", sections, footer="")
-    assert render_page("t", sections).count("Written by cnnlab") == 1
+    blocks = [Heading("t"), Paragraph("x"), value_table(["a"], [[1]])]
+    path = write_page(tmp_path / "sub" / "r.html", blocks, footer="")
+    assert path.read_text(encoding="utf-8") == render_page(blocks, footer="")
+    assert render_page(blocks).count("Written by cnnlab") == 1
 
 
 def test_unicode_survives(tmp_path):
-    path = write_page(tmp_path / "r.html", "Ünïcode σ²/N", [Section("→", [Text("±3 px")])], footer="")
+    path = write_page(tmp_path / "r.html", [Heading("Ünïcode σ²/N"), Paragraph("±3 px")], footer="")
     text = path.read_text(encoding="utf-8")
     assert "Ünïcode σ²/N" in text and "±3 px" in text and 'charset="utf-8"' in text
 
@@ -179,5 +187,5 @@ def test_accuracy_bars_and_image_grid(tmp_path):
 
 def test_figures_embed_in_a_page(tmp_path):
     path = figures.accuracy_bars(["a"], {"clean": [0.9]}, tmp_path / "b.png")
-    page = render_page("t", [Section("s", [Figure.from_path(path, "bars")])])
+    page = render_page([Heading("t"), Figure(str(path), "bars")])
     assert base64.b64encode(path.read_bytes()).decode() in page

@@ -13,7 +13,7 @@ from cnnlab.data import load_dataset
 from cnnlab.errors import UsageError
 from cnnlab.train import TrainConfig, fit
 from cnnlab.tune import TuneConfig, run_study
-from cnnlab.tune.page import terminal_table
+from cnnlab.tune.document import terminal_table
 
 SPACE = {"lr": {"type": "float", "low": 1e-3, "high": 0.3, "log": True},
          "optimizer": {"type": "categorical", "choices": ["sgd", "adam"]},

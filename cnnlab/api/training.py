@@ -3,38 +3,55 @@
 Each takes the command's settings (the long flags in snake_case, which are the fields of
 its config dataclass: :class:`cnnlab.train.TrainConfig`, ``ExplainConfig``,
 ``CompareConfig``, ``TuneConfig``), runs the same engine the command runs and returns a
-result whose ``to_json()`` is the command's ``--json`` object and whose ``str()`` is its
-closing summary. torch (and optuna for ``tune``) is imported only when one is called.
+result whose ``to_json()`` is the command's ``--json`` object, whose ``str()`` is its
+closing summary and whose ``to_markdown()``, ``to_latex()`` and ``_repr_html_()`` write its
+report (a :mod:`cnnlab.doc` document; compare, explain and tune: report.html's). torch
+(and optuna for ``tune``) is imported only when one is called.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 from cnnlab.api.result import Result
+from cnnlab.doc import write
+from cnnlab.doc.blocks import Heading, Paragraph
 from cnnlab.errors import UsageError
+from cnnlab.report import embed_figures
 
 __all__ = ["train", "evaluate", "explain", "compare", "tune", "TrainingResult", "train_lines", "evaluate_lines",
            "explain_lines"]
 
 
 class TrainingResult(Result):
-    """A run's summary: ``to_json()`` as ``--json`` prints it, ``str()`` the closing lines."""
+    """A run's result: ``to_json()`` as ``--json`` prints it, ``str()`` the closing lines the
+    command prints, the other formats its report (a :mod:`cnnlab.doc` document).
 
-    def __init__(self, command: str, data: dict, lines: Callable[[dict], list[str]], value: Any = None):
+    summary: the blocks of the closing text; report: the blocks of the report (compare,
+    explain and tune: report.html's document, whose figures point at the run folder's
+    PNG files; train and evaluate: a heading over the closing lines).
+    """
+
+    def __init__(self, command: str, data: dict, summary: list, report: list | None = None, value: Any = None):
         super().__init__(data)
         self.command = command
-        self._lines = lines
+        self._summary = summary
+        self._report = report if report is not None else [Heading(f"cnnlab {command}"), *summary]
         self.value = value  # the engine's own result object (FitResult, CompareResult, ...)
 
-    def render(self, fmt: str) -> str:
-        from cnnlab.doc import writer
-        from cnnlab.doc.blocks import Heading, Paragraph
+    def __str__(self) -> str:
+        return write(self._summary).removesuffix("\n")
 
-        text = self._lines(self._data)
-        if fmt == "text":
-            return "\n".join(text) + "\n"
-        return writer(fmt).render([Heading(f"cnnlab {self.command}"), *(Paragraph(line) for line in text)])
+    def render(self, fmt: str) -> str:
+        return write(self._report, fmt)
+
+    def _repr_html_(self) -> str:
+        """The report with its pictures embedded, so that a notebook shows them wherever it runs."""
+        return write(embed_figures(self._report), "html")
+
+
+def _paragraphs(lines: list[str]) -> list:
+    return [Paragraph(line) for line in lines]
 
 
 def _config(cls: type, settings: dict, command: str) -> Any:
@@ -101,7 +118,7 @@ def train(config: str | None = None, recipe: str | None = None, model_opt: dict 
 
         cfg.out = str(default_run_dir(cfg.model, cfg.data))
     result = fit(cfg, progress=show_progress(progress), log=print if progress else None)
-    return TrainingResult("train", result.summary, train_lines, result)
+    return TrainingResult("train", result.summary, _paragraphs(train_lines(result.summary)), value=result)
 
 
 def evaluate_lines(r: dict) -> list[str]:
@@ -142,52 +159,37 @@ def evaluate(run_dir: str, data: str | None = None, split: str = "test", shift: 
     from cnnlab.train import evaluate_run
 
     result = evaluate_run(str(run_dir), data=data, split=split, shift=dxdy, device=device)
-    return TrainingResult("evaluate", result, evaluate_lines)
+    return TrainingResult("evaluate", result, _paragraphs(evaluate_lines(result)))
 
 
 def explain_lines(s: dict) -> list[str]:
     """The closing lines of ``cnnlab explain`` for its summary ``s``."""
-    lines = [f"{s['model']} run {s['run_dir']}: {', '.join(s['parts'])}"]
-    if "filters" in s:
-        found = [r["pattern"] for r in s["filters"]["filters"]]
-        counts = {p: found.count(p) for p in dict.fromkeys(found)}
-        lines.append(f"filters of {s['filters']['layer']}: " + ", ".join(f"{n} {p}" for p, n in counts.items()))
-    if "gradcam" in s:
-        lines.append(f"Grad-CAM on {s['gradcam']['layer']} for {len(s['gradcam']['images'])} image(s)")
-    if "maximize" in s:
-        for group in s["maximize"]["groups"]:
-            gains = [o["final"] - o["start"] for o in group["objectives"]]
-            what = "class logits" if group["layer"] is None else group["layer"]
-            lines.append(f"maximize {what}: {len(gains)} target(s), mean gain {sum(gains) / len(gains):+.3f}")
-    if "shift" in s:
-        sh = s["shift"]
-        i = sh["shifts"].index(max(sh["shifts"]))
-        lines.append(f"shift: accuracy {sh['accuracy']:.4f} unshifted, {sh['horizontal']['accuracy'][i]:.4f} "
-                     f"at dx=+{sh['shifts'][i]}, {sh['vertical']['accuracy'][i]:.4f} at dy=+{sh['shifts'][i]}")
-    return lines + [f"page: {s['html']}"]
+    from cnnlab.explain.document import summary_lines
+
+    return summary_lines(s)
 
 
 def explain(run_dir: str, **settings: Any) -> TrainingResult:
     """Pictures of what a trained run learned, as ``cnnlab explain`` (settings: ExplainConfig's
     fields: ``what="filters,gradcam"``, ``layer``, ``count``, ``out``, ...)."""
-    from cnnlab.explain import ExplainConfig, explain_run
+    from cnnlab.explain import ExplainConfig
+    from cnnlab.explain.run import run_explanation
 
     if isinstance(settings.get("what"), str):
         settings["what"] = settings["what"].split(",")
-    summary = explain_run(str(run_dir), _config(ExplainConfig, settings, "explain"), log=None)
-    return TrainingResult("explain", summary, explain_lines)
+    explanation = run_explanation(str(run_dir), _config(ExplainConfig, settings, "explain"), log=None)
+    return TrainingResult("explain", explanation.summary, _paragraphs(explain_lines(explanation.summary)),
+                          explanation.blocks(), explanation)
 
 
 def compare(**settings: Any) -> TrainingResult:
     """Train and compare models on one dataset, as ``cnnlab compare`` (settings: CompareConfig's
     fields: ``data``, ``models``, ``epochs``, ``limit``, ``out``, ...)."""
     from cnnlab.compare.compare import CompareConfig, run_compare
-    from cnnlab.compare.page import terminal_table
+    from cnnlab.compare.document import report_blocks, summary_blocks
 
     result = run_compare(_config(CompareConfig, settings, "compare"))
-    table = terminal_table(result)
-    return TrainingResult("compare", result.as_json(),
-                          lambda _: [table, f"report: {result.report}", f"run folder: {result.run_dir}"], result)
+    return TrainingResult("compare", result.as_json(), summary_blocks(result), report_blocks(result), result)
 
 
 def tune(**settings: Any) -> TrainingResult:
@@ -197,13 +199,11 @@ def tune(**settings: Any) -> TrainingResult:
 
     from cnnlab.storage.lock import folder_lock
     from cnnlab.tune import TuneConfig, run_study
-    from cnnlab.tune.page import terminal_table
+    from cnnlab.tune.document import report_blocks, summary_blocks
     from cnnlab.tune.study import default_out
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     config = _config(TuneConfig, settings, "tune")
     with folder_lock(config.out or default_out(config.model, config.data), "study folder", shared=True):
         result = run_study(config)
-    table = terminal_table(result)
-    return TrainingResult("tune", result.as_json(),
-                          lambda _: [table, f"report: {result.report}", f"study folder: {result.study_dir}"], result)
+    return TrainingResult("tune", result.as_json(), summary_blocks(result), report_blocks(result), result)

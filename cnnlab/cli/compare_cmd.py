@@ -60,7 +60,8 @@ def register(subparsers) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     from cnnlab.compare.compare import COMPARE_MODELS, CompareConfig, run_compare
-    from cnnlab.compare.page import findings, terminal_table
+    from cnnlab.compare.document import summary_blocks
+    from cnnlab.doc import write
 
     if args.device == "cuda":
         import torch
@@ -76,10 +77,7 @@ def handle(args: argparse.Namespace) -> int:
     config = CompareConfig(**values, runs=runs, models=[m for group in models for m in group] if models else
                            ([] if runs else list(COMPARE_MODELS)))
     result = run_compare(config)
-    print(terminal_table(result))
-    if findings(result):
-        print(f"\n{findings(result)}")
-    print(f"\nreport: {result.report}\nrun folder: {result.run_dir} ({result.total_seconds:.1f} s)")
+    print(write(summary_blocks(result)), end="")
     if args.json:
         print(json.dumps(result.as_json()))
     return 0

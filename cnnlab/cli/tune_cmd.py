@@ -60,7 +60,8 @@ def handle(args: argparse.Namespace) -> int:
     import optuna
 
     from cnnlab.tune import run_study
-    from cnnlab.tune.page import terminal_table
+    from cnnlab.doc import write
+    from cnnlab.tune.document import summary_blocks
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the progress lines are cnnlab's own
     values = config_values(TuneConfig, args)
@@ -73,11 +74,7 @@ def handle(args: argparse.Namespace) -> int:
     # shared: the workers of one study may share a folder; train/explain there are refused
     with RunFolder(args.out or default_out(args.model, args.data)).lock("study folder", shared=True):
         result = run_study(config)
-    print(terminal_table(result))
-    if len(result.trials) > result.ran:  # others share the study: say which trials were ours
-        shown = ", ".join(map(str, result.ran_trials)) or "none"
-        print(f"this worker ran {result.ran} of the study's {len(result.trials)} trials: {shown}")
-    print(f"\nreport: {result.report}\nstudy folder: {result.study_dir} ({result.total_seconds:.1f} s)")
+    print(write(summary_blocks(result)), end="")  # with the trials this worker ran, when others share the study
     if args.json:
         print(json.dumps(result.as_json()))
     return 0

@@ -36,7 +36,8 @@ from cnnlab.compare.config import (COMPARE_MODELS, DEFAULT_EPOCHS, DEFAULT_LOGRE
                                    DEFAULT_LOGREG_LIMIT, DEFAULT_LOGREG_MAX_ITER, RESUME_IGNORES,
                                    SHIFT_FRACTION, CompareConfig, CompareModel, config_dict)
 from cnnlab.compare.mlp_budget import mlp_hidden_for_budget, mlp_params
-from cnnlab.compare.page import write_figures, write_report, write_tables
+from cnnlab.compare.document import write_report, write_tables
+from cnnlab.compare.figures import write_figures
 from cnnlab.compare.results import CompareResult, ModelResult
 from cnnlab.compare.user_runs import is_convolutional, resolve_run_dir, score_run
 from cnnlab.errors import UsageError

@@ -139,3 +139,18 @@ class Figure:
 
 
 Block = Union[Heading, Paragraph, StepList, Table, Bullets, Figure]
+
+
+@dataclass
+class Code:
+    """Preformatted text kept as it is, line breaks and spaces included (a settings file, a
+    command line to copy).
+
+    language: what the text is ("json", "shell"), for the writers that label it; "" for none.
+    """
+
+    text: str
+    language: str = ""
+
+
+__all__ += ["Code"]

@@ -16,6 +16,7 @@ from typing import Any
 from cnnlab.doc import expr as E
 from cnnlab.doc.blocks import (Block, Bullets, Figure, Formula, Heading, Matrices, MatrixText, Paragraph,
                                StepList, Table, TensorGrid)
+from cnnlab.doc.blocks import Code
 from cnnlab.doc.grid import as_matrix, shown
 from cnnlab.doc.numbers import format_number
 
@@ -178,6 +179,8 @@ class HtmlWriter:
             elif isinstance(block, Figure):
                 out.append(f'<figure><img src="{html.escape(block.path)}" alt="{html.escape(block.caption)}">'
                            f"<figcaption>{html.escape(block.caption)}</figcaption></figure>")
+            elif isinstance(block, Code):
+                out.append(f"<pre><code>{html.escape(block.text.rstrip(chr(10)))}</code></pre>")
         out.append("</div>")
         return "\n".join(out) + "\n"
 

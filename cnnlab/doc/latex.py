@@ -18,6 +18,7 @@ from typing import Any
 from cnnlab.doc import expr as E
 from cnnlab.doc.blocks import (Block, Bullets, Figure, Formula, Heading, Matrices, MatrixText, Paragraph,
                                StepList, Table)
+from cnnlab.doc.blocks import Code
 from cnnlab.doc.plainmath import latex_of
 from cnnlab.doc.text import TextWriter
 
@@ -338,6 +339,8 @@ class LatexWriter(TextWriter):
                 out += [self.display(block), ""]
             elif isinstance(block, Figure):
                 out += [rf"\includegraphics[width=\linewidth]{{{block.path}}}", escape(block.caption), ""]
+            elif isinstance(block, Code):
+                out += [r"\begin{verbatim}", block.text.rstrip("\n"), r"\end{verbatim}", ""]
         return "\n".join(out).strip("\n") + "\n"
 
     def display(self, block: Matrices | Formula) -> str:

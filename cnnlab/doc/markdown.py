@@ -6,8 +6,11 @@ which a LaTeX-in-Markdown block would not.
 
 from __future__ import annotations
 
+import re
+
 from cnnlab.doc.blocks import (Block, Bullets, Figure, Formula, Heading, Matrices, MatrixText, Paragraph, StepList,
                                Table)
+from cnnlab.doc.blocks import Code
 from cnnlab.doc.text import TextWriter
 
 __all__ = ["MarkdownWriter"]
@@ -40,6 +43,8 @@ class MarkdownWriter(TextWriter):
                 out += ["```text", *self.line(block), "```", ""]
             elif isinstance(block, Figure):
                 out += [f"![{block.caption}]({block.path})", ""]
+            elif isinstance(block, Code):
+                out += [self.fence(block), ""]
         return "\n".join(out).strip("\n") + "\n"
 
     def table(self, block: Table) -> list[str]:
@@ -49,6 +54,12 @@ class MarkdownWriter(TextWriter):
                  for j, c in enumerate(row)] for row in block.rows]
         return ["| " + " | ".join(block.header) + " |", "|" + "".join(rule[a] for a in block.aligns()),
                 *("| " + " | ".join(r) + " |" for r in rows)]
+
+    def fence(self, block: Code) -> str:
+        """A fenced block, longer than any run of backticks inside it."""
+        longest = max((len(run) for run in re.findall("`+", block.text)), default=0)
+        ticks = "`" * max(3, longest + 1)
+        return f"{ticks}{block.language}\n{block.text.rstrip(chr(10))}\n{ticks}"
 
     def value(self, cells: MatrixText) -> str:
         return "```text\n" + super().value(cells) + "\n```"

@@ -9,6 +9,7 @@ import numpy as np
 from cnnlab.doc import expr as E
 from cnnlab.doc.blocks import (Block, Bullets, Figure, Formula, Heading, Matrices, MatrixText, Paragraph,
                                StepList, Table, TensorGrid)
+from cnnlab.doc.blocks import Code
 from cnnlab.doc.grid import as_matrix, shown
 from cnnlab.doc.numbers import format_number
 
@@ -191,6 +192,8 @@ class TextWriter:
                 out += ["", *self.line(block)]
             elif isinstance(block, Figure):
                 out.append(f"[figure: {block.path}] {block.caption}".rstrip())
+            elif isinstance(block, Code):
+                out += ["", *block.text.rstrip("\n").splitlines()]
         return "\n".join(out).strip("\n") + "\n"
 
     # -- single values (a problem part's answer) --------------------------------------

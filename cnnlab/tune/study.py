@@ -106,6 +106,7 @@ class TuneResult:
     figures: dict[str, Path] = field(default_factory=dict)
     report: Path | None = None
     ran_trials: list[int] = field(default_factory=list)  # their numbers
+    config: TuneConfig | None = None  # the settings it ran with (out and study name filled in)
 
     def as_json(self) -> dict[str, Any]:
         """Plain data: study, storage, best_value, best_params, best_run_dir, trials, total_seconds, ..."""
@@ -418,13 +419,13 @@ def run_study(config: TuneConfig, dataset=None, *, log: Callable[[str], None] | 
             study=name, storage=mask_url(url), metric=config.metric, direction=direction, out=out,
             study_dir=study_dir, space=space_to_dict(space), trials=trial_rows(study),
             best=_best(study), importances=importances, importance_note=note,
-            ran=len(mine), ran_trials=sorted(mine), total_seconds=0.0)
+            ran=len(mine), ran_trials=sorted(mine), total_seconds=0.0, config=config)
     # the report itself (a second or so) is left out, so results.json holds the same number
     result.total_seconds = time.perf_counter() - started
     if write_report:
-        from cnnlab.tune.page import write_outputs
+        from cnnlab.tune.document import write_outputs
 
-        write_outputs(result, config)
+        write_outputs(result)
     return result
 
 

@@ -1,4 +1,10 @@
-"""What a comparison writes: the table (text, markdown, CSV, JSON), the figures and report.html."""
+"""A comparison as a document (:mod:`cnnlab.doc`): its table, findings and report.
+
+``report_blocks`` is the whole report (report.html, and a result's Markdown, LaTeX and
+notebook view), ``summary_blocks`` what ``cnnlab compare`` prints; both are written by
+the document model's writers, never as text of their own. ``write_tables`` writes the
+table files of the run folder (CSV, Markdown, JSON, config.yaml).
+"""
 
 from __future__ import annotations
 
@@ -8,18 +14,18 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from cnnlab.compare.config import config_dict
-from cnnlab.report import Code, Figure, Section, Table, Text, markdown_table, text_table, write_page
+from cnnlab.doc import write
+from cnnlab.doc.blocks import Block, Bullets, Code, Figure, Heading, Paragraph
+from cnnlab.doc.cells import value_table
+from cnnlab.report import write_page
 from cnnlab.storage import RunFolder
 
-__all__ = ["TABLE_COLUMNS", "table_rows", "terminal_table", "findings", "robustness", "write_figures",
-           "write_report", "write_tables"]
+__all__ = ["TABLE_COLUMNS", "table_rows", "results_table", "terminal_table", "findings", "robustness",
+           "report_blocks", "summary_blocks", "write_report", "write_tables"]
 
 TABLE_COLUMNS = ["model", "params", "train acc", "val acc", "test acc", "shifted val acc", "shift drop",
                  "train s"]
-EXAMPLES_PER_ROW = 10  # one validation digit per class on MNIST
 
 
 def table_rows(result) -> list[list[Any]]:
@@ -31,60 +37,9 @@ def table_rows(result) -> list[list[Any]]:
     ]
 
 
-def _example_indices(y: np.ndarray, n: int) -> np.ndarray:
-    """The first example of each class (in label order), then the next ones, up to n."""
-    firsts = [int(np.flatnonzero(y == c)[0]) for c in np.unique(y)]
-    taken = set(firsts)
-    rest = [i for i in range(min(len(y), n + len(firsts))) if i not in taken]
-    return np.array((firsts + rest)[:n])
-
-
-def _shift_of(original: np.ndarray, shifted: np.ndarray, max_dx: int) -> int | None:
-    """The integer dx with shift_images(original, dx, 0) == shifted, if one exists.
-
-    original, shifted: (C, H, W).
-    """
-    from cnnlab.train.shift import shift_images
-
-    for dx in sorted(range(-max_dx, max_dx + 1), key=abs):
-        if np.array_equal(shift_images(original[None], dx, 0)[0], shifted):
-            return dx
-    return None
-
-
-def write_figures(result, ds, x_shift: np.ndarray, coef_images: np.ndarray | None) -> dict[str, Path]:
-    """Draw every picture into <run_dir>/figures; returns name -> path.
-
-    x_shift: (N_val, C, H, W), the shifted validation images; coef_images: (K, H, W) or None.
-    """
-    from cnnlab.report import figures
-
-    out = result.run_dir / "figures"
-    paths: dict[str, Path] = {}
-    if coef_images is not None:
-        paths["coefficients"] = figures.coefficient_images(coef_images, ds.classes, out / "logreg_coefficients.png")
-    histories = {m.name: m.history for m in result.models if m.history}
-    if histories:
-        paths["learning_curves"] = figures.learning_curves(histories, out / "learning_curves.png")
-    names = [m.name for m in result.models]
-    paths["accuracy_shift"] = figures.accuracy_bars(
-        names,
-        {"validation": [m.val_accuracy for m in result.models],
-         f"validation shifted (|dx| <= {result.config.shift_fraction:.0%} of width)":
-             [m.shifted_val_accuracy for m in result.models]},
-        out / "accuracy_vs_shift.png", title="accuracy before and after a random horizontal shift",
-    )
-    N, C, H, W = ds.x_val.shape
-    idx = _example_indices(ds.y_val, min(EXAMPLES_PER_ROW, N))
-    max_dx = int(np.ceil(result.config.shift_fraction * W))
-    titles = [str(ds.classes[int(ds.y_val[i])]) for i in idx]
-    shifts = [_shift_of(ds.x_val[i], x_shift[i], max_dx) for i in idx]
-    titles += ["shifted" if dx is None else f"dx = {dx:+d}" for dx in shifts]
-    paths["shifted_examples"] = figures.image_grid(
-        np.concatenate([ds.x_val[idx], x_shift[idx]]), out / "shifted_examples.png",
-        titles=titles, ncols=len(idx),
-    )
-    return paths
+def results_table(result):
+    """The comparison table as a block: a cell per value, numbers right-aligned."""
+    return value_table(TABLE_COLUMNS, table_rows(result))
 
 
 def _describe(m) -> str:
@@ -150,67 +105,93 @@ def findings(result) -> str:
             f"Validation accuracy lost to the shifts, in points: {lost}. {robustness(result)}")
 
 
-def _sections(result) -> list[Section]:
+def _results(result) -> list[Block]:
     info, config = result.dataset_info, result.config
     C, H, W = info["image_shape"]
-    rows = table_rows(result)
-    summary = Text(
-        f"Data: {config.data} ({info['source'] or info['name']}), images {C}x{H}x{W}, "
-        f"{len(info['classes'])} classes; {info['train']:,} training, {info['val']:,} validation and "
-        f"{info['test']:,} test examples. Torch models trained {config.epochs} epoch(s), batch "
-        f"{config.batch_size}, seed {config.seed}. The shifted validation set moves every validation "
-        f"image horizontally by a random whole number of pixels, up to {config.shift_fraction:.0%} of "
-        f"the width (as torchvision's RandomAffine(0, translate=({config.shift_fraction}, 0))), "
-        f"zero fill."
-    )
-    sections = [Section("Results", [summary, Table(TABLE_COLUMNS, rows, caption=(
-        "train acc = accuracy on the training examples the model learned from; "
-        "shift drop = validation accuracy minus shifted validation accuracy; "
-        "train s = training time in seconds.")), Text(findings(result))])]
-    models = Table(["model", "what", "params", "training examples", "notes"],
-                   [[m.name, _describe(m), m.params, m.train_examples, m.notes] for m in result.models])
-    items: list = [models]
+    blocks: list[Block] = [
+        Heading("Results"),
+        Paragraph(
+            f"Data: {config.data} ({info['source'] or info['name']}), images {C}x{H}x{W}, "
+            f"{len(info['classes'])} classes; {info['train']:,} training, {info['val']:,} validation and "
+            f"{info['test']:,} test examples. Torch models trained {config.epochs} epoch(s), batch "
+            f"{config.batch_size}, seed {config.seed}. The shifted validation set moves every validation "
+            f"image horizontally by a random whole number of pixels, up to {config.shift_fraction:.0%} of "
+            f"the width (as torchvision's RandomAffine(0, translate=({config.shift_fraction}, 0))), "
+            f"zero fill."),
+        results_table(result),
+        Paragraph("train acc = accuracy on the training examples the model learned from; "
+                  "shift drop = validation accuracy minus shifted validation accuracy; "
+                  "train s = training time in seconds."),
+    ]
+    return blocks + ([Paragraph(findings(result))] if findings(result) else [])
+
+
+def _models(result) -> list[Block]:
+    info = result.dataset_info
+    C, H, W = info["image_shape"]
+    blocks: list[Block] = [
+        Heading("Models and parameter counts"),
+        value_table(["model", "what", "params", "training examples", "notes"],
+                    [[m.name, _describe(m), m.params, m.train_examples, m.notes] for m in result.models])]
     budget = info.get("cnn_budget")
     budget_row = next((m for m in result.models if m.name == "mlp-budget"), None)
     if budget and budget_row:
-        items.append(Text(
+        blocks.append(Paragraph(
             f"small-cnn has {budget:,} parameters on {C}x{H}x{W} inputs; the budget MLP with hidden "
             f"widths {'-'.join(map(str, budget_row.hidden or []))} has {budget_row.params:,} "
             f"({budget_row.params / budget - 1:+.1%}). At the same budget the CNN spends its "
             f"parameters on small shared filters, the MLP on one weight per pixel and unit."))
-    sections.append(Section("Models and parameter counts", items))
-    figs = result.figures
+    return blocks
+
+
+def _pictures(result) -> list[Block]:
+    figs = {name: str(path) for name, path in result.figures.items()}
+    blocks: list[Block] = []
     if "coefficients" in figs:
-        sections.append(Section("Logistic regression weights", [
-            Text("One picture per class: the weight of every pixel in that class's score (red raises "
-                 "it, blue lowers it). A linear model can only learn one template per class, "
-                 "tied to where the pixels are."),
-            Figure.from_path(figs["coefficients"], "logistic regression coefficients, one image per class")]))
+        blocks += [Heading("Logistic regression weights"),
+                   Paragraph("One picture per class: the weight of every pixel in that class's score (red "
+                             "raises it, blue lowers it). A linear model can only learn one template per "
+                             "class, tied to where the pixels are."),
+                   Figure(figs["coefficients"], "logistic regression coefficients, one image per class")]
     if "learning_curves" in figs:
-        sections.append(Section("Learning curves", [
-            Figure.from_path(figs["learning_curves"],
-                             "loss and accuracy per epoch; solid = training, dashed = validation")]))
-    sections.append(Section("Robustness to horizontal shifts", [
-        Text(robustness(result)),
-        Figure.from_path(figs["accuracy_shift"], "accuracy on the validation set, plain and shifted"),
-        Figure.from_path(figs["shifted_examples"], "validation examples (top) and their shifted versions (bottom)"),
-    ]))
+        blocks += [Heading("Learning curves"),
+                   Figure(figs["learning_curves"], "loss and accuracy per epoch; solid = training, "
+                                                   "dashed = validation")]
+    return blocks + [
+        Heading("Robustness to horizontal shifts"),
+        Paragraph(robustness(result)),
+        Figure(figs["accuracy_shift"], "accuracy on the validation set, plain and shifted"),
+        Figure(figs["shifted_examples"], "validation examples (top) and their shifted versions (bottom)"),
+    ]
+
+
+def _settings(result) -> list[Block]:
     from cnnlab.report.machine import machine_info
 
     machine = machine_info()
-    sections.append(Section("Settings", [
-        Code(json.dumps(config_dict(config), indent=2)),
-        Text(f"Ran on {machine['cpu']} ({machine['cores']} cores), Python {machine['python']}, "
-             f"torch {machine['torch']}; total {result.total_seconds:.1f} s."),
-    ]))
-    return sections
+    return [Heading("Settings"), Code(json.dumps(config_dict(result.config), indent=2), "json"),
+            Paragraph(f"Ran on {machine['cpu']} ({machine['cores']} cores), Python {machine['python']}, "
+                      f"torch {machine['torch']}; total {result.total_seconds:.1f} s.")]
+
+
+def report_blocks(result) -> list[Block]:
+    """The whole report: results, models, pictures (the PNG files of the run folder), settings."""
+    return [Heading(f"cnnlab compare: {result.config.data}"),
+            Paragraph(f"{' vs '.join(m.name for m in result.models)}, and their robustness to shifted inputs"),
+            *_results(result), *_models(result), *_pictures(result), *_settings(result)]
+
+
+def summary_blocks(result) -> list[Block]:
+    """What ``cnnlab compare`` prints: the table, the findings, where the report went."""
+    facts = [Bullets([findings(result)])] if findings(result) else []
+    return [results_table(result), *facts,
+            Bullets([f"report: {result.report}",
+                     f"run folder: {result.run_dir} ({result.total_seconds:.1f} s)"])]
 
 
 def write_report(result) -> Path:
     """Write the self-contained report.html of a comparison; returns its path."""
-    title = f"cnnlab compare: {result.config.data}"
-    subtitle = f"{' vs '.join(m.name for m in result.models)}, and their robustness to shifted inputs"
-    return write_page(result.report, title, _sections(result), subtitle=subtitle)
+    return write_page(result.report, report_blocks(result))
 
 
 def write_tables(result) -> dict[str, Path]:
@@ -226,11 +207,11 @@ def write_tables(result) -> dict[str, Path]:
     writer.writerows(rows)
     return {"json": folder.write("results.json", json.dumps(payload, indent=2) + "\n"),
             "csv": folder.write("results.csv", table.getvalue()),
-            "markdown": folder.write("table.md", markdown_table(TABLE_COLUMNS, rows) + "\n"),
+            "markdown": folder.write("table.md", write([results_table(result)], "markdown")),
             "config": folder.write("config.yaml", yaml.safe_dump(config_dict(result.config),
                                                                 sort_keys=False))}
 
 
 def terminal_table(result) -> str:
     """The table as aligned text for the terminal."""
-    return text_table(TABLE_COLUMNS, table_rows(result))
+    return write([results_table(result)]).rstrip("\n")
