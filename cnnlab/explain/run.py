@@ -10,6 +10,7 @@ JSON-ready summary.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
