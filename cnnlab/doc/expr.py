@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Union
 
 __all__ = ["Expr", "Num", "Product", "Sum", "Frac", "Call", "Exp", "Index", "Sub", "Floor", "Ceil",
-           "Sym", "Seq", "Paren", "Vector", "Args", "Approx", "Words", "ChannelSum", "PlainMath"]
+           "Sym", "Seq", "Paren", "Vector", "Args", "Approx", "Words", "ChannelSum", "Var", "Op", "Row"]
 
 
 @dataclass(frozen=True)
@@ -40,10 +40,12 @@ class Sum:
 
 @dataclass(frozen=True)
 class Frac:
-    """``numerator / denominator``."""
+    """``numerator / denominator``; ``inline``: a slash on the line, ``a/b``, in every format
+    (the architecture table's formulas) instead of a stacked fraction."""
 
     num: Any
     den: Any
+    inline: bool = False
 
 
 @dataclass(frozen=True)
@@ -79,16 +81,19 @@ class Sub:
 
 @dataclass(frozen=True)
 class Floor:
-    """``⌊x⌋``."""
+    """``⌊x⌋``; ``spelled``: plain text writes ``floor(x)`` (the architecture table's
+    ASCII-friendly form), the typesetting writers still draw brackets."""
 
     arg: Any
+    spelled: bool = False
 
 
 @dataclass(frozen=True)
 class Ceil:
-    """``⌈x⌉``."""
+    """``⌈x⌉``; ``spelled`` as for :class:`Floor` (``ceil(x)``)."""
 
     arg: Any
+    spelled: bool = False
 
 
 @dataclass(frozen=True)
@@ -149,13 +154,27 @@ class ChannelSum:
 
 
 @dataclass(frozen=True)
-class PlainMath:
-    """A formula written in plain text, ``floor((H + 2p − k)/s) + 1`` (the architecture
-    table's worked steps): text and Markdown show it as it is, LaTeX typesets it
-    (:func:`cnnlab.doc.plainmath.latex_of`)."""
+class Var:
+    """A quantity's symbol: ``H``, ``k``, ``γ``; a word (``weights``) is set upright."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Op:
+    """An operator written between parts of a :class:`Row`, with the spaces plain text puts
+    around it: ``Op(" − ")``, ``Op("·")``, ``Op("/")``."""
 
     text: str
 
 
+@dataclass(frozen=True)
+class Row:
+    """Parts written one after another with nothing between them (the spacing is in the
+    :class:`Op` parts): ``Row((Var("d"), Op("·"), Paren(...)))`` is ``d·(k − 1)``."""
+
+    parts: tuple
+
+
 Expr = Union[Num, Product, Sum, Frac, Call, Exp, Index, Sub, Floor, Ceil, Sym, Seq, Paren, Vector, Args, Approx,
-             Words, ChannelSum, PlainMath]
+             Words, ChannelSum, Var, Op, Row]

@@ -260,7 +260,8 @@ _MATHML = {
     E.Product: lambda w, e: (f"<mrow>{w.num(e.a, True) if not type(e.a) in _MATHML else w.expr(e.a)}"
                              f"<mo>·</mo>{w.num(e.b, True) if not type(e.b) in _MATHML else w.expr(e.b)}</mrow>"),
     E.Sum: _sum,
-    E.Frac: lambda w, e: f"<mfrac>{w.expr(e.num)}{w.expr(e.den)}</mfrac>",
+    E.Frac: lambda w, e: (f"<mrow>{w.expr(e.num)}<mo>/</mo>{w.expr(e.den)}</mrow>" if e.inline
+                          else f"<mfrac>{w.expr(e.num)}{w.expr(e.den)}</mfrac>"),
     E.Call: _fn,
     E.Exp: lambda w, e: f"<msup><mi>e</mi>{w.expr(e.arg)}</msup>",
     E.Index: lambda w, e: (f"<msub>{_mi(e.name)}<mrow><mn>{','.join(str(i + 1) for i in e.idx)}</mn></mrow></msub>"
@@ -277,5 +278,7 @@ _MATHML = {
     E.Approx: lambda w, e: f"<mrow>{w.expr(e.a)}<mo>≈</mo>{w.expr(e.b)}</mrow>",
     E.Words: lambda w, e: f"<mtext>{html.escape(e.text)}</mtext>",
     E.ChannelSum: lambda w, e: f"<msub><mo>Σ</mo><mn>{e.channel}</mn></msub>",
-    E.PlainMath: lambda w, e: f"<mtext>{html.escape(e.text)}</mtext>",
+    E.Var: lambda w, e: _mi(e.name),
+    E.Op: lambda w, e: f"<mo>{html.escape(e.text.strip())}</mo>",
+    E.Row: lambda w, e: "<mrow>" + "".join(w.expr(p) for p in e.parts) + "</mrow>",
 }
