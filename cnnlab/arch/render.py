@@ -17,14 +17,14 @@ import json
 import math
 
 from cnnlab.arch.table import arch_table
-from cnnlab.doc import writer
+from cnnlab.doc import FORMATS as DOC_FORMATS, writer
 from cnnlab.doc.blocks import Block, Bullets, Formula, Paragraph, StepList, Table
 from cnnlab.doc.expr import Words
 from cnnlab.doc.terminal import TerminalWriter
 
 __all__ = ["FORMATS", "render_arch", "render_solution", "arch_blocks", "solution_blocks", "shape_text", "ArchTable"]
 
-FORMATS = ("table", "text", "markdown", "latex", "html", "json")
+FORMATS = ("table", *DOC_FORMATS)  # the box-drawn terminal table and every doc format
 # formats written by a writer of cnnlab.doc's registry, plus the terminal's box-drawn table
 _OWN_WRITERS = {"table": TerminalWriter}
 

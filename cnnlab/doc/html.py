@@ -28,10 +28,10 @@ STYLE = """<style>
 .cnnlab-doc figcaption{font-size:.8em;color:#555}
 .cnnlab-doc table.cnn-grid{border-collapse:collapse;font-variant-numeric:tabular-nums}
 .cnnlab-doc table.cnn-grid td{border:1px solid #bbb;min-width:2.2em;padding:.15em .35em;text-align:right}
-.cnnlab-doc td.padding{color:#888;border-style:dashed}
+.cnnlab-doc td.padding{color:#555;border-style:dashed}
 .cnnlab-doc td.window{outline:2px solid #d9480f;outline-offset:-2px;font-weight:600}
 .cnnlab-doc td.selected{outline:3px solid #1c7ed6;outline-offset:-3px}
-.cnnlab-doc td.dots{border:none;color:#888;background:none}
+.cnnlab-doc td.dots{border:none;color:#666;background:none}
 .cnnlab-doc .cnn-op{font-size:1.3em}
 .cnnlab-doc .cnn-step{border-left:3px solid #ddd;padding-left:.6em;margin:.6em 0}
 .cnnlab-doc math{font-size:1.05em}

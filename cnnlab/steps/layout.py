@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from cnnlab.doc import DOCUMENT_FORMATS
 from cnnlab import doc
 from cnnlab.doc.blocks import Block, Formula, Heading, Matrices, Paragraph, StepList, TensorGrid
 from cnnlab.doc.expr import (Approx, Args, Call, Ceil, ChannelSum, Exp, Floor, Frac, Index, Num, Paren, Product,
@@ -25,7 +26,7 @@ from cnnlab.steps.trace import DEFAULT_MAX_CELLS, Cell, Trace
 __all__ = ["FORMATS", "trace_blocks", "render_trace", "render_value", "formatter", "matrix_text",
            "MAX_SIDE_SHOWN"]
 
-FORMATS = ("text", "markdown", "latex", "html")
+FORMATS = DOCUMENT_FORMATS
 
 MAX_SIDE_SHOWN = 24  # rows/columns of a matrix shown in a worked solution before "…"
 MAX_CHANNELS_SHOWN = 8  # channels (or filters × channels) shown before a count
