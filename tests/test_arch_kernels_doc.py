@@ -118,7 +118,7 @@ def test_inverse_answers_as_blocks():
     assert lines[0].startswith("padding p with output 32") and lines[-2:] == ["p = 2", "note: this is 'same' padding"]
     assert any(line.endswith("= 32") and line.startswith("n_out (p = 2)") for line in lines)
     depth = fewest_layers(7, 3)
-    assert isinstance(solution_blocks(depth)[1].lines[0].rhs[0], cnnlab.doc.expr.Row)
+    assert isinstance(solution_blocks(depth)[1].lines[0].rhs[0], cnnlab.doc.expr.Seq)
     assert r"\left\lceil" in render_solution(depth, "latex") or "ceil" in render_solution(depth, "latex")
 
 

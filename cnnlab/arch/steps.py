@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cnnlab.arch.receptive_field import AxisRF
-from cnnlab.doc.expr import Call, Ceil, Floor, Frac, Num, Op, Paren, Row, Sub, Var, Words
+from cnnlab.doc.expr import Call, Ceil, Floor, Frac, Num, Op, Paren, Seq, Sub, Var, Words
 from cnnlab.doc.text import TextWriter
 from cnnlab.ops.sizes import effective_kernel
 
@@ -46,29 +46,29 @@ def _part(p: Any) -> Any:
     return sym(p) if isinstance(p, str) else p
 
 
-def row(*parts: Any) -> Row:
+def row(*parts: Any) -> Seq:
     """Parts one after another (``row(2, "p")`` is ``2p``)."""
-    return Row(tuple(_part(p) for p in parts))
+    return Seq(tuple(_part(p) for p in parts), "")
 
 
-def _joined(op: Op, items: tuple) -> Row:
+def _joined(op: Op, items: tuple) -> Seq:
     out: list = []
     for n, item in enumerate(items):
         out += [op, item] if n else [item]
     return row(*out)
 
 
-def times(*factors: Any) -> Row:
+def times(*factors: Any) -> Seq:
     """``a·b·c``."""
     return _joined(TIMES, factors)
 
 
-def plus(*terms: Any) -> Row:
+def plus(*terms: Any) -> Seq:
     """``a + b + c``."""
     return _joined(PLUS, terms)
 
 
-def by(*dims: Any) -> Row:
+def by(*dims: Any) -> Seq:
     """``C × H × W`` (a shape as a formula)."""
     return _joined(BY, dims)
 
@@ -93,7 +93,7 @@ def words(text: str) -> Words:
     return Words(text)
 
 
-def shape(dims) -> Row:
+def shape(dims) -> Seq:
     """A shape as a value, ``96×55×55``."""
     return _joined(Op("×"), tuple(dims))
 
@@ -148,7 +148,7 @@ def _rounded(arg: Any, ceil: bool) -> Any:
     return (Ceil if ceil else Floor)(arg, spelled=True)
 
 
-def size_formula(n: Any, pad: Any, k: Any, s: Any, d: Any = None, ceil: bool = False) -> Row:
+def size_formula(n: Any, pad: Any, k: Any, s: Any, d: Any = None, ceil: bool = False) -> Seq:
     """``floor((n + pad − k)/s) + 1``; with a dilation ``d``, ``... − d·(k − 1) − 1 ...``."""
     span = (k,) if d is None else (d, TIMES, paren(k, MINUS, 1), MINUS, 1)
     return row(_rounded(over(paren(n, PLUS, pad, MINUS, *span), s), ceil), PLUS, 1)
@@ -196,16 +196,16 @@ def padding_steps(padding, names, size, kernel, stride, dilation, pairs) -> list
     return steps
 
 
-def _k_eff(d: Any, k: Any) -> Row:
+def _k_eff(d: Any, k: Any) -> Seq:
     return row(d, TIMES, paren(k, MINUS, 1), PLUS, 1)
 
 
-def rf_formula(r: Any, k: Any, j: Any) -> Row:
+def rf_formula(r: Any, k: Any, j: Any) -> Seq:
     """``r_prev + (k − 1)·j_prev``: the receptive field after a window of ``k``."""
     return row(r, PLUS, paren(k, MINUS, 1), TIMES, j)
 
 
-def _start(start: Any, k: Any, p: Any, j: Any) -> Row:
+def _start(start: Any, k: Any, p: Any, j: Any) -> Seq:
     return row(start, PLUS, paren(over(paren(k, MINUS, 1), 2), MINUS, p), TIMES, j)
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Union
 
 __all__ = ["Expr", "Num", "Product", "Sum", "Frac", "Call", "Exp", "Index", "Sub", "Floor", "Ceil",
-           "Sym", "Seq", "Paren", "Vector", "Args", "Approx", "Words", "ChannelSum", "Var", "Op", "Row"]
+           "Sym", "Seq", "Paren", "Vector", "Args", "Approx", "Words", "ChannelSum", "Var", "Op"]
 
 
 @dataclass(frozen=True)
@@ -105,9 +105,12 @@ class Sym:
 
 @dataclass(frozen=True)
 class Seq:
-    """Parts written one after another with spaces: ``4 + 1 - (3 - 1) - 1``."""
+    """Parts written one after another, ``sep`` between them: ``4 + 1 - (3 - 1) - 1`` (a
+    space); ``sep=""`` when the spacing is in :class:`Op` parts, ``Seq((Var("d"), Op("·"),
+    Paren(...)), "")`` is ``d·(k − 1)``."""
 
     parts: tuple
+    sep: str = " "
 
 
 @dataclass(frozen=True)
@@ -162,19 +165,11 @@ class Var:
 
 @dataclass(frozen=True)
 class Op:
-    """An operator written between parts of a :class:`Row`, with the spaces plain text puts
+    """An operator between the parts of a :class:`Seq`, with the spaces plain text puts
     around it: ``Op(" − ")``, ``Op("·")``, ``Op("/")``."""
 
     text: str
 
 
-@dataclass(frozen=True)
-class Row:
-    """Parts written one after another with nothing between them (the spacing is in the
-    :class:`Op` parts): ``Row((Var("d"), Op("·"), Paren(...)))`` is ``d·(k − 1)``."""
-
-    parts: tuple
-
-
 Expr = Union[Num, Product, Sum, Frac, Call, Exp, Index, Sub, Floor, Ceil, Sym, Seq, Paren, Vector, Args, Approx,
-             Words, ChannelSum, Var, Op, Row]
+             Words, ChannelSum, Var, Op]

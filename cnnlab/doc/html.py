@@ -280,5 +280,4 @@ _MATHML = {
     E.ChannelSum: lambda w, e: f"<msub><mo>Σ</mo><mn>{e.channel}</mn></msub>",
     E.Var: lambda w, e: _mi(e.name),
     E.Op: lambda w, e: f"<mo>{html.escape(e.text.strip())}</mo>",
-    E.Row: lambda w, e: "<mrow>" + "".join(w.expr(p) for p in e.parts) + "</mrow>",
 }

@@ -160,7 +160,7 @@ def align_chains(rows: list[tuple[str, list[str]]], line_pt: float = 0.0) -> str
 
 
 _GREEK = {"γ": r"\gamma", "β": r"\beta"}
-# an operator of a formula's Row (cnnlab.doc.expr.Op) in maths; any other is written as it is
+# an operator of a formula (cnnlab.doc.expr.Op) in maths; any other is written as it is
 _OPERATORS = {"·": r" \cdot ", "−": " - ", "×": r" \times ", "→": r" \to ", "∈": r" \in ", "+": " + ",
               "=": " = ", ",": r",\ ", "//": r"\mathbin{//}"}
 

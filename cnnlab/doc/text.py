@@ -259,7 +259,7 @@ _EXPR = {
     E.Floor: lambda w, e: w.floor(w.expr(e.arg), e.spelled),
     E.Ceil: lambda w, e: w.ceil(w.expr(e.arg), e.spelled),
     E.Sym: lambda w, e: w.sym(e.name),
-    E.Seq: lambda w, e: " ".join(w.expr(p) for p in e.parts),
+    E.Seq: lambda w, e: e.sep.join(w.expr(p) for p in e.parts),
     E.Paren: lambda w, e: f"({w.expr(e.arg)})",
     E.Vector: lambda w, e: w.vector(e.values),
     E.Args: lambda w, e: ", ".join(w.num(v) for v in e.values),
@@ -268,5 +268,4 @@ _EXPR = {
     E.ChannelSum: lambda w, e: w.channel_sum(e.channel),
     E.Var: lambda w, e: w.var(e.name),
     E.Op: lambda w, e: w.op(e.text),
-    E.Row: lambda w, e: "".join(w.expr(p) for p in e.parts),
 }
