@@ -74,11 +74,11 @@ def test_steps_are_structured_maths_in_latex_and_html():
     """The formulas are expression trees: LaTeX gets a floor of a fraction and subscripts,
     HTML gets MathML elements (no formula text left in <mtext>), text reads as before."""
     from cnnlab.arch.steps import row, size_formula, times
-    from cnnlab.doc.expr import Floor, Frac, Sub
+    from cnnlab.doc.expr import Frac, Round, Sub
 
     formula = size_formula("H", row(2, "p"), "k", "s")
     rounded = formula.parts[0]
-    assert isinstance(rounded, Floor) and isinstance(rounded.arg, Frac) and rounded.arg.inline
+    assert isinstance(rounded, Round) and not rounded.up and isinstance(rounded.arg, Frac) and rounded.arg.inline
     assert doc.writer("text").expr(formula) == "floor((H + 2p − k)/s) + 1"
     assert doc.writer("latex").expr(formula) == r"\left\lfloor (H + 2p - k)/s \right\rfloor + 1"
     mathml = doc.writer("html").expr(formula)

@@ -107,7 +107,8 @@ def analyse_inception(layer: Layer, in_shape, rf: RF) -> LayerResult:
     macs = conv_weights * H * W
     names = ("C1", "C3R", "C3", "C5R", "C5", "CP")
     steps = [
-        Step(_both_sizes(H == W), words("every branch keeps the size (1×1 convs; 3×3 convs and the 3×3/1 pool pad 1)"),
+        Step(_both_sizes(H == W),
+             words("every branch keeps the size (1×1 convs; 3×3 convs and the 3×3/1 pool pad 1)"),
              _one_or_two(H, W), _one_or_two(H, W)),
         Step("C_out", row(plus("C1", "C3", "C5", "CP"), note("the branches concatenated")), plus(c1, c3, c5, cp),
              C_out),

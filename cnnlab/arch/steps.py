@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cnnlab.arch.receptive_field import AxisRF
-from cnnlab.doc.expr import Call, Ceil, Floor, Frac, Num, Op, Paren, Seq, Sub, Var, Words
+from cnnlab.doc.expr import Call, Frac, Num, Op, Paren, Round, Seq, Sub, Var, Words
 from cnnlab.doc.text import TextWriter
 from cnnlab.ops.sizes import effective_kernel
 
@@ -145,7 +145,7 @@ class Step:
 
 
 def _rounded(arg: Any, ceil: bool) -> Any:
-    return (Ceil if ceil else Floor)(arg, spelled=True)
+    return Round(arg, up=ceil, spelled=True)
 
 
 def size_formula(n: Any, pad: Any, k: Any, s: Any, d: Any = None, ceil: bool = False) -> Seq:

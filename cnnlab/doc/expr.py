@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Union
 
-__all__ = ["Expr", "Num", "Product", "Sum", "Frac", "Call", "Exp", "Index", "Sub", "Floor", "Ceil",
+__all__ = ["Expr", "Num", "Product", "Sum", "Frac", "Call", "Exp", "Index", "Sub", "Round",
            "Sym", "Seq", "Paren", "Vector", "Args", "Approx", "Words", "ChannelSum", "Var", "Op"]
 
 
@@ -80,19 +80,13 @@ class Sub:
 
 
 @dataclass(frozen=True)
-class Floor:
-    """``⌊x⌋``; ``spelled``: plain text writes ``floor(x)`` (the architecture table's
-    ASCII-friendly form), the typesetting writers still draw brackets."""
+class Round:
+    """``⌊x⌋``, or ``⌈x⌉`` with ``up``; ``spelled``: plain text writes ``floor(x)`` /
+    ``ceil(x)`` (the architecture table's ASCII-friendly form), the typesetting writers
+    still draw brackets."""
 
     arg: Any
-    spelled: bool = False
-
-
-@dataclass(frozen=True)
-class Ceil:
-    """``⌈x⌉``; ``spelled`` as for :class:`Floor` (``ceil(x)``)."""
-
-    arg: Any
+    up: bool = False
     spelled: bool = False
 
 
@@ -171,5 +165,5 @@ class Op:
     text: str
 
 
-Expr = Union[Num, Product, Sum, Frac, Call, Exp, Index, Sub, Floor, Ceil, Sym, Seq, Paren, Vector, Args, Approx,
+Expr = Union[Num, Product, Sum, Frac, Call, Exp, Index, Sub, Round, Sym, Seq, Paren, Vector, Args, Approx,
              Words, ChannelSum, Var, Op]

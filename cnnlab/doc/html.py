@@ -267,8 +267,8 @@ _MATHML = {
     E.Index: lambda w, e: (f"<msub>{_mi(e.name)}<mrow><mn>{','.join(str(i + 1) for i in e.idx)}</mn></mrow></msub>"
                            if e.idx else _mi(e.name)),
     E.Sub: lambda w, e: f"<msub>{_mi(e.name)}<mtext>{html.escape(e.sub)}</mtext></msub>",
-    E.Floor: lambda w, e: f"<mrow><mo>⌊</mo>{w.expr(e.arg)}<mo>⌋</mo></mrow>",
-    E.Ceil: lambda w, e: f"<mrow><mo>⌈</mo>{w.expr(e.arg)}<mo>⌉</mo></mrow>",
+    E.Round: lambda w, e: (f"<mrow><mo>⌈</mo>{w.expr(e.arg)}<mo>⌉</mo></mrow>" if e.up
+                           else f"<mrow><mo>⌊</mo>{w.expr(e.arg)}<mo>⌋</mo></mrow>"),
     E.Sym: lambda w, e: f"<mo>{'Σ' if e.name == 'sum' else html.escape(e.name)}</mo>",
     E.Seq: _seq,
     E.Paren: lambda w, e: f"<mrow><mo>(</mo>{w.expr(e.arg)}<mo>)</mo></mrow>",
