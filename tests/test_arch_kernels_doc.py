@@ -158,3 +158,74 @@ def test_latex_compiles(tmp_path):
     run = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "t.tex"], cwd=tmp_path,
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout[-2000:]
+
+
+# -- the worked numbers evaluate to the value they claim ---------------------------------
+def _evaluate(e):
+    """The value of an arithmetic expression tree (numbers, + − · //, parentheses, floor/ceil,
+    inline fractions, max); None when it holds a symbol or words."""
+    import math
+    from fractions import Fraction
+
+    from cnnlab.doc import expr as E
+
+    if isinstance(e, E.Num):
+        return Fraction(e.value)
+    if isinstance(e, E.Paren):
+        return _evaluate(e.arg)
+    if isinstance(e, E.Frac):
+        a, b = _evaluate(e.num), _evaluate(e.den)
+        return None if a is None or b is None else a / b
+    if isinstance(e, E.Round):
+        a = _evaluate(e.arg)
+        return None if a is None else Fraction((math.ceil if e.up else math.floor)(a))
+    if isinstance(e, E.Call) and e.fn == "max":
+        parts, current = [], []
+        for p in e.arg.parts:
+            if isinstance(p, E.Op) and p.text.strip() == ",":
+                parts.append(E.Seq(tuple(current), "")), current.clear()
+            else:
+                current.append(p)
+        values = [_evaluate(p) for p in [*parts, E.Seq(tuple(current), "")]]
+        return None if None in values else max(values)
+    if not isinstance(e, E.Seq):
+        return None
+    total, sign, term, op = Fraction(0), 1, None, None
+    for p in e.parts:
+        if isinstance(p, E.Op):
+            sym = p.text.strip()
+            if sym in "+−":
+                total, sign, term = total + sign * term, (1 if sym == "+" else -1), None
+            elif sym in ("·", "//"):
+                op = sym
+            else:
+                return None  # ×, →, ∈: not arithmetic
+            continue
+        v = _evaluate(p)
+        if v is None:
+            return None
+        term = v if term is None else (term * v if op == "·" else Fraction(term // v))
+    return None if term is None else total + sign * term
+
+
+@pytest.mark.parametrize("spec, shape", [
+    ("conv 3x3 same 16; conv 3x5/2 same 8; conv 3x3 d2 p1x2 4; conv 3x3 g2 8; conv 3x3 dw", "4x17x19"),
+    ("convt 4x4/3 8; convt 3x3/2 p1 op1 4; maxpool 2x2/2 ceil; avgpool 3x3/2 p1 ceil", "2x9x11"),
+    ("res 3x3/2 8; res 3x3 8; inception 4,6/8,2/4,4; gap; flatten; fc 10 nobias", "3x15x15"),
+    ("conv 5x5/2 p2 6; maxpool 3x3/2 p1 ceil; bn; relu; fc 7", "1x28x28"),
+])
+def test_worked_numbers_evaluate_to_their_value(spec, shape):
+    """Every step whose numbers are pure arithmetic evaluates (independently of the text) to
+    the value it states, and the formula's symbols stand where the numbers are."""
+    t = arch_table(spec, shape, steps=True, fc_compare="same")
+    checked = 0
+    for row in t["layers"]:
+        for d in row["steps"]:
+            numbers = _evaluate(d.step.parts()[2])
+            value = _evaluate(d.step.parts()[3])
+            if numbers is not None and value is not None:
+                # non-whole numbers are shown to 6 significant digits (0.333333 for 1/3)
+                assert abs(numbers - value) <= 1e-5 * max(1, abs(value)), (row["spec"], dict(d))
+                checked += 1
+            assert _evaluate(d.step.parts()[1]) is None or d["formula"] == d["numbers"], dict(d)
+    assert checked >= 3 * len(t["layers"]) // 2
