@@ -22,6 +22,7 @@ from cnnlab.arch.receptive_field import through_global, through_transposed, thro
 from cnnlab.arch.spec_layer import Layer
 from cnnlab.arch.steps import (EQUALS, MINUS, PLUS, TIMES, Step, axes, by, note, number, over, padding_steps, paren,
                                plus, rf_formula, rf_steps, row, shape, size_step, sym, times, words)
+from cnnlab.doc.expr import Var
 from cnnlab.errors import UsageError
 from cnnlab.ops.sizes import (conv_output_size, effective_kernel, full_padding,
                               pool_output_size, same_padding, transposed_output_size)
@@ -149,7 +150,8 @@ def _convt(layer: Layer, in_shape, rf: RF) -> LayerResult:
                           layer.output_padding[axis])
         out = transposed_output_size(n, k, s, p, op, d)
         sizes.append(out)
-        steps.append(Step(sym(f"{label}_out"), _transposed_size(label, "s", row(2, "p"), "d", "k", "output_padding"),
+        output_padding = Var("output_padding")  # one word, not "output" with "padding" below
+        steps.append(Step(sym(f"{label}_out"), _transposed_size(label, "s", row(2, "p"), "d", "k", output_padding),
                           _transposed_size(n, s, times(2, p), d, k, op), out))
     Ho, Wo = sizes
     kh, kw = layer.kernel

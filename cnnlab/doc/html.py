@@ -225,6 +225,16 @@ def _num_class(align: str) -> str:
     return ' class="num"' if align == "r" else ""
 
 
+def _kept_spaces(text: str) -> str:
+    """Spaces at the ends of an ``<mtext>`` as no-break spaces: MathML drops plain ones, which
+    glues ``0 (nobias)`` into ``0(nobias)``."""
+    core = text.strip(" ")
+    if not core:
+        return text.replace(" ", "\u00a0")
+    start = text.index(core)
+    return "\u00a0" * start + core + "\u00a0" * (len(text) - start - len(core))
+
+
 def _mi(text: str) -> str:
     return f"<mi>{html.escape(text)}</mi>"
 
@@ -276,7 +286,7 @@ _MATHML = {
                             + "<mo>]</mo></mrow>"),
     E.Args: lambda w, e: "<mrow>" + "<mo>,</mo>".join(w.num(v) for v in e.values) + "</mrow>",
     E.Approx: lambda w, e: f"<mrow>{w.expr(e.a)}<mo>≈</mo>{w.expr(e.b)}</mrow>",
-    E.Words: lambda w, e: f"<mtext>{html.escape(e.text)}</mtext>",
+    E.Words: lambda w, e: f"<mtext>{_kept_spaces(html.escape(e.text))}</mtext>",
     E.ChannelSum: lambda w, e: f"<msub><mo>Σ</mo><mn>{e.channel}</mn></msub>",
     E.Var: lambda w, e: _mi(e.name),
     E.Op: lambda w, e: f"<mo>{html.escape(e.text.strip())}</mo>",
