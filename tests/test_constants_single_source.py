@@ -2,9 +2,9 @@
 
 Two checks against the source itself:
 
-* no tuple/list/set literal of 3+ strings equal to an owner constant (same strings, same
-  order) appears outside the owner's module, found by parsing every module of cnnlab with
-  ``ast``;
+* no tuple/list/set literal of 3+ strings equal to an owner constant (the same strings, in
+  any order: a copy in another order is still a copy) appears outside the owner's module,
+  found by parsing every module of cnnlab with ``ast``;
 * every ``choices=`` of the CLI (the parser ``cnnlab.cli.main.build_parser`` builds) is one
   of the owner constants, or an owner constant with one extra word in front or behind
   (``all``, ``depth``), so a new choice added to the owner reaches the flag.
@@ -43,6 +43,9 @@ OWNERS = [
     ("cnnlab.api.problems", "QUIZ_FORMATS"),
     ("cnnlab.api.ops", "CONV_ACTS"),
     ("cnnlab.api.ops", "ACT_FUNCTIONS"),
+    ("cnnlab.ops.activations", "ACTIVATIONS"),
+    ("cnnlab.doc", "FORMATS"),
+    ("cnnlab.doc", "DOCUMENT_FORMATS"),
     ("cnnlab.steps.trace_pool", "POOL_OPS"),
     ("cnnlab.kernels.invariance", "INVARIANCE_PARTS"),
     ("cnnlab.arch.inverse", "UNKNOWNS"),
@@ -58,6 +61,15 @@ def _owner_values() -> dict[tuple[str, ...], str]:
         assert all(isinstance(v, str) for v in value), (module, name)
         values[value] = module
     return values
+
+
+def _owner_sets() -> dict[frozenset[str], set[str]]:
+    """The owners' strings as sets (a copy in another order is found too) -> their modules
+    (two owners may keep the same names in two orders on purpose: the splits)."""
+    out: dict[frozenset[str], set[str]] = {}
+    for module, name in OWNERS:
+        out.setdefault(frozenset(getattr(importlib.import_module(module), name)), set()).add(module)
+    return out
 
 
 def _string_literals(tree: ast.AST):
@@ -77,13 +89,14 @@ def _module_name(path: Path, root: Path) -> str:
 
 def retyped_constants(root: Path = ROOT) -> list[str]:
     """``path:line`` of every owner constant typed again outside its owner module (``root/cnnlab``)."""
-    owners = _owner_values()
+    owners = _owner_sets()
     found = []
     for path in sorted((root / "cnnlab").rglob("*.py")):
         module = _module_name(path, root)
         for strings, line in _string_literals(ast.parse(path.read_text(encoding="utf-8"))):
-            owner = owners.get(strings)
-            if owner is not None and owner != module:
+            modules = owners.get(frozenset(strings), set()) if len(set(strings)) == len(strings) else set()
+            if modules and module not in modules:
+                owner = " or ".join(sorted(modules))
                 found.append(f"{path.relative_to(root)}:{line} re-types {owner}: {strings}")
     return found
 
@@ -101,10 +114,21 @@ def test_the_scan_finds_a_retyped_constant(tmp_path):
     (package / "cli").mkdir()
     (package / "cli" / "x.py").write_text('A = ("zeros", "reflect", "symmetric", "replicate", "circular")\n'
                                           'B = ("zeros", "reflect", "symmetric")\n'
-                                          'C = ["sgd", "adam", "adamw"]\n')
+                                          'C = ["sgd", "adam", "adamw"]\n'
+                                          'D = ("relu", "sigmoid", "tanh", "leaky_relu", "softmax")\n'
+                                          'E = ("text", "markdown", "html", "latex")\n')
     found = retyped_constants(tmp_path)
-    assert [f.split(" re-types ")[0] for f in found] == ["cnnlab/cli/x.py:1", "cnnlab/cli/x.py:3"]
+    assert [f.split(" re-types ")[0] for f in found] == [f"cnnlab/cli/x.py:{n}" for n in (1, 3, 4, 5)]
     assert "cnnlab.ops.padding" in found[0] and "cnnlab.train.config" in found[1]
+    assert "cnnlab.ops.activations" in found[2] and "cnnlab.doc" in found[3]  # the same names in another order
+
+
+def test_the_tracers_cover_every_activation():
+    """The worked-step tracer and the ops' registry name the same activations."""
+    from cnnlab.ops.activations import ACTIVATIONS
+    from cnnlab.steps.trace_act import ACT_FUNCTIONS
+
+    assert sorted(ACT_FUNCTIONS) == sorted(ACTIVATIONS)
 
 
 def _choices(parser: argparse.ArgumentParser, prefix: str = ""):

@@ -17,7 +17,7 @@ from ast_helpers import module_imports
 
 from cnnlab import doc
 from cnnlab.doc.blocks import Formula, Heading, Matrices, Paragraph, StepList, Table, TensorGrid
-from cnnlab.doc.expr import Call, Floor, Frac, Index, Num, Product, Seq, Sub, Sum
+from cnnlab.doc.expr import Call, Frac, Index, Num, Product, Round, Seq, Sub, Sum
 from cnnlab.steps import render_trace, trace_conv2d, trace_pool2d
 from cnnlab.steps.layout import trace_blocks
 
@@ -104,7 +104,7 @@ def test_json_writer_keeps_the_tree():
 
 
 def test_output_size_formula_in_every_writer():
-    f = Formula(Sub("H", "out"), [Seq((Floor(Frac(Seq(("4", "+", "2", "-", "1")), "1")), "+", "1")), "6"])
+    f = Formula(Sub("H", "out"), [Seq((Round(Frac(Seq(("4", "+", "2", "-", "1")), "1")), "+", "1")), "6"])
     assert doc.write([StepList([f])], "text").strip() == "H_out = ⌊(4 + 2 - 1) / 1⌋ + 1 = 6"
     assert r"H_{\text{out}} &= \left\lfloor \frac{4 + 2 - 1}{1} \right\rfloor + 1 = 6" in doc.write([StepList([f])], "latex")
     assert "<mo>⌊</mo><mfrac>" in doc.write([StepList([f])], "html")

@@ -139,11 +139,15 @@ def test_outline_writers_place_headings_and_leads_per_format():
     assert "<h2>Answer key</h2>" in write_outline(blocks, "html")
 
 
-def test_foreign_pieces_fit_the_latex_page_and_html_draws_their_markdown():
-    piece = Foreign(lambda fmt: {"latex": "\\begin{tabular}{r}1\\end{tabular}", "markdown": "| a |\n|---|\n| 1 |"}
-                    .get(fmt, "a\n1"))
+def test_foreign_pieces_fit_the_latex_page_and_write_their_own_html():
+    from cnnlab.doc.html import STYLE
+
+    html = STYLE + '<div class="cnnlab-doc">\n<table class="cnn-table"><tr><td>1</td></tr></table>\n</div>\n'
+    piece = Foreign(lambda fmt: {"latex": "\\begin{tabular}{r}1\\end{tabular}", "markdown": "| a |\n|---|\n| 1 |",
+                                 "html": html}.get(fmt, "a\n1"))
     assert r"\resizebox" in outline_writer("latex").piece(piece)
-    assert "<table" in outline_writer("html").piece(piece)
+    nested = outline_writer("html").piece(piece)  # the HTML writer's own, its style sheet the page's
+    assert '<table class="cnn-table">' in nested and "<style>" not in nested
     assert outline_writer("text").piece(piece) == "a\n1"
     with pytest.raises(ValueError, match="unknown format"):
         outline_writer("rtf")

@@ -196,6 +196,25 @@ def test_fuzzed_bodies_never_500(server):
     check()
 
 
+def test_solve_and_quiz_html_is_the_notebook_html():
+    """/api/solve's and /api/quiz's html is the doc HTML writer's (what a notebook shows):
+    tensors as tables with a td per value, maths as MathML; no Markdown converted to HTML."""
+    import cnnlab
+    from cnnlab.serve.api import quiz, solve
+
+    text = (ROOT / "examples" / "problems" / "sizes.yaml").read_text()
+    html = solve({"text": text, "render": "html", "max_cells": 16})["rendered"]
+    assert html == cnnlab.solve("sizes", max_cells=16)._repr_html_()
+    assert "<pre" not in html and '<table class="cnn-table">' in html and "<mo>⌊</mo>" in html
+    conv = solve({"text": (ROOT / "examples" / "problems" / "convolution.yaml").read_text(), "render": "html"})
+    assert '<table class="cnn-grid">' in conv["rendered"] and "<pre" not in conv["rendered"]
+    q = quiz({"topics": "conv,pool", "count": 2, "seed": 5, "steps": True})
+    built = cnnlab.quiz(topics="conv,pool", count=2, seed=5, steps="compact")  # the page's "worked" box
+    assert q["yaml"] == built.to_yaml()
+    assert q["key"]["html"] == built.render("html") and q["key"]["markdown"] == built.render("markdown")
+    assert "<pre" not in q["questions"]["html"] and "<math" in q["key"]["html"]
+
+
 def test_solve_and_quiz_answer_as_the_cli(server, capsys):
     path = ROOT / "examples" / "problems" / "wrong_key.yaml"
     status, expected = cli_json(["solve", str(path), "--format", "json"], capsys)

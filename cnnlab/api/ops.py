@@ -14,14 +14,15 @@ from typing import Any
 from cnnlab.api import flags
 from cnnlab.api.result import Result
 from cnnlab.errors import UsageError
+from cnnlab.ops.activations import ACTIVATIONS
 from cnnlab.ops.padding import PADDING_MODES as _PADDING_MODES
 from cnnlab.steps.trace_pool import POOL_OPS
 
 __all__ = ["conv", "pool", "act", "OpResult", "PADDING_MODES", "CONV_ACTS", "ACT_FUNCTIONS", "POOL_OPS",
            "DEFAULT_MAX_CELLS"]
 
-CONV_ACTS = ("relu", "sigmoid", "tanh", "leaky_relu")
-ACT_FUNCTIONS = ("relu", "sigmoid", "tanh", "softmax", "leaky_relu")
+ACT_FUNCTIONS = tuple(ACTIVATIONS)  # owner: cnnlab.ops.activations
+CONV_ACTS = tuple(n for n in ACTIVATIONS if n != "softmax")  # element-wise ones (softmax needs an axis)
 PADDING_MODES = tuple(_PADDING_MODES)  # owner: cnnlab.ops.padding
 DEFAULT_MAX_CELLS = 16  # cells worked out with steps=True (the rest are counted)
 MAX_ROUND = 15  # decimals: a float holds about 16 significant digits

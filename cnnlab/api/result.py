@@ -76,8 +76,8 @@ class Result:
 class RenderedResult(Result):
     """A result whose formats come from an existing renderer (problem sets, architectures).
 
-    ``render_fn(fmt)`` gives text, Markdown or LaTeX; HTML is the Markdown form drawn by
-    :func:`cnnlab.doc.markdown_html.markdown_to_html` until that renderer builds blocks.
+    ``render_fn(fmt)`` gives text, Markdown, LaTeX or HTML, each written by the doc
+    writers from the renderer's blocks.
     """
 
     def __init__(self, command: str, data: dict, render_fn: Callable[[str], str], exit_status: int = 0):
@@ -87,9 +87,4 @@ class RenderedResult(Result):
         self.exit_status = exit_status  # what the CLI exits with (check: 1 when a claim is wrong)
 
     def render(self, fmt: str) -> str:
-        if fmt == "html":
-            from cnnlab.doc.html import STYLE
-            from cnnlab.doc.markdown_html import markdown_to_html
-
-            return STYLE + '<div class="cnnlab-doc">' + markdown_to_html(self._render_fn("markdown")) + "</div>"
         return self._render_fn(fmt)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from cnnlab.arch.layers import Step
+from cnnlab.arch.steps import Step, note, rf_formula, row, size_formula, sym, times
 from cnnlab.arch.receptive_field import input_axis, through_window
 from cnnlab.errors import UsageError
 from cnnlab.ops.sizes import conv_output_size, effective_kernel
@@ -20,7 +20,7 @@ __all__ = ["UNKNOWNS", "solve_layer", "fewest_layers"]
 
 UNKNOWNS = ("padding", "kernel", "stride", "dilation")
 MAX_CANDIDATES = 100_000  # upper bound on any search, whatever --max says
-_FORMULA = "floor((n_in + 2p − d·(k − 1) − 1)/s) + 1"
+_FORMULA = size_formula("n_in", row(2, "p"), "k", "s", "d")
 
 
 def _out(n_in, k, s, p, d) -> int | None:
@@ -87,9 +87,9 @@ def solve_layer(unknown: str, n_in: int, n_out: int, *, kernel: int | None = Non
     steps = []
     for v in solutions[:12]:
         args = {"k": kernel, "s": stride, "p": padding, "d": dilation, symbol: v}
-        steps.append(Step(f"n_out ({symbol} = {v})", _FORMULA,
-                          f"floor(({n_in} + 2·{args['p']} − {args['d']}·({args['k']} − 1) − 1)/{args['s']}) + 1",
-                          str(n_out)).to_dict())
+        steps.append(Step(row("n_out", note(f"{symbol} = {v}")), _FORMULA,
+                          size_formula(n_in, times(2, args["p"]), args["k"], args["s"], args["d"]),
+                          n_out).to_dict())
     nearest = []
     if solutions:
         answer = f"{symbol} = " + ", ".join(map(str, solutions))
@@ -140,8 +140,8 @@ def fewest_layers(target_rf: int, kernel: int, strides: list[int] | None = None,
         s = pattern[count % len(pattern)]
         axis = through_window(axis, kernel, s, 0, 1, dilation)
         r_new, j_new = int(axis.size), int(axis.jump)
-        steps.append(Step(f"r_{count + 1}", "r_prev + (k_eff − 1)·j_prev" if dilation > 1 else "r_prev + (k − 1)·j_prev",
-                          f"{r} + ({span} − 1)·{j}", str(r_new)).to_dict())
+        steps.append(Step(sym(f"r_{count + 1}"), rf_formula("r_prev", "k_eff" if dilation > 1 else "k", "j_prev"),
+                          rf_formula(r, span, j), r_new).to_dict())
         r, j, count = r_new, j_new, count + 1
         history.append(r)
     notes = []

@@ -6,9 +6,9 @@ the table (numbers right-aligned, layer specs as code) and the totals; ``solutio
 those of an inverse-design answer. Nothing here asks for the format: ``render_arch(table,
 fmt, steps)`` hands the blocks to the writer of ``fmt`` — ``table`` (a box-drawn terminal
 table, drawn by rich when it is installed), ``text``, ``markdown``, ``latex``, ``html`` —
-and ``json`` is the table dict itself. Worked steps stay plain-text formulas
-(``floor((H + 2p − k)/s) + 1``, :class:`cnnlab.doc.expr.PlainMath`) that the LaTeX writer
-typesets, so each formula is written once.
+and ``json`` is the table dict itself. Worked steps are expression trees
+(:mod:`cnnlab.arch.steps`): the LaTeX writer typesets ``floor((H + 2p − k)/s) + 1`` as a
+floor of a fraction and the HTML writer as MathML.
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ import json
 import math
 
 from cnnlab.arch.table import arch_table
-from cnnlab.doc import writer
+from cnnlab.doc import FORMATS as DOC_FORMATS, writer
 from cnnlab.doc.blocks import Block, Bullets, Formula, Paragraph, StepList, Table
-from cnnlab.doc.expr import PlainMath
+from cnnlab.doc.expr import Words
 from cnnlab.doc.terminal import TerminalWriter
 
 __all__ = ["FORMATS", "render_arch", "render_solution", "arch_blocks", "solution_blocks", "shape_text", "ArchTable"]
 
-FORMATS = ("table", "text", "markdown", "latex", "html", "json")
+FORMATS = ("table", *DOC_FORMATS)  # the box-drawn terminal table and every doc format
 # formats written by a writer of cnnlab.doc's registry, plus the terminal's box-drawn table
 _OWN_WRITERS = {"table": TerminalWriter}
 
@@ -143,17 +143,18 @@ def _totals_lines(table: dict) -> list[str]:
 
 # --- steps ------------------------------------------------------------------------------
 
-def _step_parts(step: dict) -> list[str]:
-    parts = [step["quantity"], step["formula"]]
-    for extra in (step["numbers"], step["value"]):
-        if extra.replace(" ", "") != parts[-1].replace(" ", ""):
-            parts.append(extra)
-    return parts
-
-
 def _formula(step: dict) -> Formula:
-    quantity, *rest = _step_parts(step)
-    return Formula(PlainMath(quantity), [PlainMath(p) for p in rest])
+    """``quantity = formula = numbers = value``, a part that reads as the one before it left
+    out; maths from the step's expressions (a step read back from JSON has only its strings,
+    shown as they are)."""
+    keys = ("quantity", "formula", "numbers", "value")
+    exprs = step.step.parts() if hasattr(step, "step") else tuple(Words(step[k]) for k in keys)
+    quantity, kept, last = exprs[0], [exprs[1]], step["formula"]
+    for key, expr in zip(keys[2:], exprs[2:]):
+        if step[key].replace(" ", "") != last.replace(" ", ""):
+            kept.append(expr)
+            last = step[key]
+    return Formula(quantity, kept)
 
 
 def _steps_blocks(table: dict) -> list[Block]:
@@ -170,8 +171,10 @@ def _steps_blocks(table: dict) -> list[Block]:
 
 
 def _ensure_steps(table: dict) -> dict:
-    """A spec table without steps is recomputed with them; a torch table is left as it is."""
-    if all(r.get("steps") for r in table["layers"]) or table.get("source") != "spec":
+    """A spec table without steps, or with steps read back from JSON (strings, no maths), is
+    recomputed with them; a torch table is left as it is."""
+    built = all(r.get("steps") and all(hasattr(s, "step") for s in r["steps"]) for r in table["layers"])
+    if built or table.get("source") != "spec":
         return table
     return arch_table([r["spec"] for r in table["layers"]], table["input"], dtype=table.get("dtype", "fp32"),
                       steps=True, fc_compare=_fc_setting(table))

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import math
 
-from cnnlab.arch.layers import LayerResult, Step, analyse_layer
+from cnnlab.arch.layers import LayerResult, analyse_layer
 from cnnlab.arch.receptive_field import AxisRF, as_number, input_axis
 from cnnlab.arch.spec import Layer, load_spec, parse_input_shape
+from cnnlab.arch.steps import Step, plus, sym, times
 from cnnlab.errors import UsageError
 
 __all__ = ["DTYPE_BYTES", "CONVENTIONS", "arch_table", "rf_fields", "fc_equivalent", "memory_fields"]
@@ -66,8 +67,8 @@ def fc_equivalent(in_shape: tuple[int, ...], units: int, bias: bool = True) -> t
     biases = units if bias else 0
     info = {"units": units, "weights": weights, "biases": biases, "params": weights + biases,
             "macs": weights}
-    step = Step(f"fc with {units} units instead", "inputs·N + N",
-                f"{'·'.join(map(str, in_shape))}·{units} + {units}", str(weights + biases))
+    step = Step(f"fc with {units} units instead", plus(times("inputs", "N"), sym("N")),
+                plus(times(*in_shape, units), units), weights + biases)
     return info, step
 
 

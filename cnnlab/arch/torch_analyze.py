@@ -37,7 +37,8 @@ import math
 import threading
 import warnings
 
-from cnnlab.arch.layers import Step, analyse_layer
+from cnnlab.arch.layers import analyse_layer
+from cnnlab.arch.steps import Step
 from cnnlab.arch.receptive_field import input_axis
 from cnnlab.arch.spec import parse_input_shape, parse_layer
 from cnnlab.arch.table import CONVENTIONS, DTYPE_BYTES, fc_equivalent, memory_fields, rf_fields

@@ -18,19 +18,22 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-__all__ = ["WRITERS", "FORMATS", "RESULT_FORMATS", "writer", "write"]
+__all__ = ["WRITERS", "FORMATS", "DOCUMENT_FORMATS", "RESULT_FORMATS", "writer", "write"]
 
-# format -> (module, class) of its writer; a writer's module is imported when first used, so
-# `cnnlab conv` (text) does not load the HTML or LaTeX writers (docs/architecture.md: a new
-# format is one module and one line here)
-WRITERS: dict[str, tuple[str, str]] = {
-    "text": ("cnnlab.doc.text", "TextWriter"),
-    "markdown": ("cnnlab.doc.markdown", "MarkdownWriter"),
-    "latex": ("cnnlab.doc.latex", "LatexWriter"),
-    "html": ("cnnlab.doc.html", "HtmlWriter"),
-    "json": ("cnnlab.doc.tojson", "JsonWriter"),
+# format -> "module:class" of its writer (an entry point, as packaging names them); a
+# writer's module is imported when first used, so `cnnlab conv` (text) does not load the HTML
+# or LaTeX writers (docs/architecture.md: a new format is one module and one line here)
+WRITERS: dict[str, str] = {
+    "text": "cnnlab.doc.text:TextWriter",
+    "markdown": "cnnlab.doc.markdown:MarkdownWriter",
+    "latex": "cnnlab.doc.latex:LatexWriter",
+    "html": "cnnlab.doc.html:HtmlWriter",
+    "json": "cnnlab.doc.tojson:JsonWriter",
 }
 FORMATS = tuple(WRITERS)
+# the formats a document is read in (JSON is its block tree): what the steps, kernel and arch
+# renderers offer, named here so that none re-types them or imports a writer to list them
+DOCUMENT_FORMATS = tuple(f for f in WRITERS if f != "json")
 # what a worked result is printed as on the command line (`--format`): the page formats,
 # or its JSON object; HTML is for notebooks and the web page
 RESULT_FORMATS = ("text", "markdown", "latex", "json")
@@ -44,7 +47,7 @@ def writer(fmt: str, round: int | None = None) -> Any:
     """The writer of ``fmt`` with numbers shown to ``round`` decimals (None: exact/trimmed)."""
     if fmt not in WRITERS:
         raise UnknownFormat(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
-    module, name = WRITERS[fmt]
+    module, _, name = WRITERS[fmt].partition(":")
     return getattr(import_module(module), name)(round)
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Union
 
-__all__ = ["Expr", "Num", "Product", "Sum", "Frac", "Call", "Exp", "Index", "Sub", "Floor", "Ceil",
-           "Sym", "Seq", "Paren", "Vector", "Args", "Approx", "Words", "ChannelSum", "PlainMath"]
+__all__ = ["Expr", "Num", "Product", "Sum", "Frac", "Call", "Exp", "Index", "Sub", "Round",
+           "Sym", "Seq", "Paren", "Vector", "Args", "Approx", "Words", "ChannelSum", "Var", "Op"]
 
 
 @dataclass(frozen=True)
@@ -40,10 +40,12 @@ class Sum:
 
 @dataclass(frozen=True)
 class Frac:
-    """``numerator / denominator``."""
+    """``numerator / denominator``; ``inline``: a slash on the line, ``a/b``, in every format
+    (the architecture table's formulas) instead of a stacked fraction."""
 
     num: Any
     den: Any
+    inline: bool = False
 
 
 @dataclass(frozen=True)
@@ -78,17 +80,14 @@ class Sub:
 
 
 @dataclass(frozen=True)
-class Floor:
-    """``⌊x⌋``."""
+class Round:
+    """``⌊x⌋``, or ``⌈x⌉`` with ``up``; ``spelled``: plain text writes ``floor(x)`` /
+    ``ceil(x)`` (the architecture table's ASCII-friendly form), the typesetting writers
+    still draw brackets."""
 
     arg: Any
-
-
-@dataclass(frozen=True)
-class Ceil:
-    """``⌈x⌉``."""
-
-    arg: Any
+    up: bool = False
+    spelled: bool = False
 
 
 @dataclass(frozen=True)
@@ -100,9 +99,12 @@ class Sym:
 
 @dataclass(frozen=True)
 class Seq:
-    """Parts written one after another with spaces: ``4 + 1 - (3 - 1) - 1``."""
+    """Parts written one after another, ``sep`` between them: ``4 + 1 - (3 - 1) - 1`` (a
+    space); ``sep=""`` when the spacing is in :class:`Op` parts, ``Seq((Var("d"), Op("·"),
+    Paren(...)), "")`` is ``d·(k − 1)``."""
 
     parts: tuple
+    sep: str = " "
 
 
 @dataclass(frozen=True)
@@ -149,13 +151,19 @@ class ChannelSum:
 
 
 @dataclass(frozen=True)
-class PlainMath:
-    """A formula written in plain text, ``floor((H + 2p − k)/s) + 1`` (the architecture
-    table's worked steps): text and Markdown show it as it is, LaTeX typesets it
-    (:func:`cnnlab.doc.plainmath.latex_of`)."""
+class Var:
+    """A quantity's symbol: ``H``, ``k``, ``γ``; a word (``weights``) is set upright."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Op:
+    """An operator between the parts of a :class:`Seq`, with the spaces plain text puts
+    around it: ``Op(" − ")``, ``Op("·")``, ``Op("/")``."""
 
     text: str
 
 
-Expr = Union[Num, Product, Sum, Frac, Call, Exp, Index, Sub, Floor, Ceil, Sym, Seq, Paren, Vector, Args, Approx,
-             Words, ChannelSum, PlainMath]
+Expr = Union[Num, Product, Sum, Frac, Call, Exp, Index, Sub, Round, Sym, Seq, Paren, Vector, Args, Approx,
+             Words, ChannelSum, Var, Op]

@@ -29,10 +29,10 @@ STYLE = """<style>
 .cnnlab-doc figcaption{font-size:.8em;color:#555}
 .cnnlab-doc table.cnn-grid{border-collapse:collapse;font-variant-numeric:tabular-nums}
 .cnnlab-doc table.cnn-grid td{border:1px solid #bbb;min-width:2.2em;padding:.15em .35em;text-align:right}
-.cnnlab-doc td.padding{color:#888;border-style:dashed}
+.cnnlab-doc td.padding{color:#555;border-style:dashed}
 .cnnlab-doc td.window{outline:2px solid #d9480f;outline-offset:-2px;font-weight:600}
 .cnnlab-doc td.selected{outline:3px solid #1c7ed6;outline-offset:-3px}
-.cnnlab-doc td.dots{border:none;color:#888;background:none}
+.cnnlab-doc td.dots{border:none;color:#666;background:none}
 .cnnlab-doc .cnn-op{font-size:1.3em}
 .cnnlab-doc .cnn-step{border-left:3px solid #ddd;padding-left:.6em;margin:.6em 0}
 .cnnlab-doc math{font-size:1.05em}
@@ -228,6 +228,16 @@ def _num_class(align: str) -> str:
     return ' class="num"' if align == "r" else ""
 
 
+def _kept_spaces(text: str) -> str:
+    """Spaces at the ends of an ``<mtext>`` as no-break spaces: MathML drops plain ones, which
+    glues ``0 (nobias)`` into ``0(nobias)``."""
+    core = text.strip(" ")
+    if not core:
+        return text.replace(" ", "\u00a0")
+    start = text.index(core)
+    return "\u00a0" * start + core + "\u00a0" * (len(text) - start - len(core))
+
+
 def _mi(text: str) -> str:
     return f"<mi>{html.escape(text)}</mi>"
 
@@ -263,14 +273,15 @@ _MATHML = {
     E.Product: lambda w, e: (f"<mrow>{w.num(e.a, True) if not type(e.a) in _MATHML else w.expr(e.a)}"
                              f"<mo>·</mo>{w.num(e.b, True) if not type(e.b) in _MATHML else w.expr(e.b)}</mrow>"),
     E.Sum: _sum,
-    E.Frac: lambda w, e: f"<mfrac>{w.expr(e.num)}{w.expr(e.den)}</mfrac>",
+    E.Frac: lambda w, e: (f"<mrow>{w.expr(e.num)}<mo>/</mo>{w.expr(e.den)}</mrow>" if e.inline
+                          else f"<mfrac>{w.expr(e.num)}{w.expr(e.den)}</mfrac>"),
     E.Call: _fn,
     E.Exp: lambda w, e: f"<msup><mi>e</mi>{w.expr(e.arg)}</msup>",
     E.Index: lambda w, e: (f"<msub>{_mi(e.name)}<mrow><mn>{','.join(str(i + 1) for i in e.idx)}</mn></mrow></msub>"
                            if e.idx else _mi(e.name)),
     E.Sub: lambda w, e: f"<msub>{_mi(e.name)}<mtext>{html.escape(e.sub)}</mtext></msub>",
-    E.Floor: lambda w, e: f"<mrow><mo>⌊</mo>{w.expr(e.arg)}<mo>⌋</mo></mrow>",
-    E.Ceil: lambda w, e: f"<mrow><mo>⌈</mo>{w.expr(e.arg)}<mo>⌉</mo></mrow>",
+    E.Round: lambda w, e: (f"<mrow><mo>⌈</mo>{w.expr(e.arg)}<mo>⌉</mo></mrow>" if e.up
+                           else f"<mrow><mo>⌊</mo>{w.expr(e.arg)}<mo>⌋</mo></mrow>"),
     E.Sym: lambda w, e: f"<mo>{'Σ' if e.name == 'sum' else html.escape(e.name)}</mo>",
     E.Seq: _seq,
     E.Paren: lambda w, e: f"<mrow><mo>(</mo>{w.expr(e.arg)}<mo>)</mo></mrow>",
@@ -278,7 +289,8 @@ _MATHML = {
                             + "<mo>]</mo></mrow>"),
     E.Args: lambda w, e: "<mrow>" + "<mo>,</mo>".join(w.num(v) for v in e.values) + "</mrow>",
     E.Approx: lambda w, e: f"<mrow>{w.expr(e.a)}<mo>≈</mo>{w.expr(e.b)}</mrow>",
-    E.Words: lambda w, e: f"<mtext>{html.escape(e.text)}</mtext>",
+    E.Words: lambda w, e: f"<mtext>{_kept_spaces(html.escape(e.text))}</mtext>",
     E.ChannelSum: lambda w, e: f"<msub><mo>Σ</mo><mn>{e.channel}</mn></msub>",
-    E.PlainMath: lambda w, e: f"<mtext>{html.escape(e.text)}</mtext>",
+    E.Var: lambda w, e: _mi(e.name),
+    E.Op: lambda w, e: f"<mo>{html.escape(e.text.strip())}</mo>",
 }

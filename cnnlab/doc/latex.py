@@ -19,7 +19,6 @@ from cnnlab.doc import expr as E
 from cnnlab.doc.blocks import (Block, Bullets, Figure, Formula, Heading, Matrices, MatrixText, Paragraph,
                                StepList, Table)
 from cnnlab.doc.blocks import Code
-from cnnlab.doc.plainmath import latex_of
 from cnnlab.doc.text import TextWriter
 
 __all__ = ["LatexWriter", "escape", "standalone", "width_pt", "align_chains", "TEXT_WIDTH_PT"]
@@ -161,6 +160,12 @@ def align_chains(rows: list[tuple[str, list[str]]], line_pt: float = 0.0) -> str
     return " \\\\\n".join(out)
 
 
+_GREEK = {"γ": r"\gamma", "β": r"\beta"}
+# an operator of a formula (cnnlab.doc.expr.Op) in maths; any other is written as it is
+_OPERATORS = {"·": r" \cdot ", "−": " - ", "×": r" \times ", "→": r" \to ", "∈": r" \in ", "+": " + ",
+              "=": " = ", ",": r",\ ", "//": r"\mathbin{//}"}
+
+
 class LatexWriter(TextWriter):
     """Writes numbers, expressions and blocks as LaTeX (maths in ``align*``)."""
 
@@ -197,13 +202,23 @@ class LatexWriter(TextWriter):
         return f"{name}_{{{','.join(str(i + 1) for i in idx)}}}" if idx else name
 
     def sub(self, name: str, sub: str) -> str:
-        return rf"{name}_{{\text{{{escape(sub)}}}}}"
+        return rf"{self.var(name)}_{{\text{{{escape(sub)}}}}}"
 
-    def floor(self, arg: str) -> str:
+    def floor(self, arg: str, spelled: bool = False) -> str:
         return rf"\left\lfloor {arg} \right\rfloor"
 
-    def ceil(self, arg: str) -> str:
+    def ceil(self, arg: str, spelled: bool = False) -> str:
         return rf"\left\lceil {arg} \right\rceil"
+
+    def var(self, name: str) -> str:
+        """A symbol: one letter in maths italic (a Greek one by name), a word upright."""
+        if name in _GREEK:
+            return _GREEK[name]
+        return name if len(name) == 1 else rf"\text{{{escape(name)}}}"
+
+    def op(self, text: str) -> str:
+        sym = text.strip()
+        return _OPERATORS.get(sym, sym)
 
     def vector(self, values: Any) -> str:
         return self.matrix([[self.num(v) for v in values]])
@@ -216,9 +231,6 @@ class LatexWriter(TextWriter):
 
     def words(self, text: str) -> str:
         return rf"\text{{{escape(text)}}}"
-
-    def plain_math(self, text: str) -> str:
-        return latex_of(text, escape)
 
     def inline(self, parts: list) -> str:
         """Prose with maths inside it: text escaped, maths in ``$...$``."""

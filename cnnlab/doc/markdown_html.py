@@ -1,8 +1,10 @@
 """The Markdown that cnnlab writes, as HTML (headings, paragraphs, code, tables, lists).
 
-cnnlab's Markdown puts its maths in Unicode inside fenced code blocks (``⌊(4 + 2·1 − 3)/1⌋``),
-so the page shows worked solutions without a maths renderer: this converter handles the
-small subset the renderers produce, escaping every piece of text.
+Its one user is the web page's docs viewer (``cnnlab/serve/docs_pages.py``), which shows
+the repository's ``docs/*.md``: this converter handles the small subset those pages use,
+escaping every piece of text. Results (worked solutions, quizzes, tables) never pass
+through it: they are written as HTML by :mod:`cnnlab.doc.html` and
+:class:`cnnlab.doc.outline.HtmlOutline` from their blocks.
 
 >>> markdown_to_html("## (a) `x`\\n\\nSome **bold** text.\\n\\n```text\\n[ 1 2 ]\\n```")
 '<h2>(a) <code>x</code></h2>\\n<p>Some <strong>bold</strong> text.</p>\\n<pre><code>[ 1 2 ]</code></pre>'

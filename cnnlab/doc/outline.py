@@ -114,8 +114,8 @@ class Steps:
 
 @dataclass
 class Foreign:
-    """A piece another layer still writes per format: ``render(fmt)`` with fmt "text",
-    "markdown" or "latex" (HTML draws the Markdown)."""
+    """A piece another layer writes from its own blocks: ``render(fmt)`` with fmt "text",
+    "markdown", "latex" or "html" (an architecture table, a kernel description)."""
 
     render: Callable[[str], str]
 
@@ -370,16 +370,18 @@ class HtmlOutline(TextOutline):
         return f"<p><strong>{html.escape(b.title)}</strong></p>" + (f"<ul>{items}</ul>" if items else "")
 
     def inner(self, writer: Any, blocks: list) -> str:
+        return self.nested(writer.render(blocks))
+
+    def nested(self, html_doc: str) -> str:
+        """An HTML writer's document as a piece of this one (its style sheet is this one's)."""
         from cnnlab.doc.html import STYLE
 
-        text = writer.render(blocks).replace(STYLE, "", 1).strip("\n")
+        text = html_doc.replace(STYLE, "", 1).strip("\n")
         outer = '<div class="cnnlab-doc">'  # one document: the worked steps sit in it, not in another
         return '<div class="cnn-worked">' + text.removeprefix(outer) if text.startswith(outer) else text
 
     def foreign(self, b: Foreign) -> str:
-        from cnnlab.doc.markdown_html import markdown_to_html
-
-        return markdown_to_html(b.render("markdown"))
+        return self.nested(b.render("html"))
 
     def demote(self, text: str) -> str:
         return re.sub(r"<(/?)h([1-5])>", lambda m: f"<{m.group(1)}h{int(m.group(2)) + 1}>", text)

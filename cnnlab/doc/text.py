@@ -67,11 +67,21 @@ class TextWriter:
     def sub(self, name: str, sub: str) -> str:
         return f"{name}_{sub}"
 
-    def floor(self, arg: str) -> str:
-        return f"⌊{arg}⌋"
+    def slash(self, a: str, b: str) -> str:
+        """An inline fraction ``a/b`` (:attr:`cnnlab.doc.expr.Frac.inline`)."""
+        return f"{a}/{b}"
 
-    def ceil(self, arg: str) -> str:
-        return f"⌈{arg}⌉"
+    def floor(self, arg: str, spelled: bool = False) -> str:
+        return f"floor({arg})" if spelled else f"⌊{arg}⌋"
+
+    def ceil(self, arg: str, spelled: bool = False) -> str:
+        return f"ceil({arg})" if spelled else f"⌈{arg}⌉"
+
+    def var(self, name: str) -> str:
+        return name
+
+    def op(self, text: str) -> str:
+        return text
 
     def vector(self, values: Any) -> str:
         return "[" + ", ".join(self.num(v) for v in values) + "]"
@@ -84,10 +94,6 @@ class TextWriter:
         return f"{self.sym('sum')} channel {channel}"
 
     def words(self, text: str) -> str:
-        return text
-
-    def plain_math(self, text: str) -> str:
-        """A formula already written in plain text (:class:`cnnlab.doc.expr.PlainMath`)."""
         return text
 
     def expr(self, e: Any) -> str:
@@ -248,20 +254,20 @@ _EXPR = {
     E.Num: lambda w, e: w.num(e.value, e.paren),
     E.Product: lambda w, e: w.product(e.a, e.b),
     E.Sum: lambda w, e: w.plus([w.expr(t) for t in e.terms]),
-    E.Frac: lambda w, e: w.frac(w.expr(e.num), w.expr(e.den)),
+    E.Frac: lambda w, e: (w.slash if e.inline else w.frac)(w.expr(e.num), w.expr(e.den)),
     E.Call: lambda w, e: w.call(e.fn, w.expr(e.arg)),
     E.Exp: lambda w, e: w.exp(w.expr(e.arg)),
     E.Index: lambda w, e: w.index(e.name, e.idx),
     E.Sub: lambda w, e: w.sub(e.name, e.sub),
-    E.Floor: lambda w, e: w.floor(w.expr(e.arg)),
-    E.Ceil: lambda w, e: w.ceil(w.expr(e.arg)),
+    E.Round: lambda w, e: (w.ceil if e.up else w.floor)(w.expr(e.arg), e.spelled),
     E.Sym: lambda w, e: w.sym(e.name),
-    E.Seq: lambda w, e: " ".join(w.expr(p) for p in e.parts),
+    E.Seq: lambda w, e: e.sep.join(w.expr(p) for p in e.parts),
     E.Paren: lambda w, e: f"({w.expr(e.arg)})",
     E.Vector: lambda w, e: w.vector(e.values),
     E.Args: lambda w, e: ", ".join(w.num(v) for v in e.values),
     E.Approx: lambda w, e: w.expr(e.a) + w.approx + w.expr(e.b),
     E.Words: lambda w, e: w.words(e.text),
     E.ChannelSum: lambda w, e: w.channel_sum(e.channel),
-    E.PlainMath: lambda w, e: w.plain_math(e.text),
+    E.Var: lambda w, e: w.var(e.name),
+    E.Op: lambda w, e: w.op(e.text),
 }

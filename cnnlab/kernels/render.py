@@ -13,6 +13,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from cnnlab.doc import DOCUMENT_FORMATS
 from cnnlab.doc import write
 from cnnlab.doc.blocks import Block, Bullets, Heading, Matrices, Paragraph, Table, TensorGrid
 from cnnlab.doc.expr import Vector
@@ -24,7 +25,7 @@ __all__ = ["FORMATS", "table_block", "list_blocks", "describe_blocks", "apply_bl
            "invariance_blocks", "render_list", "render_describe", "render_apply", "render_cost",
            "render_invariance", "to_json"]
 
-FORMATS = ("text", "markdown", "latex", "html")
+FORMATS = DOCUMENT_FORMATS
 
 
 def _value(v: Any, digits: int | None = 4) -> Any:

@@ -104,8 +104,8 @@ ACTIVATIONS: dict[str, Callable[..., np.ndarray]] = {
     "relu": relu,
     "sigmoid": sigmoid,
     "tanh": tanh,
-    "leaky_relu": leaky_relu,
     "softmax": softmax,
+    "leaky_relu": leaky_relu,
 }
 IRRATIONAL = frozenset({"sigmoid", "tanh", "softmax"})
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from cnnlab.ops.sizes import conv_output_size, effective_kernel
 from cnnlab.doc.blocks import Block, Equation, Group, Heading, Matrices, Para, TensorGrid
-from cnnlab.doc.expr import Ceil, Floor, Frac, Num, Paren, Product, Seq, Sub
+from cnnlab.doc.expr import Frac, Num, Paren, Product, Round, Seq, Sub
 from cnnlab.steps.layout import MAX_SIDE_SHOWN
 
 __all__ = ["EXPLAINERS", "explain_call"]
@@ -27,10 +27,9 @@ def _grid(a: Any) -> TensorGrid:
 
 def _size_chain(n: int, k: int, s: int, p: int, d: int, ceil: bool = False) -> list:
     """``⌊(n + 2p − d(k−1) − 1)/s⌋ + 1`` with the numbers put in, then evaluated."""
-    round_ = Ceil if ceil else Floor
     numer = Seq((str(n), "+", Product(2, p), "-", Product(d, Paren(Seq((str(k), "-", "1")))), "-", "1"))
     value = n + 2 * p - effective_kernel(k, d)
-    return [Seq((round_(Frac(numer, str(s))), "+", "1")), Seq((round_(Frac(str(value), str(s))), "+", "1"))]
+    return [Seq((Round(Frac(top, str(s)), up=ceil), "+", "1")) for top in (numer, str(value))]
 
 
 N_OUT = Sub("n", "out")

@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
+from cnnlab.ops.activations import ACTIVATIONS
 from cnnlab.ops.padding import PADDING_MODES
 from cnnlab.problems import functions
 
@@ -25,7 +26,7 @@ Variant = tuple[str, dict, "Callable[[Any], Any] | None"]
 _MODES = tuple(PADDING_MODES)
 _SIZE_FNS = ("conv_output_size", "pool_output_size", "solve_padding", "solve_kernel")
 _POOLS = ("maxpool2d", "avgpool2d")
-_ACTS = ("relu", "sigmoid", "tanh", "leaky_relu", "softmax")
+_ACTS = tuple(ACTIVATIONS)
 
 
 @dataclass(frozen=True)

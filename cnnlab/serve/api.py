@@ -104,24 +104,15 @@ def _text_field(body: dict, key: str, allowed: set[str]) -> str:
 _RENDER_FORMATS = tuple(OUTLINE_WRITERS)  # the rendered (not JSON) formats
 
 
-def _render(result, fmt: str, max_cells: int | None) -> str:
-    from cnnlab.problems.render import render_set
-
-    if fmt == "html":
-        from cnnlab.doc.markdown_html import markdown_to_html
-
-        return markdown_to_html(render_set(result, "markdown", max_cells=max_cells))
-    return render_set(result, fmt, max_cells=max_cells)
-
-
 def solve(body: dict) -> dict:
     """``cnnlab solve --format json`` of the problem text ``body["text"]``.
 
     With ``"render": "markdown"|"latex"|"text"|"html"`` the answer also holds the worked
-    solutions in that form under ``"rendered"`` (html: the Markdown form as HTML).
+    solutions in that form under ``"rendered"`` (html: the doc HTML writer's, as a notebook
+    shows the set: tensors as tables, maths as MathML).
     """
     from cnnlab.problems import load_problem_text, solve_set
-    from cnnlab.problems.render import set_to_json
+    from cnnlab.problems.render import render_set, set_to_json
 
     text = _text_field(body, "text", {"text", "render", "max_cells"})
     fmt = body.get("render")
@@ -131,7 +122,7 @@ def solve(body: dict) -> dict:
     result = solve_set(load_problem_text(text, "<request>"))
     doc = set_to_json(result)
     if fmt:
-        doc["rendered"] = _render(result, fmt, max_cells or None)
+        doc["rendered"] = render_set(result, fmt, max_cells=max_cells or None)
     return doc
 
 
@@ -152,12 +143,12 @@ def quiz(body: dict) -> dict:
 
     Body: ``topics`` ("conv,pool" or a list), ``count``, ``seed``, ``steps`` (worked
     solutions in the key). Returns ``{"yaml", "title", "questions": {markdown, latex,
-    html}, "key": {markdown, latex, html}}``.
+    html}, "key": {markdown, latex, html}}``; each form is its writer's (html as a notebook
+    shows the quiz).
     """
     from cnnlab.errors import MAX_SEED
     from cnnlab.problems.quiz import generate_quiz, quiz_key
     from cnnlab.problems.sheet import quiz_yaml, render_quiz
-    from cnnlab.doc.markdown_html import markdown_to_html
 
     if not isinstance(body, dict):
         raise UsageError("the request body must be a JSON object")
@@ -177,13 +168,10 @@ def quiz(body: dict) -> dict:
         raise UsageError("steps must be true or false")
     q = generate_quiz(topics, count, seed)
     result = quiz_key(q)
-    questions = render_quiz(q, result, "markdown", key=False)
-    key = render_quiz(q, result, "markdown", key=True, steps=steps)
+    forms = ("markdown", "html", "latex")
     return {"title": q.get("title"), "yaml": quiz_yaml(q),
-            "questions": {"markdown": questions, "html": markdown_to_html(questions),
-                          "latex": render_quiz(q, result, "latex", key=False)},
-            "key": {"markdown": key, "html": markdown_to_html(key),
-                    "latex": render_quiz(q, result, "latex", key=True, steps=steps)}}
+            "questions": {fmt: render_quiz(q, result, fmt, key=False) for fmt in forms},
+            "key": {fmt: render_quiz(q, result, fmt, key=True, steps=steps) for fmt in forms}}
 
 
 def quiz_topics() -> dict:

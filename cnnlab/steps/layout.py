@@ -14,9 +14,10 @@ from typing import Any, Callable
 
 import numpy as np
 
+from cnnlab.doc import DOCUMENT_FORMATS
 from cnnlab import doc
 from cnnlab.doc.blocks import Block, Formula, Heading, Matrices, Paragraph, StepList, TensorGrid
-from cnnlab.doc.expr import (Approx, Args, Call, Ceil, ChannelSum, Exp, Floor, Frac, Index, Num, Paren, Product,
+from cnnlab.doc.expr import (Approx, Args, Call, ChannelSum, Exp, Frac, Index, Num, Paren, Product, Round,
                              Seq, Sub, Sum, Sym, Vector)
 from cnnlab.errors import UsageError
 from cnnlab.steps.scalar import FORMULAS
@@ -25,7 +26,7 @@ from cnnlab.steps.trace import DEFAULT_MAX_CELLS, Cell, Trace
 __all__ = ["FORMATS", "trace_blocks", "render_trace", "render_value", "formatter", "matrix_text",
            "MAX_SIDE_SHOWN"]
 
-FORMATS = ("text", "markdown", "latex", "html")
+FORMATS = DOCUMENT_FORMATS
 
 MAX_SIDE_SHOWN = 24  # rows/columns of a matrix shown in a worked solution before "…"
 MAX_CHANNELS_SHOWN = 8  # channels (or filters × channels) shown before a count
@@ -172,7 +173,7 @@ def _output_size(trace: Trace, kh: int, kw: int) -> StepList:
         if d != 1:
             span = Product(Seq((str(d),)), span)
         inner = Frac(Seq((str(n), "+", str(a), "+", str(b), "-", span, "-", "1")), str(s))
-        lines.append(Formula(Sub(name, "out"), [Seq(((Ceil if ceil else Floor)(inner), "+", "1")), str(out)]))
+        lines.append(Formula(Sub(name, "out"), [Seq((Round(inner, up=ceil), "+", "1")), str(out)]))
     if ceil:
         lines.append(Paragraph("(a window that would start in the bottom/right padding is dropped)"))
     return StepList(lines)
