@@ -16,7 +16,6 @@ import contextlib
 import dataclasses
 import math
 import os
-import threading
 import time
 from dataclasses import dataclass
 from functools import partial
@@ -37,6 +36,7 @@ from cnnlab.train.device import pick_device, torch_state
 from cnnlab.train.divergence import TrainingDiverged, stop_if_diverged
 from cnnlab.train.config import TrainConfig
 from cnnlab.train.optim import PER_BATCH_SCHEDULES, describe_optimizer
+from cnnlab.train.pictures import Pictures
 from cnnlab.train.metrics import safe_std
 from cnnlab.train.progress import batch_progress
 from cnnlab.train.runs import check_run_dir
@@ -388,59 +388,76 @@ def _train(run: Run, resuming: bool) -> float:
 
 
 def _finish(run: Run) -> tuple[dict, list[dict]]:
-    """Restore the best epoch, measure every split, draw the pictures; returns (summary, history)."""
-    config, dataset, state, model = run.config, run.dataset, run.state, run.model
+    """Restore the best epoch, measure every split, draw the pictures; returns (summary, history).
+
+    The pictures are drawn beside the scoring (:mod:`cnnlab.train.pictures`): the learning
+    curves from the start, the confusion matrix as soon as the test split is scored, and
+    both are written before this returns.
+    """
     from cnnlab.train import plots
 
-    # the learning curves need only the history: drawn on another thread while the model
-    # scores the splits (torch releases the GIL in its kernels)
-    failed: list[BaseException] = []
+    with Pictures() as pictures:
+        pictures.draw(plots.plot_learning_curves, run.state.history, run.run_dir / "learning_curves.png",
+                      run.state.best_epoch)
+        summary, test = _score_best(run)
+        pictures.draw(plots.plot_confusion, test["confusion"], run.dataset.classes,
+                      run.run_dir / "confusion_matrix.png")
+        train, val = _score_train_val(run)
+    state = run.state
+    summary.update({"val_accuracy": val["accuracy"], "train_accuracy": train["accuracy"],
+                    "val_loss": val["loss"], "train_loss": train["loss"], "n_train_scored": train["n"]})
+    summary = {k: _finite(v) for k, v in _ordered(summary).items()}
+    scored = "" if train["n"] == len(run.x_train) else f" (on {train['n']:,} of its images)"
+    run.say(f"best epoch {state.best_epoch}: test accuracy {summary['test_accuracy']:.2%}, "
+            f"val {val['accuracy']:.2%}, train {train['accuracy']:.2%}{scored}  -> {run.run_dir}")
+    return summary, state.history
 
-    def draw_curves() -> None:
-        try:
-            plots.plot_learning_curves(state.history, run.run_dir / "learning_curves.png", state.best_epoch)
-        except BaseException as exc:  # re-raised on the main thread below
-            failed.append(exc)
 
-    curves = threading.Thread(target=draw_curves, name="cnnlab-curves")
-    curves.start()
+def _score_best(run: Run) -> tuple[dict, dict]:
+    """Restore best.pt (and write it as safetensors), score the test split: (summary, test)."""
+    config, dataset, state, model = run.config, run.dataset, run.state, run.model
     folder = RunFolder(run.run_dir)
     model.load_state_dict(folder.load_checkpoint("best.pt"))
-    K = run.K
     folder.save_safetensors("best.safetensors", model.state_dict())
     pos = positive_index(config, dataset.classes)
-    idx = train_score_indices(len(run.x_train), config.score_train_limit, config.split_seed)
-    if len(idx) < len(run.x_train):
-        idx = idx.to(run.device)
-        train = run.score(run.sample(run.x_train, idx), run.y_train[idx], pos)
-    else:
-        train = run.score(run.x_train, run.y_train, pos)
-    val = run.score(run.x_val, run.y_val, pos)
     x_test = run.images(dataset.x_test)
     y_test = torch.as_tensor(dataset.y_test, dtype=torch.long, device=run.device)
     test = run.score(x_test, y_test, pos)
     history = state.history
     summary = {
         "model": config.model, "data": config.data,
-        "test_accuracy": test["accuracy"], "val_accuracy": val["accuracy"],
-        "train_accuracy": train["accuracy"], "test_loss": test["loss"], "val_loss": val["loss"],
-        "train_loss": train["loss"], "epochs": state.epoch, "best_epoch": state.best_epoch,
-        "stopped_early": state.stopped, "params": count_params(model),
+        "test_accuracy": test["accuracy"], "test_loss": test["loss"], "epochs": state.epoch,
+        "best_epoch": state.best_epoch, "stopped_early": state.stopped, "params": count_params(model),
         "trainable_params": count_trainable(model), "train_seconds": round(state.train_seconds, 3),
         "seconds_per_epoch": round(state.train_seconds / max(1, len(history)), 3),
-        "num_classes": K, "n_train": len(run.x_train), "n_val": len(run.x_val), "n_test": len(x_test),
-        "n_train_scored": len(idx), "device": str(run.device), "run_dir": str(run.run_dir)}
+        "num_classes": run.K, "n_train": len(run.x_train), "n_val": len(run.x_val), "n_test": len(x_test),
+        "device": str(run.device), "run_dir": str(run.run_dir)}
     if config.recipe:
         summary["recipe"] = config.recipe
-    if K == 2:
+    if run.K == 2:
         summary.update({k: test[k] for k in ("precision", "recall", "f1", "roc_auc")})
         summary["positive_class"] = str(dataset.classes[pos])
-    summary = {k: _finite(v) for k, v in summary.items()}
-    curves.join()
-    if failed:
-        raise failed[0]
-    plots.plot_confusion(test["confusion"], dataset.classes, run.run_dir / "confusion_matrix.png")
-    scored = "" if len(idx) == len(run.x_train) else f" (on {len(idx):,} of its images)"
-    run.say(f"best epoch {state.best_epoch}: test accuracy {test['accuracy']:.2%}, "
-            f"val {val['accuracy']:.2%}, train {train['accuracy']:.2%}{scored}  -> {run.run_dir}")
-    return summary, history
+    return summary, test
+
+
+def _score_train_val(run: Run) -> tuple[dict, dict]:
+    """Metrics of the (restored) best model on the training sample and the validation split."""
+    pos = positive_index(run.config, run.dataset.classes)
+    idx = train_score_indices(len(run.x_train), run.config.score_train_limit, run.config.split_seed)
+    if len(idx) < len(run.x_train):
+        idx = idx.to(run.device)
+        train = run.score(run.sample(run.x_train, idx), run.y_train[idx], pos)
+    else:
+        train = run.score(run.x_train, run.y_train, pos)
+    return train, run.score(run.x_val, run.y_val, pos)
+
+
+# summary.json's keys in the order they have always been written
+_SUMMARY_ORDER = ("model", "data", "test_accuracy", "val_accuracy", "train_accuracy", "test_loss",
+                  "val_loss", "train_loss", "epochs", "best_epoch", "stopped_early", "params",
+                  "trainable_params", "train_seconds", "seconds_per_epoch", "num_classes", "n_train",
+                  "n_val", "n_test", "n_train_scored", "device", "run_dir")
+
+
+def _ordered(summary: dict) -> dict:
+    return {**{k: summary[k] for k in _SUMMARY_ORDER}, **summary}
