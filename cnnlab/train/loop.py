@@ -251,11 +251,12 @@ def _fit_locked(config, dataset, device, run_dir, started, progress, say, on_epo
     if config.normalize == "imagenet":  # the statistics pretrained ImageNet weights expect
         from cnnlab.models.pretrained import imagenet_stats
 
-        if dataset.x_train.shape[1] not in (1, 3):  # RGB's statistics, or grey's (their means)
-            raise UsageError(f"--normalize imagenet needs RGB or grey images; {config.data} has "
-                             f"{dataset.x_train.shape[1]} bands: use --normalize data "
+        bands = dataset.x_train.shape[1]
+        if bands != 3:  # contract: ImageNet's statistics are RGB's, a guess for any other band stack
+            raise UsageError(f"--normalize imagenet needs RGB images (3 bands); {config.data} has "
+                             f"{bands} band{'s' if bands != 1 else ''}: use --normalize data "
                              "(each band's mean and std over the training split)")
-        mean, std = imagenet_stats(dataset.x_train.shape[1])
+        mean, std = imagenet_stats()
         dataset = dataclasses.replace(dataset, mean=np.asarray(mean, np.float32), std=np.asarray(std, np.float32))
     N, C, H, W = dataset.x_train.shape
     K = len(dataset.classes)
