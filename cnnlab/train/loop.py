@@ -100,11 +100,13 @@ def train_epoch(model: nn.Module, optimizer, x: torch.Tensor,
     net = model if dist is None else dist.wrap(model)  # DDP averages gradients in backward
     total_loss = torch.zeros((), device=x.device)
     correct = torch.zeros((), device=x.device, dtype=torch.long)
-    for start in range(0, len(perm), batch_size):
-        idx = perm[start:start + batch_size]
-        n_batch = len(idx)
-        if dist is not None:
-            idx = dist.shard(idx)  # (about B / world,)
+    batches = [perm[start:start + batch_size] for start in range(0, len(perm), batch_size)]
+    # this rank's part of each global batch: (about B / world,)
+    shards = batches if dist is None else [dist.shard(idx) for idx in batches]
+    if hasattr(x, "plan"):  # images read from disk: the workers read ahead (cnnlab.train.batches)
+        x.plan(shards)
+    for whole, idx in zip(batches, shards):
+        n_batch = len(whole)
         xb, yb = x[idx], y[idx]  # (B, C, H, W), (B,)
         if augment:
             xb = augment_batch(xb, augment, mean, std, gen)
@@ -172,6 +174,17 @@ def load_config_split(config: TrainConfig, split: str) -> tuple[np.ndarray, np.n
     return load_split(config.data, split, data_dir=config.data_dir,
                       val_fraction=config.val_fraction, seed=config.split_seed,
                       limit=config.limit, resize=config.resize_hw(), strict=config.strict)
+
+
+def load_config_labelled_split(config: TrainConfig, split: str, data: str | None = None):
+    """One split of the dataset a config names (or of ``data``, read with the config's
+    split settings) with its class names, the images as stored (scored a batch at a time):
+    a :class:`cnnlab.data.LabelledSplit` (evaluate)."""
+    from cnnlab.data import load_labelled_split
+
+    return load_labelled_split(data or config.data, split, data_dir=config.data_dir,
+                               val_fraction=config.val_fraction, seed=config.split_seed,
+                               limit=config.limit, resize=config.resize_hw(), strict=config.strict)
 
 
 def _set_frozen(model: nn.Module, frozen: bool) -> None:
