@@ -41,7 +41,7 @@ from cnnlab.train.metrics import safe_std
 from cnnlab.train.progress import batch_progress
 from cnnlab.train.runs import check_run_dir
 from cnnlab.train.run_state import Run, RunState
-from cnnlab.train.speed import eval_batch_size, import_in_background, train_score_indices, use_channels_last
+from cnnlab.train.speed import eval_batch_size, train_score_indices, use_channels_last
 from cnnlab.train.threads import choose_threads
 
 __all__ = ["fit", "RunResult", "RunState", "train_epoch", "pick_device", "epoch_seed",
@@ -308,17 +308,18 @@ def _fit_locked(config, dataset, device, run_dir, started, progress, say, on_epo
                 "data": config.data, "params": count_params(model)}
         if main:
             folder.write_json("model.json", meta)
-        pictures = import_in_background("cnnlab.train.plots", "matplotlib.backends.backend_agg")
         run = Run(config, dataset, model, device, augment, run_dir, say, progress, on_epoch)
         run.dist = dist
         wait = os.environ.get("OMP_WAIT_POLICY", "default")
         say(f"{device}: {threads} thread(s) ({why}; OpenMP wait policy {wait}), "
             f"{'channels-last' if run.channels_last else 'NCHW'} memory format, {run.precision}")
-        earlier = _train(run, resuming)
-        pictures.join()
-        if not main:  # rank 0 measures every split and writes the summary
+        if not main:  # rank 0 measures every split, draws and writes the summary
+            _train(run, resuming)
             return RunResult(run_dir, model.cpu().eval(), {}, run.state.history)
-        summary, history = _finish(run)
+        # the picture worker imports matplotlib while the model trains (cnnlab.train.pictures)
+        with Pictures() as pictures:
+            earlier = _train(run, resuming)
+            summary, history = _finish(run, pictures)
         # wall time of this call plus the training time of the calls it resumed
         summary["total_seconds"] = round(time.perf_counter() - started + earlier, 3)
         summary["skipped_files"] = int(dataset.skipped)
@@ -401,22 +402,19 @@ def _train(run: Run, resuming: bool) -> float:
     return earlier
 
 
-def _finish(run: Run) -> tuple[dict, list[dict]]:
+def _finish(run: Run, pictures: Pictures) -> tuple[dict, list[dict]]:
     """Restore the best epoch, measure every split, draw the pictures; returns (summary, history).
 
-    The pictures are drawn beside the scoring (:mod:`cnnlab.train.pictures`): the learning
-    curves from the start, the confusion matrix as soon as the test split is scored, and
-    both are written before this returns.
+    ``pictures`` draws beside the scoring (:mod:`cnnlab.train.pictures`): the learning
+    curves from the start, the confusion matrix as soon as the test split is scored; both
+    are written before this returns.
     """
-    from cnnlab.train import plots
-
-    with Pictures() as pictures:
-        pictures.draw(plots.plot_learning_curves, run.state.history, run.run_dir / "learning_curves.png",
-                      run.state.best_epoch)
-        summary, test = _score_best(run)
-        pictures.draw(plots.plot_confusion, test["confusion"], run.dataset.classes,
-                      run.run_dir / "confusion_matrix.png")
-        train, val = _score_train_val(run)
+    pictures.draw("learning_curves", run.state.history, run.run_dir / "learning_curves.png",
+                  run.state.best_epoch)
+    summary, test = _score_best(run)
+    pictures.draw("confusion", test["confusion"], run.dataset.classes, run.run_dir / "confusion_matrix.png")
+    train, val = _score_train_val(run)
+    pictures.join()
     state = run.state
     summary.update({"val_accuracy": val["accuracy"], "train_accuracy": train["accuracy"],
                     "val_loss": val["loss"], "train_loss": train["loss"], "n_train_scored": train["n"]})

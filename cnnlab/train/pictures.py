@@ -1,50 +1,56 @@
-"""Drawing a run's pictures beside its final scoring, and waiting for them before the end.
+"""A run's pictures, drawn by a worker process started with the training and joined at the end.
 
-matplotlib is pure Python under the GIL: drawn on a thread, the learning curves and the
-confusion matrix took 0.5 s of the GIL while the model scored the test and train images,
-and every torch kernel of the scoring then waited for the GIL to come back (the
-train-sample scoring ran 2x slower beside the drawing). Where the platform forks (Linux),
-each picture is drawn in a forked child process instead: it shares nothing with the
-scoring but the second core, writes its PNG atomically and exits with ``os._exit``;
-:meth:`Pictures.join` waits for every child, so no process outlives the run and a failed
-drawing is raised in the run (docs/training.md, "Speed"). Elsewhere a thread draws.
+matplotlib is pure Python under the GIL. Imported on a thread during training and drawn on
+a thread beside the final scoring, it held the GIL for ~1 s that the training loop and the
+scoring kernels then waited for (the train-sample scoring ran 2x slower beside the
+drawing). Here a separate interpreter (``python -m cnnlab.train.picture_worker``) is
+started when training starts: it imports matplotlib on the other core while the model
+trains, then draws each picture as soon as its numbers exist (the learning curves when
+training ends, the confusion matrix once the test split is scored), in parallel with the
+rest of the scoring. :meth:`Pictures.join` waits for it: every PNG is written (atomically)
+before the run's summary, and no process outlives the run; a failed drawing is raised in
+the run. A fresh interpreter rather than a fork: forking the trainer copied its page tables
+(35-120 ms a fork) and made its next writes copy-on-write faults (8x slower).
+Where no interpreter can be started, or matplotlib is loaded in this process already (a
+notebook, a test session), a thread draws.
 
-The child runs only the drawing function (matplotlib, NumPy, the PNG write): no torch
-call, so forking a process that has used torch (or CUDA) is safe here.
+The worker runs no torch; jobs and its error report travel as pickles over its own pipes.
 """
 
 from __future__ import annotations
 
 import os
 import pickle
+import subprocess
 import sys
 import threading
-import warnings
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any
 
-__all__ = ["Pictures", "can_fork"]
+from cnnlab.train.picture_worker import DRAWERS
 
-
-def can_fork() -> bool:
-    """Whether pictures are drawn in forked children (Linux; macOS's frameworks forbid
-    work after fork, and Windows has no fork)."""
-    return hasattr(os, "fork") and sys.platform.startswith("linux")
+__all__ = ["Pictures"]
 
 
 class Pictures:
     """Pictures drawn while the caller goes on; :meth:`join` waits and raises a failure.
 
-    >>> import tempfile, pathlib
-    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    ``draw(name, *args)`` draws ``DRAWERS[name](*args)`` (cnnlab.train.picture_worker).
+    ``process``: draw in the worker process (default: unless this process has imported
+    matplotlib's Agg backend already, where a thread costs no import) or on threads.
+
+    >>> import tempfile, pathlib, numpy as np
+    >>> png = pathlib.Path(tempfile.mkdtemp()) / "confusion.png"
     >>> with Pictures() as pictures:
-    ...     pictures.draw(lambda path: path.write_text("drawn"), folder / "a.txt")
-    >>> (folder / "a.txt").read_text()
-    'drawn'
+    ...     pictures.draw("confusion", np.eye(2, dtype=int), ["no", "yes"], png)
+    >>> png.read_bytes()[:4]
+    b'\\x89PNG'
     """
 
-    def __init__(self, fork: bool | None = None):
-        self.fork = can_fork() if fork is None else fork
-        self._children: list[tuple[int, int]] = []  # (pid, read end of its error pipe)
+    def __init__(self, process: bool | None = None):
+        if process is None:  # a process that has matplotlib already (a notebook) draws on a thread
+            process = "matplotlib.backends.backend_agg" not in sys.modules
+        self._process = _start_worker() if process else None
         self._threads: list[threading.Thread] = []
         self._failed: list[BaseException] = []
 
@@ -55,87 +61,69 @@ class Pictures:
         if kind is None:
             self.join()
             return
-        try:  # the run is failing already: wait for the children, keep its exception
+        try:  # the run is failing already: wait for the worker, keep the run's exception
             self.join()
         except BaseException:  # noqa: BLE001
             pass
 
-    def draw(self, function: Callable[..., Any], *args: Any) -> None:
-        """Start ``function(*args)`` in a child process (or a thread) and return at once."""
-        if self.fork:
-            self._fork(function, args)
-        else:
-            thread = threading.Thread(target=self._run_caught, args=(function, args), name="cnnlab-picture")
-            thread.start()
-            self._threads.append(thread)
+    def draw(self, name: str, *args: Any) -> None:
+        """Start drawing picture ``name`` from ``args`` and return at once."""
+        DRAWERS[name]  # an unknown name is a bug here, not in the worker  # noqa: B018
+        if self._process is not None:
+            try:
+                pickle.dump((name, args), self._process.stdin)
+                self._process.stdin.flush()
+                return
+            except (BrokenPipeError, OSError):  # the worker is gone: join() says why
+                return
+        thread = threading.Thread(target=self._draw_here, args=(name, args), name="cnnlab-picture")
+        thread.start()
+        self._threads.append(thread)
 
     def join(self) -> None:
         """Wait for every picture; re-raise the first failure (its exception, or a RuntimeError)."""
         for thread in self._threads:
             thread.join()
         self._threads.clear()
-        for pid, read_end in self._children:
-            with os.fdopen(read_end, "rb") as pipe:
-                report = pipe.read()  # empty: drawn
-            _, status = os.waitpid(pid, 0)
-            if report or os.waitstatus_to_exitcode(status) != 0:
-                self._failed.append(_exception(report, status))
-        self._children.clear()
+        if self._process is not None:
+            process, self._process = self._process, None
+            try:
+                report, errors = process.communicate()  # closes its stdin: no more jobs
+            except (BrokenPipeError, OSError):
+                process.wait()
+                report, errors = b"", b""
+            if process.returncode != 0:
+                self._failed.append(_exception(report, errors, process.returncode))
         if self._failed:
-            raise self._failed[0]
+            raise self._failed.pop(0)
 
-    def _run_caught(self, function: Callable[..., Any], args: tuple) -> None:
+    def _draw_here(self, name: str, args: tuple) -> None:
         try:
-            function(*args)
+            DRAWERS[name](*args)
         except BaseException as exc:  # re-raised by join() on the caller's thread
             self._failed.append(exc)
 
-    def _fork(self, function: Callable[..., Any], args: tuple) -> None:
-        read_end, write_end = os.pipe()
-        for stream in (sys.stdout, sys.stderr):  # nothing buffered is written twice
-            try:
-                stream.flush()
-            except (OSError, ValueError):
-                pass
-        with warnings.catch_warnings():
-            # Python 3.12+ warns when a multi-threaded process forks; the child calls no
-            # library that holds a lock across the fork (no torch, only matplotlib/NumPy)
-            warnings.simplefilter("ignore", DeprecationWarning)
-            pid = os.fork()
-        if pid == 0:  # the child: draw, report, and leave without running the parent's teardown
-            code = 0
-            try:
-                os.close(read_end)
-                function(*args)
-            except BaseException as exc:  # noqa: BLE001 - every failure goes to the parent
-                code = 1
-                try:
-                    os.write(write_end, _pickled(exc))
-                except BaseException:  # noqa: BLE001
-                    pass
-            finally:
-                os._exit(code)
-        os.close(write_end)
-        self._children.append((pid, read_end))
 
-
-def _pickled(exc: BaseException) -> bytes:
-    """The child's report: (text, the exception itself where it pickles)."""
-    text = f"drawing a picture failed: {type(exc).__name__}: {exc}"
+def _start_worker() -> subprocess.Popen | None:
+    """``python -m cnnlab.train.picture_worker`` importing this very cnnlab; None where no
+    interpreter can be started (then a thread draws)."""
+    root = str(Path(__file__).resolve().parents[2])  # the folder holding this cnnlab package
+    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "PYTHONPATH": path, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
     try:
-        return pickle.dumps((text, exc))
-    except Exception:  # noqa: BLE001 - an exception that does not pickle: its text
-        return pickle.dumps((text, None))
+        return subprocess.Popen([sys.executable, "-m", "cnnlab.train.picture_worker"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, close_fds=True)
+    except OSError:
+        return None
 
 
-def _exception(report: bytes, status: int) -> BaseException:
-    """The exception a child reported (or a RuntimeError saying how it ended)."""
-    text = f"the process drawing a picture ended with status {os.waitstatus_to_exitcode(status)}"
+def _exception(report: bytes, errors: bytes, code: int) -> BaseException:
+    """The exception the worker reported (or a RuntimeError with its last words)."""
     if report:
         try:
-            text, exc = pickle.loads(report)
-            if isinstance(exc, BaseException):
-                return exc
-        except Exception:  # noqa: BLE001 - an exception that does not unpickle: its text
+            text, exc = pickle.loads(report)  # written by our own worker process
+            return exc if isinstance(exc, BaseException) else RuntimeError(text)
+        except Exception:  # noqa: BLE001 - a report that does not unpickle: its words below
             pass
-    return RuntimeError(text)
+    tail = errors.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no message"]
+    return RuntimeError(f"the process drawing the run's pictures ended with status {code}: {tail[0]}")
