@@ -13,6 +13,7 @@ that was never interrupted.
 from __future__ import annotations
 
 import contextlib
+from concurrent.futures import Future
 import dataclasses
 import math
 import os
@@ -35,6 +36,7 @@ from cnnlab.train.augment import augment_batch, parse_augment
 from cnnlab.train.device import pick_device, torch_state
 from cnnlab.train.divergence import TrainingDiverged, stop_if_diverged
 from cnnlab.train.config import TrainConfig
+from cnnlab.train.config_data import load_config_dataset, load_config_labelled_split, load_config_split  # noqa: F401
 from cnnlab.train.optim import PER_BATCH_SCHEDULES, describe_optimizer
 from cnnlab.train.pictures import Pictures
 from cnnlab.train.metrics import safe_std
@@ -152,41 +154,6 @@ def positive_index(config: TrainConfig, classes) -> int:
     return names.index(config.positive_class)
 
 
-def load_config_dataset(config: TrainConfig, data: str | None = None, *, stored: bool = False):
-    """The dataset a config names (same split for the same config).
-
-    ``stored``: images kept as stored, prepared per batch (training; docs/limits.md "Memory").
-    """
-    from cnnlab.data import load_dataset
-
-    return load_dataset(data or config.data, data_dir=config.data_dir,
-                        val_fraction=config.val_fraction, seed=config.split_seed,
-                        limit=config.limit, resize=config.resize_hw(), strict=config.strict,
-                        stored=stored)
-
-
-def load_config_split(config: TrainConfig, split: str) -> tuple[np.ndarray, np.ndarray]:
-    """``(x, y)`` of one split of the dataset a config names, equal to
-    ``load_config_dataset(config).split(split)`` but reading only what that split needs
-    (the official test split without the training files: explain, evaluate)."""
-    from cnnlab.data import load_split
-
-    return load_split(config.data, split, data_dir=config.data_dir,
-                      val_fraction=config.val_fraction, seed=config.split_seed,
-                      limit=config.limit, resize=config.resize_hw(), strict=config.strict)
-
-
-def load_config_labelled_split(config: TrainConfig, split: str, data: str | None = None):
-    """One split of the dataset a config names (or of ``data``, read with the config's
-    split settings) with its class names, the images as stored (scored a batch at a time):
-    a :class:`cnnlab.data.LabelledSplit` (evaluate)."""
-    from cnnlab.data import load_labelled_split
-
-    return load_labelled_split(data or config.data, split, data_dir=config.data_dir,
-                               val_fraction=config.val_fraction, seed=config.split_seed,
-                               limit=config.limit, resize=config.resize_hw(), strict=config.strict)
-
-
 def _set_frozen(model: nn.Module, frozen: bool) -> None:
     from cnnlab.models import freeze_backbone, unfreeze
 
@@ -223,6 +190,8 @@ def fit(config: TrainConfig, dataset=None, *, progress: bool = False,
         log: Callable[[str], None] | None = None,
         on_epoch: Callable[[dict], None] | None = None, dist=None) -> RunResult:
     """Train ``config.model`` on ``dataset`` (or ``config.data``) and write the run folder.
+
+    ``dataset``: a Dataset, or a Future of one (:func:`cnnlab.train.config_data.load_in_background`).
 
     Resumes from ``last.pt`` when ``config.out`` holds an unfinished run of the same
     config. ``on_epoch(row)`` is called after each epoch's checkpoint is saved (raising
@@ -261,6 +230,8 @@ def _fit_locked(config, dataset, device, run_dir, started, progress, say, on_epo
         say(f"note: {note}")
     if dataset is None:
         dataset = load_config_dataset(config, stored=True)
+    elif isinstance(dataset, Future):  # read while torch was imported (cnnlab.train.config_data)
+        dataset = dataset.result()
     if config.normalize == "imagenet":  # the statistics pretrained ImageNet weights expect
         from cnnlab.models.pretrained import imagenet_stats
 
