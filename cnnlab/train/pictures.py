@@ -68,7 +68,8 @@ class Pictures:
 
     def draw(self, name: str, *args: Any) -> None:
         """Start drawing picture ``name`` from ``args`` and return at once."""
-        DRAWERS[name]  # an unknown name is a bug here, not in the worker  # noqa: B018
+        if name not in DRAWERS:  # a bug in the caller: raised here, not in the worker
+            raise KeyError(f"no picture named {name!r}; known: {', '.join(DRAWERS)}")
         if self._process is not None:
             try:
                 pickle.dump((name, args), self._process.stdin)
