@@ -164,8 +164,10 @@ def profile_run(threads: int, tmp: Path) -> list[tuple[str, float]]:
     imports = import_torch_seconds()
     phases = [
         ("start-up: a Python that imports torch (measured apart; the public recipe pays it too)", imports),
-        ("data (read, verify, split, statistics, normalise)", cum("load_config_dataset", "cnnlab/train/loop.py")
-         + cum("images", "cnnlab/train/run_state.py")),
+        # the data is read on a thread while torch is imported (cnnlab.train.config_data):
+        # what shows here is the wait for it, plus preparing the tensors
+        ("data (waiting for the reading thread; tensors on the device)",
+         cum("result", "concurrent/futures/_base.py") + cum("images", "cnnlab/train/run_state.py")),
         ("forward + loss + batch indexing (training)", loop - backward - optimiser),
         ("backward", backward),
         ("optimiser (Adam step, zero_grad)", optimiser),
@@ -173,11 +175,9 @@ def profile_run(threads: int, tmp: Path) -> list[tuple[str, float]]:
         ("checkpoints and run files", cum("save_checkpoint", "cnnlab/storage/run_folder.py")
          + cum("write_json", "cnnlab/storage/run_folder.py") + cum("write_csv", "cnnlab/storage/run_folder.py")
          + cum("save_safetensors", "cnnlab/storage/run_folder.py")),
-        # matplotlib is imported and the learning curves drawn on other threads (cProfile
-        # sees the main thread only): what shows here is the confusion matrix plus any
-        # wait for those threads
-        ("pictures (confusion matrix + waiting for the picture threads)",
-         cum("plot_confusion", "cnnlab/train/plots.py") + cum("join", "threading.py")),
+        # matplotlib is imported and both pictures drawn by a worker process started with
+        # the training (cnnlab.train.pictures): what shows here is the wait for it
+        ("pictures (waiting for the picture worker process)", cum("join", "cnnlab/train/pictures.py")),
     ]
     known = sum(s for _, s in phases)
     phases.append(("the rest (cnnlab's own imports, argument parsing, model building, logging)",

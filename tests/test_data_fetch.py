@@ -209,3 +209,19 @@ def test_debian_route_unpacks_without_root(toy, monkeypatch):
     _fake_program(tmp_path / "bin", "apt-get", 'echo "E: Unable to locate package x" >&2; exit 100')
     with pytest.raises(SourceUnavailable, match="Unable to locate package.*apt-get update"):
         source.open(tmp_path, IDX_FILES)
+
+
+def test_install_reads_a_bounded_amount_and_leaves_nothing_half_written(tmp_path, monkeypatch):
+    """A source file that inflates past MAX_IDX_BYTES (a gzip bomb) is refused before
+    anything is written; a good one is written whole, with no temporary file left."""
+    src = tmp_path / "big.gz"
+    src.write_bytes(gzip.compress(bytes(5000)))
+    monkeypatch.setattr(fetch_mod, "MAX_IDX_BYTES", 4096)
+    dest = tmp_path / "cache" / "toy" / IDX_FILES[0]
+    with pytest.raises(UsageError, match="holds more than"):
+        fetch_mod._install(src, dest)
+    assert not dest.exists() and not list((tmp_path / "cache").rglob("*"))[1:]
+    small = tmp_path / "small.gz"
+    small.write_bytes(gzip.compress(bytes(range(256)) * 16))  # exactly 4096 bytes inflated
+    fetch_mod._install(small, dest)
+    assert dest.read_bytes() == bytes(range(256)) * 16 and os.listdir(dest.parent) == [dest.name]

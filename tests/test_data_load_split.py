@@ -133,3 +133,32 @@ def test_named_test_split_hashes_only_the_test_files(tmp_path, monkeypatch):
     (cache / IDX_FILES[1]).unlink()  # the folder training uses has all four files
     with pytest.raises(UsageError, match="mnist is not downloaded"):
         builtin.TEST_LOADERS["mnist"](None)
+
+
+@pytest.mark.parametrize("split", ["train", "val", "test"])
+def test_labelled_split_names_the_classes_of_the_whole_load(tmp_path, split):
+    _idx_folder(tmp_path)
+    whole = load_dataset(str(tmp_path), val_fraction=0.25, seed=2, stored=True)
+    found = data.load_labelled_split(str(tmp_path), split, val_fraction=0.25, seed=2)
+    assert found.classes == whole.classes == ["0", "1", "2"]
+    x_old, y_old = whole.split(split)
+    np.testing.assert_array_equal(np.asarray(found.x), np.asarray(x_old))
+    np.testing.assert_array_equal(found.y, y_old)
+
+
+def test_evaluate_reads_its_split_through_the_one_split_loader(tmp_path, monkeypatch):
+    """`cnnlab evaluate` of an IDX-folder run: the test split alone (the training images
+    may be unreadable), the same metrics as scoring the whole load's test split."""
+    from cnnlab.train import TrainConfig, fit
+    from cnnlab.train.evaluate import evaluate_run
+
+    _idx_folder(tmp_path / "idx")
+    run = fit(TrainConfig(data=str(tmp_path / "idx"), model="logreg", epochs=1, threads=1,
+                          val_fraction=0.25, out=str(tmp_path / "run")))
+    whole = load_dataset(str(tmp_path / "idx"), val_fraction=0.25, stored=True)
+    expected = evaluate_run(run.run_dir, dataset=whole)
+    (tmp_path / "idx" / IDX_NAMES[0]).write_bytes(b"not an idx file")
+    _no_whole_load(monkeypatch)
+    got = evaluate_run(run.run_dir)
+    assert got == expected and got["n"] == 9
+    assert got["accuracy"] == run.summary["test_accuracy"]

@@ -129,7 +129,7 @@ def test_imagenet_statistics_on_12_bands_are_refused_and_data_trains(tmp_path):
     _tile_folder(tmp_path / "tiles", per_class=5)
     refused = _cli("train", "--data", "tiles", "--model", "cnn3", "--normalize", "imagenet",
                    "--out", "r1", cwd=tmp_path)
-    assert refused.returncode == 2 and refused.stderr.startswith("error: --normalize imagenet needs RGB or grey")
+    assert refused.returncode == 2 and refused.stderr.startswith("error: --normalize imagenet needs RGB images (3 bands)")
     assert "12 bands" in refused.stderr
     assert "Traceback" not in refused.stderr and not (tmp_path / "r1").exists()
     done = _cli("train", "--data", "tiles", "--model", "conv 3x3 4 p1; relu; gap; fc 2", "--epochs", "1",

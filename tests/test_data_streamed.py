@@ -95,3 +95,59 @@ def test_a_corrupt_file_in_a_streamed_folder_is_named(tmp_path, monkeypatch):
     monkeypatch.setattr(folder, "MAX_DATASET_BYTES", 100)
     with pytest.raises(UsageError, match=r"corrupt file .*1\.png.*cannot skip it"):
         load_dataset(str(tmp_path / "data"), val_fraction=0.25, test_fraction=0.25)
+
+
+class _LoggedFiles:
+    """A FileArray whose reads append ``pid index`` lines to a log (workers are processes)."""
+
+    def __init__(self, files: FileArray, log):
+        self.files, self.log = files, log
+        self.shape, self.dtype = files.shape, files.dtype
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def read_one(self, i: int):
+        with open(self.log, "a") as handle:
+            handle.write(f"{__import__('os').getpid()} {int(i)}\n")
+        return self.files.read_one(i)
+
+
+def _read(log) -> list[tuple[int, int]]:
+    return [tuple(map(int, line.split())) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def test_planned_batches_are_read_ahead_by_the_workers(tmp_path, monkeypatch):
+    """After the first planned batch is taken, the workers read the next ones before the
+    trainer asks for them (prefetch); the batches are still those a direct read gives."""
+    import os
+    import time
+
+    from cnnlab.train.batches import STREAM_PREFETCH
+
+    _pngs(tmp_path / "data", n=12)
+    monkeypatch.setattr(folder, "MAX_DATASET_BYTES", 100)
+    ds = load_dataset(str(tmp_path / "data"), stored=True, val_fraction=0.25, test_fraction=0.25)
+    log = tmp_path / "reads.log"
+    stored = ds.x_train
+    images = StreamedImages(stored, ds.mean, ds.std, torch.device("cpu"), workers=2)
+    images.files = _LoggedFiles(stored.raw, log)  # before the loader starts its workers
+    images._open_loader(2)
+    batches = [torch.tensor([5, 0, 3]), torch.tensor([1, 2]), torch.tensor([7, 4]), torch.tensor([6, 8])]
+    images.plan(batches)
+    first = images[batches[0]]
+    deadline = time.monotonic() + 30
+    wanted = {1, 2, 7, 4}  # the next two batches: within each worker's prefetch
+    while not wanted <= {i for _, i in _read(log)} and time.monotonic() < deadline:
+        time.sleep(0.05)
+    reads = _read(log)
+    assert wanted <= {i for _, i in reads}, reads  # read before they were asked for
+    assert all(pid != os.getpid() for pid, _ in reads)  # by the worker processes
+    assert STREAM_PREFETCH >= 1
+    rest = [images[b] for b in batches[1:]]
+    direct = [images.files.files[b.numpy()] for b in batches]  # decoded here, in order
+    for got, raw in zip([first, *rest], direct):
+        expected = (torch.as_tensor(raw, dtype=torch.float32) / 255 - torch.as_tensor(ds.mean).view(1, -1, 1, 1)) \
+            / torch.as_tensor(ds.std).view(1, -1, 1, 1)
+        torch.testing.assert_close(got, expected)
+    assert sorted(i for _, i in _read(log)) == sorted(int(i) for b in batches for i in b)  # each read once

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -106,7 +107,7 @@ def test_freeze_run_trains_the_swapped_stem_and_says_so(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["train", "--data", "digits", "--model", "resnet18", "--weights", str(weights), "--freeze",
                  "--epochs", "1", "--limit", "60", "--batch-size", "30", "--threads", "1",
-                 "--normalize", "imagenet", "--out", str(out)]) == 0
+                 "--out", str(out)]) == 0
     log = capsys.readouterr().out
     assert "not in the weights, so trained from the start and never frozen: conv1.weight" in log
     best = torch.load(out / "best.pt", weights_only=True)
@@ -114,14 +115,38 @@ def test_freeze_run_trains_the_swapped_stem_and_says_so(tmp_path, capsys):
     assert best["conv1.weight"].shape == start.shape and not torch.equal(best["conv1.weight"], start)
     twin = load_file(str(out / "best.safetensors"))  # the same tensors as best.pt
     assert twin.keys() == best.keys() and all(torch.equal(twin[k], best[k]) for k in best)
-    meta = json.loads((out / "model.json").read_text())
-    assert meta["mean"] == pytest.approx(imagenet_stats(1)[0]) and meta["std"] == pytest.approx([0.226])
+    assert json.loads((out / "model.json").read_text())["in_channels"] == 1  # grey: --normalize data
 
 
-def test_imagenet_stats_follow_the_channels():
-    mean, std = imagenet_stats(3)
-    assert mean == [0.485, 0.456, 0.406] and std == [0.229, 0.224, 0.225]
-    assert imagenet_stats(1)[0] == [pytest.approx(np.mean([0.485, 0.456, 0.406]), abs=1e-6)]
+def test_imagenet_stats_are_torchvisions_rgb_statistics():
+    from torchvision.transforms._presets import ImageClassification
+
+    preset = ImageClassification(crop_size=224)  # what torchvision's ImageNet weights expect
+    assert imagenet_stats() == (list(preset.mean), list(preset.std))
+
+
+def test_imagenet_normalisation_of_grey_images_is_refused(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--data", "digits", "--model", "logreg", "--epochs", "1", "--threads", "1",
+                 "--normalize", "imagenet", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --normalize imagenet needs RGB images (3 bands); digits has 1 band: "
+                          "use --normalize data") and err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_imagenet_normalisation_of_rgb_images_uses_imagenets_statistics(tmp_path):
+    from cnnlab.data import load_dataset
+    from cnnlab.train import TrainConfig, fit
+
+    grey = load_dataset("digits", limit=100)
+    rgb = dataclasses.replace(grey, x_train=np.repeat(grey.x_train[:], 3, 1), x_val=np.repeat(grey.x_val[:], 3, 1),
+                              x_test=np.repeat(grey.x_test[:], 3, 1))
+    result = fit(TrainConfig(data="digits", model="logreg", epochs=1, threads=1, normalize="imagenet",
+                             out=str(tmp_path / "r")), rgb)
+    meta = json.loads((result.run_dir / "model.json").read_text())
+    assert meta["in_channels"] == 3
+    assert meta["mean"] == pytest.approx([0.485, 0.456, 0.406]) and meta["std"] == pytest.approx([0.229, 0.224, 0.225])
 
 
 def test_resize_is_honoured_for_named_datasets():

@@ -181,3 +181,18 @@ def test_refusals_before_anything_is_written(digits, tmp_path):
     with pytest.raises(UsageError, match="too small"):  # small-cnn needs more than 8x8
         run_study(_config(tmp_path / "cnn", model="small-cnn", space=None), digits, log=quiet)
     assert not (tmp_path / "cnn").exists()
+
+
+@pytest.mark.parametrize("data, slug", [("mnist", "mnist"), ("/data/my tiles/", "my_tiles"),
+                                        ("sets/plants.csv", "plants"), ("/", "data")])
+def test_a_study_folder_follows_the_run_folder_rule_without_a_time(data, slug):
+    """tune's default folder names its data as train's run folders do (one rule:
+    cnnlab.storage.default_run_dir), without the time, so that a rerun continues it."""
+    from pathlib import Path
+
+    from cnnlab.storage import default_run_dir
+    from cnnlab.tune.study import default_out
+
+    assert default_run_dir("cnn3", data, 0).name == f"cnn3-{slug}-19700101-000000"
+    assert default_out("cnn3", data) == Path("runs") / f"tune-cnn3-{slug}"
+    assert default_out("conv 3x3 8; relu; fc 10", data).name == f"tune-spec-a5437a0e-{slug}"

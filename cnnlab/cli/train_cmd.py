@@ -171,8 +171,7 @@ def train_handler(args: argparse.Namespace) -> int:
     from cnnlab.train.threads import prefer_passive_wait
 
     prefer_passive_wait()  # before torch is imported (docs/training.md, "Speed")
-    from cnnlab.train import TrainConfig, fit
-    from cnnlab.train.progress import show_progress
+    from cnnlab.train import TrainConfig
 
     overrides = config_values(TrainConfig, args)
     if args.model_opt:
@@ -192,6 +191,14 @@ def train_handler(args: argparse.Namespace) -> int:
         from cnnlab.storage import default_run_dir
 
         config.out = str(default_run_dir(config.model, config.data))
+    dataset = None
+    if args.nproc is None and "WORLD_SIZE" not in os.environ:  # one process: its data is read
+        from cnnlab.train.config_data import load_in_background  # while torch is imported
+
+        dataset = load_in_background(config)
+    from cnnlab.train import fit
+    from cnnlab.train.progress import show_progress
+
     dist = None
     if args.nproc is not None or "WORLD_SIZE" in os.environ:  # data-parallel (docs/distributed.md)
         from cnnlab.train.distributed import from_cli
@@ -200,7 +207,7 @@ def train_handler(args: argparse.Namespace) -> int:
         if isinstance(dist, int):  # this process launched the ranks: their exit status
             return dist
     try:
-        result = fit(config, progress=show_progress(not args.json),
+        result = fit(config, dataset, progress=show_progress(not args.json),
                      log=None if args.json else print, dist=dist)
     except UsageError:
         if dist is not None and not dist.is_main:

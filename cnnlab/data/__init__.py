@@ -26,6 +26,7 @@ from cnnlab.errors import UsageError
 from cnnlab.userfiles import check_regular_file
 
 __all__ = ["Dataset", "StoredImages", "DATASET_NAMES", "FETCHABLE", "load_dataset", "load_split",
+           "load_labelled_split", "LabelledSplit",
            "fetch_dataset", "iter_batches", "summary", "stratified_split"]
 
 DATASET_NAMES = tuple(LOADERS)  # ("mnist", "fashion-mnist", "digits", "cifar10")
@@ -98,14 +99,25 @@ def _drop_empty_classes(y: np.ndarray, classes: list[str]) -> tuple[np.ndarray, 
     return remap[y], [classes[k] for k in keep]
 
 
+def _idx_classes(paths: list[Path], y_train: np.ndarray | None = None) -> list[str]:
+    """Class names of an IDX folder (paths: its four files): a known dataset's (its test
+    labels' hash), else "0" to the largest training label."""
+    known = [name for name, sums in SHA256.items() if file_problem(paths[3], sums[IDX_FILES[3]]) is None]
+    if known:
+        return CLASSES[known[0]]
+    if y_train is None:
+        from cnnlab.data.idx import read_idx
+
+        y_train = read_idx(paths[1])  # the labels alone (60 kB for MNIST)
+    return [str(c) for c in range(int(y_train.max()) + 1)]
+
+
 def _load_idx_folder(path: Path, val_fraction, seed, limit) -> Dataset:
     """A folder holding the four IDX files (raw or .gz) of an MNIST-style dataset."""
     paths = [find_file(path, file) for file in IDX_FILES]
     x_train, y_train = load_idx_pair(paths[0], paths[1])
     x_test, y_test = load_idx_pair(paths[2], paths[3])
-    known = [name for name, sums in SHA256.items()
-             if file_problem(paths[3], sums[IDX_FILES[3]]) is None]
-    classes = CLASSES[known[0]] if known else [str(c) for c in range(int(y_train.max()) + 1)]
+    classes = _idx_classes(paths, y_train)
     train, val = stratified_split(y_train, (val_fraction,), seed)
     train = _limit(train, y_train, limit, seed)
     ds = make_dataset(str(path), x_train, y_train, [train, val, np.zeros(0, np.int64)], classes, str(path))
@@ -157,17 +169,55 @@ def load_dataset(name_or_path: str, *, data_dir: str | None = None, val_fraction
     return ds if stored else _materialised(ds)
 
 
-def _official_test(name_or_path: str, data_dir) -> tuple[StoredImages, np.ndarray] | None:
-    """The official test split (x stored, y) read alone, or None where the test split is
-    carved out of all the data (digits, image folders, CSV files)."""
+def _official_test(name_or_path: str, data_dir) -> tuple[StoredImages, np.ndarray, list[str]] | None:
+    """The official test split (x stored, y, class names) read alone, or None where the
+    test split is carved out of all the data (digits, image folders, CSV files)."""
     if name_or_path in TEST_LOADERS:
-        return TEST_LOADERS[name_or_path](data_dir)
+        return (*TEST_LOADERS[name_or_path](data_dir), CLASSES[name_or_path])
     if name_or_path in LOADERS:
         return None
     path = Path(name_or_path).expanduser()
     if path.is_dir() and all(find_file(path, file) for file in IDX_FILES):
-        return load_idx_pair(find_file(path, IDX_FILES[2]), find_file(path, IDX_FILES[3]))
+        x, y = load_idx_pair(find_file(path, IDX_FILES[2]), find_file(path, IDX_FILES[3]))
+        return x, y, _idx_classes([find_file(path, file) for file in IDX_FILES])
     return None
+
+
+@dataclasses.dataclass
+class LabelledSplit:
+    """One split as stored: x (N, C, H, W) :class:`StoredImages` (or float32), y (N,) int64,
+    and the class names of the whole dataset (y indexes them)."""
+
+    x: StoredImages | np.ndarray
+    y: np.ndarray
+    classes: list[str]
+
+
+def load_labelled_split(name_or_path: str, split: str, *, data_dir: str | None = None,
+                        val_fraction: float = 0.1, test_fraction: float = 0.2, seed: int = 0,
+                        strict: bool = False, limit: int | None = None,
+                        resize: tuple[int, int] | None = None) -> LabelledSplit:
+    """One split with its dataset's class names, the images left as stored (read per batch).
+
+    The same images and labels as ``load_dataset(...same arguments...).split(split)``. The
+    official test split of MNIST, Fashion-MNIST, CIFAR-10 or a folder of IDX files is read
+    without the training images (MNIST: 0.1 s instead of 0.8 s); any other split, or a
+    dataset whose test split is carved out of all its data, is loaded whole. Training
+    statistics are not computed: a trained model's come from its ``model.json``.
+    """
+    if split not in SPLITS:
+        raise UsageError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
+    test = _official_test(name_or_path, data_dir) if split == "test" else None
+    if test is not None:
+        _load_checks(val_fraction, test_fraction, limit)
+        x, y, classes = test
+    else:
+        ds = _load(name_or_path, data_dir, val_fraction, test_fraction, seed, strict, limit, resize)
+        (x, y), classes = ds.split(split), ds.classes
+        resize = None  # done by _load
+    if resize is not None and tuple(x.shape[2:]) != tuple(resize):
+        x = x.resized(tuple(resize))
+    return LabelledSplit(x, y, list(classes))
 
 
 def load_split(name_or_path: str, split: str, *, data_dir: str | None = None,
@@ -176,25 +226,14 @@ def load_split(name_or_path: str, split: str, *, data_dir: str | None = None,
                resize: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(x, y)`` of one split, equal to ``load_dataset(...same arguments...).split(split)``.
 
-    x: (N, C, H, W) float32 in [0, 1], y: (N,) int64. The official test split of MNIST,
-    Fashion-MNIST, CIFAR-10 or a folder of IDX files is read without the training files
-    (MNIST: 0.1 s instead of 0.8 s); any other split, or a dataset whose test split is
-    carved out of all its data, is loaded whole and only the asked split is converted to
-    float32. Training statistics are not computed: a trained model's come from its
-    ``model.json``.
+    x: (N, C, H, W) float32 in [0, 1], y: (N,) int64: :func:`load_labelled_split` with the
+    images converted to float32 (a resized split must fit MAX_RESIZED_VALUES, checked
+    before anything is allocated).
     """
-    if split not in SPLITS:
-        raise UsageError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
-    test = _official_test(name_or_path, data_dir) if split == "test" else None
-    if test is not None:
-        _load_checks(val_fraction, test_fraction, limit)
-        x, y = test
-    else:
-        x, y = _load(name_or_path, data_dir, val_fraction, test_fraction, seed, strict, limit,
-                     resize).split(split)
-        resize = None  # done by _load
-    if resize is not None and tuple(x.shape[2:]) != tuple(resize):
-        x = x.resized(tuple(resize))
+    found = load_labelled_split(name_or_path, split, data_dir=data_dir, val_fraction=val_fraction,
+                                test_fraction=test_fraction, seed=seed, strict=strict, limit=limit,
+                                resize=resize)
+    x = found.x
     if isinstance(x, StoredImages):
         if x.size is not None and int(np.prod(x.shape)) > MAX_RESIZED_VALUES:
             C, h, w = x.shape[1:]
@@ -202,7 +241,7 @@ def load_split(name_or_path: str, split: str, *, data_dir: str | None = None,
                              f"{np.prod(x.shape) * 4 / 2**30:.1f} GiB as float32, over the limit of "
                              f"{MAX_RESIZED_VALUES * 4 / 2**30:.0f} GiB; use a smaller size")
         x = x.materialise()
-    return x, y
+    return x, found.y
 
 
 def _load_checks(val_fraction, test_fraction, limit) -> None:

@@ -9,8 +9,6 @@ corrupt file found in the cache is deleted so it can never be trained on.
 from __future__ import annotations
 
 import gzip
-import os
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Callable, Sequence
@@ -20,6 +18,7 @@ from cnnlab.data.sources import (
     Source, SourceUnavailable, cache_dir, default_sources, find_file, system_dir,
 )
 from cnnlab.errors import UsageError
+from cnnlab.userfiles import write_atomic
 
 __all__ = ["FETCHABLE", "fetch_dataset", "find_idx_folder"]
 
@@ -36,19 +35,20 @@ def _check_name(name: str) -> None:
         raise UsageError(f"cannot fetch {name!r}: {hint}")
 
 
+MAX_IDX_BYTES = 64 * 2**20  # an IDX file uncompressed (MNIST's largest: 47 MB); more is not one
+
+
 def _install(src: Path, dest: Path) -> None:
-    """Copy ``src`` (raw or .gz) to ``dest`` uncompressed, via a temporary file + rename."""
+    """Copy ``src`` (raw or .gz) to ``dest`` uncompressed, atomically
+    (:func:`cnnlab.userfiles.write_atomic`); at most MAX_IDX_BYTES are read."""
+    opener = gzip.open if src.suffix == ".gz" else open
+    with opener(src, "rb") as source:
+        data = source.read(MAX_IDX_BYTES + 1)
+    if len(data) > MAX_IDX_BYTES:
+        raise UsageError(f"{src} holds more than {MAX_IDX_BYTES // 2**20} MiB: not an IDX file of "
+                         "a dataset cnnlab fetches")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.name + ".", suffix=".part")
-    try:
-        opener = gzip.open if src.suffix == ".gz" else open
-        with opener(src, "rb") as source, os.fdopen(fd, "wb") as handle:
-            shutil.copyfileobj(source, handle, 1 << 20)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(dest, data, "dataset file")
 
 
 def fetch_dataset(name: str, dir: str | Path | None = None, *,

@@ -33,16 +33,14 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-def imagenet_stats(channels: int) -> tuple[list[float], list[float]]:
-    """ImageNet mean and std for ``channels`` (one channel: the mean over RGB, matching the
-    averaged RGB filters of :func:`adapt_conv_channels`; others cycle RGB).
+def imagenet_stats() -> tuple[list[float], list[float]]:
+    """ImageNet's per-channel mean and std of red, green and blue (what pretrained weights
+    expect); ``train --normalize imagenet`` uses them for RGB data only.
 
-    >>> imagenet_stats(1)
-    ([0.449], [0.226])
+    >>> imagenet_stats()
+    ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
     """
-    if channels == 1:
-        return [round(sum(IMAGENET_MEAN) / 3, 6)], [round(sum(IMAGENET_STD) / 3, 6)]
-    return ([IMAGENET_MEAN[i % 3] for i in range(channels)], [IMAGENET_STD[i % 3] for i in range(channels)])
+    return list(IMAGENET_MEAN), list(IMAGENET_STD)
 
 
 def write_safetensors(path: str | Path, state: dict[str, torch.Tensor]) -> None:

@@ -36,12 +36,14 @@ MAX_TEXT_BYTES = 4 * 2**20  # config.yaml, model.json, summary.json: far larger 
 MAX_TABLE_BYTES = 64 * 2**20  # metrics.csv
 
 
-def default_run_dir(kind: str, data: str, when: float | None = None, root: str | Path = "runs") -> Path:
+def default_run_dir(kind: str, data: str, when: float | None = None, root: str | Path = "runs",
+                    *, stamp: bool = True) -> Path:
     """``runs/<kind>-<data>-<YYYYmmdd-HHMMSS>`` (UTC; a data path contributes its last part).
 
     ``kind``: the model name for ``train`` (an architecture spec or spec file becomes
     ``spec``/``spec-NAME``), ``compare`` for a comparison. A folder that exists already
-    (two runs within a second) gets ``-2``, ``-3``, ...
+    (two runs within a second) gets ``-2``, ``-3``, ... ``stamp=False``: ``runs/<kind>-<data>``,
+    the same folder every time (a study that a rerun continues: ``tune``).
 
     >>> default_run_dir("small-cnn", "/tmp/tiles/", 0).name
     'small-cnn-tiles-19700101-000000'
@@ -57,11 +59,13 @@ def default_run_dir(kind: str, data: str, when: float | None = None, root: str |
             "spec-" + re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(kind.strip()).stem)
     elif kind.endswith((".yaml", ".yml", ".txt", ".spec")):
         kind = "spec-" + Path(kind).stem
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(time.time() if when is None else when))
-    path = Path(root) / f"{kind}-{slug}-{stamp}"
+    if not stamp:
+        return Path(root) / f"{kind}-{slug}"
+    stamp_text = time.strftime("%Y%m%d-%H%M%S", time.gmtime(time.time() if when is None else when))
+    path = Path(root) / f"{kind}-{slug}-{stamp_text}"
     n = 2
     while path.exists():
-        path = Path(root) / f"{kind}-{slug}-{stamp}-{n}"
+        path = Path(root) / f"{kind}-{slug}-{stamp_text}-{n}"
         n += 1
     return path
 

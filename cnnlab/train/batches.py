@@ -16,7 +16,8 @@ import torch.nn.functional as F
 from cnnlab.data.stored import StoredImages
 from cnnlab.errors import UsageError
 
-__all__ = ["DeviceImages", "StreamedImages", "prepare_batch", "check_batch_memory", "MAX_BATCH_VALUES"]
+__all__ = ["DeviceImages", "StreamedImages", "prepare_batch", "check_batch_memory", "MAX_BATCH_VALUES",
+           "STREAM_PREFETCH"]
 
 MAX_BATCH_VALUES = 2**28  # float32 values of one prepared batch (1 GiB), checked before training
 
@@ -49,6 +50,8 @@ def _as_tensor(raw: np.ndarray, device: torch.device) -> torch.Tensor:
     """The stored values as a tensor: shares the array's memory on the CPU."""
     if raw.dtype in (np.uint16, np.uint32):  # torch has little uint16/32 arithmetic: widened
         raw = raw.astype(np.int32 if raw.dtype == np.uint16 else np.int64)
+    if not raw.flags.writeable:  # e.g. an IDX file's bytes: torch wants memory it may write
+        raw = raw.copy()
     return torch.as_tensor(np.ascontiguousarray(raw), device=device)
 
 
@@ -109,38 +112,70 @@ class _Files(torch.utils.data.Dataset):
         return _as_tensor(self.files.read_one(i), torch.device("cpu"))
 
 
-class _Order(torch.utils.data.Sampler):
-    """The indices of the batch being read; set before each pass of the loader."""
+class _Plan(torch.utils.data.Sampler):
+    """The batches (lists of file indices) of the loader's next pass, in order."""
 
     def __init__(self):
-        self.order: list[int] = []
+        self.batches: list[list[int]] = []
 
     def __iter__(self):
-        return iter(self.order)
+        return iter(self.batches)
 
     def __len__(self) -> int:
-        return len(self.order)
+        return len(self.batches)
+
+
+STREAM_PREFETCH = 2  # batches each worker reads ahead of the one being trained on
 
 
 class StreamedImages(DeviceImages):
     """A split whose files stay on disk (a folder larger than memory): ``images[idx]``
-    decodes those files in ``torch.utils.data`` worker processes (each worker a few files
-    ahead), then prepares the batch on the device as :class:`DeviceImages` does."""
+    decodes those files in ``torch.utils.data`` worker processes, then prepares the batch
+    on the device as :class:`DeviceImages` does.
+
+    :meth:`plan` announces the batches the next indexings will ask for (the trainer does
+    at the start of each epoch, the scorer before each pass): the workers then read
+    ``STREAM_PREFETCH`` batches each ahead of the one being used, so reading overlaps
+    training. An index that is not the next planned batch is read on its own (the plan
+    is dropped).
+    """
 
     def __init__(self, stored: StoredImages, mean: np.ndarray, std: np.ndarray,
                  device: torch.device, memory_format=torch.contiguous_format, workers: int = STREAM_WORKERS):
         self._recipe(stored, mean, std, device, memory_format)
         self.files = stored.raw  # a cnnlab.data.streamed.FileArray
-        self._order = _Order()
+        self._open_loader(workers)
+
+    def _open_loader(self, workers: int) -> None:
+        self._plan = _Plan()
         self._loader = torch.utils.data.DataLoader(
-            _Files(self.files), batch_size=None, sampler=self._order, num_workers=workers,
-            persistent_workers=workers > 0, prefetch_factor=4 if workers > 0 else None)
+            _Files(self.files), batch_sampler=self._plan, collate_fn=torch.stack, num_workers=workers,
+            persistent_workers=workers > 0, prefetch_factor=STREAM_PREFETCH if workers > 0 else None)
+        self._ahead = None  # the loader's pass over the planned batches
+        self._next = 0  # index of the next planned batch
+
+    def plan(self, batches) -> None:
+        """The batches the next indexings ask for, in order (each an index tensor, array or
+        slice); the workers start reading the first of them now."""
+        self._plan.batches = [self._picked(b) for b in batches]
+        self._next = 0
+        self._ahead = iter(self._loader) if self._plan.batches else None
+
+    def _picked(self, index) -> list[int]:
+        picked = np.arange(len(self.files))[index.cpu().numpy() if torch.is_tensor(index) else index]
+        return [int(i) for i in np.atleast_1d(picked)]
 
     def __getitem__(self, index) -> torch.Tensor:
-        picked = np.arange(len(self.files))[index.cpu().numpy() if torch.is_tensor(index) else index]
-        self._order.order = [int(i) for i in np.atleast_1d(picked)]
-        raw = torch.stack(list(self._loader)).to(self.device)  # (B, C, H, W), in the order asked
-        return prepare_batch(raw, self.offset, self.divisor, self.clip, self.size,
+        picked = self._picked(index)
+        if self._ahead is not None and self._next < len(self._plan.batches) \
+                and self._plan.batches[self._next] == picked:
+            raw = next(self._ahead)  # (B, C, H, W), read ahead by a worker
+            self._next += 1
+        else:  # not what was planned: read this batch alone
+            self.plan([picked])
+            raw = next(self._ahead)
+            self._ahead = None
+        return prepare_batch(raw.to(self.device), self.offset, self.divisor, self.clip, self.size,
                              self.mean, self.std, self.memory_format)
 
     def subset(self, index) -> "StreamedImages":
@@ -148,9 +183,7 @@ class StreamedImages(DeviceImages):
         part.__dict__.update(self.__dict__)
         part.files = self.files.subset(index.cpu().numpy() if torch.is_tensor(index) else index)
         part.shape = torch.Size((len(part.files), *self.shape[1:]))
-        part._order = _Order()
-        part._loader = torch.utils.data.DataLoader(_Files(part.files), batch_size=None, sampler=part._order,
-                                                   num_workers=0)
+        part._open_loader(0)  # a sample scored once: read in this process
         return part
 
 

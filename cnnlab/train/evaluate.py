@@ -143,21 +143,22 @@ def evaluate_run(run_dir: str | Path, data: str | None = None, split: str = "tes
     that many pixels (zero fill) and the share of predictions that did not change.
     """
     from cnnlab.train.device import pick_device
-    from cnnlab.train.loop import load_config_dataset, positive_index
+    from cnnlab.train.loop import load_config_labelled_split, positive_index
 
     if split not in SPLITS:
         raise UsageError(f"--split must be one of {', '.join(SPLITS)}, got {split!r}")
     run = load_run(run_dir)
-    if dataset is None:
-        dataset = load_config_dataset(run.config, data, stored=True)  # scored a batch at a time
-    x = getattr(dataset, f"x_{split}")
-    y = getattr(dataset, f"y_{split}")
+    if dataset is None:  # only the split asked for (MNIST's test split without its training files)
+        found = load_config_labelled_split(run.config, split, data)
+        x, y, classes = found.x, found.y, found.classes
+    else:
+        x, y, classes = getattr(dataset, f"x_{split}"), getattr(dataset, f"y_{split}"), dataset.classes
     want = (run.meta["in_channels"], *run.meta["input_size"])
     if tuple(x.shape[1:]) != tuple(want):
         raise UsageError(f"data {data or run.config.data} has images of shape "
                          f"{'x'.join(map(str, x.shape[1:]))}, the model takes {'x'.join(map(str, want))}")
-    if len(dataset.classes) != run.meta["num_classes"]:
-        raise UsageError(f"data {data or run.config.data} has {len(dataset.classes)} classes, "
+    if len(classes) != run.meta["num_classes"]:
+        raise UsageError(f"data {data or run.config.data} has {len(classes)} classes, "
                          f"the model was trained on {run.meta['num_classes']}")
     if len(x) == 0:
         raise UsageError(f"the {split} split of {data or run.config.data} is empty")

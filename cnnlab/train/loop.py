@@ -13,10 +13,10 @@ that was never interrupted.
 from __future__ import annotations
 
 import contextlib
+from concurrent.futures import Future
 import dataclasses
 import math
 import os
-import threading
 import time
 from dataclasses import dataclass
 from functools import partial
@@ -36,12 +36,14 @@ from cnnlab.train.augment import augment_batch, parse_augment
 from cnnlab.train.device import pick_device, torch_state
 from cnnlab.train.divergence import TrainingDiverged, stop_if_diverged
 from cnnlab.train.config import TrainConfig
+from cnnlab.train.config_data import load_config_dataset, load_config_labelled_split, load_config_split  # noqa: F401
 from cnnlab.train.optim import PER_BATCH_SCHEDULES, describe_optimizer
+from cnnlab.train.pictures import Pictures
 from cnnlab.train.metrics import safe_std
 from cnnlab.train.progress import batch_progress
 from cnnlab.train.runs import check_run_dir
 from cnnlab.train.run_state import Run, RunState
-from cnnlab.train.speed import eval_batch_size, import_in_background, train_score_indices, use_channels_last
+from cnnlab.train.speed import eval_batch_size, train_score_indices, use_channels_last
 from cnnlab.train.threads import choose_threads
 
 __all__ = ["fit", "RunResult", "RunState", "train_epoch", "pick_device", "epoch_seed",
@@ -100,11 +102,13 @@ def train_epoch(model: nn.Module, optimizer, x: torch.Tensor,
     net = model if dist is None else dist.wrap(model)  # DDP averages gradients in backward
     total_loss = torch.zeros((), device=x.device)
     correct = torch.zeros((), device=x.device, dtype=torch.long)
-    for start in range(0, len(perm), batch_size):
-        idx = perm[start:start + batch_size]
-        n_batch = len(idx)
-        if dist is not None:
-            idx = dist.shard(idx)  # (about B / world,)
+    batches = [perm[start:start + batch_size] for start in range(0, len(perm), batch_size)]
+    # this rank's part of each global batch: (about B / world,)
+    shards = batches if dist is None else [dist.shard(idx) for idx in batches]
+    if hasattr(x, "plan"):  # images read from disk: the workers read ahead (cnnlab.train.batches)
+        x.plan(shards)
+    for whole, idx in zip(batches, shards):
+        n_batch = len(whole)
         xb, yb = x[idx], y[idx]  # (B, C, H, W), (B,)
         if augment:
             xb = augment_batch(xb, augment, mean, std, gen)
@@ -150,30 +154,6 @@ def positive_index(config: TrainConfig, classes) -> int:
     return names.index(config.positive_class)
 
 
-def load_config_dataset(config: TrainConfig, data: str | None = None, *, stored: bool = False):
-    """The dataset a config names (same split for the same config).
-
-    ``stored``: images kept as stored, prepared per batch (training; docs/limits.md "Memory").
-    """
-    from cnnlab.data import load_dataset
-
-    return load_dataset(data or config.data, data_dir=config.data_dir,
-                        val_fraction=config.val_fraction, seed=config.split_seed,
-                        limit=config.limit, resize=config.resize_hw(), strict=config.strict,
-                        stored=stored)
-
-
-def load_config_split(config: TrainConfig, split: str) -> tuple[np.ndarray, np.ndarray]:
-    """``(x, y)`` of one split of the dataset a config names, equal to
-    ``load_config_dataset(config).split(split)`` but reading only what that split needs
-    (the official test split without the training files: explain, evaluate)."""
-    from cnnlab.data import load_split
-
-    return load_split(config.data, split, data_dir=config.data_dir,
-                      val_fraction=config.val_fraction, seed=config.split_seed,
-                      limit=config.limit, resize=config.resize_hw(), strict=config.strict)
-
-
 def _set_frozen(model: nn.Module, frozen: bool) -> None:
     from cnnlab.models import freeze_backbone, unfreeze
 
@@ -210,6 +190,8 @@ def fit(config: TrainConfig, dataset=None, *, progress: bool = False,
         log: Callable[[str], None] | None = None,
         on_epoch: Callable[[dict], None] | None = None, dist=None) -> RunResult:
     """Train ``config.model`` on ``dataset`` (or ``config.data``) and write the run folder.
+
+    ``dataset``: a Dataset, or a Future of one (:func:`cnnlab.train.config_data.load_in_background`).
 
     Resumes from ``last.pt`` when ``config.out`` holds an unfinished run of the same
     config. ``on_epoch(row)`` is called after each epoch's checkpoint is saved (raising
@@ -248,14 +230,17 @@ def _fit_locked(config, dataset, device, run_dir, started, progress, say, on_epo
         say(f"note: {note}")
     if dataset is None:
         dataset = load_config_dataset(config, stored=True)
+    elif isinstance(dataset, Future):  # read while torch was imported (cnnlab.train.config_data)
+        dataset = dataset.result()
     if config.normalize == "imagenet":  # the statistics pretrained ImageNet weights expect
         from cnnlab.models.pretrained import imagenet_stats
 
-        if dataset.x_train.shape[1] not in (1, 3):  # RGB's statistics, or grey's (their means)
-            raise UsageError(f"--normalize imagenet needs RGB or grey images; {config.data} has "
-                             f"{dataset.x_train.shape[1]} bands: use --normalize data "
+        bands = dataset.x_train.shape[1]
+        if bands != 3:  # contract: ImageNet's statistics are RGB's, a guess for any other band stack
+            raise UsageError(f"--normalize imagenet needs RGB images (3 bands); {config.data} has "
+                             f"{bands} band{'s' if bands != 1 else ''}: use --normalize data "
                              "(each band's mean and std over the training split)")
-        mean, std = imagenet_stats(dataset.x_train.shape[1])
+        mean, std = imagenet_stats()
         dataset = dataclasses.replace(dataset, mean=np.asarray(mean, np.float32), std=np.asarray(std, np.float32))
     N, C, H, W = dataset.x_train.shape
     K = len(dataset.classes)
@@ -294,17 +279,18 @@ def _fit_locked(config, dataset, device, run_dir, started, progress, say, on_epo
                 "data": config.data, "params": count_params(model)}
         if main:
             folder.write_json("model.json", meta)
-        pictures = import_in_background("cnnlab.train.plots", "matplotlib.backends.backend_agg")
         run = Run(config, dataset, model, device, augment, run_dir, say, progress, on_epoch)
         run.dist = dist
         wait = os.environ.get("OMP_WAIT_POLICY", "default")
         say(f"{device}: {threads} thread(s) ({why}; OpenMP wait policy {wait}), "
             f"{'channels-last' if run.channels_last else 'NCHW'} memory format, {run.precision}")
-        earlier = _train(run, resuming)
-        pictures.join()
-        if not main:  # rank 0 measures every split and writes the summary
+        if not main:  # rank 0 measures every split, draws and writes the summary
+            _train(run, resuming)
             return RunResult(run_dir, model.cpu().eval(), {}, run.state.history)
-        summary, history = _finish(run)
+        # the picture worker imports matplotlib while the model trains (cnnlab.train.pictures)
+        with Pictures() as pictures:
+            earlier = _train(run, resuming)
+            summary, history = _finish(run, pictures)
         # wall time of this call plus the training time of the calls it resumed
         summary["total_seconds"] = round(time.perf_counter() - started + earlier, 3)
         summary["skipped_files"] = int(dataset.skipped)
@@ -387,60 +373,74 @@ def _train(run: Run, resuming: bool) -> float:
     return earlier
 
 
-def _finish(run: Run) -> tuple[dict, list[dict]]:
-    """Restore the best epoch, measure every split, draw the pictures; returns (summary, history)."""
+def _finish(run: Run, pictures: Pictures) -> tuple[dict, list[dict]]:
+    """Restore the best epoch, measure every split, draw the pictures; returns (summary, history).
+
+    ``pictures`` draws beside the scoring (:mod:`cnnlab.train.pictures`): the learning
+    curves from the start, the confusion matrix as soon as the test split is scored; both
+    are written before this returns.
+    """
+    pictures.draw("learning_curves", run.state.history, run.run_dir / "learning_curves.png",
+                  run.state.best_epoch)
+    summary, test = _score_best(run)
+    pictures.draw("confusion", test["confusion"], run.dataset.classes, run.run_dir / "confusion_matrix.png")
+    train, val = _score_train_val(run)
+    pictures.join()
+    state = run.state
+    summary.update({"val_accuracy": val["accuracy"], "train_accuracy": train["accuracy"],
+                    "val_loss": val["loss"], "train_loss": train["loss"], "n_train_scored": train["n"]})
+    summary = {k: _finite(v) for k, v in _ordered(summary).items()}
+    scored = "" if train["n"] == len(run.x_train) else f" (on {train['n']:,} of its images)"
+    run.say(f"best epoch {state.best_epoch}: test accuracy {summary['test_accuracy']:.2%}, "
+            f"val {val['accuracy']:.2%}, train {train['accuracy']:.2%}{scored}  -> {run.run_dir}")
+    return summary, state.history
+
+
+def _score_best(run: Run) -> tuple[dict, dict]:
+    """Restore best.pt (and write it as safetensors), score the test split: (summary, test)."""
     config, dataset, state, model = run.config, run.dataset, run.state, run.model
-    from cnnlab.train import plots
-
-    # the learning curves need only the history: drawn on another thread while the model
-    # scores the splits (torch releases the GIL in its kernels)
-    failed: list[BaseException] = []
-
-    def draw_curves() -> None:
-        try:
-            plots.plot_learning_curves(state.history, run.run_dir / "learning_curves.png", state.best_epoch)
-        except BaseException as exc:  # re-raised on the main thread below
-            failed.append(exc)
-
-    curves = threading.Thread(target=draw_curves, name="cnnlab-curves")
-    curves.start()
     folder = RunFolder(run.run_dir)
     model.load_state_dict(folder.load_checkpoint("best.pt"))
-    K = run.K
     folder.save_safetensors("best.safetensors", model.state_dict())
     pos = positive_index(config, dataset.classes)
-    idx = train_score_indices(len(run.x_train), config.score_train_limit, config.split_seed)
-    if len(idx) < len(run.x_train):
-        idx = idx.to(run.device)
-        train = run.score(run.sample(run.x_train, idx), run.y_train[idx], pos)
-    else:
-        train = run.score(run.x_train, run.y_train, pos)
-    val = run.score(run.x_val, run.y_val, pos)
     x_test = run.images(dataset.x_test)
     y_test = torch.as_tensor(dataset.y_test, dtype=torch.long, device=run.device)
     test = run.score(x_test, y_test, pos)
     history = state.history
     summary = {
         "model": config.model, "data": config.data,
-        "test_accuracy": test["accuracy"], "val_accuracy": val["accuracy"],
-        "train_accuracy": train["accuracy"], "test_loss": test["loss"], "val_loss": val["loss"],
-        "train_loss": train["loss"], "epochs": state.epoch, "best_epoch": state.best_epoch,
-        "stopped_early": state.stopped, "params": count_params(model),
+        "test_accuracy": test["accuracy"], "test_loss": test["loss"], "epochs": state.epoch,
+        "best_epoch": state.best_epoch, "stopped_early": state.stopped, "params": count_params(model),
         "trainable_params": count_trainable(model), "train_seconds": round(state.train_seconds, 3),
         "seconds_per_epoch": round(state.train_seconds / max(1, len(history)), 3),
-        "num_classes": K, "n_train": len(run.x_train), "n_val": len(run.x_val), "n_test": len(x_test),
-        "n_train_scored": len(idx), "device": str(run.device), "run_dir": str(run.run_dir)}
+        "num_classes": run.K, "n_train": len(run.x_train), "n_val": len(run.x_val), "n_test": len(x_test),
+        "device": str(run.device), "run_dir": str(run.run_dir)}
     if config.recipe:
         summary["recipe"] = config.recipe
-    if K == 2:
+    if run.K == 2:
         summary.update({k: test[k] for k in ("precision", "recall", "f1", "roc_auc")})
         summary["positive_class"] = str(dataset.classes[pos])
-    summary = {k: _finite(v) for k, v in summary.items()}
-    curves.join()
-    if failed:
-        raise failed[0]
-    plots.plot_confusion(test["confusion"], dataset.classes, run.run_dir / "confusion_matrix.png")
-    scored = "" if len(idx) == len(run.x_train) else f" (on {len(idx):,} of its images)"
-    run.say(f"best epoch {state.best_epoch}: test accuracy {test['accuracy']:.2%}, "
-            f"val {val['accuracy']:.2%}, train {train['accuracy']:.2%}{scored}  -> {run.run_dir}")
-    return summary, history
+    return summary, test
+
+
+def _score_train_val(run: Run) -> tuple[dict, dict]:
+    """Metrics of the (restored) best model on the training sample and the validation split."""
+    pos = positive_index(run.config, run.dataset.classes)
+    idx = train_score_indices(len(run.x_train), run.config.score_train_limit, run.config.split_seed)
+    if len(idx) < len(run.x_train):
+        idx = idx.to(run.device)
+        train = run.score(run.sample(run.x_train, idx), run.y_train[idx], pos)
+    else:
+        train = run.score(run.x_train, run.y_train, pos)
+    return train, run.score(run.x_val, run.y_val, pos)
+
+
+# summary.json's keys in the order they have always been written
+_SUMMARY_ORDER = ("model", "data", "test_accuracy", "val_accuracy", "train_accuracy", "test_loss",
+                  "val_loss", "train_loss", "epochs", "best_epoch", "stopped_early", "params",
+                  "trainable_params", "train_seconds", "seconds_per_epoch", "num_classes", "n_train",
+                  "n_val", "n_test", "n_train_scored", "device", "run_dir")
+
+
+def _ordered(summary: dict) -> dict:
+    return {**{k: summary[k] for k in _SUMMARY_ORDER}, **summary}

@@ -67,8 +67,11 @@ def predict_logits(model, x, batch_size: int = 1024, amp: bool = False):
 
     model.eval()
     out = []
+    starts = range(0, x.shape[0], batch_size)
+    if hasattr(x, "plan"):  # images read from disk: the workers read ahead (cnnlab.train.batches)
+        x.plan([slice(i, i + batch_size) for i in starts])
     with torch.inference_mode(), torch.autocast(x.device.type, enabled=amp and x.device.type == "cuda"):
-        for i in range(0, x.shape[0], batch_size):
+        for i in starts:
             out.append(model(x[i:i + batch_size]).float())
     return torch.cat(out)  # (N, K)
 

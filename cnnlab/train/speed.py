@@ -2,7 +2,9 @@
 
 Memory format, mixed precision (bfloat16 where the CPU or GPU has it), scoring batch
 size, the sample of training images re-scored at the end, and imports overlapped with
-training; the thread count is in :mod:`cnnlab.train.threads`.
+training; the thread count is in :mod:`cnnlab.train.threads`, the data read while torch is
+imported in :mod:`cnnlab.train.config_data`, the pictures drawn by a worker process in
+:mod:`cnnlab.train.pictures`.
 The measurements behind each choice are in docs/training.md, "Speed".
 """
 
@@ -79,9 +81,10 @@ def eval_batch_size(C: int, H: int, W: int) -> int:
 def import_in_background(*modules: str) -> threading.Thread:
     """Import ``modules`` on another thread while the run trains.
 
-    matplotlib's import (0.7 s idle, several seconds under load) is needed only for the two
-    pictures at the end; torch's kernels release the GIL, so the import overlaps training
-    instead of adding to the run's wall time.
+    For a module needed only later (``torch._dynamo`` for DistributedDataParallel, several
+    seconds): torch's kernels release the GIL, so the import overlaps training instead of
+    adding to the run's wall time. (matplotlib, for the pictures, is imported by the
+    picture worker process instead: :mod:`cnnlab.train.pictures`.)
     """
     def work() -> None:
         for name in modules:

@@ -146,7 +146,9 @@ def default_out(model: str, data: str) -> Path:
     >>> default_out("mlp", "/data/tiles/").as_posix()
     'runs/tune-mlp-tiles'
     """
-    return Path("runs") / f"tune-{_slug(model_label(model))}-{_slug(Path(data.rstrip('/')).name or data)}"
+    from cnnlab.storage import default_run_dir
+
+    return default_run_dir(f"tune-{_slug(model_label(model))}", data, stamp=False)  # the one folder rule
 
 
 def _make_sampler(name: str, space: dict[str, Param], seed: int):
