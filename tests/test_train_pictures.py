@@ -79,3 +79,25 @@ def test_leaving_on_an_error_waits_for_the_pictures_and_keeps_that_error(process
             pictures.draw("learning_curves", HISTORY, tmp_path / "curves.png", 1)
             raise KeyError("scoring failed")
     assert (tmp_path / "curves.png").exists() and pictures._process is None and not pictures._threads
+
+
+def test_join_returns_while_a_forked_child_holds_the_workers_pipe(tmp_path):
+    """DataLoader workers are forked children of the run: they inherit a copy of the picture
+    worker's stdin, so closing it is no end-of-jobs signal; join() must not wait for them."""
+    import multiprocessing
+    import threading
+    import time
+
+    pictures = Pictures(process=True)
+    child = multiprocessing.get_context("fork").Process(target=time.sleep, args=(60,))
+    child.start()  # holds every descriptor of this process, the worker's stdin among them
+    try:
+        pictures.draw("confusion", np.eye(2, dtype=int), ["no", "yes"], tmp_path / "c.png")
+        joined = threading.Thread(target=pictures.join)
+        joined.start()
+        joined.join(timeout=30)
+        assert not joined.is_alive(), "join() waited for the forked child to close the pipe"
+        assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+    finally:
+        child.terminate()
+        child.join()

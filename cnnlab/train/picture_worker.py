@@ -2,7 +2,8 @@
 cnnlab.train.picture_worker``.
 
 It imports matplotlib first (while the run trains), then reads ``(name, args)`` jobs as
-pickles from stdin and draws ``DRAWERS[name](*args)`` until stdin closes. Exit status 0:
+pickles from stdin and draws ``DRAWERS[name](*args)`` until a ``None`` job (or the end of
+stdin). Exit status 0:
 every picture written; 1: the first failure is written to stdout as a pickled
 ``(text, exception)`` and nothing more is drawn. No torch here.
 """
@@ -31,9 +32,12 @@ def main() -> int:
     jobs = sys.stdin.buffer
     while True:
         try:
-            name, args = pickle.load(jobs)  # written by the run that started this process
+            job = pickle.load(jobs)  # written by the run that started this process
         except EOFError:
             return 0
+        if job is None:  # the run's "no more jobs" (its pipe may stay open in forked children)
+            return 0
+        name, args = job
         try:
             DRAWERS[name](*args)
         except BaseException as exc:  # noqa: BLE001 - every failure goes to the run

@@ -89,7 +89,14 @@ class Pictures:
         if self._process is not None:
             process, self._process = self._process, None
             try:
-                report, errors = process.communicate()  # closes its stdin: no more jobs
+                # "no more jobs" said in the pipe, not only by closing it: DataLoader workers
+                # forked since the worker started hold copies of its stdin, so no EOF comes
+                pickle.dump(None, process.stdin)
+                process.stdin.flush()
+            except (BrokenPipeError, OSError):  # the worker is gone: its status says why
+                pass
+            try:
+                report, errors = process.communicate()
             except (BrokenPipeError, OSError):
                 process.wait()
                 report, errors = b"", b""
