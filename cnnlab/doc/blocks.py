@@ -27,9 +27,28 @@ ROLES = ("padding", "window", "selected", "output")
 
 @dataclass
 class Heading:
-    """A section title ("Convolution", "Cells")."""
+    """A section title ("Convolution", "Cells").
+
+    level: 1 the document's title, 2 its sections, 3 their subsections, and so on; None
+        (worked steps, keys: documents that sit inside a larger one) makes the first heading
+        of a document its title and every later one a section, each writer placing them at
+        its own depth (Markdown ``##``/``###``, HTML ``h3``/``h4``, LaTeX ``\\subsection*``)
+        below the headings of the sheet around them.
+    """
 
     text: str
+    level: int | None = None
+
+    def depth(self, first: bool, auto: tuple[int, int]) -> int:
+        """The level to write: :attr:`level`, or when it is None ``auto[0]`` for the heading
+        that opens a document (``first``) and ``auto[1]`` for a later one.
+
+        >>> Heading("Cells").depth(False, (3, 4)), Heading("Run", 2).depth(True, (3, 4))
+        (4, 2)
+        """
+        if self.level is not None:
+            return self.level
+        return auto[0] if first else auto[1]
 
 
 @dataclass

@@ -61,6 +61,8 @@ class HtmlWriter:
     name = "html"
     FUNCTIONS = {"sigmoid": "σ", "relu": "ReLU", "tanh": "tanh", "leaky_relu": "LeakyReLU", "max": "max"}
     OPS = {"⊙": "⊙", "=": "=", ",": "", "→": "→", "+": "+", "⊗": "⊗"}
+    # a document without levels sits under a sheet's h1 and part h2/h3: its title h3, sections h4
+    AUTO_LEVELS = (3, 4)
 
     def __init__(self, round: int | None = None):
         self.round = round
@@ -162,7 +164,7 @@ class HtmlWriter:
         first = True
         for block in blocks:
             if isinstance(block, Heading):
-                level = 3 if first else 4
+                level = min(max(block.depth(first, self.AUTO_LEVELS), 1), 6)
                 out.append(f"<h{level}>{html.escape(block.text)}</h{level}>")
                 first = False
             elif isinstance(block, Paragraph):

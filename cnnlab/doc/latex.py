@@ -166,10 +166,15 @@ _OPERATORS = {"·": r" \cdot ", "−": " - ", "×": r" \times ", "→": r" \to "
               "=": " = ", ",": r",\ ", "//": r"\mathbin{//}"}
 
 
+_SECTIONING = ("section", "subsection", "subsubsection", "paragraph")  # heading levels 1, 2, 3, 4 and below
+
+
 class LatexWriter(TextWriter):
     """Writes numbers, expressions and blocks as LaTeX (maths in ``align*``)."""
 
     name = "latex"
+    # headings without a level are worked steps inside a sheet's \section*: all \subsection*
+    AUTO_LEVELS = (2, 2)
     times = r" \cdot "
     hdots = r"\cdots"
     vdots = r"\vdots"
@@ -336,9 +341,11 @@ class LatexWriter(TextWriter):
 
     def render(self, blocks: list[Block]) -> str:
         out: list[str] = []
+        first = True
         for block in blocks:
             if isinstance(block, Heading):
-                out += [rf"\subsection*{{{escape(block.text)}}}", ""]
+                out += [self.heading(block, first), ""]
+                first = False
             elif isinstance(block, Paragraph):
                 out += [self.inline(block.parts), ""]
             elif isinstance(block, StepList):
@@ -354,6 +361,12 @@ class LatexWriter(TextWriter):
             elif isinstance(block, Code):
                 out += [r"\begin{verbatim}", block.text.rstrip("\n"), r"\end{verbatim}", ""]
         return "\n".join(out).strip("\n") + "\n"
+
+    def heading(self, block: Heading, first: bool) -> str:
+        r"""``\section*`` for a title (level 1), ``\subsection*`` and ``\subsubsection*`` below
+        it, a run-in ``\paragraph*`` deeper than an article's sections go."""
+        command = _SECTIONING[min(max(block.depth(first, self.AUTO_LEVELS), 1), len(_SECTIONING)) - 1]
+        return rf"\{command}*{{{escape(block.text)}}}"
 
     def display(self, block: Matrices | Formula) -> str:
         r"""One line of maths on its own: ``\[ K = ... \]`` (an ``align*`` when it breaks)."""

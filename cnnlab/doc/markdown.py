@@ -20,13 +20,15 @@ class MarkdownWriter(TextWriter):
     """Text formatting of numbers and maths; Markdown structure around it."""
 
     name = "markdown"
+    # a document without levels sits under a sheet's "# Problem" heading: its title ##, sections ###
+    AUTO_LEVELS = (2, 3)
 
     def render(self, blocks: list[Block]) -> str:
         out: list[str] = []
         first = True
         for block in blocks:
             if isinstance(block, Heading):
-                out += [f"{'##' if first else '###'} {block.text}", ""]
+                out += [f"{'#' * min(max(block.depth(first, self.AUTO_LEVELS), 1), 6)} {block.text}", ""]
                 first = False
             elif isinstance(block, Paragraph):
                 out += [self.inline(block.parts), ""]

@@ -26,6 +26,8 @@ class TextWriter:
     approx = " ≈ "
     OPS = {"⊙": "⊙", "=": "=", ",": " ", "→": "→", "+": "+", "⊗": "⊗"}
     FUNCTIONS = {"sigmoid": "σ", "relu": "relu", "tanh": "tanh", "leaky_relu": "leaky_relu"}
+    # the levels of headings without one (Heading.level None): the first one of the text, later ones
+    AUTO_LEVELS = (1, 2)
 
     def __init__(self, round: int | None = None):
         self.round = round
@@ -176,6 +178,12 @@ class TextWriter:
                  for r in rows]
         return [lines[0], "  ".join("-" * w for w in widths), *lines[1:]]
 
+    def heading(self, block: Heading, first: bool) -> list[str]:
+        """A title underlined with ``=``, a section (level 2 and below) with ``-``, a blank
+        line before it unless it opens the text."""
+        rule = "=" if block.depth(first, self.AUTO_LEVELS) <= 1 else "-"
+        return ([] if first else [""]) + [block.text, rule * len(block.text)]
+
     def bullets(self, block: Bullets) -> list[str]:
         return [self.inline(item if isinstance(item, list) else [item]) for item in block.items]
 
@@ -183,7 +191,7 @@ class TextWriter:
         out: list[str] = []
         for block in blocks:
             if isinstance(block, Heading):
-                out += ["", block.text, "-" * len(block.text)] if out else [block.text, "=" * len(block.text)]
+                out += self.heading(block, first=not out)
             elif isinstance(block, Paragraph):
                 out.append(self.inline(block.parts))
             elif isinstance(block, StepList):
