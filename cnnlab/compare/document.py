@@ -16,7 +16,7 @@ from typing import Any
 
 from cnnlab.compare.config import config_dict
 from cnnlab.doc import write
-from cnnlab.doc.blocks import Block, Bullets, Code, Figure, Heading, Paragraph
+from cnnlab.doc.blocks import Block, Bullets, Code, Figure, Heading, Paragraph, ValueCell
 from cnnlab.doc.cells import value_table
 from cnnlab.report import write_page
 from cnnlab.storage import RunFolder
@@ -28,18 +28,25 @@ TABLE_COLUMNS = ["model", "params", "train acc", "val acc", "test acc", "shifted
                  "train s"]
 
 
+# what the columns of the table mean, under it in the report
+TABLE_CAPTION = ("train acc = accuracy on the training examples the model learned from; "
+                 "shift drop = validation accuracy minus shifted validation accuracy; "
+                 "train s = training time in seconds.")
+
+
 def table_rows(result) -> list[list[Any]]:
-    """One row per model, in TABLE_COLUMNS order."""
+    """One row per model, in TABLE_COLUMNS order (the training time shown to 0.1 s; its
+    ``str()`` is that text, as results.csv holds it)."""
     return [
         [m.name, m.params, m.train_accuracy, m.val_accuracy, m.test_accuracy, m.shifted_val_accuracy,
-         m.val_accuracy - m.shifted_val_accuracy, f"{m.train_seconds:.1f}"]
+         m.val_accuracy - m.shifted_val_accuracy, ValueCell(m.train_seconds, f"{m.train_seconds:.1f}")]
         for m in result.models
     ]
 
 
-def results_table(result):
+def results_table(result, caption: str = ""):
     """The comparison table as a block: a cell per value, numbers right-aligned."""
-    return value_table(TABLE_COLUMNS, table_rows(result))
+    return value_table(TABLE_COLUMNS, table_rows(result), caption=caption)
 
 
 def _describe(m) -> str:
@@ -118,10 +125,7 @@ def _results(result) -> list[Block]:
             f"image horizontally by a random whole number of pixels, up to {config.shift_fraction:.0%} of "
             f"the width (as torchvision's RandomAffine(0, translate=({config.shift_fraction}, 0))), "
             f"zero fill."),
-        results_table(result),
-        Paragraph("train acc = accuracy on the training examples the model learned from; "
-                  "shift drop = validation accuracy minus shifted validation accuracy; "
-                  "train s = training time in seconds."),
+        results_table(result, caption=TABLE_CAPTION),
     ]
     return blocks + ([Paragraph(findings(result))] if findings(result) else [])
 

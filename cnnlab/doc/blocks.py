@@ -16,7 +16,8 @@ from typing import Any, Union
 from cnnlab.doc.expr import Expr
 
 __all__ = ["Heading", "Paragraph", "Para", "TensorGrid", "Matrices", "Formula", "Equation",
-           "StepList", "Group", "Table", "Bullets", "Figure", "Block", "MatrixText", "ROLES"]
+           "StepList", "Group", "Table", "ValueCell", "Cell", "display_cell", "Bullets", "Figure", "Block", "MatrixText",
+           "ROLES"]
 
 MatrixText = list[list[str]]  # a matrix whose entries are already formatted (older callers)
 Inline = Union[str, Expr]  # prose is plain text with maths (numbers, O[1,2]) inside it
@@ -125,17 +126,43 @@ Group = StepList
 
 
 @dataclass
+class ValueCell:
+    """A measured value in a table cell, kept with the text shown for it: every page writer
+    shows ``text`` ("0.9877", "-", "yes"), the JSON writer gives ``value`` (0.98765, null, true).
+
+    value: a number, a bool or None (missing). text: the value as the table shows it.
+    """
+
+    value: Any
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+Cell = Union[str, Expr, ValueCell]  # what a table cell holds
+
+
+def display_cell(cell: Cell) -> str | Expr:
+    """What a page writer writes for ``cell``: a value cell's text, any other cell itself."""
+    return cell.text if isinstance(cell, ValueCell) else cell
+
+
+@dataclass
 class Table:
-    """A table: a header row and rows of cells (strings or expressions).
+    """A table: a header row and rows of cells (strings, expressions or value cells).
 
     align: one letter per column, ``l`` or ``r`` (numbers); "" leaves every column left.
     code: the columns whose cells are code (a layer spec), set in a monospace font.
+    caption: a sentence about the table (what its columns mean), written with it: after it
+        in text, Markdown and LaTeX, as its ``<caption>`` in HTML; "" for none.
     """
 
     header: list[str]
-    rows: list[list[Inline]]
+    rows: list[list[Cell]]
     align: str = ""
     code: tuple[int, ...] = ()
+    caption: str = ""
 
     def aligns(self) -> str:
         """The alignment letter of every column."""

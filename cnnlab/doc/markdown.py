@@ -10,7 +10,7 @@ import re
 
 from cnnlab.doc.blocks import (Block, Bullets, Figure, Formula, Heading, Matrices, MatrixText, Paragraph, StepList,
                                Table)
-from cnnlab.doc.blocks import Code
+from cnnlab.doc.blocks import Code, display_cell
 from cnnlab.doc.text import TextWriter
 
 __all__ = ["MarkdownWriter"]
@@ -38,7 +38,7 @@ class MarkdownWriter(TextWriter):
                     out += self.line(item)
                 out += ["```", ""]
             elif isinstance(block, Table):
-                out += [*self.table(block), ""]
+                out += [*self.table(block), ""] + ([block.caption, ""] if block.caption else [])
             elif isinstance(block, Bullets):
                 out += [f"- {line}" for line in self.bullets(block)] + [""]
             elif isinstance(block, (Matrices, Formula)):
@@ -52,7 +52,7 @@ class MarkdownWriter(TextWriter):
     def table(self, block: Table) -> list[str]:
         """A pipe table: ``---:`` under right-aligned columns, code columns in backticks."""
         rule = {"l": "---|", "r": "---:|"}
-        rows = [[(f"`{self.expr(c)}`" if j in block.code else self.expr(c)).replace("|", r"\|")
+        rows = [[(f"`{self.expr(display_cell(c))}`" if j in block.code else self.expr(display_cell(c))).replace("|", r"\|")
                  for j, c in enumerate(row)] for row in block.rows]
         return ["| " + " | ".join(block.header) + " |", "|" + "".join(rule[a] for a in block.aligns()),
                 *("| " + " | ".join(r) + " |" for r in rows)]

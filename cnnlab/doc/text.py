@@ -9,7 +9,7 @@ import numpy as np
 from cnnlab.doc import expr as E
 from cnnlab.doc.blocks import (Block, Bullets, Figure, Formula, Heading, Matrices, MatrixText, Paragraph,
                                StepList, Table, TensorGrid)
-from cnnlab.doc.blocks import Code
+from cnnlab.doc.blocks import Code, display_cell
 from cnnlab.doc.grid import as_matrix, shown
 from cnnlab.doc.numbers import format_number
 
@@ -171,7 +171,7 @@ class TextWriter:
         return [self.inline(item.parts)]
 
     def table(self, block: Table) -> list[str]:
-        rows = [block.header] + [[self.expr(c) for c in row] for row in block.rows]
+        rows = [block.header] + [[self.expr(display_cell(c)) for c in row] for row in block.rows]
         widths = [max(len(r[j]) for r in rows) for j in range(len(block.header))]
         aligns = block.aligns()
         lines = ["  ".join(c.rjust(w) if a == "r" else c.ljust(w) for c, w, a in zip(r, widths, aligns)).rstrip()
@@ -199,7 +199,7 @@ class TextWriter:
                 for item in block.lines:
                     out += self.line(item)
             elif isinstance(block, Table):
-                out += ["", *self.table(block)]
+                out += ["", *self.table(block), *([block.caption] if block.caption else [])]
             elif isinstance(block, Bullets):
                 out += ["", *self.bullets(block)]
             elif isinstance(block, (Matrices, Formula)):  # one line of maths on its own (display)
