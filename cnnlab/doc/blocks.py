@@ -16,8 +16,8 @@ from typing import Any, Union
 from cnnlab.doc.expr import Expr
 
 __all__ = ["Heading", "Paragraph", "Para", "TensorGrid", "Matrices", "Formula", "Equation",
-           "StepList", "Group", "Table", "ValueCell", "Cell", "display_cell", "Bullets", "Figure", "Block", "MatrixText",
-           "ROLES"]
+           "StepList", "Group", "Table", "ValueCell", "Cell", "display_cell", "Bullets", "Figure", "Block",
+           "MatrixText", "ROLES"]
 
 MatrixText = list[list[str]]  # a matrix whose entries are already formatted (older callers)
 Inline = Union[str, Expr]  # prose is plain text with maths (numbers, O[1,2]) inside it

@@ -10,7 +10,7 @@ import re
 
 from cnnlab.doc.blocks import (Block, Bullets, Figure, Formula, Heading, Matrices, MatrixText, Paragraph, StepList,
                                Table)
-from cnnlab.doc.blocks import Code, display_cell
+from cnnlab.doc.blocks import Cell, Code, display_cell
 from cnnlab.doc.text import TextWriter
 
 __all__ = ["MarkdownWriter"]
@@ -52,8 +52,12 @@ class MarkdownWriter(TextWriter):
     def table(self, block: Table) -> list[str]:
         """A pipe table: ``---:`` under right-aligned columns, code columns in backticks."""
         rule = {"l": "---|", "r": "---:|"}
-        rows = [[(f"`{self.expr(display_cell(c))}`" if j in block.code else self.expr(display_cell(c))).replace("|", r"\|")
-                 for j, c in enumerate(row)] for row in block.rows]
+
+        def cell(j: int, c: Cell) -> str:
+            text = self.expr(display_cell(c))
+            return (f"`{text}`" if j in block.code else text).replace("|", r"\|")
+
+        rows = [[cell(j, c) for j, c in enumerate(row)] for row in block.rows]
         return ["| " + " | ".join(block.header) + " |", "|" + "".join(rule[a] for a in block.aligns()),
                 *("| " + " | ".join(r) + " |" for r in rows)]
 
