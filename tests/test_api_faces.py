@@ -151,7 +151,7 @@ def test_quiz_arch_and_kernel_answer_as_the_cli(capsys):
 
 def test_notebook_html_draws_the_worked_solution_as_grids():
     html = cnnlab.conv("1 2 0 1; 0 1 3 2; 2 1 0 1; 1 0 2 3", "1 0; 0 -1", padding=1, steps=True, max_cells=2)._repr_html_()
-    assert html.count('<table class="cnn-grid">') >= 8 and 'class="padding"' in html and "window" in html
+    assert html.count('<table class="cnn-grid">') >= 8 and 'class="padding shade-' in html and "window" in html
     assert "<math" in html and "<pre>" not in html
     for r in (cnnlab.solve("sheet1"), cnnlab.arch("conv 3x3 8", "1x5x5"), cnnlab.act([1, -1], "relu")):
         assert r._repr_html_().startswith("<style>")

@@ -37,15 +37,15 @@ def test_explain_report_is_explain_html_in_every_format(run, tmp_path):
     assert len(_pictures(notebook)) == 2 == len(_pictures(page))
     filters = r["filters"]["filters"]
     md = r.to_markdown()
-    assert md.startswith("## What cnn3 learned\n") and "### First-layer filters" in md
+    assert md.startswith("# What cnn3 learned\n") and "\n## First-layer filters\n" in md  # title 1, sections 2
     assert f"![first-layer filters of {r['filters']['layer']}]({r['filters']['picture']})" in md
     assert md.count("\n| ") == (1 + 6) + (1 + len(filters)) + (1 + 3)  # header and rows: run facts, filters, shifts -1..1
     latex = r.to_latex()
-    assert r"\subsection*{Robustness to shifted inputs}" in latex
+    assert latex.startswith(r"\section*{What cnn3 learned}") and r"\subsection*{Robustness to shifted inputs}" in latex
     assert rf"\includegraphics[width=\linewidth]{{{r['shift']['picture']}}}" in latex
     assert str(r).splitlines()[-1] == f"page: {r['html']}"
     blocks = json.loads(r.render("json"))["blocks"]  # the document itself, for a page of your own
-    assert blocks[0] == {"type": "heading", "text": "What cnn3 learned"}
+    assert blocks[0] == {"type": "heading", "text": "What cnn3 learned", "level": 1}
     assert {"type": "figure", "path": r["shift"]["picture"],
             "caption": "accuracy and unchanged predictions against the shift"} in blocks
     if shutil.which("pdflatex"):  # the key compiles, pictures included
@@ -74,7 +74,7 @@ def test_compare_report_and_text(tmp_path, capsys):
     assert r._repr_html_().rstrip("\n") in page
     assert len(_pictures(page)) == len(r.value.figures) == 3  # coefficients, bars, examples
     md = r.to_markdown()
-    assert "| logreg | 650 |" in md and "### Robustness to horizontal shifts" in md
+    assert "| logreg | 650 |" in md and "\n## Robustness to horizontal shifts\n" in md
     assert "```json\n{\n" in md  # the settings, as the page's <pre>
     assert json.loads(md.split("```json\n")[1].split("```")[0])["models"] == ["logreg"]
 
@@ -91,6 +91,6 @@ def test_tune_report_and_text(tmp_path):
     assert "study 'logreg-digits': 2 trials (2 complete); 2 run now" in text
     assert text[-2] == f"report: {study / 'report.html'}"
     md = r.to_markdown()
-    assert md.startswith("## Tuning logreg on digits\n")
+    assert md.startswith("# Tuning logreg on digits\n")
     assert len(re.findall(r"^\| [01] \| complete \|", md, re.M)) == 2  # a row per trial
     assert "```shell\ncnnlab evaluate " in md

@@ -69,9 +69,14 @@ def test_html_grids_have_a_td_per_element_with_roles_and_shades():
     p.feed(out)
     first = p.tables[0]
     assert [len(r) for r in first] == [2, 2]
-    assert first[0][0]["class"] == "window" and first[1][1]["class"] == "padding"
-    shades = [float(re.search(r"rgba\([^)]*,([\d.]+)\)", c["style"]).group(1)) for r in first for c in r]
+    classes = [c["class"].split() for r in first for c in r]
+    assert "window" in classes[0] and "padding" in classes[3] and "padding" not in classes[0]
+    assert not any("style" in c for r in first for c in r)  # shades are classes, defined once in the style
+    # each shade class's background, as the style sheet that travels with the fragment defines it
+    alpha = {k: float(a) for k, a in re.findall(r"td\.(shade-\d+)\{background:rgba\([^)]*,([\d.]+)\)\}", out)}
+    shades = [alpha[next(c for c in cls if c.startswith("shade-"))] for cls in classes]
     assert shades == sorted(shades) and shades[0] < shades[-1]  # 0 lightest, 3 darkest
+    assert out.count(".cnnlab-doc td.shade-0{") == 1
     assert p.maths >= 2 and "<mfrac><mn>1</mn><mn>2</mn></mfrac>" in out
     assert "http" not in out.replace("http://www.w3.org", "")  # nothing fetched
 
@@ -126,3 +131,11 @@ def test_doc_is_the_lowest_layer_and_steps_never_ask_the_format():
     assert not re.search(r"\bfmt\.name\b|== \"latex\"|isinstance\(fmt", layout)
     trace = module_imports(ROOT / "cnnlab" / "steps" / "trace.py")
     assert not any(m.startswith(("cnnlab.serve", "cnnlab.steps.layout")) for m in trace)
+
+
+def test_a_solved_sheet_carries_its_shades_once_not_per_cell():
+    import cnnlab
+
+    page = cnnlab.solve(str(ROOT / "examples" / "problems" / "wrong_key.yaml"))._repr_html_()
+    assert page.count("<style>") == 1 and page.count(".cnnlab-doc td.shade-7{") == 1  # self-contained, once
+    assert not re.search(r'\sstyle="', page) and page.count('shade-') > 1000  # every grid cell shaded by a class

@@ -102,10 +102,11 @@ def test_figure_refuses_a_file_that_is_not_png(tmp_path):
 
 
 def test_the_page_is_the_html_writer_s_document_with_a_frame():
-    blocks = [Heading("t"), Paragraph("x"), Heading("s"), value_table(["a"], [[1]])]
+    blocks = [Heading("t", level=1), Paragraph("x"), Heading("s", level=2), value_table(["a"], [[1]])]
     page = render_page(blocks, footer="")
     assert write(blocks, "html").rstrip("\n") in page
-    assert "<title>t</title>" in page and page.count("<h3>") == 1 and page.count("<h4>") == 1
+    assert "<title>t</title>" in page and page.count("<h1>") == 1 and page.count("<h2>") == 1
+    assert ".cnnlab-doc h1{" in page and ".cnnlab-doc h2{" in page  # the page styles the title and sections
 
 
 def test_table_cells_numbers_right_aligned_and_formatted():

@@ -36,7 +36,7 @@ class TrainingResult(Result):
         super().__init__(data)
         self.command = command
         self._summary = summary
-        self._report = report if report is not None else [Heading(f"cnnlab {command}"), *summary]
+        self._report = report if report is not None else [Heading(f"cnnlab {command}", level=1), *summary]
         self.value = value  # the engine's own result object (FitResult, CompareResult, ...)
 
     def __str__(self) -> str:

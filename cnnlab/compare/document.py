@@ -16,7 +16,7 @@ from typing import Any
 
 from cnnlab.compare.config import config_dict
 from cnnlab.doc import write
-from cnnlab.doc.blocks import Block, Bullets, Code, Figure, Heading, Paragraph
+from cnnlab.doc.blocks import Block, Bullets, Code, Figure, Heading, Paragraph, ValueCell
 from cnnlab.doc.cells import value_table
 from cnnlab.report import write_page
 from cnnlab.storage import RunFolder
@@ -28,18 +28,25 @@ TABLE_COLUMNS = ["model", "params", "train acc", "val acc", "test acc", "shifted
                  "train s"]
 
 
+# what the columns of the table mean, under it in the report
+TABLE_CAPTION = ("train acc = accuracy on the training examples the model learned from; "
+                 "shift drop = validation accuracy minus shifted validation accuracy; "
+                 "train s = training time in seconds.")
+
+
 def table_rows(result) -> list[list[Any]]:
-    """One row per model, in TABLE_COLUMNS order."""
+    """One row per model, in TABLE_COLUMNS order (the training time shown to 0.1 s; its
+    ``str()`` is that text, as results.csv holds it)."""
     return [
         [m.name, m.params, m.train_accuracy, m.val_accuracy, m.test_accuracy, m.shifted_val_accuracy,
-         m.val_accuracy - m.shifted_val_accuracy, f"{m.train_seconds:.1f}"]
+         m.val_accuracy - m.shifted_val_accuracy, ValueCell(m.train_seconds, f"{m.train_seconds:.1f}")]
         for m in result.models
     ]
 
 
-def results_table(result):
+def results_table(result, caption: str = ""):
     """The comparison table as a block: a cell per value, numbers right-aligned."""
-    return value_table(TABLE_COLUMNS, table_rows(result))
+    return value_table(TABLE_COLUMNS, table_rows(result), caption=caption)
 
 
 def _describe(m) -> str:
@@ -109,7 +116,7 @@ def _results(result) -> list[Block]:
     info, config = result.dataset_info, result.config
     C, H, W = info["image_shape"]
     blocks: list[Block] = [
-        Heading("Results"),
+        Heading("Results", level=2),
         Paragraph(
             f"Data: {config.data} ({info['source'] or info['name']}), images {C}x{H}x{W}, "
             f"{len(info['classes'])} classes; {info['train']:,} training, {info['val']:,} validation and "
@@ -118,10 +125,7 @@ def _results(result) -> list[Block]:
             f"image horizontally by a random whole number of pixels, up to {config.shift_fraction:.0%} of "
             f"the width (as torchvision's RandomAffine(0, translate=({config.shift_fraction}, 0))), "
             f"zero fill."),
-        results_table(result),
-        Paragraph("train acc = accuracy on the training examples the model learned from; "
-                  "shift drop = validation accuracy minus shifted validation accuracy; "
-                  "train s = training time in seconds."),
+        results_table(result, caption=TABLE_CAPTION),
     ]
     return blocks + ([Paragraph(findings(result))] if findings(result) else [])
 
@@ -130,7 +134,7 @@ def _models(result) -> list[Block]:
     info = result.dataset_info
     C, H, W = info["image_shape"]
     blocks: list[Block] = [
-        Heading("Models and parameter counts"),
+        Heading("Models and parameter counts", level=2),
         value_table(["model", "what", "params", "training examples", "notes"],
                     [[m.name, _describe(m), m.params, m.train_examples, m.notes] for m in result.models])]
     budget = info.get("cnn_budget")
@@ -148,17 +152,17 @@ def _pictures(result) -> list[Block]:
     figs = {name: str(path) for name, path in result.figures.items()}
     blocks: list[Block] = []
     if "coefficients" in figs:
-        blocks += [Heading("Logistic regression weights"),
+        blocks += [Heading("Logistic regression weights", level=2),
                    Paragraph("One picture per class: the weight of every pixel in that class's score (red "
                              "raises it, blue lowers it). A linear model can only learn one template per "
                              "class, tied to where the pixels are."),
                    Figure(figs["coefficients"], "logistic regression coefficients, one image per class")]
     if "learning_curves" in figs:
-        blocks += [Heading("Learning curves"),
+        blocks += [Heading("Learning curves", level=2),
                    Figure(figs["learning_curves"], "loss and accuracy per epoch; solid = training, "
                                                    "dashed = validation")]
     return blocks + [
-        Heading("Robustness to horizontal shifts"),
+        Heading("Robustness to horizontal shifts", level=2),
         Paragraph(robustness(result)),
         Figure(figs["accuracy_shift"], "accuracy on the validation set, plain and shifted"),
         Figure(figs["shifted_examples"], "validation examples (top) and their shifted versions (bottom)"),
@@ -169,14 +173,14 @@ def _settings(result) -> list[Block]:
     from cnnlab.report.machine import machine_info
 
     machine = machine_info()
-    return [Heading("Settings"), Code(json.dumps(config_dict(result.config), indent=2), "json"),
+    return [Heading("Settings", level=2), Code(json.dumps(config_dict(result.config), indent=2), "json"),
             Paragraph(f"Ran on {machine['cpu']} ({machine['cores']} cores), Python {machine['python']}, "
                       f"torch {machine['torch']}; total {result.total_seconds:.1f} s.")]
 
 
 def report_blocks(result) -> list[Block]:
     """The whole report: results, models, pictures (the PNG files of the run folder), settings."""
-    return [Heading(f"cnnlab compare: {result.config.data}"),
+    return [Heading(f"cnnlab compare: {result.config.data}", level=1),
             Paragraph(f"{' vs '.join(m.name for m in result.models)}, and their robustness to shifted inputs"),
             *_results(result), *_models(result), *_pictures(result), *_settings(result)]
 

@@ -16,7 +16,8 @@ from typing import Any, Union
 from cnnlab.doc.expr import Expr
 
 __all__ = ["Heading", "Paragraph", "Para", "TensorGrid", "Matrices", "Formula", "Equation",
-           "StepList", "Group", "Table", "Bullets", "Figure", "Block", "MatrixText", "ROLES"]
+           "StepList", "Group", "Table", "ValueCell", "Cell", "display_cell", "Bullets", "Figure", "Block",
+           "MatrixText", "ROLES"]
 
 MatrixText = list[list[str]]  # a matrix whose entries are already formatted (older callers)
 Inline = Union[str, Expr]  # prose is plain text with maths (numbers, O[1,2]) inside it
@@ -27,9 +28,28 @@ ROLES = ("padding", "window", "selected", "output")
 
 @dataclass
 class Heading:
-    """A section title ("Convolution", "Cells")."""
+    """A section title ("Convolution", "Cells").
+
+    level: 1 the document's title, 2 its sections, 3 their subsections, and so on; None
+        (worked steps, keys: documents that sit inside a larger one) makes the first heading
+        of a document its title and every later one a section, each writer placing them at
+        its own depth (Markdown ``##``/``###``, HTML ``h3``/``h4``, LaTeX ``\\subsection*``)
+        below the headings of the sheet around them.
+    """
 
     text: str
+    level: int | None = None
+
+    def depth(self, first: bool, auto: tuple[int, int]) -> int:
+        """The level to write: :attr:`level`, or when it is None ``auto[0]`` for the heading
+        that opens a document (``first``) and ``auto[1]`` for a later one.
+
+        >>> Heading("Cells").depth(False, (3, 4)), Heading("Run", 2).depth(True, (3, 4))
+        (4, 2)
+        """
+        if self.level is not None:
+            return self.level
+        return auto[0] if first else auto[1]
 
 
 @dataclass
@@ -106,17 +126,43 @@ Group = StepList
 
 
 @dataclass
+class ValueCell:
+    """A measured value in a table cell, kept with the text shown for it: every page writer
+    shows ``text`` ("0.9877", "-", "yes"), the JSON writer gives ``value`` (0.98765, null, true).
+
+    value: a number, a bool or None (missing). text: the value as the table shows it.
+    """
+
+    value: Any
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+Cell = Union[str, Expr, ValueCell]  # what a table cell holds
+
+
+def display_cell(cell: Cell) -> str | Expr:
+    """What a page writer writes for ``cell``: a value cell's text, any other cell itself."""
+    return cell.text if isinstance(cell, ValueCell) else cell
+
+
+@dataclass
 class Table:
-    """A table: a header row and rows of cells (strings or expressions).
+    """A table: a header row and rows of cells (strings, expressions or value cells).
 
     align: one letter per column, ``l`` or ``r`` (numbers); "" leaves every column left.
     code: the columns whose cells are code (a layer spec), set in a monospace font.
+    caption: a sentence about the table (what its columns mean), written with it: after it
+        in text, Markdown and LaTeX, as its ``<caption>`` in HTML; "" for none.
     """
 
     header: list[str]
-    rows: list[list[Inline]]
+    rows: list[list[Cell]]
     align: str = ""
     code: tuple[int, ...] = ()
+    caption: str = ""
 
     def aligns(self) -> str:
         """The alignment letter of every column."""

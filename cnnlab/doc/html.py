@@ -16,11 +16,18 @@ from typing import Any
 from cnnlab.doc import expr as E
 from cnnlab.doc.blocks import (Block, Bullets, Figure, Formula, Heading, Matrices, MatrixText, Paragraph,
                                StepList, Table, TensorGrid)
-from cnnlab.doc.blocks import Code
+from cnnlab.doc.blocks import Code, display_cell
 from cnnlab.doc.grid import as_matrix, shown
 from cnnlab.doc.numbers import format_number
 
-__all__ = ["HtmlWriter", "STYLE"]
+__all__ = ["HtmlWriter", "STYLE", "SHADES"]
+
+# a grid's values are shaded from white (lowest) to blue (highest) in this many steps, each a
+# class defined once in STYLE: a 20×20 grid then carries ``class="shade-3"`` per cell, not a
+# colour of its own (the solve page of examples/problems/wrong_key.yaml: 342 KB → docs/python.md)
+SHADES = 8
+_SHADE_CSS = "".join(f".cnnlab-doc td.shade-{k}{{background:rgba(51,154,240,{0.08 + 0.5 * k / (SHADES - 1):.2f})}}\n"
+                     for k in range(SHADES))
 
 STYLE = """<style>
 .cnnlab-doc{font-family:system-ui,sans-serif;line-height:1.4}
@@ -32,7 +39,7 @@ STYLE = """<style>
 .cnnlab-doc td.padding{color:#555;border-style:dashed}
 .cnnlab-doc td.window{outline:2px solid #d9480f;outline-offset:-2px;font-weight:600}
 .cnnlab-doc td.selected{outline:3px solid #1c7ed6;outline-offset:-3px}
-.cnnlab-doc td.dots{border:none;color:#666;background:none}
+""" + _SHADE_CSS + """.cnnlab-doc td.dots{border:none;color:#666;background:none}
 .cnnlab-doc .cnn-op{font-size:1.3em}
 .cnnlab-doc .cnn-step{border-left:3px solid #ddd;padding-left:.6em;margin:.6em 0}
 .cnnlab-doc math{font-size:1.05em}
@@ -40,19 +47,24 @@ STYLE = """<style>
 .cnnlab-doc table.cnn-table{border-collapse:collapse;margin:.5em 0}
 .cnnlab-doc table.cnn-table th,.cnnlab-doc table.cnn-table td{border-bottom:1px solid #ddd;padding:.2em .6em;text-align:left}
 .cnnlab-doc table.cnn-table td.num{text-align:right;font-variant-numeric:tabular-nums}
+.cnnlab-doc table.cnn-table caption{caption-side:bottom;text-align:left;padding-top:.3em;color:#444}
 </style>"""
 
 
 def _shade(v: Any, lo: float, hi: float) -> str:
-    """A background from white (lowest) to blue (highest); none for non-numbers."""
+    """The shading class of ``v`` in a grid whose values run from ``lo`` to ``hi``:
+    ``shade-0`` (lowest) to ``shade-{SHADES - 1}`` (highest); "" for a non-number or a flat grid.
+
+    >>> _shade(0, 0, 3), _shade(3, 0, 3), _shade("a", 0, 3), _shade(1, 1, 1)
+    ('shade-0', 'shade-7', '', '')
+    """
     try:
         x = float(v)
     except (TypeError, ValueError):
         return ""
     if not math.isfinite(x) or hi <= lo:
         return ""
-    t = (x - lo) / (hi - lo)
-    return f' style="background:rgba(51,154,240,{0.08 + 0.5 * t:.2f})"'
+    return f"shade-{round((x - lo) / (hi - lo) * (SHADES - 1))}"
 
 
 class HtmlWriter:
@@ -61,6 +73,8 @@ class HtmlWriter:
     name = "html"
     FUNCTIONS = {"sigmoid": "σ", "relu": "ReLU", "tanh": "tanh", "leaky_relu": "LeakyReLU", "max": "max"}
     OPS = {"⊙": "⊙", "=": "=", ",": "", "→": "→", "+": "+", "⊗": "⊗"}
+    # a document without levels sits under a sheet's h1 and part h2/h3: its title h3, sections h4
+    AUTO_LEVELS = (3, 4)
 
     def __init__(self, round: int | None = None):
         self.round = round
@@ -106,10 +120,10 @@ class HtmlWriter:
         for i in range(rows):
             tds = []
             for j in range(cols):
-                roles = " ".join(sorted(grid.roles.get((i, j), ())))
-                cls = f' class="{roles}"' if roles else ""
+                classes = " ".join([*sorted(grid.roles.get((i, j), ())), _shade(a[i, j], lo, hi)]).strip()
+                cls = f' class="{classes}"' if classes else ""
                 text = html.escape(format_number(a[i, j], self.round, "text"))
-                tds.append(f"<td{cls}{_shade(a[i, j], lo, hi)}>{text}</td>")
+                tds.append(f"<td{cls}>{text}</td>")
             if W > cols:
                 tds.append('<td class="dots">…</td>')
             body.append("<tr>" + "".join(tds) + "</tr>")
@@ -162,7 +176,7 @@ class HtmlWriter:
         first = True
         for block in blocks:
             if isinstance(block, Heading):
-                level = 3 if first else 4
+                level = min(max(block.depth(first, self.AUTO_LEVELS), 1), 6)
                 out.append(f"<h{level}>{html.escape(block.text)}</h{level}>")
                 first = False
             elif isinstance(block, Paragraph):
@@ -191,11 +205,13 @@ class HtmlWriter:
         head = "".join(f'<th{_num_class(a)}>{html.escape(h)}</th>' for h, a in zip(block.header, aligns))
 
         def cell(j: int, c: Any) -> str:
+            c = display_cell(c)
             inner = f"<code>{html.escape(c)}</code>" if j in block.code and isinstance(c, str) else self.inline([c])
             return f"<td{_num_class(aligns[j])}>{inner}</td>"
 
         rows = "".join("<tr>" + "".join(cell(j, c) for j, c in enumerate(r)) + "</tr>" for r in block.rows)
-        return f'<table class="cnn-table"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
+        caption = f"<caption>{html.escape(block.caption)}</caption>" if block.caption else ""
+        return f'<table class="cnn-table">{caption}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
 
     def write_value(self, value: Any) -> str:
         """One value as HTML: a grid per matrix (per channel), MathML for a number."""

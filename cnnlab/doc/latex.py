@@ -18,7 +18,8 @@ from typing import Any
 from cnnlab.doc import expr as E
 from cnnlab.doc.blocks import (Block, Bullets, Figure, Formula, Heading, Matrices, MatrixText, Paragraph,
                                StepList, Table)
-from cnnlab.doc.blocks import Code
+from cnnlab.doc.blocks import Code, display_cell
+from cnnlab.doc.latex_columns import fit_table, text_pt, word_pt
 from cnnlab.doc.text import TextWriter
 
 __all__ = ["LatexWriter", "escape", "standalone", "width_pt", "align_chains", "TEXT_WIDTH_PT"]
@@ -166,10 +167,15 @@ _OPERATORS = {"·": r" \cdot ", "−": " - ", "×": r" \times ", "→": r" \to "
               "=": " = ", ",": r",\ ", "//": r"\mathbin{//}"}
 
 
+_SECTIONING = ("section", "subsection", "subsubsection", "paragraph")  # heading levels 1, 2, 3, 4 and below
+
+
 class LatexWriter(TextWriter):
     """Writes numbers, expressions and blocks as LaTeX (maths in ``align*``)."""
 
     name = "latex"
+    # headings without a level are worked steps inside a sheet's \section*: all \subsection*
+    AUTO_LEVELS = (2, 2)
     times = r" \cdot "
     hdots = r"\cdots"
     vdots = r"\vdots"
@@ -181,6 +187,7 @@ class LatexWriter(TextWriter):
     def __init__(self, round: int | None = None, line_pt: float = _LINE_PT):
         super().__init__(round)
         self.line_pt = line_pt
+        self.text_pt = line_pt + (TEXT_WIDTH_PT - _LINE_PT)  # the whole line, which a table may fill
 
     # -- numbers and expressions ---------------------------------------------------
     def paren(self, text: str) -> str:
@@ -336,9 +343,11 @@ class LatexWriter(TextWriter):
 
     def render(self, blocks: list[Block]) -> str:
         out: list[str] = []
+        first = True
         for block in blocks:
             if isinstance(block, Heading):
-                out += [rf"\subsection*{{{escape(block.text)}}}", ""]
+                out += [self.heading(block, first), ""]
+                first = False
             elif isinstance(block, Paragraph):
                 out += [self.inline(block.parts), ""]
             elif isinstance(block, StepList):
@@ -355,6 +364,12 @@ class LatexWriter(TextWriter):
                 out += [r"\begin{verbatim}", block.text.rstrip("\n"), r"\end{verbatim}", ""]
         return "\n".join(out).strip("\n") + "\n"
 
+    def heading(self, block: Heading, first: bool) -> str:
+        r"""``\section*`` for a title (level 1), ``\subsection*`` and ``\subsubsection*`` below
+        it, a run-in ``\paragraph*`` deeper than an article's sections go."""
+        command = _SECTIONING[min(max(block.depth(first, self.AUTO_LEVELS), 1), len(_SECTIONING)) - 1]
+        return rf"\{command}*{{{escape(block.text)}}}"
+
     def display(self, block: Matrices | Formula) -> str:
         r"""One line of maths on its own: ``\[ K = ... \]`` (an ``align*`` when it breaks)."""
         text = self.line(block)
@@ -364,15 +379,55 @@ class LatexWriter(TextWriter):
 
     def table(self, block: Table) -> list[str]:
         r"""A ``tabular`` with rules above and below and under the header; code in ``\texttt``;
-        no padding outside the first and last columns (``@{}``), so it spans only its text."""
+        no padding outside the first and last columns (``@{}``), so it spans only its text;
+        the caption on a line under it.
+
+        A table wider than the line gets paragraph columns (:mod:`cnnlab.doc.latex_columns`):
+        its prose wraps (ragged right), its numbers stay right-aligned under wrapped headers;
+        one that cannot fit even so is scaled to the line (graphicx's ``\resizebox``)."""
+        rows = [[display_cell(c) for c in r] for r in block.rows]
+        aligns = block.aligns()
+
         def cell(j: int, c: Any) -> str:
             if not isinstance(c, str):
                 return f"${self.expr(c)}$"
             return rf"\texttt{{{escape(c)}}}" if j in block.code else escape(c)
 
-        rows = [" & ".join(cell(j, c) for j, c in enumerate(r)) + r" \\" for r in block.rows]
-        return [rf"\begin{{tabular}}{{@{{}}{block.aligns()}@{{}}}}", r"\hline",
-                " & ".join(escape(h) for h in block.header) + r" \\ \hline", *rows, r"\hline", r"\end{tabular}"]
+        body = [[cell(j, c) for j, c in enumerate(r)] for r in rows]
+        head = [escape(h) for h in block.header]
+        widths, scaled = self.column_widths(block.header, rows, block.code, aligns)
+        if widths is None:
+            spec, end, lines = aligns, r" \\", [head, *body]
+        else:  # \tabularnewline ends a row whose last cell is ragged (\\ would break its line)
+            spec, end = "".join(f"p{{{w:g}pt}}" for w in widths), r" \tabularnewline"
+            flush = [r"\raggedleft " if a == "r" else r"\raggedright " for a in aligns]
+            lines = [[flush[j] + c for j, c in enumerate(r)] for r in [head, *body]]
+        table = [rf"\noindent\begin{{tabular}}{{@{{}}{spec}@{{}}}}", r"\hline",
+                 " & ".join(lines[0]) + end + r" \hline", *(" & ".join(r) + end for r in lines[1:]), r"\hline",
+                 r"\end{tabular}"]
+        if scaled:
+            table = [r"\noindent\resizebox{\linewidth}{!}{%", table[0].removeprefix(r"\noindent"), *table[1:], "}"]
+        if block.caption:
+            table += [r"\par\nopagebreak\smallskip", r"\noindent{\small " + escape(block.caption) + "}"]
+        return table
+
+    def column_widths(self, header: list[str], rows: list[list[Any]], code: tuple[int, ...],
+                      aligns: str) -> tuple[list[float] | None, bool]:
+        """Paragraph column widths (pt) for a table wider than :attr:`text_pt` (None: plain
+        columns), and whether to scale it to the line (:func:`cnnlab.doc.latex_columns.fit_table`)."""
+        def pt(j: int, c: Any, wrap: bool) -> float:
+            if not isinstance(c, str):
+                return width_pt(self.expr(c))
+            return (word_pt if wrap else text_pt)(c, j in code)
+
+        one_line, natural, least = [], [], []
+        for j, h in enumerate(header):
+            cells = [pt(j, c, False) for c in [r[j] for r in rows]]
+            words = [pt(j, c, aligns[j] != "r") for c in [r[j] for r in rows]]  # a number does not wrap
+            one_line.append(max([text_pt(h)] + cells))
+            natural.append(max([word_pt(h)] + cells))  # a header wraps
+            least.append(max([word_pt(h)] + words))
+        return fit_table(one_line, natural, least, [a == "r" for a in aligns], self.text_pt)
 
     # -- single values ---------------------------------------------------------------------
     def value(self, cells: MatrixText) -> str:

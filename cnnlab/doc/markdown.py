@@ -10,7 +10,7 @@ import re
 
 from cnnlab.doc.blocks import (Block, Bullets, Figure, Formula, Heading, Matrices, MatrixText, Paragraph, StepList,
                                Table)
-from cnnlab.doc.blocks import Code
+from cnnlab.doc.blocks import Cell, Code, display_cell
 from cnnlab.doc.text import TextWriter
 
 __all__ = ["MarkdownWriter"]
@@ -20,13 +20,15 @@ class MarkdownWriter(TextWriter):
     """Text formatting of numbers and maths; Markdown structure around it."""
 
     name = "markdown"
+    # a document without levels sits under a sheet's "# Problem" heading: its title ##, sections ###
+    AUTO_LEVELS = (2, 3)
 
     def render(self, blocks: list[Block]) -> str:
         out: list[str] = []
         first = True
         for block in blocks:
             if isinstance(block, Heading):
-                out += [f"{'##' if first else '###'} {block.text}", ""]
+                out += [f"{'#' * min(max(block.depth(first, self.AUTO_LEVELS), 1), 6)} {block.text}", ""]
                 first = False
             elif isinstance(block, Paragraph):
                 out += [self.inline(block.parts), ""]
@@ -36,7 +38,7 @@ class MarkdownWriter(TextWriter):
                     out += self.line(item)
                 out += ["```", ""]
             elif isinstance(block, Table):
-                out += [*self.table(block), ""]
+                out += [*self.table(block), ""] + ([block.caption, ""] if block.caption else [])
             elif isinstance(block, Bullets):
                 out += [f"- {line}" for line in self.bullets(block)] + [""]
             elif isinstance(block, (Matrices, Formula)):
@@ -50,8 +52,12 @@ class MarkdownWriter(TextWriter):
     def table(self, block: Table) -> list[str]:
         """A pipe table: ``---:`` under right-aligned columns, code columns in backticks."""
         rule = {"l": "---|", "r": "---:|"}
-        rows = [[(f"`{self.expr(c)}`" if j in block.code else self.expr(c)).replace("|", r"\|")
-                 for j, c in enumerate(row)] for row in block.rows]
+
+        def cell(j: int, c: Cell) -> str:
+            text = self.expr(display_cell(c))
+            return (f"`{text}`" if j in block.code else text).replace("|", r"\|")
+
+        rows = [[cell(j, c) for j, c in enumerate(row)] for row in block.rows]
         return ["| " + " | ".join(block.header) + " |", "|" + "".join(rule[a] for a in block.aligns()),
                 *("| " + " | ".join(r) + " |" for r in rows)]
 

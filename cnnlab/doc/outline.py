@@ -146,11 +146,13 @@ def ascii_latex(document: str) -> str:
     return re.sub(r"[^\x00-\x7f]", lambda m: _LATEX_EXTRA.get(m.group(0), "?"), document)
 
 
-_TABULAR = re.compile(r"\\begin\{tabular\}.*?\\end\{tabular\}", re.S)
+# a tabular the LaTeX writer has not scaled already (it scales one it measures too wide)
+_TABULAR = re.compile(r"(?<!\{%\n)\\begin\{tabular\}.*?\\end\{tabular\}", re.S)
 
 
 def fit_width(latex: str) -> str:
-    """Every ``tabular`` shrunk to the text width when it is wider (graphicx's resizebox)."""
+    """Every ``tabular`` shrunk to the text width when it is wider (graphicx's resizebox), as
+    TeX measures it; one the writer already scaled (``\\resizebox{..}{!}{%``) is left alone."""
     return _TABULAR.sub(lambda m: r"\noindent\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}{%"
                         + "\n" + m.group(0) + "}", latex)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 
-from cnnlab.doc.blocks import Table
+from cnnlab.doc.blocks import Table, display_cell
 from cnnlab.doc.text import TextWriter
 
 __all__ = ["TerminalWriter"]
@@ -27,7 +27,7 @@ class TerminalWriter(TextWriter):
         for h, a in zip(block.header, block.aligns()):
             grid.add_column(h, justify="right" if a == "r" else "left")
         for row in block.rows:
-            grid.add_row(*(self.expr(c) for c in row))
+            grid.add_row(*(self.expr(display_cell(c)) for c in row))
         buffer = io.StringIO()
         Console(file=buffer, width=max(80, sum(len(h) + 3 for h in block.header) + 200), no_color=True,
                 highlight=False).print(grid)

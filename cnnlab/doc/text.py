@@ -9,7 +9,7 @@ import numpy as np
 from cnnlab.doc import expr as E
 from cnnlab.doc.blocks import (Block, Bullets, Figure, Formula, Heading, Matrices, MatrixText, Paragraph,
                                StepList, Table, TensorGrid)
-from cnnlab.doc.blocks import Code
+from cnnlab.doc.blocks import Code, display_cell
 from cnnlab.doc.grid import as_matrix, shown
 from cnnlab.doc.numbers import format_number
 
@@ -26,6 +26,8 @@ class TextWriter:
     approx = " ≈ "
     OPS = {"⊙": "⊙", "=": "=", ",": " ", "→": "→", "+": "+", "⊗": "⊗"}
     FUNCTIONS = {"sigmoid": "σ", "relu": "relu", "tanh": "tanh", "leaky_relu": "leaky_relu"}
+    # the levels of headings without one (Heading.level None): the first one of the text, later ones
+    AUTO_LEVELS = (1, 2)
 
     def __init__(self, round: int | None = None):
         self.round = round
@@ -169,12 +171,18 @@ class TextWriter:
         return [self.inline(item.parts)]
 
     def table(self, block: Table) -> list[str]:
-        rows = [block.header] + [[self.expr(c) for c in row] for row in block.rows]
+        rows = [block.header] + [[self.expr(display_cell(c)) for c in row] for row in block.rows]
         widths = [max(len(r[j]) for r in rows) for j in range(len(block.header))]
         aligns = block.aligns()
         lines = ["  ".join(c.rjust(w) if a == "r" else c.ljust(w) for c, w, a in zip(r, widths, aligns)).rstrip()
                  for r in rows]
         return [lines[0], "  ".join("-" * w for w in widths), *lines[1:]]
+
+    def heading(self, block: Heading, first: bool) -> list[str]:
+        """A title underlined with ``=``, a section (level 2 and below) with ``-``, a blank
+        line before it unless it opens the text."""
+        rule = "=" if block.depth(first, self.AUTO_LEVELS) <= 1 else "-"
+        return ([] if first else [""]) + [block.text, rule * len(block.text)]
 
     def bullets(self, block: Bullets) -> list[str]:
         return [self.inline(item if isinstance(item, list) else [item]) for item in block.items]
@@ -183,7 +191,7 @@ class TextWriter:
         out: list[str] = []
         for block in blocks:
             if isinstance(block, Heading):
-                out += ["", block.text, "-" * len(block.text)] if out else [block.text, "=" * len(block.text)]
+                out += self.heading(block, first=not out)
             elif isinstance(block, Paragraph):
                 out.append(self.inline(block.parts))
             elif isinstance(block, StepList):
@@ -191,7 +199,7 @@ class TextWriter:
                 for item in block.lines:
                     out += self.line(item)
             elif isinstance(block, Table):
-                out += ["", *self.table(block)]
+                out += ["", *self.table(block), *([block.caption] if block.caption else [])]
             elif isinstance(block, Bullets):
                 out += ["", *self.bullets(block)]
             elif isinstance(block, (Matrices, Formula)):  # one line of maths on its own (display)

@@ -1,7 +1,9 @@
 """The JSON writer: the block tree as plain JSON (``{"type": "heading", ...}``).
 
 Numbers are JSON numbers (Fractions also as ``"exact"`` strings), expressions nested
-objects named by their kind, so a page can draw a result without parsing text.
+objects named by their kind, so a page can draw a result without parsing text. A table's
+value cell (:class:`cnnlab.doc.blocks.ValueCell`) is its value: 0.98765 where the page
+shows "0.9877", null for a missing one, true/false for yes/no.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from cnnlab.doc.blocks import Block, TensorGrid
+from cnnlab.doc.blocks import Block, TensorGrid, ValueCell
 from cnnlab.doc.numbers import exact_string, is_exact, to_json_number, to_json_value
 
 __all__ = ["JsonWriter", "to_data"]
@@ -20,6 +22,8 @@ __all__ = ["JsonWriter", "to_data"]
 
 def to_data(node: Any) -> Any:
     """A block, expression or value as JSON-ready data."""
+    if isinstance(node, ValueCell):  # a measured value: the number itself, not the text a page shows
+        return to_json_number(node.value)
     if isinstance(node, TensorGrid):
         out = {"type": "tensor_grid", "values": to_json_value(np.asarray(node.values, dtype=object)),
                "roles": [{"row": r, "col": c, "roles": sorted(v)} for (r, c), v in sorted(node.roles.items())]}

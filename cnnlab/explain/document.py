@@ -19,7 +19,7 @@ __all__ = ["report_blocks", "summary_lines"]
 
 def _part(title: str, how_to_read: str, picture: str, caption: str, table: Table | None = None) -> list[Block]:
     """A part's section: a heading, how to read the picture, the picture, its numbers."""
-    return [Heading(title), Paragraph(how_to_read), Figure(str(picture), caption), *([table] if table else [])]
+    return [Heading(title, level=2), Paragraph(how_to_read), Figure(str(picture), caption), *([table] if table else [])]
 
 
 def _filters(s: dict, classes: list[str]) -> list[Block]:
@@ -42,7 +42,7 @@ def _filters(s: dict, classes: list[str]) -> list[Block]:
 def _maps(s: dict, classes: list[str]) -> list[Block]:
     label = "" if s["label"] is None else f" (class {classes[s['label']]})"
     blocks: list[Block] = [
-        Heading("Feature maps"),
+        Heading("Feature maps", level=2),
         Paragraph(f"Activations of each layer for image {s['image']}{label}. One panel per "
                   f"channel, all panels of a layer on one colour scale, so dark channels did "
                   f"not answer to this image."),
@@ -73,7 +73,7 @@ def _gradcam(s: dict, classes: list[str]) -> list[Block]:
 
 def _maximize(s: dict, classes: list[str]) -> list[Block]:
     blocks: list[Block] = [
-        Heading("Activation maximisation"),
+        Heading("Activation maximisation", level=2),
         Paragraph(f"Inputs found by {s['steps']} steps of gradient ascent (seed {s['seed']}) "
                   f"that make each target as large as possible. At every step the image is "
                   f"moved by a few pixels, rotated and scaled at random, and penalised for "
@@ -138,9 +138,9 @@ def report_blocks(summary: dict, classes: list[str]) -> list[Block]:
         ["input (C, H, W)", " x ".join(map(str, summary["input"]))],
         ["test accuracy", "not recorded" if accuracy is None else accuracy],
         ["classes", ", ".join(classes)], ["parts", ", ".join(summary["parts"])]]
-    blocks: list[Block] = [Heading(f"What {summary['model']} learned"),
+    blocks: list[Block] = [Heading(f"What {summary['model']} learned", level=1),
                            Paragraph(f"run {summary['run_dir']} on {summary['data']}"),
-                           Heading("Run"), value_table(["", "value"], facts)]
+                           Heading("Run", level=2), value_table(["", "value"], facts)]
     for part in summary["parts"]:
         blocks += _SECTIONS[part](summary[part], classes)
     return blocks

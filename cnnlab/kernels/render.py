@@ -16,12 +16,12 @@ import numpy as np
 from cnnlab.doc import DOCUMENT_FORMATS
 from cnnlab.doc import write
 from cnnlab.doc.blocks import Block, Bullets, Heading, Matrices, Paragraph, Table, TensorGrid
+from cnnlab.doc.cells import value_table
 from cnnlab.doc.expr import Vector
 from cnnlab.doc.numbers import format_number, round_half_away
 from cnnlab.kernels.probes import PROBE_LABELS, PROBE_NAMES
-from cnnlab.report.table import format_cell, is_number
 
-__all__ = ["FORMATS", "table_block", "list_blocks", "describe_blocks", "apply_blocks", "cost_blocks",
+__all__ = ["FORMATS", "list_blocks", "describe_blocks", "apply_blocks", "cost_blocks",
            "invariance_blocks", "render_list", "render_describe", "render_apply", "render_cost",
            "render_invariance", "to_json"]
 
@@ -44,19 +44,10 @@ def _num(v: Any, digits: int | None = 4) -> str:
     return format_number(_value(v, digits))
 
 
-def table_block(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:
-    """A table of cells (strings, numbers or None); columns of numbers right-aligned."""
-    cells = [[format_cell(v) for v in r] for r in rows]
-    align = "".join("r" if any(r[j] is not None for r in rows)
-                    and all(is_number(r[j]) for r in rows if r[j] is not None) else "l"
-                    for j in range(len(columns)))
-    return Table(list(columns), cells, align=align)
-
-
 def list_blocks(rows: Sequence[tuple[str, ...]]) -> list[Block]:
     """The named kernels and their one-line descriptions (and sources, when rows have three)."""
     headers = ["name", "description", "source and scale"][:max(2, max(map(len, rows), default=2))]
-    return [table_block(headers, [list(r) for r in rows])]
+    return [value_table(headers, [list(r) for r in rows])]
 
 
 def render_list(rows: Sequence[tuple[str, ...]], fmt: str = "text") -> str:
@@ -126,7 +117,7 @@ def apply_blocks(summary: dict) -> list[Block]:
     rows = [[name, st["min"], st["max"], st["mean"], st["std"], st["mean_abs"]]
             for name, st in summary["stats"].items()]
     return [Heading(f"Filtering {summary['image']} ({'x'.join(map(str, summary['shape']))})"), Bullets(facts),
-            table_block(["array", "min", "max", "mean", "std", "mean |.|"], rows),
+            value_table(["array", "min", "max", "mean", "std", "mean |.|"], rows),
             *([Bullets(list(summary["notes"]))] if summary.get("notes") else [])]
 
 
@@ -155,7 +146,7 @@ def cost_blocks(result: Any, picture: str | None = None) -> list[Block]:
     if picture:
         notes.append(f"picture: {picture}")
     return [Heading("Full vs separable filtering (K x K Gaussian, scipy.ndimage)"),
-            table_block(["N", "K", "full mults N²K²", "separable mults 2N²K", "count ratio K/2",
+            value_table(["N", "K", "full mults N²K²", "separable mults 2N²K", "count ratio K/2",
                          "full ms", "separable ms", "speed-up", "max |diff|"], rows),
             Bullets(notes)]
 
@@ -179,19 +170,19 @@ def invariance_blocks(report: dict) -> list[Block]:
                  f"{r['border_max_diff']:.3g}", _yes(r["equivariant_inside"])]
                 for r in report["shift"]]
         out += [Heading(f"Convolution commutes with shifts (kernel {report['kernel']}, image {report['image']})"),
-                table_block(["shift", "stride", "padding", "output shift", "interior px", "interior max diff",
-                             "border px", "border px differing", "border max diff", "equivariant"], rows),
-                Paragraph("conv(shift(x)) = shift(conv(x)) exactly wherever both windows see only real "
-                          "image content; it breaks at the borders (zero padding, content shifted in), "
-                          "holds everywhere with circular padding and a circular shift, and with stride 2 "
-                          "only for even shifts (an odd shift moves the sampling grid).")]
+                value_table(["shift", "stride", "padding", "output shift", "interior px", "interior max diff",
+                             "border px", "border px differing", "border max diff", "equivariant"], rows,
+                            caption="conv(shift(x)) = shift(conv(x)) exactly wherever both windows see only real "
+                                    "image content; it breaks at the borders (zero padding, content shifted in), "
+                                    "holds everywhere with circular padding and a circular shift, and with "
+                                    "stride 2 only for even shifts (an odd shift moves the sampling grid).")]
     if "pool_dots" in report:
         dots = [[r["pool"], r["shift"], f"{r['measured']:.3f}", f"{r['formula']:.3f}"] for r in report["pool_dots"]]
         features = [[r["shift"], r["pool"], f"{r['map_change']:.3f}", f"{r['pooled_change']:.3f}",
                      f"{r['pooled_unchanged']:.3f}"] for r in report["pool_features"]]
         out += [Heading("Max pooling absorbs small shifts"),
-                table_block(["pool p", "shift s", "dot positions unchanged", "formula max(0,p-s)/p"], dots),
-                table_block(["shift", "pool", "feature map change", "pooled change", "pooled cells unchanged"],
+                value_table(["pool p", "shift s", "dot positions unchanged", "formula max(0,p-s)/p"], dots),
+                value_table(["shift", "pool", "feature map change", "pooled change", "pooled cells unchanged"],
                             features),
                 Paragraph("A lone dot moved by s < p pixels stays in its p x p window in (p-s)/p of its "
                           "positions; from s = p on the pooled map always changes (it is then equivariant "
@@ -201,10 +192,11 @@ def invariance_blocks(report: dict) -> list[Block]:
         rows = [[r["n"], f"{r['measured_variance']:.4g}", f"{r['formula_variance']:.4g}",
                  f"{r['ratio']:.3f}", f"{r['z']:+.2f}", f"{r['mean_error']:+.2e}"] for r in report["noise"]]
         out += [Heading(f"Averaging N noisy copies (sigma = {report['sigma']})"),
-                table_block(["N", "measured variance", "sigma^2/N", "ratio", "z (std errors)", "mean error"], rows),
-                Paragraph("The average of N independent noisy copies keeps the image (mean error ~ 0) and "
-                          "divides the noise variance by N (the standard deviation by sqrt N); |z| < 3 means "
-                          "the simulation agrees with sigma^2/N within 3 standard errors.")]
+                value_table(["N", "measured variance", "sigma^2/N", "ratio", "z (std errors)", "mean error"], rows,
+                            caption="The average of N independent noisy copies keeps the image (mean error ~ 0) "
+                                    "and divides the noise variance by N (the standard deviation by sqrt N); "
+                                    "|z| < 3 means the simulation agrees with sigma^2/N within 3 standard "
+                                    "errors.")]
     if report.get("picture"):
         out.append(Paragraph(f"picture: {report['picture']}"))
     return out

@@ -6,14 +6,12 @@ package stays cheap.
 """
 
 from cnnlab.report.page import embed_figures, render_page, write_page
-from cnnlab.report.table import format_cell, is_number, markdown_table, text_table
+from cnnlab.report.table import markdown_table, text_table
 
 __all__ = [
     "embed_figures",
     "render_page",
     "write_page",
-    "format_cell",
-    "is_number",
     "markdown_table",
     "text_table",
 ]

@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from cnnlab.doc import write
-from cnnlab.doc.cells import format_cell, is_number, value_table
+from cnnlab.doc.cells import value_table
 
-__all__ = ["format_cell", "is_number", "text_table", "markdown_table"]
+__all__ = ["text_table", "markdown_table"]
 
 
 def text_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

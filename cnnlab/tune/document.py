@@ -70,7 +70,7 @@ def summary_blocks(result) -> list[Block]:
 
 
 def _summary(result, config) -> list[Block]:
-    blocks: list[Block] = [Heading("Summary"), Paragraph(
+    blocks: list[Block] = [Heading("Summary", level=2), Paragraph(
         f"Study {result.study!r} on {config.data} with model {config.model}: "
         f"{len(result.trials)} trials in {result.storage}, {result.metric} "
         f"{result.direction}d, {config.epochs} epoch(s) per trial, {config.sampler} "
@@ -96,12 +96,12 @@ def report_blocks(result) -> list[Block]:
     importances = ([value_table(["parameter", "importance"], [[k, v] for k, v in result.importances.items()])]
                    if result.importances else [Paragraph(f"Not shown: {result.importance_note}.")])
     settings = {k: v for k, v in vars(config).items() if k != "space"}
-    return [Heading(f"Tuning {config.model} on {config.data}"), Paragraph(f"study {result.study}"),
+    return [Heading(f"Tuning {config.model} on {config.data}", level=1), Paragraph(f"study {result.study}"),
             *_summary(result, config),
-            Heading("Trials"), trials_table(result),
-            Heading("Parameter importances"), *importances,
-            Heading("Pictures"), *(Figure(str(p), CAPTIONS[k]) for k, p in result.figures.items()),
-            Heading("Search space and settings"),
+            Heading("Trials", level=2), trials_table(result),
+            Heading("Parameter importances", level=2), *importances,
+            Heading("Pictures", level=2), *(Figure(str(p), CAPTIONS[k]) for k, p in result.figures.items()),
+            Heading("Search space and settings", level=2),
             value_table(["parameter", "spec"], [[n, json.dumps(spec)] for n, spec in result.space.items()],
                         code=(1,)),
             Code(json.dumps(settings, indent=2, default=str), "json")]

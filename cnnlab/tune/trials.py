@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from cnnlab.doc.blocks import ValueCell
+
 __all__ = ["short", "varied", "shared", "table_columns", "table_rows"]
 
 
@@ -39,11 +41,17 @@ def table_columns(result) -> list[str]:
     return ["trial", "state", result.metric, "epochs", "seconds"] + worker + varied(result)
 
 
+def _shown(value: Any, text: Any) -> Any:
+    """A float kept as a table cell with the text shown for it (the JSON of the report gives the
+    number); anything else as it is."""
+    return ValueCell(value, text) if isinstance(value, float) else value
+
+
 def table_rows(result) -> list[list[Any]]:
     """One row per trial, in ``table_columns`` order (worker = host:pid of a shared study)."""
     names = varied(result)
     by_many = shared(result)
     return [[t["number"], t["state"].lower(), t["value"], t["epochs"],
-             None if t["seconds"] is None else f"{t['seconds']:.1f}"]
+             None if t["seconds"] is None else _shown(float(t["seconds"]), f"{t['seconds']:.1f}")]
             + ([_worker(t)] if by_many else [])
-            + [short(t["params"].get(n)) for n in names] for t in result.trials]
+            + [_shown(t["params"].get(n), short(t["params"].get(n))) for n in names] for t in result.trials]
