@@ -22,6 +22,7 @@ from cnnlab.compare.config import CompareConfig
 from cnnlab.explain.config import ExplainConfig
 from cnnlab.settings import flag_spec
 from cnnlab.train.config import TrainConfig
+from cnnlab.train.evaluate_config import EvaluateConfig
 from cnnlab.tune.study import TRIAL_SETTINGS, TuneConfig
 
 # command -> (its config, the fields with no flag and why, the flags that are no field,
@@ -37,6 +38,7 @@ COMMANDS = {
                                 "shift_fraction": "the experiment's constant (SHIFT_FRACTION)"},
                 {"format", "json"}, {}),
     "tune": (TuneConfig, {}, {"format", "json"}, {}),
+    "evaluate": (EvaluateConfig, {}, {"run_dir", "format", "json"}, {}),
 }
 
 
@@ -94,15 +96,40 @@ def test_help_lists_every_field_with_its_default(command, capsys):
             assert f"(default {shown})" in text, field.name
 
 
-def test_evaluate_flags_are_trainconfigs():
+def test_evaluate_flags_are_evaluateconfigs():
     actions = _options(_command("evaluate"))
     fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
     assert actions["device"].choices == flag_spec(fields["device"]).choices
-    assert actions["device"].default == "cpu"  # evaluate's own default, stated in its help
-    assert "(default cpu)" in actions["device"].help
+    assert actions["device"].default is None  # EvaluateConfig's own default, stated in its help
+    assert "(default cpu)" in actions["device"].help and "(default test)" in actions["split"].help
+    args = build_parser("evaluate").parse_args(["evaluate", "RUN", "--shift", "-4,5", "--split", "val"])
+    assert EvaluateConfig(**config_values(EvaluateConfig, args)) == \
+        EvaluateConfig(data=None, split="val", shift="-4,5", device="cpu")
 
 
-@pytest.mark.parametrize("config", [CompareConfig, TuneConfig, ExplainConfig])
+@pytest.mark.parametrize("text, expected", [(None, (0, 0)), ("2,0", (2, 0)), ("-4,5", (-4, 5)), (" 1 , -1", (1, -1))])
+def test_evaluate_shift_is_read_as_two_integers(text, expected):
+    assert EvaluateConfig(shift=text).shift_xy() == expected
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"split": "dev"}, "cnnlab evaluate: argument --split: invalid choice: 'dev' (choose from 'test', 'val', "
+                       "'train') (see --help)"),
+    ({"device": "tpu"}, "cnnlab evaluate: argument --device: invalid choice: 'tpu' (choose from 'cpu', 'cuda', "
+                        "'auto') (see --help)"),
+    ({"shift": (1, 2, 3)}, "--shift takes two integers DX,DY (e.g. 2,0), got '1,2,3'"),
+    ({"shift": "x,1"}, "--shift takes two integers DX,DY (e.g. 2,0), got 'x,1'"),
+    ({"colour": "red"}, "cnnlab.evaluate: unknown setting 'colour'; settings: data, split, shift, device"),
+])
+def test_the_python_api_refuses_evaluate_settings_as_the_flags_do(settings, message, tmp_path):
+    import cnnlab
+
+    with pytest.raises(cnnlab.UsageError) as caught:
+        cnnlab.evaluate(tmp_path / "no-run", **settings)  # refused before the folder is looked at
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize("config", [CompareConfig, TuneConfig, ExplainConfig, EvaluateConfig])
 def test_shared_fields_are_trainconfigs(config):
     train_hints = typing.get_type_hints(TrainConfig)
     train_specs = {f.name: flag_spec(f) for f in dataclasses.fields(TrainConfig)}
@@ -159,6 +186,11 @@ REFUSALS = [
                                 "(at most 4294967295), got -1 (see --help)"),
     (["evaluate", "x", "--device", "tpu"], "error: cnnlab evaluate: argument --device: invalid choice: 'tpu' "
                                            "(choose from 'cpu', 'cuda', 'auto') (see --help)"),
+    (["evaluate", "x", "--split", "dev"], "error: cnnlab evaluate: argument --split: invalid choice: 'dev' "
+                                          "(choose from 'test', 'val', 'train') (see --help)"),
+    (["evaluate", "x", "--shift", "2"], "error: --shift takes two integers DX,DY (e.g. 2,0), got '2'"),
+    (["evaluate", "x", "--shift", "1,2,3"], "error: --shift takes two integers DX,DY (e.g. 2,0), got '1,2,3'"),
+    (["evaluate", "no-such-run"], "error: run folder no-such-run does not exist (or is not a folder)"),
 ]
 
 
