@@ -67,6 +67,8 @@ class FlagSpec:
     parse: the name of a reader of ``cnnlab.cli.config_flags.PARSERS`` ("threads", ...).
     default_text: how ``--help`` states the default when the value alone does not say it.
     hidden: no flag (set another way, e.g. ``model_cfg`` by ``--model-opt``).
+    doc: its row in docs/cli.md, in Markdown, where that says more than ``help`` (code,
+    links); the bounds and default are added as to the help (``cnnlab.cli.flag_tables``).
     source: ``Owner.field`` a shared field was declared from (see :func:`shared`).
     """
 
@@ -84,6 +86,7 @@ class FlagSpec:
     default_text: str | None = None
     hidden: bool = False
     source: str | None = None
+    doc: str | None = None
 
 
 def setting(default: Any = MISSING, help: str = "", *, factory: Callable[[], Any] | Any = MISSING,
@@ -128,16 +131,16 @@ def _number(value: float) -> str:
 
 def range_text(spec: FlagSpec) -> str | None:
     """The bounds as docs and messages write them: ``1..10000`` for whole numbers, ``(0, 10]``
-    for other numbers, ``>= 1`` with no upper bound; None without bounds.
+    for other numbers, ``at least 1`` with no upper bound; None without bounds.
 
     >>> range_text(FlagSpec("", low=0.0, high=1.0, high_open=True)), range_text(FlagSpec("", low=1, high="epochs"))
     ('[0, 1)', '1..10000')
     """
     high = high_bound(spec)
     if spec.low is None:
-        return None if high is None else f"{'<' if spec.high_open else '<='} {_number(high)}"
+        return None if high is None else f"{'under' if spec.high_open else 'at most'} {_number(high)}"
     if high is None:
-        return f"{'>' if spec.low_open else '>='} {_number(spec.low)}"
+        return f"{'over' if spec.low_open else 'at least'} {_number(spec.low)}"
     if isinstance(spec.low, int) and isinstance(high, int) and not (spec.low_open or spec.high_open):
         return f"{spec.low}..{high}"
     return f"{'(' if spec.low_open else '['}{_number(spec.low)}, {_number(high)}{')' if spec.high_open else ']'}"

@@ -321,3 +321,40 @@ def test_validate_reads_each_bound_from_the_fields_metadata(name):
                 config.validate()
     help_text = " ".join(_options(_command("train"))[name].help.split())
     assert f"in {range_text(spec)}" in help_text or range_text(spec) in help_text  # --help states the bounds
+
+
+def test_docs_cli_tables_are_the_generated_ones():
+    from cnnlab.cli.flag_tables import FIX_COMMAND, update_tables
+
+    path = ROOT / "docs" / "cli.md"
+    text = path.read_text(encoding="utf-8")
+    assert update_tables(text) == text, f"docs/cli.md's flag tables are out of date: run {FIX_COMMAND}"
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_a_generated_table_has_a_row_per_argument_with_its_help(command):
+    from cnnlab.cli.flag_tables import flag_rows
+
+    rows = dict(flag_rows(command))
+    actions = [a for a in _command(command)._actions if a.dest != "help"]
+    assert len(rows) == len(actions)
+    config = COMMANDS[command][0]
+    by_flag = {flag.split("`")[1].split(" ")[0]: meaning for flag, meaning in rows.items()}
+    for field, spec, _ in flag_fields(config):
+        meaning = by_flag[flag_name(field.name)]
+        shown = default_text(field, spec)
+        if shown is not None and "(default" not in (spec.doc or spec.help):
+            assert f"(default {shown})" in meaning, field.name
+
+
+def test_the_table_writer_fixes_a_stale_file_and_check_says_how(tmp_path, capsys):
+    from cnnlab.cli.flag_tables import FIX_COMMAND, main as tables_main
+
+    stale = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8").replace("| `--epochs N` |", "| `--epochs X` |")
+    path = tmp_path / "cli.md"
+    path.write_text(stale, encoding="utf-8")
+    assert tables_main([str(path), "--check"]) == 1
+    assert f"run: {FIX_COMMAND}" in capsys.readouterr().err
+    assert tables_main([str(path)]) == 0
+    assert path.read_text(encoding="utf-8") == (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    assert tables_main([str(path), "--check"]) == 0

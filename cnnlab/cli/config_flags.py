@@ -113,7 +113,9 @@ def _kwargs(spec: FlagSpec, hint: Any, default: Any) -> dict[str, Any]:
     kind = _base_type(hint)
     if kind is bool:
         return {"action": argparse.BooleanOptionalAction if _optional(hint) else "store_true", "default": default}
-    kwargs: dict[str, Any] = {"default": default, "metavar": spec.metavar}
+    # N / X name a number in --help and docs/cli.md where the field names nothing else
+    metavar = spec.metavar or (None if spec.choices else {int: "N", float: "X"}.get(kind))
+    kwargs: dict[str, Any] = {"default": default, "metavar": metavar}
     if spec.choices is not None:
         kwargs["choices"] = spec.choices
     if spec.parse is not None:

@@ -59,6 +59,13 @@ class _AugmentHelp:
         return "comma-separated, each with its default parameter: " + ", ".join(names) + \
             " (docs/training.md)"
 
+    def markdown(self) -> str:  # its row in docs/cli.md (cnnlab.cli.flag_tables)
+        from cnnlab.train.augment import AUGMENTS
+
+        names = [n if a.default is None else f"{n}:{a.default:g}" for n, a in AUGMENTS.items()]
+        return "comma-separated, each with its default parameter: " + ", ".join(f"`{n}`" for n in names) + \
+            " ([training](training.md#augmentations))"
+
     def __str__(self) -> str:
         return self._text()
 

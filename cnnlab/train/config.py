@@ -110,7 +110,7 @@ class TrainConfig:
                                         refuse_low="backbone_lr_factor must be in {range}",
                                         refuse_high="backbone_lr_factor must be in {range}")
     threads: int | None = setting(None, "CPU threads for torch (default: the cores the load average leaves "
-                                        "free, at least 1)", parse="threads", low=1,
+                                        "free)", parse="threads", low=1,
                                   refuse_low="threads must be >= {low}")
     resize: str | None = setting(None, "resize every image to HxW (bilinear): a folder / CSV of mixed sizes, or "
                                        "a named dataset (e.g. 32x32 MNIST; limit: 1 GiB of float32 in all)",
