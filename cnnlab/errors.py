@@ -12,8 +12,8 @@ import math
 import re
 from typing import Iterable
 
-__all__ = ["MAX_SEED", "MAX_EPOCHS", "MAX_BATCH_SIZE", "UsageError", "MAX_SIDE", "MAX_ELEMENTS", "MAX_DIGITS", "MAX_EXPONENT", "check_shape",
-           "check_numeral", "check_finite"]
+__all__ = ["MAX_SEED", "MAX_EPOCHS", "MAX_BATCH_SIZE", "UsageError", "MAX_SIDE", "MAX_ELEMENTS", "MAX_DIGITS",
+           "MAX_EXPONENT", "check_shape", "check_numeral", "check_finite"]
 
 MAX_SEED = 2**32 - 1  # numpy's generators take seeds below 2^32 (every --seed, quiz seeds)
 # every --epochs and --batch-size (train, compare, tune; docs/limits.md): beyond them a run

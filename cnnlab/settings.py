@@ -23,8 +23,8 @@ from typing import Any, Callable
 
 from cnnlab.errors import MAX_BATCH_SIZE, MAX_EPOCHS, MAX_SEED, UsageError
 
-__all__ = ["FlagSpec", "setting", "shared", "flag_spec", "METADATA_KEY", "LIMITS", "IN_RANGE", "high_bound",
-           "range_text", "check_bounds"]
+__all__ = ["FlagSpec", "setting", "shared", "flag_spec", "METADATA_KEY", "LIMITS", "IN_RANGE", "AT_LEAST",
+           "high_bound", "range_text", "check_bounds"]
 
 METADATA_KEY = "cnnlab_flag"  # the key of a field's metadata that holds its FlagSpec
 

@@ -1,8 +1,8 @@
 """``cnnlab.train``, ``evaluate``, ``explain``, ``compare`` and ``tune`` as functions.
 
 Each takes the command's settings (the long flags in snake_case, which are the fields of
-its config dataclass: :class:`cnnlab.train.TrainConfig`, ``ExplainConfig``,
-``CompareConfig``, ``TuneConfig``), runs the same engine the command runs and returns a
+its config dataclass: :class:`cnnlab.train.TrainConfig`, ``EvaluateConfig``,
+``ExplainConfig``, ``CompareConfig``, ``TuneConfig``), runs the same engine the command runs and returns a
 result whose ``to_json()`` is the command's ``--json`` object, whose ``str()`` is its
 closing summary and whose ``to_markdown()``, ``to_latex()`` and ``_repr_html_()`` write its
 report (a :mod:`cnnlab.doc` document; compare, explain and tune: report.html's). torch
@@ -20,8 +20,8 @@ from cnnlab.doc.blocks import Heading, Paragraph
 from cnnlab.errors import UsageError
 from cnnlab.report import embed_figures
 
-__all__ = ["train", "evaluate", "evaluate_with", "explain", "compare", "tune", "TrainingResult", "train_lines", "evaluate_lines",
-           "explain_lines"]
+__all__ = ["train", "evaluate", "evaluate_with", "explain", "compare", "tune", "TrainingResult", "train_lines",
+           "evaluate_lines", "explain_lines"]
 
 
 class TrainingResult(Result):
