@@ -12,10 +12,14 @@ import math
 import re
 from typing import Iterable
 
-__all__ = ["MAX_SEED", "UsageError", "MAX_SIDE", "MAX_ELEMENTS", "MAX_DIGITS", "MAX_EXPONENT", "check_shape",
-           "check_numeral", "check_finite"]
+__all__ = ["MAX_SEED", "MAX_EPOCHS", "MAX_BATCH_SIZE", "UsageError", "MAX_SIDE", "MAX_ELEMENTS", "MAX_DIGITS",
+           "MAX_EXPONENT", "check_shape", "check_numeral", "check_finite"]
 
 MAX_SEED = 2**32 - 1  # numpy's generators take seeds below 2^32 (every --seed, quiz seeds)
+# every --epochs and --batch-size (train, compare, tune; docs/limits.md): beyond them a run
+# only loops or allocates without end
+MAX_EPOCHS = 10_000
+MAX_BATCH_SIZE = 65_536
 MAX_SIDE = 4096  # largest spatial side of any tensor in the arithmetic commands
 MAX_ELEMENTS = 2**26  # largest element count of any tensor in the arithmetic commands
 MAX_DIGITS = 400  # digits in one written number (a float holds 17; exact mode keeps them all)

@@ -1,8 +1,8 @@
 """``cnnlab.train``, ``evaluate``, ``explain``, ``compare`` and ``tune`` as functions.
 
 Each takes the command's settings (the long flags in snake_case, which are the fields of
-its config dataclass: :class:`cnnlab.train.TrainConfig`, ``ExplainConfig``,
-``CompareConfig``, ``TuneConfig``), runs the same engine the command runs and returns a
+its config dataclass: :class:`cnnlab.train.TrainConfig`, ``EvaluateConfig``,
+``ExplainConfig``, ``CompareConfig``, ``TuneConfig``), runs the same engine the command runs and returns a
 result whose ``to_json()`` is the command's ``--json`` object, whose ``str()`` is its
 closing summary and whose ``to_markdown()``, ``to_latex()`` and ``_repr_html_()`` write its
 report (a :mod:`cnnlab.doc` document; compare, explain and tune: report.html's). torch
@@ -13,14 +13,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from cnnlab.api import flags
 from cnnlab.api.result import Result
 from cnnlab.doc import write
 from cnnlab.doc.blocks import Heading, Paragraph
 from cnnlab.errors import UsageError
 from cnnlab.report import embed_figures
 
-__all__ = ["train", "evaluate", "explain", "compare", "tune", "TrainingResult", "train_lines", "evaluate_lines",
-           "explain_lines"]
+__all__ = ["train", "evaluate", "evaluate_with", "explain", "compare", "tune", "TrainingResult", "train_lines",
+           "evaluate_lines", "explain_lines"]
 
 
 class TrainingResult(Result):
@@ -136,30 +137,44 @@ def evaluate_lines(r: dict) -> list[str]:
     return lines
 
 
-def evaluate(run_dir: str, data: str | None = None, split: str = "test", shift: Any = None,
-             device: str = "cpu") -> TrainingResult:
-    """Reload a run's best model and measure it on a split, as ``cnnlab evaluate``.
+def evaluate(run_dir: str, **settings: Any) -> TrainingResult:
+    """Reload a run's best model and measure it on a split, as ``cnnlab evaluate`` (settings:
+    :class:`cnnlab.train.evaluate_config.EvaluateConfig`'s fields, the flags: ``data``,
+    ``split="test"``, ``shift``, ``device="cpu"``).
 
     ``shift``: (dx, dy) or "dx,dy" pixels, for the accuracy on shifted inputs too.
     """
-    from cnnlab.api import flags
-    from cnnlab.train.config import DEVICES, SPLITS
+    from cnnlab.train.evaluate_config import EvaluateConfig
 
-    split = flags.choice("evaluate", "split", split, SPLITS)
-    device = flags.choice("evaluate", "device", device, DEVICES)
-    if shift is None:
-        dxdy = (0, 0)
-    else:
-        text = flags.text_form("shift", shift)
-        try:
-            dxdy = tuple(int(p) for p in text.split(","))
-            dx, dy = dxdy
-        except ValueError:
-            raise UsageError(f"--shift takes two integers DX,DY (e.g. 2,0), got {text!r}") from None
+    if settings.get("shift") is not None:
+        settings["shift"] = flags.text_form("shift", settings["shift"])
+    config = _config(EvaluateConfig, settings, "evaluate")
+    _check_choices(config, "evaluate")
+    return evaluate_with(str(run_dir), config)
+
+
+def evaluate_with(run_dir: str, config: Any) -> TrainingResult:
+    """``cnnlab evaluate RUN_DIR`` for an :class:`~cnnlab.train.evaluate_config.EvaluateConfig`
+    (what the CLI's handler and :func:`evaluate` call)."""
+    shift = config.shift_xy()  # refused before torch loads
     from cnnlab.train import evaluate_run
 
-    result = evaluate_run(str(run_dir), data=data, split=split, shift=dxdy, device=device)
+    result = evaluate_run(run_dir, data=config.data, split=config.split, shift=shift, device=config.device)
     return TrainingResult("evaluate", result, _paragraphs(evaluate_lines(result)))
+
+
+def _check_choices(config: Any, command: str) -> None:
+    """Each field with choices holds one of them (or its default None), refused in the
+    words argparse uses for the flag."""
+    import dataclasses
+
+    from cnnlab.settings import flag_spec
+
+    for field in dataclasses.fields(config):
+        spec = flag_spec(field)
+        if spec is not None and spec.choices is not None:
+            flags.choice(command, field.name, getattr(config, field.name), spec.choices,
+                         optional=field.default is None)
 
 
 def explain_lines(s: dict) -> list[str]:

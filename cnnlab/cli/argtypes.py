@@ -8,6 +8,7 @@ import math
 import re
 
 from cnnlab.doc import RESULT_FORMATS
+from cnnlab.settings import LIMITS
 
 __all__ = ["DOC_FORMATS", "positive_int", "cap_or_all", "positive_float", "finite_float", "add_output_format",
            "bounded_int", "bounded_float", "seed", "threads", "cpu_count", "check_model_option", "LIMITS",
@@ -70,22 +71,7 @@ def positive_float(text: str) -> float:
 # -- bounded types: every size, count, step and seed flag has a documented upper bound
 # (docs/limits.md), checked when the flag is read, before anything is allocated or looped.
 
-from cnnlab.errors import MAX_SEED  # numpy's generators take seeds below 2^32
-# The limits of the flags, by name; docs/limits.md lists them (a test keeps the two in step).
-LIMITS: dict[str, int] = {
-    "seed": MAX_SEED,
-    "epochs": 10_000,
-    "batch_size": 65_536,
-    "steps": 10_000,            # explain --what maximize: optimisation steps
-    "count": 256,               # explain --count: images / filters shown
-    "trials": 1_000,            # kernel invariance --trials
-    "repeats": 100,             # kernel cost --repeats
-    "crop": 4096,               # kernel invariance --crop (the image side limit)
-    "round": 20,                # decimals shown
-    "units": 65_536,            # one layer's width in --model-opt (hidden=[...], channels)
-    "limit": 10_000_000,        # examples kept by --limit
-    "tune_trials": 10_000,      # tune --trials
-}
+# LIMITS: the upper bounds of the flags by name (cnnlab.settings owns them; docs/limits.md)
 
 
 def bounded_int(low: int, high: int | str):
@@ -122,17 +108,20 @@ seed = bounded_int(0, "seed")
 seed.__doc__ = "A random seed: 0 to 2^32 - 1 (numpy's range)."
 
 
-def bounded_float(low: float, high: float, low_open: bool = False):
-    """An argparse type: a finite number in [low, high] (or (low, high] with ``low_open``).
+def bounded_float(low: float, high: float | None, low_open: bool = False, high_open: bool = False):
+    """An argparse type: a finite number in [low, high] (``low_open`` / ``high_open``: the
+    bound excluded; ``high`` None: no upper bound).
 
     >>> bounded_float(0, 1, low_open=True)("0.5")
     0.5
     """
     def parse(text: str) -> float:
         value = finite_float(text)
-        if value < low or value > high or (low_open and value == low):
+        if value < low or (low_open and value == low) or (high is not None and (
+                value > high or (high_open and value == high))):
             bracket = "(" if low_open else "["
-            raise argparse.ArgumentTypeError(f"expected a number in {bracket}{low:g}, {high:g}], got {text}")
+            top = "inf)" if high is None else f"{high:g}{')' if high_open else ']'}"
+            raise argparse.ArgumentTypeError(f"expected a number in {bracket}{low:g}, {top}, got {text}")
         return value
 
     parse.__name__ = "float"

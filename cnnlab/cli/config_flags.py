@@ -4,7 +4,8 @@ Each field declared with :func:`cnnlab.settings.setting` becomes ``--snake-case`
 name: the type from the annotation (``int``, ``float``, ``str``, ``bool`` as a switch,
 ``bool | None`` as ``--x/--no-x``, ``list[str]`` as one comma-separated value,
 ``X | None`` as X), its choices, its bounds through :mod:`cnnlab.cli.argtypes`'s
-checkers, and its help with "(default X)" written from the field's default.
+checkers (unless the config's ``validate()`` alone checks them), and its help with the
+bounds ("in 1..10000") and "(default X)" written from the field's metadata.
 
 Parser defaults stay ``None``: a flag not given leaves the field to the ``--config`` file,
 the recipe or the dataclass (flags override). :func:`config_values` collects the flags given.
@@ -19,7 +20,7 @@ import typing
 from typing import Any, Iterable
 
 from cnnlab.cli import argtypes as at
-from cnnlab.settings import FlagSpec, flag_spec
+from cnnlab.settings import FlagSpec, flag_spec, range_text
 
 __all__ = ["add_config_flags", "config_values", "flag_fields", "flag_name", "PARSERS", "default_text"]
 
@@ -93,10 +94,18 @@ def default_text(field: dataclasses.Field, spec: FlagSpec, default: Any = datacl
     return str(value)
 
 
-def _help(text: str, shown: str | None) -> str:
+def _help(text: str, shown: str | None, bounds: str | None = None) -> str:
+    """``text``, then ", in BOUNDS", then " (default X)" unless the text states its default."""
+    if bounds is not None:
+        text = f"{text}, in {bounds}" if bounds[0].isdigit() or bounds[0] in "[(" else f"{text}, {bounds}"
     if shown is None or "(default" in text:
         return text
     return f"{text} (default {shown})"
+
+
+def _read_checked(spec: FlagSpec) -> bool:
+    """Whether the flag checks the field's bounds as it is read (argparse's message)."""
+    return spec.low is not None and spec.checked_on_read
 
 
 def _kwargs(spec: FlagSpec, hint: Any, default: Any) -> dict[str, Any]:
@@ -104,16 +113,18 @@ def _kwargs(spec: FlagSpec, hint: Any, default: Any) -> dict[str, Any]:
     kind = _base_type(hint)
     if kind is bool:
         return {"action": argparse.BooleanOptionalAction if _optional(hint) else "store_true", "default": default}
-    kwargs: dict[str, Any] = {"default": default, "metavar": spec.metavar}
+    # N / X name a number in --help and docs/cli.md where the field names nothing else
+    metavar = spec.metavar or (None if spec.choices else {int: "N", float: "X"}.get(kind))
+    kwargs: dict[str, Any] = {"default": default, "metavar": metavar}
     if spec.choices is not None:
         kwargs["choices"] = spec.choices
     if spec.parse is not None:
         kwargs["type"] = PARSERS[spec.parse]
     elif kind is int:
-        kwargs["type"] = at.bounded_int(int(spec.low), spec.high) if spec.low is not None else int
+        kwargs["type"] = at.bounded_int(int(spec.low), spec.high) if _read_checked(spec) else int
     elif kind is float:
-        kwargs["type"] = (at.bounded_float(spec.low, spec.high, spec.low_open) if spec.low is not None
-                          else float)
+        kwargs["type"] = (at.bounded_float(spec.low, spec.high, spec.low_open, spec.high_open)
+                          if _read_checked(spec) else float)
     # str, str | dict and list[str] (one comma-separated value) are read as the text given
     return kwargs
 
@@ -148,7 +159,7 @@ def add_config_flags(parser: argparse.ArgumentParser, config: type, *, only: Ite
         shown = default_text(field, spec, defaults[field.name]) if field.name in defaults else \
             default_text(field, spec)
         text = kwargs.get("help", spec.help)
-        kwargs["help"] = _help(text, shown) if isinstance(text, str) else text  # or a help object
+        kwargs["help"] = _help(text, shown, range_text(spec)) if isinstance(text, str) else text  # or a help object
         if kwargs.get("metavar") is None:
             kwargs.pop("metavar", None)
         parser.add_argument(flag_name(field.name), **kwargs)

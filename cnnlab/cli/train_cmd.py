@@ -16,7 +16,8 @@ from cnnlab.cli.argtypes import add_output_format
 from cnnlab.cli.commands import add_command
 from cnnlab.cli.config_flags import add_config_flags, config_values
 from cnnlab.errors import UsageError
-from cnnlab.train.config import SPLITS, TrainConfig
+from cnnlab.train.config import TrainConfig
+from cnnlab.train.evaluate_config import EvaluateConfig
 
 __all__ = ["register", "train_handler", "evaluate_handler"]
 
@@ -58,6 +59,13 @@ class _AugmentHelp:
         return "comma-separated, each with its default parameter: " + ", ".join(names) + \
             " (docs/training.md)"
 
+    def markdown(self) -> str:  # its row in docs/cli.md (cnnlab.cli.flag_tables)
+        from cnnlab.train.augment import AUGMENTS
+
+        names = [n if a.default is None else f"{n}:{a.default:g}" for n, a in AUGMENTS.items()]
+        return "comma-separated, each with its default parameter: " + ", ".join(f"`{n}`" for n in names) + \
+            " ([training](training.md#augmentations))"
+
     def __str__(self) -> str:
         return self._text()
 
@@ -89,13 +97,8 @@ def register(subparsers) -> None:
     p.set_defaults(func=train_handler)
 
     e = add_command(subparsers, "evaluate", EVALUATE_EXAMPLES, negative_values=True)  # --shift -4,5
-    e.add_argument("run_dir", metavar="RUN_DIR")
-    add_config_flags(e, TrainConfig, only=["data"],
-                     custom={"data": {"help": "another dataset with the same image shape and classes"}})
-    e.add_argument("--split", choices=SPLITS, default="test")
-    e.add_argument("--shift", metavar="DX,DY", help="pixels right (DX) and down (DY)")
-    add_config_flags(e, TrainConfig, only=["device"], defaults={"device": "cpu"},
-                     custom={"device": {"help": "where the model runs"}})
+    e.add_argument("run_dir", metavar="RUN_DIR", help="a run folder written by cnnlab train")
+    add_config_flags(e, EvaluateConfig)
     add_output_format(e, help="text, or json: print one JSON object")
     e.set_defaults(func=evaluate_handler)
 
@@ -239,30 +242,15 @@ def train_handler(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parse_shift(text: str | None) -> tuple[int, int]:
-    if text is None:
-        return (0, 0)
-    parts = text.split(",")
-    try:
-        dx, dy = (int(p) for p in parts)
-    except ValueError:
-        raise UsageError(f"--shift takes two integers DX,DY (e.g. 2,0), got {text!r}") from None
-    return dx, dy
-
-
 def evaluate_handler(args: argparse.Namespace) -> int:
     """Reload RUN_DIR's best model and print its metrics (and shifted accuracy)."""
-    shift = _parse_shift(args.shift)
-    from cnnlab.train import evaluate_run
+    from cnnlab.api.training import evaluate_lines, evaluate_with
 
-    result = evaluate_run(args.run_dir, data=args.data, split=args.split, shift=shift,
-                          device=args.device)
+    result = evaluate_with(args.run_dir, EvaluateConfig(**config_values(EvaluateConfig, args))).to_json()
     for note in result.get("notes", ()):
         print(f"note: {note}", file=sys.stderr)
     if args.json:
         print(json.dumps(result))
         return 0
-    from cnnlab.api.training import evaluate_lines
-
     print("\n".join(evaluate_lines(result)))
     return 0

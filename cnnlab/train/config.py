@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cnnlab.errors import MAX_SEED, UsageError
-from cnnlab.settings import setting
+from cnnlab.errors import MAX_BATCH_SIZE, MAX_EPOCHS, MAX_SEED, UsageError
+from cnnlab.settings import IN_RANGE, check_bounds, setting
 
 __all__ = ["TrainConfig", "OPTIMIZERS", "SCHEDULES", "DEVICES", "LOSSES", "NORMALIZE", "SPLITS", "RESUME_IGNORES",
            "MAX_LR", "MAX_WEIGHT_DECAY", "MAX_EPOCHS", "MAX_BATCH_SIZE"]
@@ -36,8 +36,11 @@ RESUME_IGNORES = ("out", "device", "threads", "strict", "positive_class", "recip
 # them a run only diverges or allocates without end, so they are refused up front.
 MAX_LR = 10.0  # no optimizer here trains at a step size beyond 10
 MAX_WEIGHT_DECAY = 1.0  # a decay of 1 already erases the weights in a few steps
-MAX_EPOCHS = 10_000  # the same bound as the --epochs flag (docs/limits.md)
-MAX_BATCH_SIZE = 65_536  # the same bound as the --batch-size flag
+# MAX_EPOCHS, MAX_BATCH_SIZE: cnnlab.errors owns them (every command's flags share them)
+# validate()'s words where they predate the generated ones (tests/test_train_parts.py and others)
+_IN_RANGE_G = "{flag} must be in {range}, got {value:g}"
+_BETAS = "beta1 and beta2 must be in {range}, got {config.beta1} and {config.beta2}"
+_UNIT = dict(low=0.0, high=1.0, high_open=True, refuse_low=IN_RANGE, refuse_high=IN_RANGE)  # [0, 1)
 
 
 @dataclass
@@ -53,16 +56,28 @@ class TrainConfig:
                           low=1, high=MAX_EPOCHS)
     batch_size: int = setting(64, "examples per optimizer step", low=1, high=MAX_BATCH_SIZE)
     optimizer: str = setting("adam", "optimizer", choices=OPTIMIZERS)
-    lr: float = setting(1e-3, f"learning rate: the peak rate for onecycle; at most {MAX_LR:g}")
-    momentum: float = setting(0.0, "SGD momentum in [0, 1) (0, as torch.optim.SGD and Keras)")
-    beta1: float = setting(0.9, "Adam/AdamW first-moment decay (onecycle cycles it 0.95 -> 0.85 -> 0.95)")
-    beta2: float = setting(0.999, "Adam/AdamW second-moment decay")
-    weight_decay: float = setting(0.0, f"L2 penalty (decoupled for adamw); at most {MAX_WEIGHT_DECAY:g}")
+    # the bounds of lr ... score_train_limit are checked by validate() only (checked_on_read=False),
+    # so that a flag and a --config file are refused in the same words
+    lr: float = setting(1e-3, "learning rate: the peak rate for onecycle", low=0.0, low_open=True, high=MAX_LR,
+                        checked_on_read=False, refuse_high=_IN_RANGE_G)
+    momentum: float = setting(0.0, "SGD momentum (0 as in torch.optim.SGD and Keras)", checked_on_read=False,
+                              **_UNIT)
+    beta1: float = setting(0.9, "Adam/AdamW first-moment decay (onecycle cycles it 0.95 -> 0.85 -> 0.95)",
+                           checked_on_read=False, **{**_UNIT, "refuse_low": _BETAS, "refuse_high": _BETAS})
+    beta2: float = setting(0.999, "Adam/AdamW second-moment decay", checked_on_read=False,
+                           **{**_UNIT, "refuse_low": _BETAS, "refuse_high": _BETAS})
+    weight_decay: float = setting(0.0, "L2 penalty (decoupled for adamw)", low=0.0, high=MAX_WEIGHT_DECAY,
+                                  checked_on_read=False, refuse_high=_IN_RANGE_G)
     schedule: str = setting("none", "learning-rate schedule: step multiplies it by --gamma every --step-size "
                                     "epochs", choices=SCHEDULES)
-    step_size: int | None = setting(None, "epochs between decays of --schedule step (default max(1, epochs // 3))")
-    gamma: float = setting(0.1, "decay factor of --schedule step, in (0, 1]")
-    patience: int = setting(0, "stop after N epochs without a lower validation loss (0 = never)", metavar="N")
+    step_size: int | None = setting(None, "epochs between decays of --schedule step",
+                                    default_text="max(1, epochs // 3)", low=1, high=MAX_EPOCHS, checked_on_read=False,
+                                    refuse_low="step_size must be >= {low}")
+    gamma: float = setting(0.1, "decay factor of --schedule step", low=0.0, low_open=True, high=1.0,
+                           checked_on_read=False, refuse_low="gamma must be in {range}, got {value}",
+                           refuse_high="gamma must be in {range}, got {value}")
+    patience: int = setting(0, "stop after N epochs without a lower validation loss (0 = never)", metavar="N",
+                            low=0, high=MAX_EPOCHS, checked_on_read=False)
     augment: list[str] = setting(help="comma-separated augmentations, e.g. shift:2,hflip,noise:0.05 "
                                       "(docs/training.md)", factory=list, metavar="LIST")
     seed: int = setting(0, "seeds initialisation, batch order, dropout and augmentation", low=0, high=MAX_SEED)
@@ -70,7 +85,8 @@ class TrainConfig:
     amp: bool = setting(False, "mixed precision: bfloat16 (or float16) on CUDA; bfloat16 on a CPU that has it "
                                "natively (AMX, AVX512-BF16), else float32 (speed.amp_dtype)")
     out: str | None = setting(None, "run folder (default runs/<model>-<data>-<time>)", metavar="DIR")
-    val_fraction: float = setting(0.1, "share of the training data held out for validation")
+    val_fraction: float = setting(0.1, "share of the training data held out for validation", checked_on_read=False,
+                                  **{**_UNIT, "low_open": True})
     split_seed: int = setting(0, "seed of the train/val/test split (fixed, so seeds share one split)",
                               hidden=True)
     limit: int | None = setting(None, "use at most N training examples (stratified), for quick runs",
@@ -79,18 +95,23 @@ class TrainConfig:
     model_cfg: dict = setting(help="model options, e.g. {\"hidden\": [256, 128]} (the flag: --model-opt)",
                               factory=dict, hidden=True)
     loss: str = setting("cross_entropy", "loss (nll: log_softmax + NLLLoss, the same loss)", choices=LOSSES)
-    label_smoothing: float = setting(0.0, "train towards (1 - E) one-hot + E / classes, E in [0, 1) "
-                                          "(cross_entropy only; reported validation and test losses stay "
-                                          "plain cross-entropy)", metavar="E")
+    label_smoothing: float = setting(0.0, "train towards (1 - E) one-hot + E / classes (cross_entropy only; "
+                                          "reported validation and test losses stay plain cross-entropy)",
+                                     metavar="E", checked_on_read=False,
+                                     **{**_UNIT, "refuse_low": _IN_RANGE_G, "refuse_high": _IN_RANGE_G})
     weights: str | None = setting(None, "start from a local state dict (first conv adapted, head dropped)",
                                   metavar="PATH")
     freeze: bool = setting(False, "train the head only (feature extraction; needs --weights)")
     unfreeze_after: int = setting(0, "train the head only for N epochs, then fine-tune everything "
-                                     "(needs --weights; 0 = never)", metavar="N")
-    backbone_lr_factor: float = setting(0.1, "backbone lr / head lr after unfreezing (with --unfreeze-after), "
-                                             "in (0, 1]")
+                                     "(needs --weights; 0 = never)", metavar="N", low=0, high=MAX_EPOCHS,
+                                  checked_on_read=False)
+    backbone_lr_factor: float = setting(0.1, "backbone lr / head lr after unfreezing (with --unfreeze-after)",
+                                        low=0.0, low_open=True, high=1.0, checked_on_read=False,
+                                        refuse_low="backbone_lr_factor must be in {range}",
+                                        refuse_high="backbone_lr_factor must be in {range}")
     threads: int | None = setting(None, "CPU threads for torch (default: the cores the load average leaves "
-                                        "free, at least 1)", parse="threads")
+                                        "free)", parse="threads", low=1,
+                                  refuse_low="threads must be >= {low}")
     resize: str | None = setting(None, "resize every image to HxW (bilinear): a folder / CSV of mixed sizes, or "
                                        "a named dataset (e.g. 32x32 MNIST; limit: 1 GiB of float32 in all)",
                                  metavar="HxW")
@@ -102,7 +123,9 @@ class TrainConfig:
                                        "--list-recipes)", hidden=True)
     channels_last: bool | None = setting(None, "NHWC memory format (default: on for conv models on the CPU)")
     score_train_limit: int | None = setting(10_000, "re-score at most N training images (a fixed sample) for "
-                                                    "train_accuracy; in a config file, null: all", metavar="N")
+                                                    "train_accuracy; in a config file, null: all", metavar="N",
+                                            low=1, checked_on_read=False,
+                                            refuse_low="score_train_limit must be >= {low}, got {value}")
     normalize: str = setting("data", "input statistics: data (the train split's mean/std) or imagenet (what "
                                      "ImageNet-pretrained weights expect)", choices=NORMALIZE)
 
@@ -176,32 +199,13 @@ class TrainConfig:
              "--freeze and --unfreeze-after need --weights: without pretrained weights they would "
              "freeze a randomly initialised backbone")
         self._check_finite()
-        need(self.epochs >= 1, f"--epochs must be >= 1, got {self.epochs}")
-        need(self.batch_size >= 1, f"--batch-size must be >= 1, got {self.batch_size}")
+        check_bounds(self)  # every field's low / high (its setting()), in the field's words
         need(self.optimizer in OPTIMIZERS, f"--optimizer must be one of {', '.join(OPTIMIZERS)}")
-        need(self.lr > 0, f"--lr must be > 0, got {self.lr}")
-        need(0 <= self.momentum < 1, f"--momentum must be in [0, 1), got {self.momentum}")
-        need(0 <= self.beta1 < 1 and 0 <= self.beta2 < 1,
-             f"beta1 and beta2 must be in [0, 1), got {self.beta1} and {self.beta2}")
-        need(self.score_train_limit is None or self.score_train_limit >= 1,
-             f"score_train_limit must be >= 1, got {self.score_train_limit}")
-        need(self.weight_decay >= 0, f"--weight-decay must be >= 0, got {self.weight_decay}")
         need(self.schedule in SCHEDULES, f"--schedule must be one of {', '.join(SCHEDULES)}")
-        need(self.step_size is None or self.step_size >= 1, "step_size must be >= 1")
-        need(0 < self.gamma <= 1, f"gamma must be in (0, 1], got {self.gamma}")
-        need(self.patience >= 0, f"--patience must be >= 0, got {self.patience}")
         need(self.device in DEVICES, f"--device must be one of {', '.join(DEVICES)}")
-        need(0 < self.val_fraction < 1, f"--val-fraction must be in (0, 1), got {self.val_fraction}")
-        need(self.limit is None or self.limit >= 1, f"--limit must be >= 1, got {self.limit}")
         need(self.loss in LOSSES, f"loss must be one of {', '.join(LOSSES)}")
-        need(0 <= self.label_smoothing < 1,
-             f"--label-smoothing must be in [0, 1), got {self.label_smoothing:g}")
         need(self.label_smoothing == 0 or self.loss == "cross_entropy",
              "--label-smoothing applies to the cross_entropy loss, not nll")
-        need(self.unfreeze_after >= 0, f"--unfreeze-after must be >= 0, got {self.unfreeze_after}")
-        need(0 < self.backbone_lr_factor <= 1, "backbone_lr_factor must be in (0, 1]")
-        need(self.threads is None or self.threads >= 1, "threads must be >= 1")
-        self._check_bounds()
         if self.weights is not None:  # missing, or a folder / device / pipe: says which
             from cnnlab.userfiles import check_regular_file
 
@@ -217,25 +221,6 @@ class TrainConfig:
             value = getattr(self, name)
             if not math.isfinite(value):
                 raise UsageError(f"--{name.replace('_', '-')} must be a finite number, got {value}")
-
-    def _check_bounds(self) -> None:
-        """Floats within their documented ranges; counts below their caps."""
-        checks = (
-            (0 < self.lr <= MAX_LR, f"--lr must be in (0, {MAX_LR:g}], got {self.lr:g}"),
-            (0 <= self.weight_decay <= MAX_WEIGHT_DECAY,
-             f"--weight-decay must be in [0, {MAX_WEIGHT_DECAY:g}], got {self.weight_decay:g}"),
-            (1 <= self.epochs <= MAX_EPOCHS, f"--epochs must be in 1..{MAX_EPOCHS}, got {self.epochs}"),
-            (1 <= self.batch_size <= MAX_BATCH_SIZE,
-             f"--batch-size must be in 1..{MAX_BATCH_SIZE}, got {self.batch_size}"),
-            (self.step_size is None or 1 <= self.step_size <= MAX_EPOCHS,
-             f"--step-size must be in 1..{MAX_EPOCHS}, got {self.step_size}"),
-            (0 <= self.patience <= MAX_EPOCHS, f"--patience must be in 0..{MAX_EPOCHS}, got {self.patience}"),
-            (0 <= self.unfreeze_after <= MAX_EPOCHS,
-             f"--unfreeze-after must be in 0..{MAX_EPOCHS}, got {self.unfreeze_after}"),
-        )
-        for ok, message in checks:
-            if not ok:
-                raise UsageError(message)
 
     def resize_hw(self) -> tuple[int, int] | None:
         """``resize`` as (H, W) ("64x64", "64", "64,48"); None when not set.

@@ -74,7 +74,12 @@ class TuneConfig:
     device: str = shared(TrainConfig, "device")
     threads: int | None = shared(TrainConfig, "threads", help="CPU threads per trial (default: all cores "
                                                               "available)", metavar="N")
-    out: str | None = shared(TrainConfig, "out", help="study folder (default runs/tune-<model>-<data>)")
+    out: str | None = shared(TrainConfig, "out", help="study folder (default runs/tune-<model>-<data>)",
+                             doc="where the study is kept (`runs/tune-<model>-<data>`): `DIR/study.db` with the "
+                                 "default storage, and the study folder `DIR/<study>/` — the `trial-NNNN` run "
+                                 "folders, `report.html` and `results.json` (the JSON's `out`). `<model>` is the "
+                                 "registry name, a spec file's stem, or `spec-` and 8 hex digits of an inline "
+                                 "spec's SHA-256; `<study>` is `--study` (`<model>-<data>`)")
     data_dir: str | None = shared(TrainConfig, "data_dir")
     heartbeat: float = setting(HEARTBEAT_SECONDS, "seconds between a running trial's heartbeats; a trial silent "
                                                   "for 3 beats is marked failed by another worker",
