@@ -71,6 +71,8 @@ CANDIDATES: list[tuple[str, str, int, int]] = [
     ("P1N + dropout 0.1 before fc 10, b256, 2 ep", _p1("after pool only", extra="dropout 0.1; "),
      256, 2),
     ("p1 without conv batch norms, b256, 2 ep", _p1("none"), 256, 2),
+    ("P1N conv1 12 filters, b256, 2 ep", P1N.replace("5x5/2 16", "5x5/2 12"), 256, 2),
+    ("P1N conv2 24 filters, b256, 2 ep", P1N.replace("3x3 32 p1", "3x3 24 p1"), 256, 2),
 ]
 
 

@@ -67,7 +67,7 @@ RECIPES: dict[tuple[str, str], Recipe] = {(r.name, r.data): r for r in (
                     "2.10x) and 2.02x its wall (12.9-24.3 s vs 7.3-10.6 s, pairs 1.50-2.94; an "
                     "earlier round 1.32x), interleaved over seeds 0-2, 1 thread, 2-core EPYC "
                     "with bf16, load 3.8-6.0, 2026-12-05 (docs/training.md); a training step "
-                    "costs 1.29-1.32x MNIST fast's per image (benchmarks/bench_fashion_search.py). "
+                    "costs 1.29-1.38x MNIST fast's per image (benchmarks/bench_fashion_search.py). "
                     "Not yet measured on a quiet machine, nor in float32",
            notes="MNIST fast's network with conv2 padded (a 6x6 map after pooling, fc 1152 -> "
                  "256) and batch norm after that pooling, 2 epochs, Adam lr 0.02 with beta "
