@@ -62,13 +62,13 @@ RECIPES: dict[tuple[str, str], Recipe] = {(r.name, r.data): r for r in (
            {**_FAST_MNIST, "model": FAST_FASHION_SPEC, "epochs": 2, "schedule": "cosine",
             "lr": 0.02},
            target=">= 91% test accuracy (mean of seeds 0, 1, 2) within 2x MNIST fast's wall time",
-           measured="91.15% mean test accuracy (91.02, 91.15, 91.27); 1.68x MNIST fast's "
-                    "whole-process CPU time (10.9-11.4 s vs 6.2-6.9 s; the old 3-epoch recipe "
-                    "2.10x) and 2.02x its wall (12.9-24.3 s vs 7.3-10.6 s, pairs 1.50-2.94; an "
-                    "earlier round 1.32x), interleaved over seeds 0-2, 1 thread, 2-core EPYC "
-                    "with bf16, load 3.8-6.0, 2026-12-05 (docs/training.md); a training step "
-                    "costs 1.29-1.38x MNIST fast's per image (benchmarks/bench_fashion_search.py). "
-                    "Not yet measured on a quiet machine, nor in float32",
+           measured="91.15% mean test accuracy (91.02, 91.15, 91.27); 1.75x MNIST fast's "
+                    "whole-process wall (9.6-9.9 s vs 5.3-6.0 s, pairs 1.65-1.86) and 1.71x its "
+                    "CPU time, interleaved over seeds 0-2, 1 thread, 2-core EPYC with bf16, "
+                    "load 2.3-3.1, 2026-12-05; under load 4-6: 1.32x and 2.02x wall, 1.66x and "
+                    "1.68x CPU (the old 3-epoch recipe 2.10x CPU). A training step costs "
+                    "1.29-1.38x MNIST fast's per image (benchmarks/bench_fashion_search.py). "
+                    "docs/training.md; not measured on a fully quiet machine, nor in float32",
            notes="MNIST fast's network with conv2 padded (a 6x6 map after pooling, fc 1152 -> "
                  "256) and batch norm after that pooling, 2 epochs, Adam lr 0.02 with beta "
                  "(0.7, 0.9) under a cosine decay (one-cycle overrides beta1 with its own "
