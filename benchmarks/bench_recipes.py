@@ -315,7 +315,7 @@ def main() -> None:
         f"- Loop seconds: public {stats([p['loop'] for p in pub])}, cnnlab {stats([o['loop'] for o in ours])}.",
     ]
     if fashion:
-        lines += ["", f"Fashion-MNIST `fast` (same settings; seeds {args.seeds}): test accuracy "
+        lines += ["", f"Fashion-MNIST `fast` (its own recipe; seeds {args.seeds}): test accuracy "
                   f"{', '.join(format(f['acc'], '.4f') for f in fashion)} (mean "
                   f"**{statistics.mean(f['acc'] for f in fashion):.4f}**, aim >= 0.91), wall "
                   f"{stats([f['wall'] for f in fashion])} s vs MNIST fast's {stats([o['wall'] for o in ours])} s."]
