@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cnnlab.errors import MAX_SEED, UsageError
+from cnnlab.errors import MAX_SEED, MAX_SIDE, UsageError
 from cnnlab.settings import setting
 
 __all__ = ["TrainConfig", "OPTIMIZERS", "SCHEDULES", "DEVICES", "LOSSES", "NORMALIZE", "SPLITS", "RESUME_IGNORES",
@@ -248,7 +248,10 @@ class TrainConfig:
         match = re.fullmatch(r"\s*(\d+)\s*(?:[x×,]\s*(\d+))?\s*", self.resize)
         if not match or int(match[1]) < 1 or int(match[2] or match[1]) < 1:
             raise UsageError(f"--resize takes HxW such as 64x64, got {self.resize!r}")
-        return int(match[1]), int(match[2] or match[1])
+        h, w = int(match[1]), int(match[2] or match[1])
+        if max(h, w) > MAX_SIDE:  # docs/limits.md; as `data info --resize`
+            raise UsageError(f"--resize {self.resize.strip()} is over the limit of {MAX_SIDE} pixels per side")
+        return h, w
 
     # --- saving --------------------------------------------------------------------
 

@@ -148,6 +148,11 @@ def evaluate_run(run_dir: str | Path, data: str | None = None, split: str = "tes
     if split not in SPLITS:
         raise UsageError(f"--split must be one of {', '.join(SPLITS)}, got {split!r}")
     run = load_run(run_dir)
+    H, W = run.meta["input_size"]
+    dx, dy = shift
+    if abs(dx) >= W or abs(dy) >= H:  # a blank image: as `explain --max-shift`, at most side - 1
+        raise UsageError(f"--shift {dx},{dy} moves the {H}x{W} images out of view; DX must be between "
+                         f"-{W - 1} and {W - 1}, DY between -{H - 1} and {H - 1}")
     if dataset is None:
         dataset = load_config_dataset(run.config, data, stored=True)  # scored a batch at a time
     x = getattr(dataset, f"x_{split}")
@@ -177,7 +182,6 @@ def evaluate_run(run_dir: str | Path, data: str | None = None, split: str = "tes
     result["confusion"] = base["confusion"].tolist()
     if run.notes:
         result["notes"] = run.notes  # files of an older run that could not be verified
-    dx, dy = shift
     if (dx, dy) != (0, 0):
         moved = evaluate_model(run.model, shift_images(np.asarray(x), dx, dy), y, mean, std, device=dev,
                                num_classes=run.meta["num_classes"])

@@ -81,6 +81,10 @@ class TuneConfig:
                                parse="positive_float", metavar="S")
 
 
+# One day. The heartbeat thread waits this long between beats, and Python's wait takes at
+# most about 2^63 ns: 1e20 s failed inside Optuna after the study was opened.
+MAX_HEARTBEAT_SECONDS = 86_400
+
 # TuneConfig's fields that are TrainConfig's, passed on to every trial (its folder aside)
 TRIAL_SETTINGS = tuple(f.name for f in dataclasses.fields(TuneConfig)
                        if (flag_spec(f).source or "").startswith("TrainConfig.") and f.name != "out")
@@ -191,8 +195,8 @@ def _check(config: TuneConfig) -> None:
     need(config.limit is None or config.limit >= 1, f"--limit must be >= 1, got {config.limit}")
     need(config.threads is None or config.threads >= 1, f"--threads must be >= 1, got {config.threads}")
     need(config.study is None or bool(config.study.strip()), "--study must not be empty")
-    need(math.isfinite(config.heartbeat) and config.heartbeat >= 1,
-         f"--heartbeat must be >= 1 second, got {config.heartbeat}")
+    need(math.isfinite(config.heartbeat) and 1 <= config.heartbeat <= MAX_HEARTBEAT_SECONDS,
+         f"--heartbeat must be between 1 and {MAX_HEARTBEAT_SECONDS:,} seconds, got {config.heartbeat:g}")
     if config.storage:
         check_driver(config.storage)
 

@@ -1,0 +1,97 @@
+"""Regression tests from a review of the generated flags with hostile values.
+
+Each test is a defect found by giving a command a value a user could type (huge,
+out of the image, past what the OS timer takes) and seeing it run on, or fail late
+with a message that does not say which flag was wrong. The rule they hold to: one
+``error:`` line naming the flag, exit status 2, and nothing written.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cnnlab.cli.main import main
+from cnnlab.errors import MAX_SIDE
+
+
+def _refused(capsys, argv, *words):
+    """``main(argv)`` exits 2 with one ``error:`` line holding every word of ``words``."""
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: "), err
+    for word in words:
+        assert word in err[0], err[0]
+    return err[0]
+
+
+@pytest.fixture(scope="module")
+def digits_run(tmp_path_factory):
+    """A one-epoch logistic regression on 100 digits (8x8): a run folder to evaluate."""
+    out = tmp_path_factory.mktemp("run") / "run"
+    assert main(["train", "--data", "digits", "--model", "logreg", "--epochs", "1", "--limit", "100",
+                 "--threads", "1", "--out", str(out), "--json"]) == 0
+    return out
+
+
+def test_train_resize_keeps_the_4096_per_side_limit(tmp_path, capsys):
+    # docs/limits.md: `--resize HxW` 4096 per side, for `data info` and `train`. train took
+    # 99999x99999 and failed only when the model's first layer asked for 400 GB
+    # ("DefaultCPUAllocator: can't allocate memory ... (RuntimeError, not caught ...)").
+    out = tmp_path / "run"
+    for size in (f"{MAX_SIDE + 1}x8", f"8x{MAX_SIDE + 1}", "99999x99999"):
+        _refused(capsys, ["train", "--data", "digits", "--model", "logreg", "--epochs", "1",
+                          "--threads", "1", "--out", str(out), "--resize", size], "--resize", str(MAX_SIDE))
+        assert not out.exists()
+    # the same limit as `data info --resize`, whose message it shares
+    _refused(capsys, ["data", "info", "digits", "--resize", f"{MAX_SIDE + 1}x8"], str(MAX_SIDE))
+
+
+def test_train_resize_at_the_limit_is_still_read():
+    from cnnlab.train import TrainConfig
+
+    assert TrainConfig(data="d", model="mlp", resize=f"{MAX_SIDE}x{MAX_SIDE}").resize_hw() == (MAX_SIDE, MAX_SIDE)
+
+
+@pytest.mark.parametrize("shift", ["8,0", "0,8", "-8,0", "99999,0", "0,-99999"])
+def test_evaluate_refuses_a_shift_that_moves_the_image_out(digits_run, shift, capsys):
+    # digits are 8x8: a shift of 8 px or more leaves a blank image, whose "shifted accuracy"
+    # is the accuracy of the model on zeros. `explain --max-shift` refuses it (at most
+    # side - 1); `evaluate --shift 99999,0` printed a result.
+    _refused(capsys, ["evaluate", str(digits_run), "--shift", shift], "--shift", "8x8")
+
+
+def test_evaluate_shift_within_the_image_still_scores(digits_run, capsys):
+    assert main(["evaluate", str(digits_run), "--shift", "-7,7", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["shift"] == [-7, 7] and 0 <= result["shifted_accuracy"] <= 1
+
+
+def test_evaluate_api_refuses_the_same_shift(digits_run):
+    import cnnlab
+    from cnnlab.errors import UsageError
+
+    with pytest.raises(UsageError, match="--shift"):
+        cnnlab.evaluate(str(digits_run), shift=(0, 8))
+
+
+@pytest.mark.parametrize("beat", ["99999999999999999999", "1e12"])
+def test_tune_heartbeat_has_an_upper_bound(tmp_path, beat, capsys):
+    # --heartbeat 1e20 opened the study, then Optuna's heartbeat thread died with
+    # "error: arithmetic error: Python int too large to convert to C int" (after the
+    # study line was printed and study.db written).
+    out = tmp_path / "tune"
+    _refused(capsys, ["tune", "--data", "digits", "--model", "logreg", "--trials", "1", "--epochs", "1",
+                      "--limit", "100", "--threads", "1", "--out", str(out), "--heartbeat", beat], "--heartbeat")
+    assert not (out / "study.db").exists()
+
+
+def test_tune_heartbeat_bound_is_the_one_docs_limits_names():
+    from pathlib import Path
+
+    from cnnlab.tune.study import MAX_HEARTBEAT_SECONDS
+
+    limits = (Path(__file__).resolve().parents[1] / "docs" / "limits.md").read_text(encoding="utf-8")
+    row = next(line for line in limits.splitlines() if line.startswith("| `tune --heartbeat`"))
+    assert f"{MAX_HEARTBEAT_SECONDS:,}" in row and "MAX_HEARTBEAT_SECONDS" in row
