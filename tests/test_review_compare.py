@@ -51,3 +51,39 @@ def test_models_default_says_what_runs_do(capsys):
     section = cli_md[cli_md.index("## `cnnlab compare`"):cli_md.index("## `cnnlab tune`")]
     row = next(line for line in section.splitlines() if line.startswith("| `--models LIST`"))
     assert "`--runs`" in row.split("|")[2]
+
+
+def _model(name, convolutional, val, shifted):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(name=name, convolutional=convolutional, val_accuracy=val, shifted_val_accuracy=shifted)
+
+
+def test_robustness_with_nothing_lost_claims_no_verdict():
+    # A tiny folder where no model lost a point to the shifts read: "Here the convolutions
+    # did not protect every model from the shifts: small-cnn lost 0.0 points, logreg (no
+    # convolution) 0.0; on average the convolutional models lost as much or more (0.0 vs 0.0
+    # points)" - a verdict against convolutions drawn from no difference at all.
+    from types import SimpleNamespace
+
+    from cnnlab.compare.document import robustness
+
+    text = robustness(SimpleNamespace(models=[_model("logreg", False, 1.0, 1.0), _model("small-cnn", True, 0.5, 0.5)]))
+    assert "did not protect" not in text and "as much or more" not in text
+    assert "No model lost accuracy to the shifts" in text and "logreg 0.0" in text and "small-cnn 0.0" in text
+    # a model that gained on the shifted images lost nothing either (drop -10 points)
+    text = robustness(SimpleNamespace(models=[_model("mlp", False, 0.4, 0.5), _model("cnn3", True, 0.5, 0.5)]))
+    assert "No model lost accuracy to the shifts" in text and "mlp -10.0" in text
+
+
+def test_robustness_still_judges_when_a_model_lost_points():
+    from types import SimpleNamespace
+
+    from cnnlab.compare.document import robustness
+
+    # hand-worked: the CNN lost 2 points, the MLP 10 -> every convolutional model lost less
+    text = robustness(SimpleNamespace(models=[_model("mlp", False, 0.9, 0.8), _model("cnn", True, 0.9, 0.88)]))
+    assert text.startswith("Here every convolutional model lost less") and "cnn 2.0" in text and "mlp 10.0" in text
+    # the CNN lost 5 points, the MLP nothing -> the convolutions did not protect it
+    text = robustness(SimpleNamespace(models=[_model("mlp", False, 0.9, 0.9), _model("cnn", True, 0.9, 0.85)]))
+    assert text.startswith("Here the convolutions did not protect every model") and "cnn lost 5.0" in text

@@ -64,6 +64,9 @@ def robustness(result) -> str:
         kind = "convolutional" if conv else "flat (no convolution)"
         return (f"Every model here is {kind}, so the comparison says nothing about convolutions; "
                 f"points lost to the shifts: {listed(result.models)}.")
+    if all(round(_drop(m), 1) <= 0 for m in result.models):  # as shown: no difference to judge by
+        return (f"No model lost accuracy to the shifts here (points lost: {listed(result.models)}), so this "
+                f"comparison cannot tell whether the convolutions helped.")
     worst_conv = max(conv, key=_drop)
     best_flat = min(flat, key=_drop)
     if _drop(worst_conv) < _drop(best_flat):
