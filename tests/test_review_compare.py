@@ -87,3 +87,41 @@ def test_robustness_still_judges_when_a_model_lost_points():
     # the CNN lost 5 points, the MLP nothing -> the convolutions did not protect it
     text = robustness(SimpleNamespace(models=[_model("mlp", False, 0.9, 0.9), _model("cnn", True, 0.9, 0.85)]))
     assert text.startswith("Here the convolutions did not protect every model") and "cnn lost 5.0" in text
+
+
+def _study_folder(root: Path, run: Path, best_run_dir: str) -> Path:
+    """A tune study folder as `cnnlab tune --out root` leaves it: root/<study>/ holding
+    results.json (naming the best trial as tune was given its paths) and trial-0000/."""
+    import shutil
+
+    study = root / "mlp-digits"
+    shutil.copytree(run, study / "trial-0000")
+    (study / "results.json").write_text(json.dumps({"best_run_dir": best_run_dir}), encoding="utf-8")
+    return study
+
+
+def test_study_folder_works_from_another_folder(digits_run, tmp_path, monkeypatch):
+    # `cnnlab tune --out tn` (run in /work) writes best_run_dir "tn/mlp-digits/trial-0000",
+    # relative to where tune ran; `cnnlab compare --runs /work/tn/mlp-digits` run from any
+    # other folder said "a study folder without a finished best trial".
+    from cnnlab.compare.user_runs import resolve_run_dir
+
+    work = tmp_path / "work"
+    study = _study_folder(work / "tn", digits_run, "tn/mlp-digits/trial-0000")
+    monkeypatch.chdir(work)
+    assert resolve_run_dir("tn/mlp-digits").resolve() == (study / "trial-0000").resolve()
+    monkeypatch.chdir(tmp_path)
+    assert resolve_run_dir(study).resolve() == (study / "trial-0000").resolve()
+
+
+def test_tune_out_folder_names_its_study_folders(digits_run, tmp_path):
+    # --runs given tune's --out folder (which holds study.db and the study folders) said only
+    # "not a run folder ... nor a study folder"; it now names the study folder to give.
+    from cnnlab.compare.user_runs import resolve_run_dir
+    from cnnlab.errors import UsageError
+
+    out = tmp_path / "tn"
+    study = _study_folder(out, digits_run, str(tmp_path / "tn" / "mlp-digits" / "trial-0000"))
+    with pytest.raises(UsageError, match="study folder") as caught:
+        resolve_run_dir(out)
+    assert str(study) in str(caught.value)
