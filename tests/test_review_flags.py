@@ -95,3 +95,62 @@ def test_tune_heartbeat_bound_is_the_one_docs_limits_names():
     limits = (Path(__file__).resolve().parents[1] / "docs" / "limits.md").read_text(encoding="utf-8")
     row = next(line for line in limits.splitlines() if line.startswith("| `tune --heartbeat`"))
     assert f"{MAX_HEARTBEAT_SECONDS:,}" in row and "MAX_HEARTBEAT_SECONDS" in row
+
+
+# --- the same limits for a value that does not come through argparse ----------------------
+# A flag's bounds were checked by its argparse type only: a YAML config file
+# (`cnnlab train --config`) or the Python API (contract §9: "the CLI's defaults, limits and
+# messages") took `seed: -1` silently, and `seed: 1e20` failed deep inside numpy or
+# scikit-learn ("Overflow when unpacking long long", "expected non-negative integer").
+
+BAD_SEEDS = [-1, 2**32, 10**20]
+
+
+@pytest.mark.parametrize("key", ["seed", "split_seed"])
+@pytest.mark.parametrize("seed", BAD_SEEDS)
+def test_train_config_file_refuses_a_seed_out_of_range(tmp_path, key, seed, capsys):
+    config = tmp_path / "run.yaml"
+    out = tmp_path / "run"
+    config.write_text(f"data: digits\nmodel: logreg\nepochs: 1\nlimit: 100\nthreads: 1\nout: {out}\n{key}: {seed}\n",
+                      encoding="utf-8")
+    _refused(capsys, ["train", "--config", str(config)], key, "4294967295")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("seed", BAD_SEEDS)
+def test_python_api_refuses_a_seed_out_of_range(digits_run, tmp_path, seed):
+    import cnnlab
+
+    calls = {
+        "train": lambda: cnnlab.train(data="digits", model="logreg", epochs=1, limit=100, threads=1, seed=seed,
+                                      out=str(tmp_path / "train")),
+        "compare": lambda: cnnlab.compare(data="digits", models=["logreg"], threads=1, seed=seed,
+                                          out=str(tmp_path / "compare")),
+        "tune": lambda: cnnlab.tune(data="digits", model="logreg", trials=1, epochs=1, limit=100, threads=1,
+                                    seed=seed, out=str(tmp_path / "tune")),
+        "explain": lambda: cnnlab.explain(str(digits_run), what="maximize", steps=2, seed=seed,
+                                          out=str(tmp_path / "explain")),
+    }
+    for name, call in calls.items():
+        with pytest.raises(cnnlab.UsageError, match="seed"):
+            call()
+        assert not (tmp_path / name).exists(), name
+
+
+def test_python_api_seed_at_the_limit_is_taken():
+    from cnnlab.errors import MAX_SEED, check_seed
+
+    assert check_seed(MAX_SEED) == MAX_SEED and check_seed(0) == 0
+
+
+def test_python_api_keeps_the_lower_bounds_of_count_and_batch_size(digits_run, tmp_path):
+    # cnnlab.explain(count=0) failed in matplotlib ("Number of columns must be a positive
+    # integer, not 0"); cnnlab.compare(batch_size=0) was taken (and saved in config.yaml).
+    import cnnlab
+
+    with pytest.raises(cnnlab.UsageError, match="--count"):
+        cnnlab.explain(str(digits_run), what="gradcam", count=0, out=str(tmp_path / "explain"))
+    for size in (0, 2**17):
+        with pytest.raises(cnnlab.UsageError, match="--batch-size"):
+            cnnlab.compare(data="digits", models=["logreg"], threads=1, batch_size=size, out=str(tmp_path / "c"))
+    assert not (tmp_path / "explain").exists() and not (tmp_path / "c").exists()

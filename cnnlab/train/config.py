@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cnnlab.errors import MAX_SEED, MAX_SIDE, UsageError
+from cnnlab.errors import MAX_SEED, MAX_SIDE, UsageError, check_seed
 from cnnlab.settings import setting
 
 __all__ = ["TrainConfig", "OPTIMIZERS", "SCHEDULES", "DEVICES", "LOSSES", "NORMALIZE", "SPLITS", "RESUME_IGNORES",
@@ -219,7 +219,9 @@ class TrainConfig:
                 raise UsageError(f"--{name.replace('_', '-')} must be a finite number, got {value}")
 
     def _check_bounds(self) -> None:
-        """Floats within their documented ranges; counts below their caps."""
+        """Floats within their documented ranges; counts below their caps; seeds numpy takes."""
+        check_seed(self.seed)
+        check_seed(self.split_seed, "split_seed")
         checks = (
             (0 < self.lr <= MAX_LR, f"--lr must be in (0, {MAX_LR:g}], got {self.lr:g}"),
             (0 <= self.weight_decay <= MAX_WEIGHT_DECAY,

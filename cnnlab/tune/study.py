@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from cnnlab.errors import UsageError
+from cnnlab.errors import UsageError, check_seed
 from cnnlab.settings import flag_spec, setting, shared
 from cnnlab.train.config import TrainConfig
 from cnnlab.tune.shared import HEARTBEAT_SECONDS, check_driver, create_or_load, database_guard, mask_url, \
@@ -189,6 +189,7 @@ def _check(config: TuneConfig) -> None:
     need(config.trials is None or config.trials >= 1, f"--trials must be >= 1, got {config.trials}")
     need(config.timeout is None or config.timeout > 0, f"--timeout must be > 0 seconds, got {config.timeout}")
     need(config.epochs >= 1, f"--epochs must be >= 1, got {config.epochs}")
+    check_seed(config.seed)
     need(config.sampler in SAMPLERS, f"--sampler must be one of {', '.join(SAMPLERS)}")
     need(config.pruner in PRUNERS, f"--pruner must be one of {', '.join(PRUNERS)}")
     need(config.metric in METRICS, f"--metric must be one of {', '.join(METRICS)}")
