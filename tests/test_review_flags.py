@@ -154,3 +154,20 @@ def test_python_api_keeps_the_lower_bounds_of_count_and_batch_size(digits_run, t
         with pytest.raises(cnnlab.UsageError, match="--batch-size"):
             cnnlab.compare(data="digits", models=["logreg"], threads=1, batch_size=size, out=str(tmp_path / "c"))
     assert not (tmp_path / "explain").exists() and not (tmp_path / "c").exists()
+
+
+def test_tune_threads_default_is_said_as_train_chooses_it(capsys):
+    # `cnnlab tune --help` said "--threads N  CPU threads per trial (default: all cores
+    # available)", but a trial is a TrainConfig with threads None, which takes the cores the
+    # load average leaves free (train/threads.choose_threads), as `cnnlab train` says.
+    from pathlib import Path
+
+    with pytest.raises(SystemExit):
+        main(["tune", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    threads_help = text[text.index("--threads N CPU threads per trial"):text.index("--out DIR study folder")]
+    assert "load average leaves free" in threads_help and "all cores available" not in threads_help
+    cli_md = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text(encoding="utf-8")
+    section = cli_md[cli_md.index("## `cnnlab tune`"):cli_md.index("## `cnnlab explain`")]
+    row = next(line for line in section.splitlines() if line.startswith("| `--threads N`"))
+    assert "load average leaves free" in row

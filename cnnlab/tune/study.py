@@ -72,8 +72,9 @@ class TuneConfig:
     seed: int = shared(TrainConfig, "seed", help="training seed of every trial; seeds the sampler too")
     limit: int | None = shared(TrainConfig, "limit", help="use at most N training examples (stratified)")
     device: str = shared(TrainConfig, "device")
-    threads: int | None = shared(TrainConfig, "threads", help="CPU threads per trial (default: all cores "
-                                                              "available)", metavar="N")
+    threads: int | None = shared(TrainConfig, "threads", help="CPU threads per trial (default: the cores the "
+                                                              "load average leaves free, at least 1, as "
+                                                              "cnnlab train)", metavar="N")
     out: str | None = shared(TrainConfig, "out", help="study folder (default runs/tune-<model>-<data>)")
     data_dir: str | None = shared(TrainConfig, "data_dir")
     heartbeat: float = setting(HEARTBEAT_SECONDS, "seconds between a running trial's heartbeats; a trial silent "
