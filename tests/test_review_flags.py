@@ -171,3 +171,19 @@ def test_tune_threads_default_is_said_as_train_chooses_it(capsys):
     section = cli_md[cli_md.index("## `cnnlab tune`"):cli_md.index("## `cnnlab explain`")]
     row = next(line for line in section.splitlines() if line.startswith("| `--threads N`"))
     assert "load average leaves free" in row
+
+
+def test_explain_list_layers_columns_line_up(tmp_path, capsys):
+    # `cnnlab explain RUN --list-layers` printed the conv/block mark straight after each
+    # shape, so it wandered with the shape's width ("32x16x16  conv" under "128x2x2  block").
+    out = tmp_path / "cnn"
+    assert main(["train", "--data", "digits", "--model", "cnn3", "--epochs", "1", "--limit", "50",
+                 "--threads", "1", "--out", str(out), "--json"]) == 0
+    capsys.readouterr()
+    assert main(["explain", str(out), "--list-layers"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    marked = [line for line in lines if line.endswith(("  conv", "  block"))]
+    assert len(marked) >= 3
+    assert len({line.rstrip().rfind(" ") for line in marked}) == 1, marked
+    shapes = {line.split()[-2] for line in marked}
+    assert len({len(s) for s in shapes}) > 1  # shapes of several widths, so the test means something
