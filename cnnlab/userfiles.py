@@ -158,6 +158,8 @@ def write_atomic(path: str | Path, data: bytes | str, what: str = "file", *,
 
     UsageError ``cannot write PATH: REASON`` (naming the destination) on failure.
     """
+    if not str(path).strip():  # Path("") is ".": the message would name a folder never typed
+        raise UsageError(f"cannot write {what}: the file name is empty")
     path = Path(path)
     payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)
     if inside is not None:

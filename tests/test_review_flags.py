@@ -187,3 +187,13 @@ def test_explain_list_layers_columns_line_up(tmp_path, capsys):
     assert len({line.rstrip().rfind(" ") for line in marked}) == 1, marked
     shapes = {line.split()[-2] for line in marked}
     assert len({len(s) for s in shapes}) > 1  # shapes of several widths, so the test means something
+
+
+@pytest.mark.parametrize("argv", [["solve", "sheet1"], ["quiz", "--count", "1"]])
+def test_an_empty_out_file_name_is_called_empty(argv, tmp_path, monkeypatch, capsys):
+    # `cnnlab solve sheet1 --out=` said "cannot write --out file .: it is a folder": the
+    # user gave no name at all, and '.' is nowhere in what they typed.
+    monkeypatch.chdir(tmp_path)
+    line = _refused(capsys, [*argv, "--out="], "--out", "empty")
+    assert " .:" not in line
+    assert list(tmp_path.iterdir()) == []
