@@ -37,6 +37,18 @@ def test_runs_alone_score_only_the_runs_in_both_faces(digits_run, tmp_path, caps
     assert [m["name"] for m in api["models"]] == [m["name"] for m in cli["models"]]
     settings = [(Path(j["run_dir"]) / "config.yaml").read_text(encoding="utf-8") for j in (cli, api)]
     assert all("\nmodels: []\n" in text for text in settings), settings
+    # and the report does not say that torch models were trained, when none was
+    report = (Path(cli["run_dir"]) / "report.html").read_text(encoding="utf-8")
+    assert "Torch models trained" not in report and "mine" in report
+
+
+def test_report_says_how_the_torch_models_were_trained(tmp_path):
+    import cnnlab
+
+    r = cnnlab.compare(data="digits", models=["logreg", "mlp"], epochs=1, limit=200, threads=1, seed=3,
+                       out=str(tmp_path / "c"))
+    report = Path(r.to_json()["report"]).read_text(encoding="utf-8")
+    assert "Torch models trained 1 epoch(s), batch 64, seed 3." in report
 
 
 def test_models_default_says_what_runs_do(capsys):

@@ -111,13 +111,15 @@ def findings(result) -> str:
 def _results(result) -> list[Block]:
     info, config = result.dataset_info, result.config
     C, H, W = info["image_shape"]
+    # logreg is scikit-learn's, and --runs are scored as they are: only the others train here
+    trained = (f" Torch models trained {config.epochs} epoch(s), batch {config.batch_size}, seed "
+               f"{config.seed}." if any(m != "logreg" for m in config.models) else "")
     blocks: list[Block] = [
         Heading("Results"),
         Paragraph(
             f"Data: {config.data} ({info['source'] or info['name']}), images {C}x{H}x{W}, "
             f"{len(info['classes'])} classes; {info['train']:,} training, {info['val']:,} validation and "
-            f"{info['test']:,} test examples. Torch models trained {config.epochs} epoch(s), batch "
-            f"{config.batch_size}, seed {config.seed}. The shifted validation set moves every validation "
+            f"{info['test']:,} test examples.{trained} The shifted validation set moves every validation "
             f"image horizontally by a random whole number of pixels, up to {config.shift_fraction:.0%} of "
             f"the width (as torchvision's RandomAffine(0, translate=({config.shift_fraction}, 0))), "
             f"zero fill."),
