@@ -9,6 +9,7 @@ with a message that does not say which flag was wrong. The rule they hold to: on
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -197,3 +198,39 @@ def test_an_empty_out_file_name_is_called_empty(argv, tmp_path, monkeypatch, cap
     line = _refused(capsys, [*argv, "--out="], "--out", "empty")
     assert " .:" not in line
     assert list(tmp_path.iterdir()) == []
+
+
+def _folder(root: Path, names, n=8, size=(10, 10), seed=0):
+    """An image folder: one sub-folder per class name with ``n`` random grey PNGs."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    for name in names:
+        (root / name).mkdir(parents=True)
+        for i in range(n):
+            Image.fromarray((rng.random(size) * 255).astype(np.uint8)).save(root / name / f"{i}.png")
+    return root
+
+
+def test_evaluate_on_other_data_says_when_the_class_names_differ(tmp_path, capsys):
+    # docs/cli.md: `evaluate --data` takes "another dataset with the same image shape and
+    # classes", but only the number of classes was compared: a run trained on cats/dogs
+    # scored on a folder of apples/pears printed an accuracy with no word that label 0
+    # meant 'cats' to the model and 'apples' to the data.
+    run = tmp_path / "run"
+    _folder(tmp_path / "pets", ["cats", "dogs"])
+    _folder(tmp_path / "fruit", ["apples", "pears"], seed=1)
+    _folder(tmp_path / "pets2", ["cats", "dogs"], seed=2)
+    assert main(["train", "--data", str(tmp_path / "pets"), "--model", "logreg", "--epochs", "1",
+                 "--threads", "1", "--out", str(run), "--json"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--data", str(tmp_path / "fruit")]) == 0
+    text = capsys.readouterr().err  # notes go to stderr, as an older run's notes do
+    assert "note:" in text and "apples, pears" in text and "cats, dogs" in text and "by position" in text
+    assert main(["evaluate", str(run), "--data", str(tmp_path / "fruit"), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert any("apples, pears" in note for note in result["notes"])
+    # the same class names: nothing to say
+    assert main(["evaluate", str(run), "--data", str(tmp_path / "pets2"), "--json"]) == 0
+    assert "notes" not in json.loads(capsys.readouterr().out.strip().splitlines()[-1])
