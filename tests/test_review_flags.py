@@ -234,3 +234,23 @@ def test_evaluate_on_other_data_says_when_the_class_names_differ(tmp_path, capsy
     # the same class names: nothing to say
     assert main(["evaluate", str(run), "--data", str(tmp_path / "pets2"), "--json"]) == 0
     assert "notes" not in json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+def test_explain_maximize_takes_a_class_name_as_target_class_does():
+    # `--target-class` takes "a class (index or name)"; `--maximize class:dogs` said
+    # "write classes, class:K, LAYER, LAYER:C or LAYER:C@Y,X".
+    from cnnlab.errors import UsageError
+    from cnnlab.explain.objectives import parse_objectives
+
+    classes = ["cats", "dogs", "ñandú"]
+
+    def no_layers(layer):
+        raise AssertionError(layer)
+
+    by_name = parse_objectives("class:ñandú+class:dogs", len(classes), no_layers, classes)
+    by_index = parse_objectives("class:2+class:1", len(classes), no_layers, classes)
+    assert by_name == by_index and [g[0].index for g in by_name] == [2, 1]
+    with pytest.raises(UsageError, match="unknown class 'emu'; classes: cats, dogs, ñandú"):
+        parse_objectives("class:emu", len(classes), no_layers, classes)
+    # without the names (as before): an index only
+    assert parse_objectives("class:1", 3, no_layers)[0][0].index == 1

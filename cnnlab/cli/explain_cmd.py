@@ -38,9 +38,9 @@ examples:
   cnnlab explain runs/mnist --what shift --max-shift 6 --limit 2000 --json
   cnnlab explain runs/logreg --what coef,shift --out pictures/
 
---maximize SPEC: classes (every class logit, up to 16), class:K, LAYER (its first 16
-channels, spatial mean), LAYER:C (one channel) or LAYER:C@Y,X (one unit); join several
-with +. Default: classes, plus the channels of --layer or the last conv layer.
+--maximize SPEC: classes (every class logit, up to 16), class:K (an index or a class
+name, as --target-class), LAYER (its first 16 channels, spatial mean), LAYER:C (one
+channel) or LAYER:C@Y,X (one unit); join several with +. Default: classes, plus the channels of --layer or the last conv layer.
 
 --image PATH: a PNG/JPEG (or a .npy band stack in [0, 1]) instead of a test image.
 Colour becomes grey for a 1-channel model (0.299 R + 0.587 G + 0.114 B), grey is
