@@ -254,3 +254,17 @@ def test_explain_maximize_takes_a_class_name_as_target_class_does():
         parse_objectives("class:emu", len(classes), no_layers, classes)
     # without the names (as before): an index only
     assert parse_objectives("class:1", 3, no_layers)[0][0].index == 1
+
+
+def test_serve_refuses_a_runs_folder_that_is_a_file(tmp_path, capsys):
+    # `cnnlab serve --runs /etc/passwd` started the server; /explore then listed no run and
+    # said nothing about why. A folder that does not exist yet stays allowed (runs/ is the
+    # default before the first `cnnlab train`).
+    from cnnlab.cli.serve_cmd import check_runs_folder
+
+    afile = tmp_path / "notes.txt"
+    afile.write_text("x", encoding="utf-8")
+    with pytest.raises(Exception, match="--runs .*notes.txt.* a file, not a folder"):
+        check_runs_folder(str(afile))
+    assert check_runs_folder(str(tmp_path / "later")) == str(tmp_path / "later")
+    _refused(capsys, ["serve", "--runs", str(afile), "--port", "0"], "--runs", "not a folder")
