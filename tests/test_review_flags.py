@@ -268,3 +268,20 @@ def test_serve_refuses_a_runs_folder_that_is_a_file(tmp_path, capsys):
         check_runs_folder(str(afile))
     assert check_runs_folder(str(tmp_path / "later")) == str(tmp_path / "later")
     _refused(capsys, ["serve", "--runs", str(afile), "--port", "0"], "--runs", "not a folder")
+
+
+def test_every_argument_of_every_command_has_help():
+    # `cnnlab evaluate --help` listed "--split {test,val,train}" and "RUN_DIR" with no words
+    # (and no default); so did arch's --kernel/--stride/--padding/--dilation (--solve's
+    # known quantities), `data info NAME`, `kernel apply --kernel`, `kernel invariance
+    # --part` and two --no-picture flags.
+    import argparse
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from test_docs import command_parsers
+
+    silent = [f"{path} {'/'.join(a.option_strings) or a.dest}"
+              for path, parser in command_parsers().items() for a in parser._actions
+              if not isinstance(a, argparse._SubParsersAction) and not a.help]
+    assert not silent, silent

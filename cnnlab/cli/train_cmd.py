@@ -89,10 +89,10 @@ def register(subparsers) -> None:
     p.set_defaults(func=train_handler)
 
     e = add_command(subparsers, "evaluate", EVALUATE_EXAMPLES, negative_values=True)  # --shift -4,5
-    e.add_argument("run_dir", metavar="RUN_DIR")
+    e.add_argument("run_dir", metavar="RUN_DIR", help="a run folder written by cnnlab train")
     add_config_flags(e, TrainConfig, only=["data"],
                      custom={"data": {"help": "another dataset with the same image shape and classes"}})
-    e.add_argument("--split", choices=SPLITS, default="test")
+    e.add_argument("--split", choices=SPLITS, default="test", help="the split to measure (default test)")
     e.add_argument("--shift", metavar="DX,DY", help="pixels right (DX) and down (DY)")
     add_config_flags(e, TrainConfig, only=["device"], defaults={"device": "cpu"},
                      custom={"device": {"help": "where the model runs"}})
