@@ -59,6 +59,8 @@ def mode_kind(mode: int) -> str:
 
 def check_regular_file(path: str | Path, what: str = "file") -> Path:
     """``path`` as a Path when it is a regular file; else UsageError saying what it is."""
+    if not str(path).strip():  # Path("") is ".", a folder the user never named
+        raise UsageError(f"{what}: the file name is empty")
     kind = path_kind(path)
     if kind == "missing":
         raise UsageError(f"cannot read {what} {path}: it does not exist")

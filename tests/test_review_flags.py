@@ -285,3 +285,29 @@ def test_every_argument_of_every_command_has_help():
               for path, parser in command_parsers().items() for a in parser._actions
               if not isinstance(a, argparse._SubParsersAction) and not a.help]
     assert not silent, silent
+
+
+def test_an_empty_file_or_folder_name_is_called_empty(tmp_path, monkeypatch, capsys):
+    # Path("") is "." : `tune --space=` said "space file . is a folder, not a regular file"
+    # and `compare --runs=` said "--runs .: not a run folder ...".
+    from cnnlab.compare.user_runs import resolve_run_dir
+    from cnnlab.errors import UsageError
+    from cnnlab.userfiles import check_regular_file
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UsageError, match="space file: the file name is empty"):
+        check_regular_file("", "space file")
+    with pytest.raises(UsageError, match="--runs: the folder name is empty"):
+        resolve_run_dir("")
+
+
+def test_tune_out_hint_names_only_study_folders(digits_run, tmp_path):
+    # a compare folder also holds results.json: the hint named `cmp` as a study folder
+    from cnnlab.compare.user_runs import resolve_run_dir
+    from cnnlab.errors import UsageError
+
+    (tmp_path / "cmp").mkdir()
+    (tmp_path / "cmp" / "results.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(UsageError) as caught:
+        resolve_run_dir(tmp_path)
+    assert "cmp" not in str(caught.value).replace(str(tmp_path), "")

@@ -24,6 +24,8 @@ __all__ = ["resolve_run_dir", "score_run", "is_convolutional"]
 
 def resolve_run_dir(path: str | Path) -> Path:
     """The run folder ``path`` names: itself, or the best trial of a tune study folder."""
+    if not str(path).strip():  # Path("") is "."
+        raise UsageError("--runs: the folder name is empty")
     path = Path(path)
     if (path / "model.json").is_file():
         return path
@@ -39,7 +41,8 @@ def resolve_run_dir(path: str | Path) -> Path:
             if (candidate / "model.json").is_file():
                 return candidate
         raise UsageError(f"--runs {path}: a study folder without a finished best trial")
-    studies = sorted(str(p.parent) for p in path.glob("*/results.json"))[:5] if path.is_dir() else []
+    # tune's --out holds study folders, each with its trial-NNNN run folders
+    studies = sorted({str(p.parent.parent) for p in path.glob("*/trial-*/model.json")})[:5] if path.is_dir() else []
     hint = f"; give a study folder under it: {', '.join(studies)}" if studies else ""
     raise UsageError(f"--runs {path}: not a run folder of cnnlab train (no model.json) "
                      f"nor a study folder of cnnlab tune (no results.json){hint}")
