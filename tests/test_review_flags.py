@@ -311,3 +311,17 @@ def test_tune_out_hint_names_only_study_folders(digits_run, tmp_path):
     with pytest.raises(UsageError) as caught:
         resolve_run_dir(tmp_path)
     assert "cmp" not in str(caught.value).replace(str(tmp_path), "")
+
+
+def test_python_api_keeps_the_epochs_cap(tmp_path):
+    # `--epochs` stops at 10,000 (docs/limits.md, "train, compare, tune"); cnnlab.compare and
+    # cnnlab.tune took epochs=10**9 and would have trained on for ever.
+    import cnnlab
+    from cnnlab.train.config import MAX_EPOCHS
+
+    with pytest.raises(cnnlab.UsageError, match="--epochs"):
+        cnnlab.compare(data="digits", models=["mlp"], threads=1, epochs=MAX_EPOCHS + 1, out=str(tmp_path / "c"))
+    with pytest.raises(cnnlab.UsageError, match="--epochs"):
+        cnnlab.tune(data="digits", model="logreg", trials=1, threads=1, epochs=MAX_EPOCHS + 1,
+                    out=str(tmp_path / "t"))
+    assert not (tmp_path / "c").exists() and not (tmp_path / "t").exists()
