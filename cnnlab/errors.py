@@ -13,7 +13,7 @@ import re
 from typing import Iterable
 
 __all__ = ["MAX_SEED", "MAX_EPOCHS", "MAX_BATCH_SIZE", "UsageError", "MAX_SIDE", "MAX_ELEMENTS", "MAX_DIGITS",
-           "MAX_EXPONENT", "check_shape", "check_numeral", "check_finite"]
+           "MAX_EXPONENT", "check_shape", "check_numeral", "check_finite", "check_seed"]
 
 MAX_SEED = 2**32 - 1  # numpy's generators take seeds below 2^32 (every --seed, quiz seeds)
 # every --epochs and --batch-size (train, compare, tune; docs/limits.md): beyond them a run
@@ -34,6 +34,23 @@ class UsageError(ValueError):
 
     A ValueError, so code that catches bad values catches it; its message is the CLI's
     without ``error: `` (the CLI adds that prefix, the web app answers it as HTTP 400)."""
+
+
+def check_seed(seed: object, name: str = "seed") -> int:
+    """``seed`` when it is a whole number from 0 to MAX_SEED, else a UsageError naming ``name``.
+
+    The range every ``--seed`` flag checks, for a seed from a config file or the Python API.
+
+    >>> check_seed(7)
+    7
+    >>> check_seed(-1)
+    Traceback (most recent call last):
+    ...
+    cnnlab.errors.UsageError: seed must be a whole number from 0 to 4294967295, got -1
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise UsageError(f"{name} must be a whole number from 0 to {MAX_SEED}, got {seed!r}")
+    return seed
 
 
 def check_shape(shape: Iterable[int], what: str = "tensor") -> None:

@@ -59,6 +59,8 @@ def mode_kind(mode: int) -> str:
 
 def check_regular_file(path: str | Path, what: str = "file") -> Path:
     """``path`` as a Path when it is a regular file; else UsageError saying what it is."""
+    if not str(path).strip():  # Path("") is ".", a folder the user never named
+        raise UsageError(f"{what}: the file name is empty")
     kind = path_kind(path)
     if kind == "missing":
         raise UsageError(f"cannot read {what} {path}: it does not exist")
@@ -158,6 +160,8 @@ def write_atomic(path: str | Path, data: bytes | str, what: str = "file", *,
 
     UsageError ``cannot write PATH: REASON`` (naming the destination) on failure.
     """
+    if not str(path).strip():  # Path("") is ".": the message would name a folder never typed
+        raise UsageError(f"cannot write {what}: the file name is empty")
     path = Path(path)
     payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)
     if inside is not None:

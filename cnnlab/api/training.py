@@ -201,8 +201,11 @@ def compare(**settings: Any) -> TrainingResult:
     """Train and compare models on one dataset, as ``cnnlab compare`` (settings: CompareConfig's
     fields: ``data``, ``models``, ``epochs``, ``limit``, ``out``, ...)."""
     from cnnlab.compare.compare import CompareConfig, run_compare
+    from cnnlab.compare.config import default_models
     from cnnlab.compare.document import report_blocks, summary_blocks
 
+    if "models" not in settings:  # as the CLI: runs alone are scored alone
+        settings = {**settings, "models": default_models(list(settings.get("runs") or []))}
     result = run_compare(_config(CompareConfig, settings, "compare"))
     return TrainingResult("compare", result.as_json(), summary_blocks(result), report_blocks(result), result)
 

@@ -59,7 +59,8 @@ def register(subparsers) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from cnnlab.compare.compare import COMPARE_MODELS, CompareConfig, run_compare
+    from cnnlab.compare.compare import CompareConfig, run_compare
+    from cnnlab.compare.config import default_models
     from cnnlab.compare.document import summary_blocks
     from cnnlab.doc import write
 
@@ -75,7 +76,7 @@ def handle(args: argparse.Namespace) -> int:
     runs = values.pop("runs", [])
     models = values.pop("models", None)
     config = CompareConfig(**values, runs=runs, models=[m for group in models for m in group] if models else
-                           ([] if runs else list(COMPARE_MODELS)))
+                           default_models(runs))
     result = run_compare(config)
     print(write(summary_blocks(result)), end="")
     if args.json:

@@ -48,7 +48,7 @@ def register(subparsers) -> None:
     fetch.set_defaults(func=run_fetch)
 
     info = add_command(actions, "data info", EXAMPLES)
-    info.add_argument("name", metavar="NAME|PATH")
+    info.add_argument("name", metavar="NAME|PATH", help="mnist, fashion-mnist, digits, cifar10, or a folder / CSV path")
     info.add_argument("--dir", metavar="PATH", help="folder holding a named dataset's files")
     info.add_argument("--val-fraction", type=float, default=0.1, metavar="F", help="default 0.1")
     info.add_argument("--test-fraction", type=float, default=0.2, metavar="F",

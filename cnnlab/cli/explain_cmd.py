@@ -38,9 +38,9 @@ examples:
   cnnlab explain runs/mnist --what shift --max-shift 6 --limit 2000 --json
   cnnlab explain runs/logreg --what coef,shift --out pictures/
 
---maximize SPEC: classes (every class logit, up to 16), class:K, LAYER (its first 16
-channels, spatial mean), LAYER:C (one channel) or LAYER:C@Y,X (one unit); join several
-with +. Default: classes, plus the channels of --layer or the last conv layer.
+--maximize SPEC: classes (every class logit, up to 16), class:K (an index or a class
+name, as --target-class), LAYER (its first 16 channels, spatial mean), LAYER:C (one
+channel) or LAYER:C@Y,X (one unit); join several with +. Default: classes, plus the channels of --layer or the last conv layer.
 
 --image PATH: a PNG/JPEG (or a .npy band stack in [0, 1]) instead of a test image.
 Colour becomes grey for a 1-channel model (0.299 R + 0.587 G + 0.114 B), grey is
@@ -77,10 +77,12 @@ def _list_layers(run_dir: str, as_json: bool) -> int:
     labels = [r["label"] or "" for r in rows]
     lw = max(len(label) for label in labels)
     width = max(len(r["name"]) for r in rows)
-    for r, label in zip(rows, labels):  # the table name, then the module path: --layer takes either
-        shape_text = "x".join(map(str, r["shape"])) if r["shape"] else "-"
-        mark = "  conv" if r["conv"] and r["leaf"] else ("  block" if r["conv"] else "")
-        print(f"{label:<{lw}}  {r['name']:<{width}}  {r['type']:<12} {shape_text}{mark}")
+    shapes = ["x".join(map(str, r["shape"])) if r["shape"] else "-" for r in rows]
+    sw = max(len(s) for s in shapes)
+    for r, label, shape_text in zip(rows, labels, shapes):  # table name, module path: --layer takes either
+        mark = "conv" if r["conv"] and r["leaf"] else ("block" if r["conv"] else "")
+        line = f"{label:<{lw}}  {r['name']:<{width}}  {r['type']:<12} {shape_text:<{sw}}  {mark}"
+        print(line.rstrip())
     return 0
 
 

@@ -259,7 +259,8 @@ def register(subparsers) -> None:
 
     p = add_command(sub, "kernel apply", EXAMPLES)
     p.add_argument("image", metavar="IMAGE", help="image file, scikit-image sample name, or matrix file (grey, values as they are)")
-    p.add_argument("--kernel", required=True, metavar="K")
+    p.add_argument("--kernel", required=True, metavar="K", help="the kernel: a name (sobel_x, box:5, gaussian:5:1.0), "
+                                                                "literal or file")
     p.add_argument("--kernel2", metavar="K2", help="second kernel: adds gradient magnitude and orientation")
     p.add_argument("--padding-mode", choices=PADDING_MODES, default="zeros",
                    help="border handling (default zeros, as PyTorch); reflect avoids dark borders")
@@ -274,7 +275,7 @@ def register(subparsers) -> None:
     p.add_argument("--k", default="3,5,7,9,15,21,31,45,63", metavar="K1,K2,...", help="kernel sizes")
     p.add_argument("--repeats", type=at.bounded_int(1, "repeats"), default=3, help="timing runs, best kept (default 3)")
     p.add_argument("--out", metavar="PNG", help="plot path (default kernel-cost.png)")
-    p.add_argument("--no-picture", action="store_true")
+    p.add_argument("--no-picture", action="store_true", help="only print the table")
     _format_arg(p)
     p.set_defaults(func=_cost)
 
@@ -287,9 +288,10 @@ def register(subparsers) -> None:
     p.add_argument("--n", default="1,2,4,8,16,32,64", metavar="N1,N2,...", help="numbers of copies averaged")
     p.add_argument("--trials", type=at.bounded_int(1, "trials"), default=4, help="repetitions per N (default 4)")
     p.add_argument("--seed", type=at.seed, default=0, help="random seed (0 to 2^32-1)")
-    p.add_argument("--part", choices=("all", *INVARIANCE_PARTS), default="all")
+    p.add_argument("--part", choices=("all", *INVARIANCE_PARTS), default="all",
+                   help="which demonstration (default all)")
     p.add_argument("--out", metavar="PNG", help="picture path (default kernel-invariance.png)")
-    p.add_argument("--no-picture", action="store_true")
+    p.add_argument("--no-picture", action="store_true", help="only print the tables")
     _format_arg(p)
     p.set_defaults(func=_invariance)
 

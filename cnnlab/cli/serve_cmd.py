@@ -10,7 +10,7 @@ import threading
 from cnnlab.cli.commands import add_command
 from cnnlab.errors import UsageError
 
-__all__ = ["register", "run_serve"]
+__all__ = ["register", "run_serve", "check_runs_folder"]
 
 EXAMPLES = """\
 examples:
@@ -33,6 +33,15 @@ def register(subparsers) -> None:
                    help="folder of training runs that /explore may open (default runs/)")
     p.add_argument("--open", action="store_true", help="open the page in the default browser")
     p.set_defaults(func=run_serve)
+
+
+def check_runs_folder(path: str) -> str:
+    """``--runs``: a folder, or a path where none is yet (runs/ before the first train)."""
+    import os
+
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise UsageError(f"--runs {path}: it is a file, not a folder of training runs")
+    return path
 
 
 def _socket(host: str, port: int):
@@ -59,6 +68,7 @@ def run_serve(args) -> int:
     import uvicorn  # missing: cnnlab.cli.main names the extra that installs it
 
     from cnnlab.serve import create_app
+    check_runs_folder(args.runs)
     sock = _socket(args.host, args.port)
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host

@@ -40,8 +40,9 @@ from cnnlab.compare.document import write_report, write_tables
 from cnnlab.compare.figures import write_figures
 from cnnlab.compare.results import CompareResult, ModelResult
 from cnnlab.compare.user_runs import is_convolutional, resolve_run_dir, score_run
-from cnnlab.errors import UsageError
+from cnnlab.errors import UsageError, check_seed
 from cnnlab.storage import RunFolder, default_run_dir
+from cnnlab.train.config import MAX_BATCH_SIZE, MAX_EPOCHS
 from cnnlab.train.threads import available_cores
 
 __all__ = ["CompareConfig", "CompareModel", "COMPARE_MODELS", "ModelResult", "CompareResult", "run_compare"]
@@ -55,8 +56,12 @@ def _check_config(config: CompareConfig) -> None:
                          f"any model of cnnlab train --list-models, or an architecture spec")
     if not config.models and not config.runs:
         raise UsageError("--models: give at least one model (or --runs)")
-    if config.epochs < 1:
-        raise UsageError(f"--epochs must be at least 1, got {config.epochs}")
+    check_seed(config.seed)
+    check_seed(config.split_seed, "split_seed")
+    if not 1 <= config.epochs <= MAX_EPOCHS:  # checked before the folder is made (the runs check it late)
+        raise UsageError(f"--epochs must be in 1..{MAX_EPOCHS}, got {config.epochs}")
+    if not 1 <= config.batch_size <= MAX_BATCH_SIZE:  # the flag's bounds, for cnnlab.compare(...) too
+        raise UsageError(f"--batch-size must be in 1..{MAX_BATCH_SIZE}, got {config.batch_size}")
     if config.threads is not None and config.threads < 1:
         raise UsageError(f"--threads must be at least 1, got {config.threads}")
     if config.limit is not None and config.limit < 1:

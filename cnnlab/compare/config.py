@@ -8,7 +8,7 @@ from typing import Any
 from cnnlab.settings import setting, shared
 from cnnlab.train.config import TrainConfig
 
-__all__ = ["CompareConfig", "CompareModel", "COMPARE_MODELS", "RESUME_IGNORES", "config_dict",
+__all__ = ["CompareConfig", "CompareModel", "COMPARE_MODELS", "RESUME_IGNORES", "config_dict", "default_models",
            "DEFAULT_EPOCHS", "DEFAULT_LOGREG_LIMIT", "DEFAULT_LOGREG_MAX_ITER", "DEFAULT_LOGREG_C",
            "SHIFT_FRACTION"]
 
@@ -79,7 +79,8 @@ class CompareConfig:
     models: list[str] = setting(help=f"comma-separated subset of {','.join(COMPARE_MODELS)}, other models of "
                                      "cnnlab train --list-models, or an architecture spec such as \"conv 3x3 32 "
                                      "p1; relu; maxpool 2; fc 10\" (repeat --models for several)",
-                                factory=lambda: list(COMPARE_MODELS), metavar="LIST", default_text="all")
+                                factory=lambda: list(COMPARE_MODELS), metavar="LIST",
+                                default_text="all; none when --runs is given: only the runs are scored")
     runs: list[str] = setting(help="your own run folders (cnnlab train, spec runs) or tune study folders (their "
                                    "best trial): scored on the same splits, added to the table and the curves",
                               factory=list, metavar="DIR")
@@ -89,6 +90,16 @@ class CompareConfig:
     shift_fraction: float = setting(SHIFT_FRACTION, "largest horizontal shift of the shifted scores, as a "
                                                     "fraction of the width", hidden=True)
     data_dir: str | None = shared(TrainConfig, "data_dir")
+
+
+def default_models(runs: list[str]) -> list[str]:
+    """The models compared when none are named: all of COMPARE_MODELS, or none beside
+    ``runs`` (only the runs are scored). The CLI and ``cnnlab.compare`` both use it.
+
+    >>> default_models(["runs/mine"])
+    []
+    """
+    return [] if runs else list(COMPARE_MODELS)
 
 
 # settings that may differ when an interrupted comparison is resumed in the same folder

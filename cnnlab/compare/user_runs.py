@@ -24,6 +24,8 @@ __all__ = ["resolve_run_dir", "score_run", "is_convolutional"]
 
 def resolve_run_dir(path: str | Path) -> Path:
     """The run folder ``path`` names: itself, or the best trial of a tune study folder."""
+    if not str(path).strip():  # Path("") is "."
+        raise UsageError("--runs: the folder name is empty")
     path = Path(path)
     if (path / "model.json").is_file():
         return path
@@ -33,11 +35,17 @@ def resolve_run_dir(path: str | Path) -> Path:
             best = json.loads(read_bytes(results, "study results", MAX_TEXT_BYTES)).get("best_run_dir")
         except (UsageError, ValueError, AttributeError):
             best = None
-        if best and (Path(best) / "model.json").is_file():
-            return Path(best)
+        # best_run_dir is the path tune was given (relative to where it ran); the trial
+        # folder itself always lies in the study folder
+        for candidate in ([Path(best), path / Path(best).name] if isinstance(best, str) and best else []):
+            if (candidate / "model.json").is_file():
+                return candidate
         raise UsageError(f"--runs {path}: a study folder without a finished best trial")
+    # tune's --out holds study folders, each with its trial-NNNN run folders
+    studies = sorted({str(p.parent.parent) for p in path.glob("*/trial-*/model.json")})[:5] if path.is_dir() else []
+    hint = f"; give a study folder under it: {', '.join(studies)}" if studies else ""
     raise UsageError(f"--runs {path}: not a run folder of cnnlab train (no model.json) "
-                     f"nor a study folder of cnnlab tune (no results.json)")
+                     f"nor a study folder of cnnlab tune (no results.json){hint}")
 
 
 def _history(run_dir: Path) -> list[dict]:

@@ -86,7 +86,7 @@ class RunContext:
             if spec is None:
                 convs = conv_layer_names(self.model)
                 spec = "classes" + (f"+{self.config.layer or convs[-1]}" if convs else "")
-            self._objectives = parse_objectives(spec, len(self.classes), channels_of)
+            self._objectives = parse_objectives(spec, len(self.classes), channels_of, list(self.classes))
         return self._objectives
 
     def shift_images(self) -> tuple[np.ndarray, np.ndarray]:

@@ -38,11 +38,13 @@ def resolve_class(value: str | int, classes: list[str]) -> int:
 _UNIT = re.compile(r"^(?P<layer>[^:@]+?)(?::(?P<index>-?\d+)(?:@(?P<y>\d+),(?P<x>\d+))?)?$")
 
 
-def parse_objectives(spec: str, num_classes: int, channels_of: Callable[[str], int]) -> list[list]:
+def parse_objectives(spec: str, num_classes: int, channels_of: Callable[[str], int],
+                     classes: list[str] | None = None) -> list[list]:
     """Groups of objectives from ``classes``, ``class:K``, ``LAYER``, ``LAYER:C`` or ``LAYER:C@Y,X``.
 
     Several specs are separated by ``+``. ``channels_of(layer)`` gives a layer's channel
     count (and raises UsageError for an unknown layer). Each group shares one layer.
+    ``classes``: the class names, so that ``class:K`` takes a name too (as --target-class).
     """
     from cnnlab.explain.maximize import Objective
 
@@ -50,6 +52,9 @@ def parse_objectives(spec: str, num_classes: int, channels_of: Callable[[str], i
     for item in (s.strip() for s in spec.split("+")):
         if item == "classes":
             groups.append([Objective(None, k) for k in range(min(num_classes, MAX_OBJECTIVES))])
+            continue
+        if classes is not None and item.startswith("class:") and "@" not in item:
+            groups.append([Objective(None, resolve_class(item[len("class:"):], classes))])
             continue
         match = _UNIT.match(item)
         if not match:

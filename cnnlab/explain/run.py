@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from cnnlab.errors import UsageError
+from cnnlab.errors import UsageError, check_seed
 from cnnlab.explain.config import PARTS, ExplainConfig
 from cnnlab.explain.bounds import check_parts
 from cnnlab.explain.context import RunContext
@@ -91,6 +91,9 @@ def run_explanation(run_dir: str | Path, config: ExplainConfig | None = None, *,
     from cnnlab.train.threads import choose_threads
 
     config = config or ExplainConfig()
+    check_seed(config.seed)
+    if config.count < 1:  # the flag's lower bound, for cnnlab.explain(...) too
+        raise UsageError(f"--count must be at least 1, got {config.count}")
     what = parse_what(config.what)
     device = pick_device(config.device)  # refuses cuda without a GPU before any work
     # threads from the load, as training does: 2 spinning OpenMP threads ran 4.2x slower

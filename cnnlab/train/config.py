@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cnnlab.errors import MAX_BATCH_SIZE, MAX_EPOCHS, MAX_SEED, UsageError
+from cnnlab.errors import MAX_BATCH_SIZE, MAX_EPOCHS, MAX_SEED, MAX_SIDE, UsageError, check_seed
 from cnnlab.settings import IN_RANGE, check_bounds, setting
 
 __all__ = ["TrainConfig", "OPTIMIZERS", "SCHEDULES", "DEVICES", "LOSSES", "NORMALIZE", "SPLITS", "RESUME_IGNORES",
@@ -199,6 +199,7 @@ class TrainConfig:
              "--freeze and --unfreeze-after need --weights: without pretrained weights they would "
              "freeze a randomly initialised backbone")
         self._check_finite()
+        check_seed(self.split_seed, "split_seed")  # no flag of its own: a config file's or the API's
         check_bounds(self)  # every field's low / high (its setting()), in the field's words
         need(self.optimizer in OPTIMIZERS, f"--optimizer must be one of {', '.join(OPTIMIZERS)}")
         need(self.schedule in SCHEDULES, f"--schedule must be one of {', '.join(SCHEDULES)}")
@@ -233,7 +234,10 @@ class TrainConfig:
         match = re.fullmatch(r"\s*(\d+)\s*(?:[x×,]\s*(\d+))?\s*", self.resize)
         if not match or int(match[1]) < 1 or int(match[2] or match[1]) < 1:
             raise UsageError(f"--resize takes HxW such as 64x64, got {self.resize!r}")
-        return int(match[1]), int(match[2] or match[1])
+        h, w = int(match[1]), int(match[2] or match[1])
+        if max(h, w) > MAX_SIDE:  # docs/limits.md; as `data info --resize`
+            raise UsageError(f"--resize {self.resize.strip()} is over the limit of {MAX_SIDE} pixels per side")
+        return h, w
 
     # --- saving --------------------------------------------------------------------
 

@@ -148,6 +148,11 @@ def evaluate_run(run_dir: str | Path, data: str | None = None, split: str = "tes
     if split not in SPLITS:
         raise UsageError(f"--split must be one of {', '.join(SPLITS)}, got {split!r}")
     run = load_run(run_dir)
+    H, W = run.meta["input_size"]
+    dx, dy = shift
+    if abs(dx) >= W or abs(dy) >= H:  # a blank image: as `explain --max-shift`, at most side - 1
+        raise UsageError(f"--shift {dx},{dy} moves the {H}x{W} images out of view; DX must be between "
+                         f"-{W - 1} and {W - 1}, DY between -{H - 1} and {H - 1}")
     if dataset is None:  # only the split asked for (MNIST's test split without its training files)
         found = load_config_labelled_split(run.config, split, data)
         x, y, classes = found.x, found.y, found.classes
@@ -162,6 +167,11 @@ def evaluate_run(run_dir: str | Path, data: str | None = None, split: str = "tes
                          f"the model was trained on {run.meta['num_classes']}")
     if len(x) == 0:
         raise UsageError(f"the {split} split of {data or run.config.data} is empty")
+    notes = list(run.notes or [])  # files of an older run that could not be verified
+    theirs, ours = [str(c) for c in dataset.classes], [str(c) for c in run.meta["classes"]]
+    if theirs != ours:  # e.g. an MNIST run on Fashion-MNIST: allowed, but say what label k means
+        notes.append(f"the classes of {data or run.config.data} ({', '.join(theirs)}) are not the run's "
+                     f"({', '.join(ours)}): labels are matched by position")
     dev = str(pick_device(device))
     mean, std = np.asarray(run.meta["mean"]), np.asarray(run.meta["std"])
     pos = positive_index(run.config, run.meta["classes"]) if run.meta["num_classes"] == 2 else 1
@@ -176,9 +186,8 @@ def evaluate_run(run_dir: str | Path, data: str | None = None, split: str = "tes
     if "f1" in base:
         result["positive_class"] = str(run.meta["classes"][pos])
     result["confusion"] = base["confusion"].tolist()
-    if run.notes:
-        result["notes"] = run.notes  # files of an older run that could not be verified
-    dx, dy = shift
+    if notes:
+        result["notes"] = notes
     if (dx, dy) != (0, 0):
         moved = evaluate_model(run.model, shift_images(np.asarray(x), dx, dy), y, mean, std, device=dev,
                                num_classes=run.meta["num_classes"])

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from cnnlab.errors import UsageError
+from cnnlab.errors import UsageError, check_seed
 from cnnlab.settings import flag_spec, setting, shared
 from cnnlab.train.config import TrainConfig
 from cnnlab.tune.shared import HEARTBEAT_SECONDS, check_driver, create_or_load, database_guard, mask_url, \
@@ -72,8 +72,9 @@ class TuneConfig:
     seed: int = shared(TrainConfig, "seed", help="training seed of every trial; seeds the sampler too")
     limit: int | None = shared(TrainConfig, "limit", help="use at most N training examples (stratified)")
     device: str = shared(TrainConfig, "device")
-    threads: int | None = shared(TrainConfig, "threads", help="CPU threads per trial (default: all cores "
-                                                              "available)", metavar="N")
+    threads: int | None = shared(TrainConfig, "threads", help="CPU threads per trial (default: the cores the "
+                                                              "load average leaves free, at least 1, as "
+                                                              "cnnlab train)", metavar="N")
     out: str | None = shared(TrainConfig, "out", help="study folder (default runs/tune-<model>-<data>)",
                              doc="where the study is kept (`runs/tune-<model>-<data>`): `DIR/study.db` with the "
                                  "default storage, and the study folder `DIR/<study>/` — the `trial-NNNN` run "
@@ -85,6 +86,10 @@ class TuneConfig:
                                                   "for 3 beats is marked failed by another worker",
                                parse="positive_float", metavar="S")
 
+
+# One day. The heartbeat thread waits this long between beats, and Python's wait takes at
+# most about 2^63 ns: 1e20 s failed inside Optuna after the study was opened.
+MAX_HEARTBEAT_SECONDS = 86_400
 
 # TuneConfig's fields that are TrainConfig's, passed on to every trial (its folder aside)
 TRIAL_SETTINGS = tuple(f.name for f in dataclasses.fields(TuneConfig)
@@ -192,14 +197,15 @@ def _check(config: TuneConfig) -> None:
     need(config.trials is None or config.trials >= 1, f"--trials must be >= 1, got {config.trials}")
     need(config.timeout is None or config.timeout > 0, f"--timeout must be > 0 seconds, got {config.timeout}")
     need(config.epochs >= 1, f"--epochs must be >= 1, got {config.epochs}")
+    check_seed(config.seed)
     need(config.sampler in SAMPLERS, f"--sampler must be one of {', '.join(SAMPLERS)}")
     need(config.pruner in PRUNERS, f"--pruner must be one of {', '.join(PRUNERS)}")
     need(config.metric in METRICS, f"--metric must be one of {', '.join(METRICS)}")
     need(config.limit is None or config.limit >= 1, f"--limit must be >= 1, got {config.limit}")
     need(config.threads is None or config.threads >= 1, f"--threads must be >= 1, got {config.threads}")
     need(config.study is None or bool(config.study.strip()), "--study must not be empty")
-    need(math.isfinite(config.heartbeat) and config.heartbeat >= 1,
-         f"--heartbeat must be >= 1 second, got {config.heartbeat}")
+    need(math.isfinite(config.heartbeat) and 1 <= config.heartbeat <= MAX_HEARTBEAT_SECONDS,
+         f"--heartbeat must be between 1 and {MAX_HEARTBEAT_SECONDS:,} seconds, got {config.heartbeat:g}")
     if config.storage:
         check_driver(config.storage)
 
