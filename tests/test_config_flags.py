@@ -275,7 +275,7 @@ VALIDATE_REFUSALS = [
     ({"threads": 0}, "threads must be >= 1"),
     ({"score_train_limit": 0}, "score_train_limit must be >= 1, got 0"),
     # bounds the flags checked and a config file did not: now both
-    ({"seed": -1}, "--seed must be >= 0, got -1"),
+    ({"seed": -1}, "seed must be a whole number from 0 to 4294967295, got -1"),  # errors.check_seed
     ({"limit": 10_000_001}, "--limit must be in 1..10000000, got 10000001"),
 ]
 

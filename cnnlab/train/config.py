@@ -199,7 +199,8 @@ class TrainConfig:
              "--freeze and --unfreeze-after need --weights: without pretrained weights they would "
              "freeze a randomly initialised backbone")
         self._check_finite()
-        check_seed(self.split_seed, "split_seed")  # no flag of its own: a config file's or the API's
+        check_seed(self.seed)  # a config file's or the API's seed: the words of every --seed
+        check_seed(self.split_seed, "split_seed")  # no flag of its own
         check_bounds(self)  # every field's low / high (its setting()), in the field's words
         need(self.optimizer in OPTIMIZERS, f"--optimizer must be one of {', '.join(OPTIMIZERS)}")
         need(self.schedule in SCHEDULES, f"--schedule must be one of {', '.join(SCHEDULES)}")

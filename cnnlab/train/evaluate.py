@@ -168,7 +168,7 @@ def evaluate_run(run_dir: str | Path, data: str | None = None, split: str = "tes
     if len(x) == 0:
         raise UsageError(f"the {split} split of {data or run.config.data} is empty")
     notes = list(run.notes or [])  # files of an older run that could not be verified
-    theirs, ours = [str(c) for c in dataset.classes], [str(c) for c in run.meta["classes"]]
+    theirs, ours = [str(c) for c in classes], [str(c) for c in run.meta["classes"]]
     if theirs != ours:  # e.g. an MNIST run on Fashion-MNIST: allowed, but say what label k means
         notes.append(f"the classes of {data or run.config.data} ({', '.join(theirs)}) are not the run's "
                      f"({', '.join(ours)}): labels are matched by position")

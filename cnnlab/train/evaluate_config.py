@@ -25,7 +25,8 @@ class EvaluateConfig:
     (0, 0)
     """
 
-    data: str | None = setting(None, "another dataset with the same image shape and number of classes (labels are matched by position; a note says when the class names differ)")
+    data: str | None = setting(None, "another dataset with the same image shape and number of classes "
+                                     "(labels are matched by position; a note says when the class names differ)")
     split: str = setting("test", "the split measured", choices=SPLITS)
     # text, as the flag reads it: "-4,5" (argparse needs allow_negative_values for it)
     shift: str | None = setting(None, "pixels right (DX) and down (DY): adds the accuracy on inputs moved "
