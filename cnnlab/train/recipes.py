@@ -50,10 +50,12 @@ _FAST_MNIST = {
 RECIPES: dict[tuple[str, str], Recipe] = {(r.name, r.data): r for r in (
     Recipe("fast", "mnist", dict(_FAST_MNIST),
            target=">= 99.0% test accuracy (mean of seeds 0, 1, 2)",
-           measured="99.18% mean test accuracy (99.21, 99.18, 99.14); 0.38x the whole-process "
-                    "wall time of the public one-epoch recipe (0.35-0.46x; 4.7-6.3 s vs "
-                    "13.4-14.5 s), 2-core Xeon with AMX (bfloat16), 2 threads, 2026-11-27 "
-                    "(benchmarks/RESULTS.md, recipes). On an H200: 99.15%, 0.61x",
+           measured="99.13% mean test accuracy (99.09, 99.22, 99.07); 0.297x the whole-process "
+                    "wall time of the public one-epoch recipe (0.284-0.313; 5.07-5.62 s vs "
+                    "17.8-18.8 s) and 0.524x that recipe run in channels-last with bfloat16 "
+                    "autocast (0.475-0.551; 10.1-10.7 s), 2-core EPYC with native bfloat16, 1 "
+                    "thread each, load 1.0-1.1, 2026-12-05 (benchmarks/RESULTS.md, recipes). On "
+                    "an H200 (2026-11-27): 99.15%, 0.61x",
            notes="one epoch of a small spec network (stride-2 first conv, batch norm on the "
                  "hidden fc layer) with label smoothing 0.1, channels-last, bfloat16 where the "
                  "CPU has it; Adam (beta2 0.9) under one-cycle, which cycles beta1 "
@@ -62,13 +64,11 @@ RECIPES: dict[tuple[str, str], Recipe] = {(r.name, r.data): r for r in (
            {**_FAST_MNIST, "model": FAST_FASHION_SPEC, "epochs": 2, "schedule": "cosine",
             "lr": 0.02},
            target=">= 91% test accuracy (mean of seeds 0, 1, 2) within 2x MNIST fast's wall time",
-           measured="91.15% mean test accuracy (91.02, 91.15, 91.27); 1.75x MNIST fast's "
-                    "whole-process wall (9.6-9.9 s vs 5.3-6.0 s, pairs 1.65-1.86) and 1.71x its "
-                    "CPU time, interleaved over seeds 0-2, 1 thread, 2-core EPYC with bf16, "
-                    "load 2.3-3.1, 2026-12-05; under load 4-6: 1.32x and 2.02x wall, 1.66x and "
-                    "1.68x CPU (the old 3-epoch recipe 2.10x CPU). A training step costs "
-                    "1.29-1.38x MNIST fast's per image (benchmarks/bench_fashion_search.py). "
-                    "docs/training.md; not measured on a fully quiet machine, nor in float32",
+           measured="91.15% mean test accuracy (91.02, 91.15, 91.27); 1.76x MNIST fast's "
+                    "whole-process wall (9.30-9.77 s vs 5.07-5.62 s), interleaved over seeds "
+                    "0-2, 1 thread, 2-core EPYC with native bfloat16, load 1.0-1.3, 2026-12-05 "
+                    "(benchmarks/RESULTS.md, recipes; the search: benchmarks/bench_fashion_search.py, "
+                    "docs/training.md); not measured in float32",
            notes="MNIST fast's network with conv2 padded (a 6x6 map after pooling, fc 1152 -> "
                  "256) and batch norm after that pooling, 2 epochs, Adam lr 0.02 with beta "
                  "(0.7, 0.9) under a cosine decay (one-cycle overrides beta1 with its own "
