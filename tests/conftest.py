@@ -30,3 +30,15 @@ def digits():
     from cnnlab.data import load_dataset  # here, so that collecting the tests imports no torch
 
     return load_dataset("digits")
+
+
+@pytest.fixture(scope="module")
+def digits_run(tmp_path_factory):
+    """A one-epoch logistic regression on 100 digits (8x8): a run folder to evaluate, explain
+    or compare (one per test module)."""
+    from cnnlab.cli.main import main
+
+    out = tmp_path_factory.mktemp("run") / "mine"
+    assert main(["train", "--data", "digits", "--model", "logreg", "--epochs", "1", "--limit", "100",
+                 "--threads", "1", "--out", str(out), "--json"]) == 0
+    return out

@@ -13,15 +13,6 @@ import pytest
 from cnnlab.cli.main import main
 
 
-@pytest.fixture(scope="module")
-def digits_run(tmp_path_factory):
-    """A one-epoch logistic regression on 100 digits: a run folder for --runs."""
-    out = tmp_path_factory.mktemp("run") / "mine"
-    assert main(["train", "--data", "digits", "--model", "logreg", "--epochs", "1", "--limit", "100",
-                 "--threads", "1", "--out", str(out), "--json"]) == 0
-    return out
-
-
 def test_runs_alone_score_only_the_runs_in_both_faces(digits_run, tmp_path, capsys):
     # `cnnlab compare --runs RUN` scores the run alone (no model is trained), while
     # `cnnlab.compare(runs=[RUN])` trained all four built-in models too: the API took

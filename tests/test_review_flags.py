@@ -27,15 +27,6 @@ def _refused(capsys, argv, *words):
     return err[0]
 
 
-@pytest.fixture(scope="module")
-def digits_run(tmp_path_factory):
-    """A one-epoch logistic regression on 100 digits (8x8): a run folder to evaluate."""
-    out = tmp_path_factory.mktemp("run") / "run"
-    assert main(["train", "--data", "digits", "--model", "logreg", "--epochs", "1", "--limit", "100",
-                 "--threads", "1", "--out", str(out), "--json"]) == 0
-    return out
-
-
 def test_train_resize_keeps_the_4096_per_side_limit(tmp_path, capsys):
     # docs/limits.md: `--resize HxW` 4096 per side, for `data info` and `train`. train took
     # 99999x99999 and failed only when the model's first layer asked for 400 GB
