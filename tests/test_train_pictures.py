@@ -22,8 +22,11 @@ def _children() -> set[int]:
     """Process ids of this process's children (Linux /proc)."""
     found = set()
     for task in os.listdir(f"/proc/{os.getpid()}/task"):
-        with open(f"/proc/{os.getpid()}/task/{task}/children") as handle:
-            found |= {int(pid) for pid in handle.read().split()}
+        try:
+            with open(f"/proc/{os.getpid()}/task/{task}/children") as handle:
+                found |= {int(pid) for pid in handle.read().split()}
+        except FileNotFoundError:  # a thread that ended since the listing has no children
+            continue
     return found
 
 
