@@ -18,6 +18,12 @@ from cnnlab.train.config import TrainConfig
 __all__ = ["load_config_dataset", "load_config_split", "load_config_labelled_split", "load_in_background"]
 
 
+def _split_settings(config: TrainConfig) -> dict:
+    """The loaders' keywords that decide which images a config's run sees and how."""
+    return dict(data_dir=config.data_dir, val_fraction=config.val_fraction, seed=config.split_seed,
+                limit=config.limit, resize=config.resize_hw(), strict=config.strict)
+
+
 def load_config_dataset(config: TrainConfig, data: str | None = None, *, stored: bool = False):
     """The dataset a config names (same split for the same config), or ``data`` read with
     the config's split settings.
@@ -26,10 +32,7 @@ def load_config_dataset(config: TrainConfig, data: str | None = None, *, stored:
     """
     from cnnlab.data import load_dataset
 
-    return load_dataset(data or config.data, data_dir=config.data_dir,
-                        val_fraction=config.val_fraction, seed=config.split_seed,
-                        limit=config.limit, resize=config.resize_hw(), strict=config.strict,
-                        stored=stored)
+    return load_dataset(data or config.data, stored=stored, **_split_settings(config))
 
 
 def load_config_split(config: TrainConfig, split: str):
@@ -38,9 +41,7 @@ def load_config_split(config: TrainConfig, split: str):
     (the official test split without the training files: explain)."""
     from cnnlab.data import load_split
 
-    return load_split(config.data, split, data_dir=config.data_dir,
-                      val_fraction=config.val_fraction, seed=config.split_seed,
-                      limit=config.limit, resize=config.resize_hw(), strict=config.strict)
+    return load_split(config.data, split, **_split_settings(config))
 
 
 def load_config_labelled_split(config: TrainConfig, split: str, data: str | None = None):
@@ -49,9 +50,7 @@ def load_config_labelled_split(config: TrainConfig, split: str, data: str | None
     a :class:`cnnlab.data.LabelledSplit` (evaluate)."""
     from cnnlab.data import load_labelled_split
 
-    return load_labelled_split(data or config.data, split, data_dir=config.data_dir,
-                               val_fraction=config.val_fraction, seed=config.split_seed,
-                               limit=config.limit, resize=config.resize_hw(), strict=config.strict)
+    return load_labelled_split(data or config.data, split, **_split_settings(config))
 
 
 def load_in_background(config: TrainConfig) -> Future:
